@@ -1,0 +1,14 @@
+/** Unit and end-to-end tests. End-to-end tests start real servers on loopback. */
+module.exports = {
+  rootDir: '.',
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }],
+  },
+  moduleNameMapper: {
+    '^nest-mtls$': '<rootDir>/libs/mtls/src',
+    '^nest-mtls/(.*)$': '<rootDir>/libs/mtls/src/$1',
+  },
+  testTimeout: 60000,
+};

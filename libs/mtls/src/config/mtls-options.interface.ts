@@ -1,0 +1,59 @@
+/**
+ * Options of MtlsModule. Names follow Dropwizard's HTTPS connector so a Java
+ * team can port its YAML; every option also reads from an `MTLS_*` variable
+ * (see `mtlsOptionsFromEnv`).
+ */
+export interface MtlsOptions {
+  /** Key store with our private key and certificate chain: PKCS#12 (.p12/.pfx), JKS, or PEM (key + chain in one file). */
+  keyStorePath?: string;
+  /** Password of the key store (and of the key entry in JKS/PKCS#12). */
+  keyStorePassword?: string;
+  /** `PKCS12`, `JKS` or `PEM`; sniffed from the file's content when not given. */
+  keyStoreType?: KeyStoreType;
+  /** Alias of the key entry to use in a store with more than one. */
+  certAlias?: string;
+  /** Split PEM alternative to a key store: certificate chain, leaf first (cert-manager's tls.crt). */
+  certPath?: string;
+  /** Split PEM alternative to a key store: private key (cert-manager's tls.key). */
+  keyPath?: string;
+  /** Passphrase of an encrypted PEM private key. */
+  keyPassphrase?: string;
+  /** The CAs we trust, and nothing else: PEM bundle, PKCS#12 or JKS. Public roots are never used. */
+  trustStorePath?: string;
+  /** Password of a PKCS#12 or JKS trust store. */
+  trustStorePassword?: string;
+  /** `PKCS12`, `JKS` or `PEM`; sniffed from the file's content when not given. */
+  trustStoreType?: KeyStoreType;
+  /** PEM file with one or more CRLs. Once given, every CA in a chain needs a current CRL. */
+  crlPath?: string;
+  /** Demand a client certificate in the handshake (default true). false = request but do not require ("want"). */
+  needClientAuth?: boolean;
+  /** Verify the peer's chain in the handshake (default true). false moves the refusal to the guard: it never trusts an unverified certificate. */
+  validatePeers?: boolean;
+  /** Fail fast at startup unless our own chain verifies against the trust store (default true). */
+  validateCerts?: boolean;
+  /** Allowed protocol versions (default TLSv1.2, TLSv1.3). Anything older is refused as a setting. */
+  supportedProtocols?: string[];
+  /** Allowed cipher suites, IANA (`TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`) or OpenSSL names. Default: OpenSSL's. */
+  supportedCipherSuites?: string[];
+  /** Allow client-initiated renegotiation over TLS 1.2 (default false). */
+  allowRenegotiation?: boolean;
+  /** Time a client gets to finish the TLS handshake, in ms (default 10000). */
+  handshakeTimeoutMs?: number;
+}
+
+export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
+
+/** Options after defaults and validation: what the rest of the library reads. */
+export interface ResolvedMtlsOptions extends MtlsOptions {
+  needClientAuth: boolean;
+  validatePeers: boolean;
+  validateCerts: boolean;
+  supportedProtocols: TlsProtocol[];
+  allowRenegotiation: boolean;
+  handshakeTimeoutMs: number;
+  /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
+  cipherSuitesOpenSsl?: string[];
+}
+
+export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';

@@ -1,0 +1,34 @@
+import type { X509Certificate } from 'node:crypto';
+
+/** Subject alternative names, by type, in certificate order. */
+export interface SubjectAltNames {
+  dns: string[];
+  uri: string[];
+  /** IPv4 dotted, IPv6 in RFC 5952 form. */
+  ip: string[];
+  email: string[];
+}
+
+/**
+ * Who is on the other end of a verified TLS connection. Built once per TLS
+ * connection from the peer certificate and cached on the socket.
+ */
+export interface ClientIdentity {
+  /** Subject DN, RFC 4514, most specific RDN first: what `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints. */
+  subject: string;
+  /** Issuer DN in the same format. */
+  issuer: string;
+  /** The (first, most specific) CN of the subject, unescaped; undefined when none. */
+  commonName?: string;
+  san: SubjectAltNames;
+  /** The first `spiffe://` URI SAN, if any. */
+  spiffeId?: string;
+  /** Serial number, uppercase hex without separators (as `X509Certificate.serialNumber`). */
+  serialNumber: string;
+  /** SHA-256 fingerprint, uppercase hex pairs joined by `:` (as `X509Certificate.fingerprint256`). */
+  fingerprint256: string;
+  validFrom: Date;
+  validTo: Date;
+  /** The certificate itself. */
+  certificate: X509Certificate;
+}

@@ -1,0 +1,1 @@
+// Public API of nest-mtls: everything users import comes from here.
