@@ -1,0 +1,32 @@
+import { createSecureContext, getCiphers } from 'node:tls';
+import { IANA_TO_OPENSSL_CIPHER } from './cipher-suite-names';
+import { MtlsConfigError } from './mtls-config.error';
+
+const OPENSSL_NAMES = new Set(Object.values(IANA_TO_OPENSSL_CIPHER));
+const NODE_NAMES = new Set(getCiphers().map((c) => c.toUpperCase()));
+
+/**
+ * Maps cipher suite names (IANA as in Java configs, or OpenSSL) to OpenSSL
+ * names. Unknown names, and suites without authentication or encryption, are
+ * setting errors. The list must also be one OpenSSL accepts as a whole.
+ */
+export function resolveCipherSuites(names: string[]): string[] {
+  const resolved = names.map((raw) => {
+    const name = raw.trim();
+    const upper = name.toUpperCase();
+    const fromIana = IANA_TO_OPENSSL_CIPHER[upper];
+    if (fromIana) return fromIana;
+    if (OPENSSL_NAMES.has(upper) || (NODE_NAMES.has(upper) && upper.startsWith('TLS_'))) return upper;
+    if (/NULL|EXPORT|RC4|_DES_|anon|PSK|SRP/i.test(name) || NODE_NAMES.has(upper)) {
+      throw new MtlsConfigError('supportedCipherSuites', `"${name}" is refused: it lacks certificate authentication or strong encryption`);
+    }
+    throw new MtlsConfigError('supportedCipherSuites', `unknown cipher suite "${name}" (use IANA names such as TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, or OpenSSL names)`);
+  });
+  const unique = [...new Set(resolved)];
+  try {
+    createSecureContext({ ciphers: unique.join(':') });
+  } catch (err) {
+    throw new MtlsConfigError('supportedCipherSuites', `OpenSSL accepts none of these suites (${(err as Error).message})`);
+  }
+  return unique;
+}

@@ -1,0 +1,6 @@
+export * from './mtls-options.interface';
+export * from './mtls-config.error';
+export * from './mtls-options-from-env';
+export * from './validate-mtls-options';
+export { resolveCipherSuites } from './cipher-suites';
+export { resolveProtocols } from './tls-protocols';

@@ -1,0 +1,37 @@
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+} from 'class-validator';
+import type { KeyStoreType, MtlsOptions } from './mtls-options.interface';
+
+const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
+
+/** class-validator schema of MtlsOptions: the shape check that runs at startup. */
+export class MtlsOptionsDto implements MtlsOptions {
+  @IsOptional() @IsString() @IsNotEmpty() keyStorePath?: string;
+  @IsOptional() @IsString() keyStorePassword?: string;
+  @IsOptional() @IsIn(STORE_TYPES) keyStoreType?: KeyStoreType;
+  @IsOptional() @IsString() @IsNotEmpty() certAlias?: string;
+  @IsOptional() @IsString() @IsNotEmpty() certPath?: string;
+  @IsOptional() @IsString() @IsNotEmpty() keyPath?: string;
+  @IsOptional() @IsString() keyPassphrase?: string;
+  @IsOptional() @IsString() @IsNotEmpty() trustStorePath?: string;
+  @IsOptional() @IsString() trustStorePassword?: string;
+  @IsOptional() @IsIn(STORE_TYPES) trustStoreType?: KeyStoreType;
+  @IsOptional() @IsString() @IsNotEmpty() crlPath?: string;
+  @IsOptional() @IsBoolean() needClientAuth?: boolean;
+  @IsOptional() @IsBoolean() validatePeers?: boolean;
+  @IsOptional() @IsBoolean() validateCerts?: boolean;
+  @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true }) supportedProtocols?: string[];
+  @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true }) supportedCipherSuites?: string[];
+  @IsOptional() @IsBoolean() allowRenegotiation?: boolean;
+  @IsOptional() @IsInt() @Min(100) @Max(600_000) handshakeTimeoutMs?: number;
+}

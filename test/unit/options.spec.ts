@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { MtlsConfigError, mtlsOptionsFromEnv, validateMtlsOptions } from 'nest-mtls/config';
+import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/config/cipher-suite-names';
+
+function problem(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(MtlsConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a MtlsConfigError');
+}
+
+describe('validateMtlsOptions', () => {
+  it('applies the secure defaults', () => {
+    const o = validateMtlsOptions({ keyStorePath: 'k.p12' });
+    expect(o).toMatchObject({
+      needClientAuth: true,
+      validatePeers: true,
+      validateCerts: true,
+      allowRenegotiation: false,
+      supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
+      handshakeTimeoutMs: 10000,
+    });
+    expect(o.cipherSuitesOpenSsl).toBeUndefined();
+  });
+
+  it.each(['TLSv1.1', 'TLSv1', 'SSLv3'])('refuses %s as a setting', (p) => {
+    expect(problem(() => validateMtlsOptions({ supportedProtocols: ['TLSv1.2', p] }))).toBe(
+      `supportedProtocols: ${p} is refused: TLSv1.2 is the oldest protocol allowed`,
+    );
+  });
+
+  it('refuses unknown protocol names and empty lists', () => {
+    expect(problem(() => validateMtlsOptions({ supportedProtocols: ['TLSv9'] }))).toMatch(/^supportedProtocols: unknown protocol "TLSv9"/);
+    expect(problem(() => validateMtlsOptions({ supportedProtocols: [] }))).toMatch(/^supportedProtocols: /);
+  });
+
+  it('maps IANA cipher names (the article\'s Dropwizard config) to OpenSSL names', () => {
+    const o = validateMtlsOptions({
+      supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'TLS_AES_128_GCM_SHA256'],
+    });
+    expect(o.cipherSuitesOpenSsl).toEqual(['ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'TLS_AES_128_GCM_SHA256']);
+  });
+
+  it('refuses unknown and unauthenticated cipher suites', () => {
+    expect(problem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_999_GCM_SHA384'] }))).toMatch(
+      /^supportedCipherSuites: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_999_GCM_SHA384"/,
+    );
+    expect(problem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_DH_anon_WITH_AES_256_GCM_SHA384'] }))).toMatch(
+      /^supportedCipherSuites: "TLS_DH_anon_WITH_AES_256_GCM_SHA384" is refused/,
+    );
+  });
+
+  it('refuses unknown option names and wrong types, naming the option', () => {
+    expect(problem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
+    expect(problem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
+    expect(problem(() => validateMtlsOptions({ keyStoreType: 'JCEKS' } as never))).toMatch(/^keyStoreType: must be one of the following values: PKCS12, JKS, PEM/);
+    expect(problem(() => validateMtlsOptions({ handshakeTimeoutMs: 5 }))).toMatch(/^handshakeTimeoutMs: /);
+  });
+});
+
+describe('mtlsOptionsFromEnv', () => {
+  it('reads every MTLS_* variable into its option', () => {
+    const o = mtlsOptionsFromEnv({
+      MTLS_KEY_STORE_PATH: '/k.p12',
+      MTLS_KEY_STORE_PASSWORD: 'pw',
+      MTLS_KEY_STORE_TYPE: 'PKCS12',
+      MTLS_CERT_ALIAS: 'server-tls',
+      MTLS_CERT_PATH: '/tls.crt',
+      MTLS_KEY_PATH: '/tls.key',
+      MTLS_KEY_PASSPHRASE: 'pp',
+      MTLS_TRUST_STORE_PATH: '/ca.pem',
+      MTLS_TRUST_STORE_PASSWORD: 'tp',
+      MTLS_CRL_PATH: '/crl.pem',
+      MTLS_NEED_CLIENT_AUTH: 'false',
+      MTLS_VALIDATE_PEERS: 'true',
+      MTLS_VALIDATE_CERTS: '0',
+      MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2, TLSv1.3',
+      MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,',
+      MTLS_ALLOW_RENEGOTIATION: 'no',
+      MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
+    });
+    expect(o).toEqual({
+      keyStorePath: '/k.p12',
+      keyStorePassword: 'pw',
+      keyStoreType: 'PKCS12',
+      certAlias: 'server-tls',
+      certPath: '/tls.crt',
+      keyPath: '/tls.key',
+      keyPassphrase: 'pp',
+      trustStorePath: '/ca.pem',
+      trustStorePassword: 'tp',
+      crlPath: '/crl.pem',
+      needClientAuth: false,
+      validatePeers: true,
+      validateCerts: false,
+      supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
+      supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
+      allowRenegotiation: false,
+      handshakeTimeoutMs: 5000,
+    });
+  });
+
+  it('reads through a ConfigService-like getter and skips unset or empty variables', () => {
+    const values: Record<string, string> = { MTLS_CRL_PATH: '/c.pem', MTLS_CERT_ALIAS: '' };
+    expect(mtlsOptionsFromEnv({ get: (n: string) => values[n] })).toEqual({ crlPath: '/c.pem' });
+  });
+
+  it('names the variable when a value has the wrong kind', () => {
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH: expected true or false, got "maybe"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS: expected a whole number, got "10s"');
+  });
+});
+
+describe('cipher name table', () => {
+  it('matches the openssl CLI of this machine (differential)', () => {
+    let out: string;
+    try {
+      out = execFileSync('openssl', ['ciphers', '-stdname', 'ALL:!aNULL:!eNULL:!PSK:!SRP'], { encoding: 'utf8' });
+    } catch {
+      console.warn('openssl CLI not found: skipping the differential cipher table check');
+      return;
+    }
+    const fromCli = Object.fromEntries(out.trim().split('\n').map((l) => l.trim().split(/\s+/)).map((f) => [f[0], f[2]]));
+    expect(IANA_TO_OPENSSL_CIPHER).toEqual(fromCli);
+  });
+});
