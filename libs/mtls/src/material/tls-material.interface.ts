@@ -1,4 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { X509Crl } from '@peculiar/x509';
 
 /** Our own identity: private key and certificate chain (leaf first, root usually omitted). */
 export interface KeyMaterial {
@@ -6,7 +7,7 @@ export interface KeyMaterial {
   key: KeyObject;
   /** The private key as unencrypted PKCS#8 PEM, for `tls.createSecureContext`. Never logged. */
   keyPem: string;
-  /** Leaf first, then intermediates, as stored. */
+  /** Leaf first, then each issuer found in the same file(s); no certificate twice. */
   chain: X509Certificate[];
   /** Where it came from, for messages: the file path (and alias, if any). */
   source: string;
@@ -14,7 +15,25 @@ export interface KeyMaterial {
 
 /** The CAs we trust (and nothing else). */
 export interface TrustMaterial {
+  /** Every distinct certificate of the trust store, in file order. */
   cas: X509Certificate[];
+  /**
+   * The certificates of `cas` that are not CAs (no basicConstraints CA:TRUE).
+   * They are kept (a pinned self-signed peer is legitimate); startup checks decide.
+   * Always set by `loadTrustMaterial`.
+   */
+  nonCa?: X509Certificate[];
+  /** The file path. */
+  source: string;
+}
+
+/** One CRL read from `crlPath`. */
+export interface LoadedCrl {
+  /** The CRL as one PEM block: one entry of the `crl` option of `tls.createSecureContext`. */
+  pem: string;
+  /** The parsed CRL (issuer, thisUpdate, nextUpdate, entries). */
+  crl: X509Crl;
+  /** Where it came from, for messages: the file path (and position when the file holds several). */
   source: string;
 }
 
@@ -22,6 +41,6 @@ export interface TrustMaterial {
 export interface TlsMaterial {
   identity: KeyMaterial;
   trust: TrustMaterial;
-  /** One PEM string per CRL (Node reads one CRL per entry); undefined when no crlPath. */
-  crls?: string[];
+  /** One entry per CRL (Node reads one CRL per entry); undefined when no crlPath. */
+  crls?: LoadedCrl[];
 }
