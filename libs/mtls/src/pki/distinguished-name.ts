@@ -1,0 +1,35 @@
+import * as asn1js from 'asn1js';
+import { x509 } from './webcrypto-keys';
+
+/**
+ * Turns an RFC 4514 string, most specific RDN first (`CN=a+OU=b,O=c`, as
+ * `openssl x509 -nameopt RFC2253` prints it), into an X.509 Name encoded in
+ * the reverse order: the last RDN of the string is the first one encoded, and
+ * the values of a multi-valued RDN are reversed as well, because openssl
+ * prints the entries of a name last to first. So openssl prints `subject`
+ * back exactly.
+ *
+ * Parsing (escapes, `+`, attribute types) is @peculiar/x509's; it keeps the
+ * string order, which is why the result is reversed here.
+ */
+export function nameFromRfc4514(subject: string): x509.Name {
+  if (!subject.trim()) throw new Error('subject must not be empty');
+  let parsed: x509.Name;
+  try {
+    parsed = new x509.Name(subject);
+  } catch (err) {
+    throw new Error(`invalid subject "${subject}": ${(err as Error).message}`);
+  }
+  const asn = asn1js.fromBER(parsed.toArrayBuffer());
+  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) {
+    throw new Error(`invalid subject "${subject}": cannot encode it`);
+  }
+  const rdns = asn.result.valueBlock.value as asn1js.Set[];
+  const reversed = new asn1js.Sequence({
+    value: rdns
+      .slice()
+      .reverse()
+      .map((rdn) => new asn1js.Set({ value: rdn.valueBlock.value.slice().reverse() })),
+  });
+  return new x509.Name(reversed.toBER(false));
+}
