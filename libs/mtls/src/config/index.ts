@@ -4,3 +4,4 @@ export * from './mtls-options-from-env';
 export * from './validate-mtls-options';
 export { resolveCipherSuites } from './cipher-suites';
 export { resolveProtocols } from './tls-protocols';
+export { portSetting } from './port-setting';

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { MtlsModule, mtlsOptionsWithDevPki } from 'nest-mtls';
+import { EventsController } from './events.controller';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true }),
+    // Its own certificate (CN=event-service): trusted by user-service, but not allowed.
+    MtlsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => mtlsOptionsWithDevPki('event-service', config),
+    }),
+  ],
+  controllers: [EventsController],
+})
+export class EventServiceModule {}

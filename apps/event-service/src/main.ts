@@ -1,0 +1,13 @@
+import { NestFactory } from '@nestjs/core';
+import { exitOnStartupError, portSetting } from 'nest-mtls';
+import { EventServiceModule } from './event-service.module';
+
+async function bootstrap(): Promise<void> {
+  const port = portSetting('PORT', process.env.PORT, 3001);
+  const app = await NestFactory.create(EventServiceModule, { abortOnError: false });
+  app.enableShutdownHooks();
+  await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
+  console.log(`event-service listening on http://localhost:${port}`);
+}
+
+bootstrap().catch(exitOnStartupError('event-service'));

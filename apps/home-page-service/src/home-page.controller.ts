@@ -1,0 +1,26 @@
+import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { MtlsClientError } from 'nest-mtls';
+import { renderHomePage, renderUpstreamError } from './home-page.view';
+import { UserServiceClient } from './user-service.client';
+
+/** Browser-facing page; its data comes from user-service, which lets this service in. */
+@Controller()
+export class HomePageController {
+  private readonly logger = new Logger(HomePageController.name);
+
+  constructor(private readonly users: UserServiceClient) {}
+
+  @Get()
+  @Header('content-type', 'text/html; charset=utf-8')
+  async home(@Res({ passthrough: true }) res: Response): Promise<string> {
+    try {
+      return renderHomePage(await this.users.getUser(1));
+    } catch (err) {
+      if (!(err instanceof MtlsClientError)) throw err;
+      this.logger.warn(`user-service call failed: ${err.message}`);
+      res.status(502);
+      return renderUpstreamError('user-service', err.message);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { MtlsModule, mtlsOptionsWithDevPki } from 'nest-mtls';
+import { HomePageController } from './home-page.controller';
+import { UserServiceClient } from './user-service.client';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true }),
+    // Client side only: the material MtlsHttpClient presents to user-service.
+    MtlsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => mtlsOptionsWithDevPki('home-page-service', config),
+    }),
+  ],
+  controllers: [HomePageController],
+  providers: [UserServiceClient],
+})
+export class HomePageModule {}

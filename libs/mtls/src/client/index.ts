@@ -1,0 +1,2 @@
+export * from './mtls-client.error';
+export * from './mtls-http-client';

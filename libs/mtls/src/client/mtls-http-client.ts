@@ -1,0 +1,102 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { MtlsContext } from '../mtls-context';
+import { assertExtendedKeyUsage } from '../server/startup-checks';
+import { secureContextOptions } from '../server/tls-server-options';
+import { classifyClientError } from './classify-client-error';
+import { MtlsClientError } from './mtls-client.error';
+
+/** One outbound request. */
+export interface MtlsRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Sent as is; objects are sent as JSON. */
+  body?: string | Buffer | object;
+  /** Whole-call timeout in ms (default 10000). */
+  timeoutMs?: number;
+}
+
+/** The answer, read whole (up to 1 MiB). */
+export interface MtlsResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+/**
+ * The Jersey `SslConfigurator` client counterpart: calls other services over
+ * HTTPS presenting our certificate, verifies their chain against our trust
+ * store only (never the public roots) and their name, keeps connections
+ * alive, and turns failures into MtlsClientError.
+ */
+@Injectable()
+export class MtlsHttpClient implements OnModuleDestroy {
+  private readonly agent: Agent;
+
+  constructor(context: MtlsContext) {
+    assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
+    const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
+    this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });
+  }
+
+  /** Sends a request; any HTTP status resolves. Network and TLS failures reject with MtlsClientError. */
+  request(url: string, req: MtlsRequest = {}): Promise<MtlsResponse> {
+    const target = new URL(url);
+    if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError('protocol', url, `only https URLs can be called with mTLS, got ${url}`));
+    const headers: Record<string, string> = { ...req.headers };
+    let payload: string | Buffer | undefined;
+    if (req.body !== undefined) {
+      payload = typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
+      if (!Buffer.isBuffer(req.body) && typeof req.body === 'object') headers['content-type'] ??= 'application/json';
+    }
+    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent: this.agent, timeout: req.timeoutMs ?? 10_000 };
+    return new Promise<MtlsResponse>((resolve, reject) => {
+      let handshakeDone = false;
+      const call = httpsRequest(target, options, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BODY) {
+            res.destroy(new MtlsClientError('protocol', url, `answer of ${url} is larger than ${MAX_BODY} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (err) => reject(classifyClientError(err, url, true)));
+      });
+      call.on('socket', (socket) => {
+        if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
+        socket.once('secureConnect', () => (handshakeDone = true));
+      });
+      call.on('timeout', () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${options.timeout} ms`, undefined, undefined, 'ETIMEDOUT')));
+      call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone)));
+      call.end(payload);
+    });
+  }
+
+  /** GET and parse JSON; a non-2xx answer rejects with kind `status`, carrying the upstream status and message. */
+  async getJson<T = unknown>(url: string, req: Omit<MtlsRequest, 'method' | 'body'> = {}): Promise<T> {
+    const res = await this.request(url, { ...req, method: 'GET', headers: { accept: 'application/json', ...req.headers } });
+    let parsed: unknown;
+    try {
+      parsed = res.body.length ? JSON.parse(res.body) : undefined;
+    } catch {
+      if (res.status >= 200 && res.status < 300) throw new MtlsClientError('protocol', url, `${url} answered ${res.status} with a body that is not JSON`);
+    }
+    if (res.status < 200 || res.status >= 300) {
+      const upstreamMessage = typeof (parsed as { message?: unknown })?.message === 'string' ? (parsed as { message: string }).message : undefined;
+      throw new MtlsClientError('status', url, `${url} answered ${res.status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`, res.status, upstreamMessage);
+    }
+    return parsed as T;
+  }
+
+  /** Closes kept-alive connections. */
+  onModuleDestroy(): void {
+    this.agent.destroy();
+  }
+}

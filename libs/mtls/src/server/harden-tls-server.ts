@@ -1,0 +1,28 @@
+import { Logger } from '@nestjs/common';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+
+const logger = new Logger('MtlsServer');
+
+/**
+ * Per-connection rules Node cannot take as server options: no client-initiated
+ * renegotiation over TLS 1.2 unless allowed, and in "want" mode
+ * (needClientAuth=false) a presented but unverifiable certificate ends the
+ * connection. Refused handshakes are logged with their reason.
+ */
+export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions): void {
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (!options.allowRenegotiation) socket.disableRenegotiation();
+    if (!options.needClientAuth && options.validatePeers && !socket.authorized && hasPeerCertificate(socket)) {
+      logger.warn(`refused ${socket.remoteAddress}: client certificate not trusted (${String(socket.authorizationError)})`);
+      socket.destroy();
+    }
+  });
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    logger.warn(`TLS handshake from ${socket.remoteAddress ?? 'unknown'} refused: ${err.code ?? err.message}`);
+  });
+}
+
+function hasPeerCertificate(socket: TLSSocket): boolean {
+  return socket.getPeerX509Certificate() !== undefined;
+}

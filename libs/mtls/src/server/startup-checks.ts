@@ -1,0 +1,117 @@
+// @peculiar/x509 resolves tsyringe at load time, which needs the Reflect metadata polyfill.
+import 'reflect-metadata';
+import type { X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { MtlsConfigError } from '../config/mtls-config.error';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import type { LoadedCrl, TlsMaterial } from '../material/tls-material.interface';
+import { buildPath, describeCert } from './trust-path';
+
+const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
+
+/** Which setting our own certificate came from, for messages. */
+function identitySetting(options: ResolvedMtlsOptions): string {
+  return options.keyStorePath ? 'keyStorePath' : 'certPath';
+}
+
+/**
+ * The fail-fast checks that run before the service listens: our certificate
+ * is within its validity window; with validateCerts, its chain verifies up to
+ * a CA of the trust store (with the CRLs); every CA we know has a current CRL
+ * once CRLs are given (OpenSSL refuses every client otherwise). Throws
+ * MtlsConfigError naming the setting; returns warnings worth logging.
+ */
+export async function runStartupChecks(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date()): Promise<string[]> {
+  const warnings: string[] = [];
+  const setting = identitySetting(options);
+  const { chain } = material.identity;
+  const leaf = chain[0];
+  checkValidity(setting, leaf, material.identity.source, now);
+
+  for (const ca of material.trust.cas) {
+    if (!ca.ca) warnings.push(`trustStorePath: ${describeCert(ca)} in ${material.trust.source} is not a CA certificate; it trusts that one certificate only`);
+    if (new Date(ca.validTo) < now) warnings.push(`trustStorePath: CA ${describeCert(ca)} in ${material.trust.source} expired on ${new Date(ca.validTo).toISOString()}`);
+  }
+
+  if (options.validateCerts) {
+    const { path, anchored } = buildPath(leaf, chain.slice(1), material.trust.cas);
+    if (!anchored) {
+      throw new MtlsConfigError(
+        'validateCerts',
+        `the certificate ${describeCert(leaf)} from ${material.identity.source} does not chain to a CA in ${material.trust.source}` +
+          (path.length > 1 ? ` (path ends at ${describeCert(path[path.length - 1])})` : ''),
+      );
+    }
+    for (const cert of path.slice(1)) checkValidity(setting, cert, material.identity.source, now);
+  }
+
+  if (material.crls) await checkCrls(material, material.crls, now);
+  checkCipherSuitesFitKey(material, options);
+  return warnings;
+}
+
+/** Fails unless our certificate may act in `role` (its EKU allows it, or it has no EKU). */
+export function assertExtendedKeyUsage(material: TlsMaterial, role: keyof typeof EKU, setting: string): void {
+  const leaf = material.identity.chain[0];
+  const eku = leaf.keyUsage; // node names the extended key usage OIDs `keyUsage`
+  if (eku && eku.length > 0 && !eku.includes(EKU[role])) {
+    throw new MtlsConfigError(setting, `the certificate ${describeCert(leaf)} from ${material.identity.source} lacks the ${role} extended key usage`);
+  }
+}
+
+function checkValidity(setting: string, cert: X509Certificate, source: string, now: Date): void {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (to < now) throw new MtlsConfigError(setting, `the certificate ${describeCert(cert)} from ${source} expired on ${to.toISOString()}`);
+  if (from > now) throw new MtlsConfigError(setting, `the certificate ${describeCert(cert)} from ${source} is not valid before ${from.toISOString()}`);
+}
+
+async function checkCrls(material: TlsMaterial, crls: LoadedCrl[], now: Date): Promise<void> {
+  const cas = [...material.trust.cas.filter((c) => c.ca), ...material.identity.chain.slice(1).filter((c) => c.ca)];
+  const seen = new Set<string>();
+  for (const ca of cas) {
+    const key = ca.fingerprint256;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const peculiarCa = new x509.X509Certificate(ca.raw);
+    const subject = Buffer.from(peculiarCa.subjectName.toArrayBuffer());
+    let current: LoadedCrl | undefined;
+    for (const loaded of crls) {
+      if (!Buffer.from(loaded.crl.issuerName.toArrayBuffer()).equals(subject)) continue;
+      if (!(await loaded.crl.verify({ publicKey: peculiarCa }))) continue;
+      current = loaded;
+      break;
+    }
+    if (!current) {
+      throw new MtlsConfigError(
+        'crlPath',
+        `no CRL signed by CA ${describeCert(ca)} in ${crls[0].source}: once any CRL is given, every CA in a chain needs one, or every client is refused`,
+      );
+    }
+    const next = current.crl.nextUpdate;
+    if (next && next < now) {
+      throw new MtlsConfigError('crlPath', `the CRL of CA ${describeCert(ca)} in ${current.source} expired on ${next.toISOString()}: every client would be refused`);
+    }
+  }
+  const leaf = material.identity.chain[0];
+  for (const loaded of crls) {
+    if (loaded.crl.findRevoked(leaf.serialNumber.toLowerCase())) {
+      throw new MtlsConfigError('crlPath', `our own certificate ${describeCert(leaf)} (serial ${leaf.serialNumber}) is revoked by ${loaded.source}`);
+    }
+  }
+}
+
+/** With TLS 1.2 only, at least one listed suite must fit our key type, or no handshake can succeed. */
+function checkCipherSuitesFitKey(material: TlsMaterial, options: ResolvedMtlsOptions): void {
+  const suites = options.cipherSuitesOpenSsl;
+  if (!suites || options.supportedProtocols.includes('TLSv1.3')) return;
+  const keyType = material.identity.key.asymmetricKeyType;
+  const tls12 = suites.filter((s) => !s.startsWith('TLS_'));
+  const fits = tls12.some((s) => (keyType === 'ec' ? s.includes('ECDSA') : !s.includes('ECDSA')));
+  if (!fits) {
+    throw new MtlsConfigError(
+      'supportedCipherSuites',
+      `none of the TLS 1.2 suites can be used with the ${keyType === 'ec' ? 'EC' : (keyType ?? 'unknown').toUpperCase()} key from ${material.identity.source}`,
+    );
+  }
+}

@@ -1,0 +1,33 @@
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import type { TlsMaterial } from '../material/tls-material.interface';
+
+/** Key, chain, trust and CRLs as Node's secure context wants them (also what a reload swaps in). */
+export function secureContextOptions(material: TlsMaterial, options: ResolvedMtlsOptions): SecureContextOptions {
+  return {
+    key: material.identity.keyPem,
+    cert: material.identity.chain.map((c) => c.toString()).join(''),
+    // Only our CAs: giving `ca` replaces Node's public root store for peer verification.
+    ca: material.trust.cas.map((c) => c.toString()),
+    crl: material.crls?.map((c) => c.pem),
+    minVersion: options.supportedProtocols[0],
+    maxVersion: options.supportedProtocols[options.supportedProtocols.length - 1],
+    ciphers: options.cipherSuitesOpenSsl?.join(':'),
+    honorCipherOrder: true,
+  };
+}
+
+/**
+ * Options for `https.createServer`: the secure context plus the client
+ * certificate demands. With needClientAuth=false the certificate is still
+ * requested ("want"); an unverified one is then refused after the handshake
+ * (see hardenTlsServer) unless validatePeers=false.
+ */
+export function tlsServerOptions(material: TlsMaterial, options: ResolvedMtlsOptions): TlsOptions {
+  return {
+    ...secureContextOptions(material, options),
+    requestCert: true,
+    rejectUnauthorized: options.needClientAuth && options.validatePeers,
+    handshakeTimeout: options.handshakeTimeoutMs,
+  };
+}
