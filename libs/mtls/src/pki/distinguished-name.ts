@@ -1,6 +1,22 @@
 import * as asn1js from 'asn1js';
 import { x509 } from './webcrypto-keys';
 
+/** Attribute short names openssl prints (`-nameopt RFC2253`) that @peculiar/x509 does not know by itself. */
+const OPENSSL_NAMES: Record<string, string> = {
+  emailAddress: '1.2.840.113549.1.9.1',
+  UID: '0.9.2342.19200300.100.1.1',
+  serialNumber: '2.5.4.5',
+  street: '2.5.4.9',
+  title: '2.5.4.12',
+  GN: '2.5.4.42',
+  initials: '2.5.4.43',
+  generationQualifier: '2.5.4.44',
+  dnQualifier: '2.5.4.46',
+  pseudonym: '2.5.4.65',
+  postalCode: '2.5.4.17',
+  businessCategory: '2.5.4.15',
+};
+
 /**
  * Turns an RFC 4514 string, most specific RDN first (`CN=a+OU=b,O=c`, as
  * `openssl x509 -nameopt RFC2253` prints it), into an X.509 Name encoded in
@@ -16,7 +32,7 @@ export function nameFromRfc4514(subject: string): x509.Name {
   if (!subject.trim()) throw new Error('subject must not be empty');
   let parsed: x509.Name;
   try {
-    parsed = new x509.Name(subject);
+    parsed = new x509.Name(subject, OPENSSL_NAMES);
   } catch (err) {
     throw new Error(`invalid subject "${subject}": ${(err as Error).message}`);
   }

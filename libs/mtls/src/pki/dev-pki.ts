@@ -1,0 +1,266 @@
+import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { createIntermediateCa, createRootCa, issueCertificate } from './certificate-factory';
+import type { CertificateSpec, IssuedCertificate, KeyAlgorithm } from './certificate-spec.interface';
+import { createCrl } from './crl-factory';
+import { toPkcs12 } from './pkcs12-writer';
+
+/** The services a dev PKI issues certificates for unless told otherwise (the demo services). */
+export const DEFAULT_SERVICES: readonly string[] = ['user-service', 'home-page-service', 'event-service'];
+/** Password of the PKCS#12 files unless told otherwise. */
+export const DEFAULT_PKI_PASSWORD = 'changeit';
+export const ROOT_CA_SUBJECT = 'CN=nest-mtls Root CA,O=nest-mtls';
+export const GLOBAL_CA_SUBJECT = 'CN=nest-mtls Global CA,O=nest-mtls';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Dev CRLs live as long as dev leaf certificates: an expired CRL refuses every client. */
+const CRL_VALIDITY_DAYS = 365;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const FILE = {
+  rootCert: 'root-ca.crt',
+  rootKey: 'root-ca.key',
+  globalCert: 'global-ca.crt',
+  globalKey: 'global-ca.key',
+  trustStore: 'truststore.pem',
+  crl: 'crl.pem',
+  meta: 'pki.json',
+} as const;
+
+/** The files of one service (leaf) certificate. */
+export interface PkiFiles {
+  /** NAME.crt: the leaf alone. */
+  cert: string;
+  /** NAME.key: its unencrypted PKCS#8 key (mode 0600). */
+  key: string;
+  /** NAME.chain.pem: leaf then the global CA (no root). */
+  chain: string;
+  /** NAME.p12: key + chain, alias NAME, the PKI's password. */
+  p12: string;
+}
+
+/** Where everything of a dev PKI is (absolute paths). */
+export interface PkiLayout {
+  dir: string;
+  /** truststore.pem: the root CA only. */
+  trustStore: string;
+  /** crl.pem: an empty CRL of the root and one of the global CA, concatenated. */
+  crl: string;
+  /** root-ca.crt */
+  rootCa: string;
+  /** root-ca.key */
+  rootCaKey: string;
+  /** global-ca.crt */
+  globalCa: string;
+  /** global-ca.key */
+  globalCaKey: string;
+  /** Password of the .p12 files. */
+  password: string;
+  /** Key algorithm of the CAs (and default of new leaves). */
+  keyAlgorithm: KeyAlgorithm;
+  /** Paths of a service's files (whether or not they exist). */
+  service(name: string): PkiFiles;
+}
+
+export interface InitPkiOptions {
+  /** Default `'ec'`. */
+  keyAlgorithm?: KeyAlgorithm;
+  /** Default: user-service, home-page-service, event-service. */
+  services?: string[];
+  /** PKCS#12 password; default `changeit`. */
+  password?: string;
+  /** Replace an existing PKI in `dir`. */
+  force?: boolean;
+}
+
+/** What `issueIntoPki` makes: a spec plus the file name and (optionally) the .p12 password. */
+export type PkiIssueSpec = CertificateSpec & {
+  /** Base name of the files (NAME.crt, ...) and the PKCS#12 alias. */
+  name: string;
+  /** Default: the PKI's password. */
+  password?: string;
+};
+
+/** What is recorded in pki.json, so later calls know the password and key type. */
+interface PkiMeta {
+  version: 1;
+  keyAlgorithm: KeyAlgorithm;
+  password: string;
+  createdAt: string;
+}
+
+/**
+ * Creates a development PKI in `dir`: root CA -> "global" intermediate CA ->
+ * one certificate per service (`CN=NAME,O=nest-mtls`, DNS NAME and localhost,
+ * IP 127.0.0.1 and ::1, serverAuth + clientAuth). Refuses to touch a
+ * directory that already holds a PKI unless `force`.
+ */
+export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<PkiLayout> {
+  const root = path.resolve(dir);
+  const keyAlgorithm = opts.keyAlgorithm ?? 'ec';
+  const password = opts.password ?? DEFAULT_PKI_PASSWORD;
+  const services = opts.services ?? [...DEFAULT_SERVICES];
+  if (keyAlgorithm !== 'ec' && keyAlgorithm !== 'rsa') throw new Error(`unknown key algorithm "${String(keyAlgorithm)}" (use ec or rsa)`);
+  services.forEach(checkServiceName);
+  if (new Set(services).size !== services.length) throw new Error(`duplicate service name in ${services.join(', ')}`);
+  if (!opts.force) {
+    const existing = [FILE.rootCert, FILE.globalCert, FILE.meta].find((f) => existsSync(path.join(root, f)));
+    if (existing) throw new Error(`${root} already holds a PKI (${existing}); use force (--force) to replace it`);
+  }
+  await fs.mkdir(root, { recursive: true, mode: 0o700 });
+
+  const rootCa = await createRootCa({ subject: ROOT_CA_SUBJECT, keyAlgorithm });
+  const globalCa = await createIntermediateCa(rootCa, { subject: GLOBAL_CA_SUBJECT, keyAlgorithm });
+  const nextUpdate = new Date(Date.now() + CRL_VALIDITY_DAYS * DAY_MS);
+  const crls = (await createCrl(rootCa, { nextUpdate })) + (await createCrl(globalCa, { nextUpdate }));
+
+  const meta: PkiMeta = { version: 1, keyAlgorithm, password, createdAt: new Date().toISOString() };
+  await writeAtomic(path.join(root, FILE.rootKey), rootCa.keyPem, 0o600);
+  await writeAtomic(path.join(root, FILE.rootCert), rootCa.certPem);
+  await writeAtomic(path.join(root, FILE.globalKey), globalCa.keyPem, 0o600);
+  await writeAtomic(path.join(root, FILE.globalCert), globalCa.certPem);
+  await writeAtomic(path.join(root, FILE.trustStore), rootCa.certPem);
+  await writeAtomic(path.join(root, FILE.crl), crls);
+  await writeAtomic(path.join(root, FILE.meta), JSON.stringify(meta, null, 2) + '\n', 0o600);
+
+  const layout = layoutOf(root, meta);
+  await Promise.all(
+    services.map(async (name) => writeLeaf(layout.service(name), await issueCertificate(globalCa, serviceSpec(name, keyAlgorithm)), name, password)),
+  );
+  return layout;
+}
+
+/** One more leaf from the global CA of the PKI in `dir`, written as NAME.crt/.key/.chain.pem/.p12 (replacing any). */
+export async function issueIntoPki(dir: string, spec: PkiIssueSpec): Promise<PkiFiles> {
+  const layout = await openPki(dir);
+  checkServiceName(spec.name);
+  const { name, password, ...certSpec } = spec;
+  const globalCa = await loadIssuedCertificate(layout.globalCa, layout.globalCaKey);
+  const leaf = await issueCertificate(globalCa, { keyAlgorithm: layout.keyAlgorithm, ...certSpec });
+  const files = layout.service(name);
+  await writeLeaf(files, leaf, name, password ?? layout.password);
+  return files;
+}
+
+/**
+ * The dev PKI in `dir`, created (with the defaults) if missing. Safe when
+ * several processes call it at once: each builds a PKI in a temporary
+ * directory next to `dir` and renames it into place; the losers of the race
+ * remove theirs and use the winner's.
+ */
+export async function ensureDevPki(dir: string): Promise<PkiLayout> {
+  const root = path.resolve(dir);
+  if (isCompletePki(root)) return openPki(root);
+  if (existsSync(root) && (await fs.readdir(root)).length > 0) {
+    throw new Error(`${root} exists but is not a complete dev PKI (missing ${missingFiles(root).join(', ')}); remove it or run \`mtls pki init ${root} --force\``);
+  }
+  await fs.mkdir(path.dirname(root), { recursive: true });
+  const tmp = `${root}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await initPki(tmp);
+    await fs.rename(tmp, root);
+  } catch (err) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (!isCompletePki(root)) throw err;
+  }
+  return openPki(root);
+}
+
+/** The layout of an existing PKI (password and key type from its pki.json, defaults without one). */
+export async function openPki(dir: string): Promise<PkiLayout> {
+  const root = path.resolve(dir);
+  const missing = missingFiles(root, [FILE.rootCert, FILE.globalCert, FILE.globalKey]);
+  if (missing.length > 0) throw new Error(`${root} is not a dev PKI (missing ${missing.join(', ')}); create one with \`mtls pki init ${root}\``);
+  let meta: Partial<PkiMeta> = {};
+  try {
+    meta = JSON.parse(await fs.readFile(path.join(root, FILE.meta), 'utf8')) as Partial<PkiMeta>;
+  } catch {
+    // A PKI made by hand has no pki.json: use the defaults.
+  }
+  return layoutOf(root, {
+    version: 1,
+    keyAlgorithm: meta.keyAlgorithm === 'rsa' ? 'rsa' : 'ec',
+    password: typeof meta.password === 'string' ? meta.password : DEFAULT_PKI_PASSWORD,
+    createdAt: meta.createdAt ?? '',
+  });
+}
+
+function layoutOf(root: string, meta: PkiMeta): PkiLayout {
+  const p = (file: string) => path.join(root, file);
+  return {
+    dir: root,
+    trustStore: p(FILE.trustStore),
+    crl: p(FILE.crl),
+    rootCa: p(FILE.rootCert),
+    rootCaKey: p(FILE.rootKey),
+    globalCa: p(FILE.globalCert),
+    globalCaKey: p(FILE.globalKey),
+    password: meta.password,
+    keyAlgorithm: meta.keyAlgorithm,
+    service(name: string): PkiFiles {
+      checkServiceName(name);
+      return { cert: p(`${name}.crt`), key: p(`${name}.key`), chain: p(`${name}.chain.pem`), p12: p(`${name}.p12`) };
+    },
+  };
+}
+
+function serviceSpec(name: string, keyAlgorithm: KeyAlgorithm): CertificateSpec {
+  return {
+    subject: `CN=${name},O=nest-mtls`,
+    dns: [name, 'localhost'],
+    ip: ['127.0.0.1', '::1'],
+    extendedKeyUsage: ['serverAuth', 'clientAuth'],
+    keyAlgorithm,
+  };
+}
+
+async function writeLeaf(files: PkiFiles, leaf: IssuedCertificate, alias: string, password: string): Promise<void> {
+  const p12 = await toPkcs12(leaf, password, { alias });
+  await writeAtomic(files.key, leaf.keyPem, 0o600);
+  await writeAtomic(files.cert, leaf.certPem);
+  await writeAtomic(files.chain, leaf.chainPem);
+  await writeAtomic(files.p12, p12, 0o600);
+}
+
+/** A certificate (PEM, chain allowed: first one is the certificate) and its key read back from files, e.g. a CA to issue or revoke with. */
+export async function loadIssuedCertificate(certFile: string, keyFile: string): Promise<IssuedCertificate> {
+  const certPem = await fs.readFile(certFile, 'utf8');
+  const keyPem = await fs.readFile(keyFile, 'utf8');
+  const pems: string[] = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*/g) ?? [];
+  if (pems.length === 0) throw new Error(`${certFile}: no PEM certificate in it`);
+  const chain = pems.map((pem) => new X509Certificate(pem));
+  const key = createPrivateKey(keyPem);
+  if (!chain[0].checkPrivateKey(key)) throw new Error(`${keyFile} is not the key of ${certFile}`);
+  const pkcs8 = key.export({ format: 'pem', type: 'pkcs8' }) as string;
+  return { certificate: chain[0], certPem: pems[0], key, keyPem: pkcs8, chain, chainPem: pems.join('') };
+}
+
+function checkServiceName(name: string): void {
+  if (!SERVICE_NAME.test(name)) {
+    throw new Error(`invalid service name "${name}": use letters, digits, '.', '_' and '-' (it names files)`);
+  }
+}
+
+const REQUIRED = [FILE.rootCert, FILE.rootKey, FILE.globalCert, FILE.globalKey, FILE.trustStore, FILE.crl];
+
+function missingFiles(root: string, files: readonly string[] = REQUIRED): string[] {
+  return files.filter((f) => !existsSync(path.join(root, f)));
+}
+
+function isCompletePki(root: string): boolean {
+  return missingFiles(root).length === 0 && DEFAULT_SERVICES.every((s) => existsSync(path.join(root, `${s}.p12`)));
+}
+
+/** Readers (e.g. a server watching for reloads) never see a half-written file. */
+async function writeAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(tmp, data, { mode });
+    await fs.chmod(tmp, mode);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
