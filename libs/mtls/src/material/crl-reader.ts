@@ -18,13 +18,15 @@ export function loadCrls(path: string): LoadedCrl[] {
   const text = content.toString('latin1');
   let pems: string[];
   if (text.includes('-----BEGIN ')) {
+    // OpenSSL reads only the "X509 CRL" label; some tools (@peculiar/x509) write "CRL": accept both, emit the former.
     pems = pemBlocks(text)
-      .filter((b) => b.label === 'X509 CRL')
-      .map((b) => b.pem);
+      .filter((b) => b.label === 'X509 CRL' || b.label === 'CRL')
+      .map((b) => (b.label === 'CRL' ? b.pem.replace(/-----(BEGIN|END) CRL-----/g, '-----$1 X509 CRL-----') : b.pem));
     if (pems.length === 0) throw new MtlsConfigError(SETTING, `no CRL found in ${path}`);
   } else if (content[0] === 0x30) {
     try {
-      pems = [new X509Crl(content).toString('pem') + '\n'];
+      new X509Crl(content);
+      pems = [derToPem(content)];
     } catch (e) {
       throw new MtlsConfigError(SETTING, `cannot parse ${path}: neither a PEM file nor a DER CRL (${reason(e)})`);
     }
@@ -46,4 +48,9 @@ export function loadCrls(path: string): LoadedCrl[] {
     }
     return { pem, crl, source: pems.length > 1 ? `${path} (CRL ${i + 1} of ${pems.length})` : path };
   });
+}
+
+function derToPem(der: Buffer): string {
+  const b64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
+  return `-----BEGIN X509 CRL-----\n${b64}-----END X509 CRL-----\n`;
 }

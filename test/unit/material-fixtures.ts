@@ -1,0 +1,175 @@
+/**
+ * Test PKI for the material tests, built with the real tools (openssl CLI,
+ * Java keytool) in a fresh tmp dir: root CA -> intermediate CA -> leaves
+ * (RSA and EC P-256), PEM (plain and encrypted), PKCS#12 (default AES,
+ * -legacy, with/without -name), JKS (RSA, EC, two entries, trust-only),
+ * keytool's default PKCS#12 written to keystore.jks, JCEKS, and two CRLs.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const PW = 'Pw-9f3kQ!x'; // store password: asserted never to appear in messages
+export const KEY_PW = 'Kp-7zT2mW'; // PEM key passphrase
+
+function run(cmd: string, args: string[], cwd: string): string {
+  const env = { ...process.env };
+  delete env.JAVA_TOOL_OPTIONS; // "Picked up JAVA_TOOL_OPTIONS" noise / surprises
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+
+/** True when `keytool` runs here. */
+export function hasKeytool(): boolean {
+  const env = { ...process.env };
+  delete env.JAVA_TOOL_OPTIONS;
+  const r = spawnSync('keytool', ['-help'], { env, encoding: 'utf8' });
+  return r.status === 0;
+}
+
+/** True when `openssl pkcs12 -legacy` works (legacy provider present). */
+function legacyWorks(dir: string): boolean {
+  try {
+    run('openssl', ['pkcs12', '-export', '-legacy', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-passout', `pass:${PW}`, '-out', 'probe-legacy.p12'], dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Pki {
+  dir: string;
+  p: (name: string) => string;
+  read: (name: string) => string;
+  keytool: boolean;
+  legacy: boolean;
+}
+
+const CA_EXT = `[req]
+distinguished_name=dn
+[dn]
+[v3_ca]
+basicConstraints=critical,CA:true
+keyUsage=critical,keyCertSign,cRLSign
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+[v3_server]
+basicConstraints=critical,CA:false
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+[v3_client]
+basicConstraints=critical,CA:false
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+`;
+
+function caConf(dir: string, name: string): string {
+  writeFileSync(join(dir, `${name}-index.txt`), '');
+  writeFileSync(join(dir, `${name}-crlnumber`), '01\n');
+  const conf = `[ca]
+default_ca=CA_default
+[CA_default]
+database=${join(dir, `${name}-index.txt`)}
+crlnumber=${join(dir, `${name}-crlnumber`)}
+default_md=sha256
+default_crl_days=30
+`;
+  writeFileSync(join(dir, `${name}-ca.cnf`), conf);
+  return `${name}-ca.cnf`;
+}
+
+/** Builds the whole test PKI. Takes a few seconds (RSA keys, JVM starts). */
+export function buildPki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-material-'));
+  const o = (...args: string[]) => run('openssl', args, dir);
+  const kt = (...args: string[]) => run('keytool', args, dir);
+  writeFileSync(join(dir, 'ext.cnf'), CA_EXT);
+
+  // Root and intermediate CAs (RSA).
+  o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/O=Test/CN=Test Root CA', '-days', '30',
+    '-config', 'ext.cnf', '-extensions', 'v3_ca');
+  o('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/O=Test/CN=Test Intermediate CA');
+  o('x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-set_serial', '100', '-days', '20', '-extfile', 'ext.cnf', '-extensions', 'v3_ca', '-out', 'int.pem');
+
+  // Leaves: RSA server, EC server, EC client, and an unrelated key.
+  const leaf = (name: string, keyArgs: string[], cn: string, ext: string, serial: string) => {
+    o('genpkey', ...keyArgs, '-out', `${name}.key`);
+    o('req', '-new', '-key', `${name}.key`, '-subj', `/O=Test/CN=${cn}`, '-out', `${name}.csr`);
+    o('x509', '-req', '-in', `${name}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-set_serial', serial, '-days', '10', '-extfile', 'ext.cnf', '-extensions', ext, '-out', `${name}.pem`);
+  };
+  const EC = ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  leaf('rsa-leaf', ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], 'rsa-server', 'v3_server', '201');
+  leaf('ec-leaf', EC, 'ec-server', 'v3_server', '202');
+  leaf('client', EC, 'home-page-service', 'v3_client', '203');
+  o('genpkey', ...EC, '-out', 'other.key');
+
+  const cat = (out: string, ...files: string[]) => writeFileSync(join(dir, out), files.map((f) => readFileSync(join(dir, f), 'utf8')).join(''));
+  cat('cas.pem', 'int.pem', 'root.pem');
+  cat('rsa-chain.pem', 'rsa-leaf.pem', 'int.pem');
+  cat('ec-chain.pem', 'ec-leaf.pem', 'int.pem');
+  cat('ec-chain-reversed.pem', 'root.pem', 'int.pem', 'ec-leaf.pem');
+  cat('ec-bundle.pem', 'ec-leaf.key', 'ec-leaf.pem', 'int.pem', 'root.pem'); // PEM key store: key + chain
+  cat('trust-mixed.pem', 'root.pem', 'client.pem'); // a non-CA among the CAs
+
+  // PEM key encodings: PKCS#1, SEC1, encrypted PKCS#8, legacy Proc-Type.
+  o('pkey', '-in', 'rsa-leaf.key', '-traditional', '-out', 'rsa-leaf.pkcs1.key');
+  o('ec', '-in', 'ec-leaf.key', '-out', 'ec-leaf.sec1.key');
+  o('pkey', '-in', 'ec-leaf.key', '-aes256', '-passout', `pass:${KEY_PW}`, '-out', 'ec-leaf.enc8.key');
+  o('rsa', '-in', 'rsa-leaf.key', '-traditional', '-aes128', '-passout', `pass:${KEY_PW}`, '-out', 'rsa-leaf.legacy-enc.key');
+  o('ec', '-in', 'ec-leaf.key', '-aes128', '-passout', `pass:${KEY_PW}`, '-out', 'ec-leaf.legacy-enc.key');
+
+  // PKCS#12 by openssl: default (PBES2/AES), with/without -name.
+  o('pkcs12', '-export', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-certfile', 'cas.pem', '-name', 'rsa-server', '-passout', `pass:${PW}`, '-out', 'rsa.p12');
+  o('pkcs12', '-export', '-in', 'ec-leaf.pem', '-inkey', 'ec-leaf.key', '-certfile', 'cas.pem', '-name', 'ec-server', '-passout', `pass:${PW}`, '-out', 'ec.p12');
+  o('pkcs12', '-export', '-in', 'ec-leaf.pem', '-inkey', 'ec-leaf.key', '-certfile', 'cas.pem', '-passout', `pass:${PW}`, '-out', 'ec-noname.p12');
+  o('pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'cas.pem', '-name', 'client', '-passout', `pass:${PW}`, '-out', 'client.p12');
+  o('pkcs12', '-export', '-in', 'ec-leaf.pem', '-inkey', 'ec-leaf.key', '-certfile', 'cas.pem', '-name', 'nopw', '-passout', 'pass:', '-out', 'ec-emptypw.p12');
+  o('pkcs12', '-export', '-nokeys', '-in', 'cas.pem', '-passout', `pass:${PW}`, '-out', 'trust.p12');
+  // A key stored with someone else's certificate.
+  o('pkcs12', '-export', '-inkey', 'other.key', '-nocerts', '-certfile', 'ec-leaf.pem', '-passout', `pass:${PW}`, '-out', 'mismatch.p12');
+  const legacy = legacyWorks(dir);
+  if (legacy) {
+    o('pkcs12', '-export', '-legacy', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-certfile', 'cas.pem', '-name', 'rsa-legacy', '-passout', `pass:${PW}`, '-out', 'rsa-legacy.p12');
+    o('pkcs12', '-export', '-legacy', '-in', 'ec-leaf.pem', '-inkey', 'ec-leaf.key', '-certfile', 'cas.pem', '-name', 'ec-legacy', '-passout', `pass:${PW}`, '-out', 'ec-legacy.p12');
+  }
+
+  // CRLs: one per CA (root signs the intermediate's status, intermediate the leaves').
+  o('ca', '-gencrl', '-config', caConf(dir, 'root'), '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'root.crl');
+  o('ca', '-gencrl', '-config', caConf(dir, 'int'), '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int.crl');
+  cat('crls.pem', 'root.crl', 'int.crl');
+  o('crl', '-in', 'int.crl', '-outform', 'DER', '-out', 'int.crl.der');
+
+  const keytool = hasKeytool();
+  if (keytool) {
+    const toStore = (src: string, dest: string, type: string | undefined, alias?: string) =>
+      kt('-importkeystore', '-noprompt', '-srckeystore', src, '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
+        ...(alias ? ['-srcalias', alias, '-destalias', alias] : []),
+        '-destkeystore', dest, ...(type ? ['-deststoretype', type] : []), '-deststorepass', PW, '-destkeypass', PW);
+    toStore('rsa.p12', 'rsa.jks', 'JKS');
+    toStore('ec.p12', 'ec.jks', 'JKS');
+    toStore('client.p12', 'client.jks', 'JKS');
+    toStore('rsa.p12', 'two.jks', 'JKS');
+    toStore('ec.p12', 'two.jks', 'JKS');
+    toStore('rsa.p12', 'two.p12', 'PKCS12');
+    toStore('ec.p12', 'two.p12', 'PKCS12');
+    toStore('ec.p12', 'keystore.jks', undefined); // Java 17 default: PKCS12 content in a .jks file
+    toStore('ec.p12', 'ec.jceks', 'JCEKS');
+    kt('-importcert', '-noprompt', '-alias', 'root', '-file', 'root.pem', '-keystore', 'trust.jks', '-storetype', 'JKS', '-storepass', PW);
+    kt('-importcert', '-noprompt', '-alias', 'intermediate', '-file', 'int.pem', '-keystore', 'trust.jks', '-storetype', 'JKS', '-storepass', PW);
+    kt('-importcert', '-noprompt', '-alias', 'root', '-file', 'root.pem', '-keystore', 'trust-keytool.p12', '-storetype', 'PKCS12', '-storepass', PW);
+  }
+  return {
+    dir,
+    p: (name) => join(dir, name),
+    read: (name) => readFileSync(join(dir, name), 'utf8'),
+    keytool,
+    legacy,
+  };
+}
