@@ -109,6 +109,7 @@ export function buildPki(): Pki {
   leaf('ec-leaf', EC, 'ec-server', 'v3_server', '202');
   leaf('client', EC, 'home-page-service', 'v3_client', '203');
   o('genpkey', ...EC, '-out', 'other.key');
+  o('req', '-x509', '-key', 'other.key', '-subj', '/CN=stranger', '-days', '2', '-config', 'ext.cnf', '-out', 'stranger.pem');
 
   const cat = (out: string, ...files: string[]) => writeFileSync(join(dir, out), files.map((f) => readFileSync(join(dir, f), 'utf8')).join(''));
   cat('cas.pem', 'int.pem', 'root.pem');
@@ -144,6 +145,9 @@ export function buildPki(): Pki {
   o('ca', '-gencrl', '-config', caConf(dir, 'root'), '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'root.crl');
   o('ca', '-gencrl', '-config', caConf(dir, 'int'), '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int.crl');
   cat('crls.pem', 'root.crl', 'int.crl');
+  o('ca', '-revoke', 'client.pem', '-config', 'int-ca.cnf', '-keyfile', 'int.key', '-cert', 'int.pem');
+  o('ca', '-gencrl', '-config', 'int-ca.cnf', '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int-revoked.crl');
+  cat('crls-client-revoked.pem', 'root.crl', 'int-revoked.crl');
   o('crl', '-in', 'int.crl', '-outform', 'DER', '-out', 'int.crl.der');
 
   const keytool = hasKeytool();

@@ -61,6 +61,9 @@ describe('setting files', () => {
     expect(configError(() => readSettingFile('certPath', pki.p('empty.pem'))).message).toBe(
       `certPath: file is empty: ${pki.p('empty.pem')}`,
     );
+    expect(configError(() => readSettingFile('keyPath', pki.p('empty.pem/x'))).message).toBe(
+      `keyPath: cannot read ${pki.p('empty.pem/x')} (ENOTDIR)`,
+    );
     writeFileSync(pki.p('secret.pem'), 'x');
     chmodSync(pki.p('secret.pem'), 0o000);
     if (process.getuid?.() === 0) {
@@ -77,6 +80,8 @@ describe('store type sniffing (content, not extension)', () => {
   test('PEM, PKCS12, garbage, DER certificate', () => {
     const sniff = (f: string) => sniffStoreType(readSettingFile('keyStorePath', pki.p(f)), 'keyStorePath', pki.p(f));
     expect(sniff('ec-bundle.pem')).toBe('PEM');
+    writeFileSync(pki.p('with-text.pem'), `Bag Attributes\n    friendlyName: café\n${pki.read('root.pem')}`);
+    expect(sniff('with-text.pem')).toBe('PEM');
     expect(sniff('rsa.p12')).toBe('PKCS12');
     writeFileSync(pki.p('garbage.bin'), 'hello, this is not a key store\n');
     expect(configError(() => sniff('garbage.bin')).message).toBe(
@@ -116,6 +121,19 @@ describe('PEM', () => {
 
   test('chain in the wrong order is put leaf first, root once', () => {
     expectChain(loadKeyMaterial({ certPath: pki.p('ec-chain-reversed.pem'), keyPath: pki.p('ec-leaf.key') }), 'ec-leaf.pem', true);
+  });
+
+  test('PEM key store with an encrypted key: keyPassphrase, else keyStorePassword', () => {
+    writeFileSync(pki.p('enc-bundle.pem'), pki.read('ec-leaf.enc8.key') + pki.read('ec-chain.pem'));
+    const f = pki.p('enc-bundle.pem');
+    expect(loadKeyMaterial({ keyStorePath: f, keyPassphrase: KEY_PW }).chain).toHaveLength(2);
+    expect(loadKeyMaterial({ keyStorePath: f, keyStorePassword: KEY_PW }).chain).toHaveLength(2);
+    expect(configError(() => loadKeyMaterial({ keyStorePath: f })).message).toBe(
+      `keyPassphrase: ${f} holds an encrypted private key; set keyPassphrase`,
+    );
+    expect(configError(() => loadKeyMaterial({ keyStorePath: f, keyStorePassword: 'nope' })).message).toBe(
+      `keyStorePassword: wrong passphrase for ${f}`,
+    );
   });
 
   test('PEM key store (key + chain in one file)', () => {
@@ -222,6 +240,9 @@ describe('PKCS#12 (openssl pkcs12 -export)', () => {
     expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('mismatch.p12'), keyStorePassword: PW })).message).toBe(
       `keyStorePath: private key does not match the certificate in ${pki.p('mismatch.p12')}`,
     );
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.p12') })).message).toBe(
+      `trustStorePassword: ${pki.p('trust.p12')} is password-protected; set trustStorePassword`,
+    );
     expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.p12'), trustStorePassword: 'nope' })).message).toBe(
       `trustStorePassword: wrong password for ${pki.p('trust.p12')}`,
     );
@@ -286,6 +307,12 @@ describe('CRLs', () => {
     const der = loadCrls(pki.p('int.crl.der'));
     expect(der[0].pem).toMatch(/^-----BEGIN X509 CRL-----/);
     expect(der[0].crl.issuer).toContain('CN=Test Intermediate CA');
+  });
+
+  test('the "CRL" PEM label (@peculiar/x509) is re-labelled "X509 CRL" for OpenSSL', () => {
+    writeFileSync(pki.p('peculiar.crl'), pki.read('int.crl').replace(/X509 CRL/g, 'CRL'));
+    const [c] = loadCrls(pki.p('peculiar.crl'));
+    expect(c.pem).toBe(pki.read('int.crl'));
   });
 
   test('no CRL, unparsable CRL, missing file', () => {

@@ -55,7 +55,7 @@ function fromKeyStore(file: string, options: KeyOptions): KeyMaterial {
 
 function selectEntry(store: StoreContents, file: string, certAlias: string | undefined): StoreKeyEntry {
   const entries = store.keyEntries;
-  const aliases = entries.map((e, i) => e.alias ?? `#${i + 1} (no alias)`);
+  const aliases = entries.map((e, i) => e.alias ?? `#${i + 1} (no alias)`).sort();
   if (entries.length === 0) {
     throw new MtlsConfigError(
       'keyStorePath',

@@ -72,8 +72,8 @@ function looksLikePem(content: Buffer): boolean {
   const head = content.subarray(0, 64 * 1024).toString('latin1');
   const at = head.indexOf('-----BEGIN ');
   if (at < 0) return false;
-  // Everything before the first block must be text, not binary.
-  return !/[\x00-\x08\x0e-\x1f\x7f-\xff]/.test(head.slice(0, at));
+  // Everything before the first block must be text (UTF-8 allowed), not binary.
+  return !/[\x00-\x08\x0e-\x1a\x1c-\x1f]/.test(head.slice(0, at));
 }
 
 /** PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL }. */

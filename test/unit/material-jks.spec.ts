@@ -1,0 +1,131 @@
+/** JKS and keytool-written stores. Skipped (with a message) when keytool is absent. */
+import { X509Certificate } from 'node:crypto';
+import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
+import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
+import { readSettingFile } from 'nest-mtls/material/setting-file';
+import { sniffStoreType } from 'nest-mtls/material/store-type';
+import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
+import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
+import { buildPki, hasKeytool, Pki, PW } from './material-fixtures';
+
+const keytool = hasKeytool();
+if (!keytool) console.log('keytool not found: skipping the JKS tests');
+const maybe = keytool ? describe : describe.skip;
+
+let pki: Pki;
+let root: X509Certificate;
+let int: X509Certificate;
+
+function configError(fn: () => unknown): MtlsConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(MtlsConfigError);
+    expect((e as Error).message).not.toContain(PW);
+    return e as MtlsConfigError;
+  }
+  throw new Error('expected an MtlsConfigError');
+}
+
+function expectChain(m: KeyMaterial, leafFile: string) {
+  const leaf = new X509Certificate(pki.read(leafFile));
+  expect(m.chain.map((c) => c.fingerprint256)).toEqual([leaf, int, root].map((c) => c.fingerprint256));
+  expect(m.chain[0].checkPrivateKey(m.key)).toBe(true);
+}
+
+maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
+  beforeAll(() => {
+    pki = buildPki();
+    root = new X509Certificate(pki.read('root.pem'));
+    int = new X509Certificate(pki.read('int.pem'));
+  }, 180_000);
+
+  test('sniffed as JKS; JCEKS refused with the conversion command', () => {
+    const p = pki.p('rsa.jks');
+    expect(readSettingFile('keyStorePath', p).readUInt32BE(0)).toBe(0xfeedfeed);
+    expect(sniffStoreType(readSettingFile('keyStorePath', p), 'keyStorePath', p)).toBe('JKS');
+    const jceks = pki.p('ec.jceks');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: jceks, keyStorePassword: PW })).message).toBe(
+      `keyStorePath: ${jceks} is a JCEKS store: JCEKS is not supported, convert with keytool -importkeystore -srckeystore ${jceks} -srcstoretype JCEKS -destkeystore store.p12 -deststoretype PKCS12`,
+    );
+  });
+
+  test('RSA key entry: key matches leaf, chain leaf -> intermediate -> root', () => {
+    const m = loadKeyMaterial({ keyStorePath: pki.p('rsa.jks'), keyStorePassword: PW, keyStoreType: 'JKS' });
+    expectChain(m, 'rsa-leaf.pem');
+    expect(m.key.asymmetricKeyType).toBe('rsa');
+    expect(m.source).toBe(`${pki.p('rsa.jks')} (alias "rsa-server")`);
+  });
+
+  test('EC P-256 key entry (jks-js recovers the PKCS#8 bytes; node parses them)', () => {
+    const m = loadKeyMaterial({ keyStorePath: pki.p('ec.jks'), keyStorePassword: PW });
+    expectChain(m, 'ec-leaf.pem');
+    expect(m.key.asymmetricKeyType).toBe('ec');
+    expect(m.key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  test('two key entries: certAlias required, selects, unknown alias lists them', () => {
+    const p = pki.p('two.jks');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
+      `certAlias: ${p} holds 2 key entries (ec-server, rsa-server); set certAlias`,
+    );
+    expectChain(loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, certAlias: 'ec-server' }), 'ec-leaf.pem');
+    expectChain(loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, certAlias: 'RSA-Server' }), 'rsa-leaf.pem');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, certAlias: 'x' })).message).toBe(
+      `certAlias: no key entry "x" in ${p} (key entries: ec-server, rsa-server)`,
+    );
+  });
+
+  test('wrong and missing password', () => {
+    const p = pki.p('ec.jks');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: 'nope' })).message).toBe(
+      `keyStorePassword: wrong password for ${p}`,
+    );
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p })).message).toBe(
+      `keyStorePassword: ${p} is password-protected; set keyStorePassword`,
+    );
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.jks'), trustStorePassword: 'nope' })).message).toBe(
+      `trustStorePassword: wrong password for ${pki.p('trust.jks')}`,
+    );
+  });
+
+  test('trust-only JKS (keytool -importcert): exactly its CAs', () => {
+    const t = loadTrustMaterial({ trustStorePath: pki.p('trust.jks'), trustStorePassword: PW });
+    expect(t.cas.map((c) => c.fingerprint256).sort()).toEqual([root.fingerprint256, int.fingerprint256].sort());
+    expect(t.nonCa).toEqual([]);
+    // Like Java, a trust store is readable without its password (no integrity check then).
+    expect(loadTrustMaterial({ trustStorePath: pki.p('trust.jks') }).cas).toHaveLength(2);
+  });
+
+  test('JKS as trust store: certificates of key entries count too, each once', () => {
+    const t = loadTrustMaterial({ trustStorePath: pki.p('two.jks'), trustStorePassword: PW });
+    const leaves = ['rsa-leaf.pem', 'ec-leaf.pem'].map((f) => new X509Certificate(pki.read(f)).fingerprint256);
+    expect(t.cas.map((c) => c.fingerprint256).sort()).toEqual([...leaves, root.fingerprint256, int.fingerprint256].sort());
+    expect(t.nonCa).toHaveLength(2);
+  });
+
+  test("keytool's default store in keystore.jks is PKCS12 content and is read as such", () => {
+    const p = pki.p('keystore.jks');
+    expect(sniffStoreType(readSettingFile('keyStorePath', p), 'keyStorePath', p)).toBe('PKCS12');
+    const m = loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW });
+    expectChain(m, 'ec-leaf.pem');
+    expect(m.source).toBe(`${p} (alias "ec-server")`);
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, keyStoreType: 'JKS' })).message).toBe(
+      `keyStoreType: is JKS but ${p} holds PKCS12 content (Java 9+ keytool writes PKCS12 even into .jks files); set PKCS12 or leave keyStoreType unset`,
+    );
+  });
+
+  test('multi-entry PKCS#12 written by keytool', () => {
+    const p = pki.p('two.p12');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
+      `certAlias: ${p} holds 2 key entries (ec-server, rsa-server); set certAlias`,
+    );
+    expectChain(loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, certAlias: 'rsa-server' }), 'rsa-leaf.pem');
+    expectChain(loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW, certAlias: 'ec-server' }), 'ec-leaf.pem');
+  });
+
+  test('keytool PKCS#12 trust store (trusted certificate entry)', () => {
+    const t = loadTrustMaterial({ trustStorePath: pki.p('trust-keytool.p12'), trustStorePassword: PW });
+    expect(t.cas.map((c) => c.fingerprint256)).toEqual([root.fingerprint256]);
+  });
+});
