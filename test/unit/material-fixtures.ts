@@ -6,7 +6,7 @@
  * keytool's default PKCS#12 written to keystore.jks, JCEKS, and two CRLs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,6 +41,8 @@ function legacyWorks(dir: string): boolean {
 
 export interface Pki {
   dir: string;
+  /** Removes the tmp dir. */
+  remove: () => void;
   p: (name: string) => string;
   read: (name: string) => string;
   keytool: boolean;
@@ -152,10 +154,9 @@ export function buildPki(): Pki {
 
   const keytool = hasKeytool();
   if (keytool) {
-    const toStore = (src: string, dest: string, type: string | undefined, alias?: string) =>
+    const toStore = (src: string, dest: string, type: string | undefined, keyPass = PW) =>
       kt('-importkeystore', '-noprompt', '-srckeystore', src, '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
-        ...(alias ? ['-srcalias', alias, '-destalias', alias] : []),
-        '-destkeystore', dest, ...(type ? ['-deststoretype', type] : []), '-deststorepass', PW, '-destkeypass', PW);
+        '-destkeystore', dest, ...(type ? ['-deststoretype', type] : []), '-deststorepass', PW, '-destkeypass', keyPass);
     toStore('rsa.p12', 'rsa.jks', 'JKS');
     toStore('ec.p12', 'ec.jks', 'JKS');
     toStore('client.p12', 'client.jks', 'JKS');
@@ -165,12 +166,14 @@ export function buildPki(): Pki {
     toStore('ec.p12', 'two.p12', 'PKCS12');
     toStore('ec.p12', 'keystore.jks', undefined); // Java 17 default: PKCS12 content in a .jks file
     toStore('ec.p12', 'ec.jceks', 'JCEKS');
+    toStore('ec.p12', 'keypass.jks', 'JKS', `${PW}-key`); // key password != store password
     kt('-importcert', '-noprompt', '-alias', 'root', '-file', 'root.pem', '-keystore', 'trust.jks', '-storetype', 'JKS', '-storepass', PW);
     kt('-importcert', '-noprompt', '-alias', 'intermediate', '-file', 'int.pem', '-keystore', 'trust.jks', '-storetype', 'JKS', '-storepass', PW);
     kt('-importcert', '-noprompt', '-alias', 'root', '-file', 'root.pem', '-keystore', 'trust-keytool.p12', '-storetype', 'PKCS12', '-storepass', PW);
   }
   return {
     dir,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
     p: (name) => join(dir, name),
     read: (name) => readFileSync(join(dir, name), 'utf8'),
     keytool,

@@ -39,6 +39,7 @@ maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
     root = new X509Certificate(pki.read('root.pem'));
     int = new X509Certificate(pki.read('int.pem'));
   }, 180_000);
+  afterAll(() => pki?.remove());
 
   test('sniffed as JKS; JCEKS refused with the conversion command', () => {
     const p = pki.p('rsa.jks');
@@ -86,6 +87,13 @@ maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
     );
     expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.jks'), trustStorePassword: 'nope' })).message).toBe(
       `trustStorePassword: wrong password for ${pki.p('trust.jks')}`,
+    );
+  });
+
+  test('a key password different from the store password says so', () => {
+    const p = pki.p('keypass.jks');
+    expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
+      `keyStorePassword: cannot decrypt key entry "ec-server" in ${p} with the store password (a key password different from the store password is not supported)`,
     );
   });
 

@@ -9,6 +9,7 @@ let pki: Pki;
 beforeAll(() => {
   pki = buildPki();
 }, 180_000);
+afterAll(() => pki?.remove());
 
 interface Outcome {
   serverSawClient?: string;

@@ -19,6 +19,7 @@ beforeAll(() => {
   root = new X509Certificate(pki.read('root.pem'));
   int = new X509Certificate(pki.read('int.pem'));
 }, 120_000);
+afterAll(() => pki?.remove());
 
 /** The MtlsConfigError thrown by fn; fails the test if there is none or another type. */
 function configError(fn: () => unknown): MtlsConfigError {
@@ -177,6 +178,10 @@ describe('PEM', () => {
     );
     expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec.p12'), keyPath: pki.p('ec-leaf.key') })).message).toBe(
       `certPath: ${pki.p('ec.p12')} is a PKCS12 file, certPath takes PEM (use keyStorePath for a key store)`,
+    );
+    writeFileSync(pki.p('two-keys.pem'), pki.read('ec-leaf.key') + pki.read('other.key'));
+    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('two-keys.pem') })).message).toBe(
+      `keyPath: ${pki.p('two-keys.pem')} holds 2 private keys; expected one`,
     );
     writeFileSync(pki.p('broken-cert.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
     expect(configError(() => loadKeyMaterial({ certPath: pki.p('broken-cert.pem'), keyPath: pki.p('ec-leaf.key') })).message).toMatch(
