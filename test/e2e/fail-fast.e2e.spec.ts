@@ -1,0 +1,61 @@
+import { runService } from '../support/spawn-service';
+import { PASSWORD, TestPki } from '../support/test-pki';
+
+/**
+ * Every bad setting or file stops user-service before it listens: exit code
+ * != 0 and one line on stderr naming the setting or file and the problem.
+ * These start the real built service as a separate process.
+ */
+describe('user-service fails fast on bad configuration', () => {
+  let pki: TestPki;
+  let good: Record<string, string>;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    good = {
+      MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
+      MTLS_KEY_STORE_PASSWORD: PASSWORD,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+      MTLS_CRL_PATH: pki.crlAll,
+    };
+  });
+  afterAll(() => pki?.cleanup());
+
+  it('starts with good settings (the baseline the cases below break)', async () => {
+    const run = await runService('user-service', good);
+    expect(run.listened).toBe(true);
+  });
+
+  const cases: Array<[string, () => Record<string, string>, RegExp]> = [
+    ['a missing key store', () => ({ ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12' }), /keyStorePath: file not found: \/nonexistent\/server\.p12/],
+    ['a wrong key store password', () => ({ ...good, MTLS_KEY_STORE_PASSWORD: 'wrong' }), /keyStorePassword: wrong password for .*user-service\.p12/],
+    ['a garbage key store', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.write('garbage.p12', 'not a key store at all') }), /keyStorePath: .*garbage\.p12/],
+    ['a key that does not match the certificate', () => ({ ...good, MTLS_KEY_STORE_PATH: '', MTLS_CERT_PATH: pki.certs['user-service'].chain, MTLS_KEY_PATH: pki.certs['event-service'].key }), /private key does not match the certificate/],
+    ['an expired certificate of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs.expired.p12 }), /keyStorePath: the certificate CN=home-page-service from .* expired on/],
+    ['a chain that does not reach the trust store', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs.untrusted.p12 }), /validateCerts: the certificate CN=home-page-service .* does not chain to a CA in .*truststore\.pem/],
+    ['a certificate without the serverAuth EKU', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /lacks the serverAuth extended key usage/],
+    ['a missing trust store', () => ({ ...good, MTLS_TRUST_STORE_PATH: '/nonexistent/ca.pem' }), /trustStorePath: file not found: \/nonexistent\/ca\.pem/],
+    ['no trust store at all', () => ({ ...good, MTLS_TRUST_STORE_PATH: '' }), /trustStorePath: required/],
+    ['TLS 1.1 among the protocols', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.1,TLSv1.2' }), /supportedProtocols: TLSv1\.1 is refused/],
+    ['an unknown cipher suite', () => ({ ...good, MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999' }), /supportedCipherSuites: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999"/],
+    ['TLS 1.2 suites that cannot work with our EC key', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }), /supportedCipherSuites: none of the TLS 1\.2 suites can be used with the EC key/],
+    ['a boolean that is not one', () => ({ ...good, MTLS_NEED_CLIENT_AUTH: 'maybe' }), /MTLS_NEED_CLIENT_AUTH: expected true or false, got "maybe"/],
+    ['a CRL file without the intermediate CA\'s CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlRootOnly }), /crlPath: no CRL signed by CA CN=Test Global CA/],
+    ['an expired CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlExpired }), /crlPath: the CRL of CA CN=Test Global CA .* expired on/],
+    ['a missing CRL file', () => ({ ...good, MTLS_CRL_PATH: '/nonexistent/crl.pem' }), /crlPath: file not found: \/nonexistent\/crl\.pem/],
+    ['no material in production', () => ({ NODE_ENV: 'production' }), /keyStorePath: no key material/],
+    ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
+  ];
+
+  it.each(cases)('refuses %s', async (_what, env, message) => {
+    const run = await runService('user-service', env());
+    expect(run.listened).toBe(false);
+    expect(run.code).not.toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    const last = lines[lines.length - 1];
+    expect(last).toMatch(/^user-service: (configuration error|cannot start): /);
+    expect(last).toMatch(message);
+    expect(run.stderr + run.stdout).not.toContain(PASSWORD);
+    expect(run.stderr).not.toMatch(/BEGIN .*PRIVATE KEY/);
+  });
+});

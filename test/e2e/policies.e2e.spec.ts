@@ -1,0 +1,136 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import { ClientCert, MtlsModule, RequireClientCert, type ClientIdentity } from 'nest-mtls';
+import { httpsGet } from '../support/tls-probe';
+import { startMtlsApp, type RunningApp } from '../support/start-app';
+import { PASSWORD, TestPki } from '../support/test-pki';
+
+@Controller('p')
+@RequireClientCert(/^CN=home-page-service(,|$)/)
+class PolicyController {
+  /** Controller policy applies. */
+  @Get('controller')
+  controller() {
+    return { ok: true };
+  }
+
+  /** Handler policy wins over the controller's. */
+  @Get('example')
+  @RequireClientCert(/^CN=api,O=Example$/)
+  example() {
+    return { ok: true };
+  }
+
+  @Get('spiffe')
+  @RequireClientCert({ spiffeId: ['spiffe://example.org/ns/prod/sa/home'] })
+  spiffe() {
+    return { ok: true };
+  }
+
+  @Get('whoami')
+  @RequireClientCert()
+  whoami(@ClientCert() caller: ClientIdentity) {
+    return { subject: caller.subject, commonName: caller.commonName, issuer: caller.issuer };
+  }
+}
+
+/**
+ * Policies over real TLS, with MtlsModule.forRoot (the synchronous form) and
+ * split PEM files (cert-manager's tls.crt/tls.key).
+ */
+describe('client certificate policies over real TLS', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    @Module({
+      imports: [
+        MtlsModule.forRoot({
+          certPath: pki.certs['user-service'].chain,
+          keyPath: pki.certs['user-service'].key,
+          trustStorePath: pki.trustStore,
+        }),
+      ],
+      controllers: [PolicyController],
+    })
+    class PolicyTestModule {}
+    svc = await startMtlsApp(PolicyTestModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  const status = async (path: string, who: string) => (await httpsGet(svc.port, path, pki.clientTls(who))).status;
+
+  it('applies the controller policy and lets the handler policy override it', async () => {
+    expect(await status('/p/controller', 'home-page-service')).toBe(200);
+    expect(await status('/p/controller', 'event-service')).toBe(403);
+    expect(await status('/p/example', 'home-page-service')).toBe(403);
+    expect(await status('/p/example', 'api-example')).toBe(200);
+  });
+
+  it('does not let a CN containing ",O=Example" pass as CN=api,O=Example', async () => {
+    const res = await httpsGet(svc.port, '/p/whoami', pki.clientTls('smuggler'));
+    expect((res.json as { subject: string }).subject).toBe('CN=api\\,O=Example');
+    expect((res.json as { commonName: string }).commonName).toBe('api,O=Example');
+    expect(await status('/p/example', 'smuggler')).toBe(403);
+  });
+
+  it('matches SPIFFE IDs from the URI SAN', async () => {
+    expect(await status('/p/spiffe', 'spiffe')).toBe(200);
+    expect(await status('/p/spiffe', 'home-page-service')).toBe(403);
+  });
+
+  it('hands the verified identity to the handler', async () => {
+    const res = await httpsGet(svc.port, '/p/whoami', pki.clientTls('home-page-service'));
+    expect(res.json).toEqual({ subject: 'CN=home-page-service,O=nest-mtls', commonName: 'home-page-service', issuer: 'CN=Test Global CA,O=nest-mtls test' });
+  });
+});
+
+/**
+ * needClientAuth=false ("want"): no certificate passes the handshake and the
+ * guard answers 403 "No certificate chain found!"; a certificate from another
+ * CA is still refused in the handshake.
+ */
+describe('optional client certificates (needClientAuth: false)', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    @Module({
+      imports: [
+        MtlsModule.forRoot({
+          keyStorePath: pki.certs['user-service'].p12,
+          keyStorePassword: PASSWORD,
+          trustStorePath: pki.trustStore,
+          needClientAuth: false,
+        }),
+      ],
+      controllers: [PolicyController],
+    })
+    class WantModule {}
+    svc = await startMtlsApp(WantModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('answers 403 "No certificate chain found!" without a certificate', async () => {
+    const res = await httpsGet(svc.port, '/p/whoami', pki.clientTls());
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({ statusCode: 403, message: 'No certificate chain found!' });
+  });
+
+  it('still lets a verified caller in', async () => {
+    expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
+  });
+
+  it('still refuses a certificate it cannot verify', async () => {
+    await expect(httpsGet(svc.port, '/p/whoami', pki.clientTls('untrusted'))).rejects.toThrow();
+  });
+});

@@ -1,0 +1,123 @@
+import { Agent, request } from 'node:https';
+import type { Socket } from 'node:net';
+import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
+import { handshakeOutcome, httpsGet, plainHttpExchange, tlsOpen } from '../support/tls-probe';
+import { startMtlsApp, type RunningApp } from '../support/start-app';
+import { PASSWORD, TestPki } from '../support/test-pki';
+
+/**
+ * user-service itself, as shipped, over real TLS on loopback: the article's
+ * checks (plain HTTP, no client cert, allowed, blocked) and the refusals a
+ * security review asks about.
+ */
+describe('user-service over mutual TLS', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    Object.assign(process.env, {
+      MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
+      MTLS_KEY_STORE_PASSWORD: PASSWORD,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+      MTLS_CRL_PATH: pki.crlAll,
+    });
+    svc = await startMtlsApp(UserServiceModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    process.env = saved;
+    pki?.cleanup();
+  });
+
+  it('lets home-page-service read a user', async () => {
+    const res = await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service'));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: 1, name: 'Ada Lovelace' });
+  });
+
+  it('answers 403 JSON to a trusted caller the policy does not name, and logs why', async () => {
+    const res = await httpsGet(svc.port, '/users/1', pki.clientTls('event-service'));
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({ statusCode: 403, message: 'Certificate subject is not recognized!' });
+    expect(res.body).not.toMatch(/home-page-service|\^CN/);
+    expect(svc.logs.lines.some((l) => l.startsWith('WARN 403 GET /users/1') && l.includes('CN=event-service,O=nest-mtls'))).toBe(true);
+  });
+
+  it('does not let a look-alike CN pass an anchored regex', async () => {
+    expect((await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service-evil'))).status).toBe(403);
+  });
+
+  it('lets any trusted caller ask /health', async () => {
+    const res = await httpsGet(svc.port, '/health', pki.clientTls('event-service'));
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok' });
+  });
+
+  it('answers 404 (not 500) for a user that does not exist, and 400 for a bad id', async () => {
+    expect((await httpsGet(svc.port, '/users/99', pki.clientTls('home-page-service'))).status).toBe(404);
+    expect((await httpsGet(svc.port, '/users/abc', pki.clientTls('home-page-service'))).status).toBe(400);
+  });
+
+  it('gives no HTTP answer to plain HTTP on the TLS port', async () => {
+    const answer = await plainHttpExchange(svc.port);
+    expect(answer).not.toMatch(/^HTTP\//);
+  });
+
+  it('refuses the handshake without a client certificate', async () => {
+    expect(await handshakeOutcome(svc.port, pki.clientTls())).toBe('refused');
+  });
+
+  it.each([
+    ['a certificate from an untrusted CA', 'untrusted'],
+    ['an expired certificate', 'expired'],
+    ['a certificate without the clientAuth EKU', 'server-only-eku'],
+    ['a revoked certificate (CRL)', 'revoked'],
+  ])('refuses the handshake with %s', async (_what, name) => {
+    expect(await handshakeOutcome(svc.port, pki.clientTls(name), '/users/1')).toBe('refused');
+  });
+
+  it('refuses TLS 1.1', async () => {
+    await expect(tlsOpen(svc.port, { ...pki.clientTls('home-page-service'), minVersion: 'TLSv1', maxVersion: 'TLSv1.1' })).rejects.toThrow();
+  });
+
+  it('refuses client-initiated renegotiation over TLS 1.2', async () => {
+    const socket = await tlsOpen(svc.port, { ...pki.clientTls('home-page-service'), maxVersion: 'TLSv1.2' });
+    try {
+      expect(socket.getProtocol()).toBe('TLSv1.2');
+      const outcome = await new Promise<string>((resolve) => {
+        socket.once('close', () => resolve('closed'));
+        socket.once('error', () => resolve('error'));
+        const started = socket.renegotiate({ rejectUnauthorized: true }, (err) => resolve(err ? 'error' : 'renegotiated'));
+        if (!started) resolve('not started');
+      });
+      expect(outcome).not.toBe('renegotiated');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('serves several requests on one keep-alive connection with one handshake', async () => {
+    const agent = new Agent({ ...pki.clientTls('home-page-service'), keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<Socket>();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: svc.port, path: '/users/1', agent, servername: 'localhost' }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('socket', (s) => sockets.add(s));
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+      }
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
