@@ -1,11 +1,11 @@
-import * as asn1js from 'asn1js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
 import type { CrlOptions, IssuedCertificate } from './certificate-spec.interface';
 import { importSigningKey, x509 } from './webcrypto-keys';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const DEFAULT_VALIDITY_DAYS = 30;
-const CRL_NUMBER_OID = '2.5.29.20';
 
 /**
  * One X.509 v2 CRL, as PEM, signed by `issuer`, with a CRL number and an
@@ -24,7 +24,7 @@ export async function createCrl(issuer: IssuedCertificate, opts: CrlOptions = {}
   const aki = ski
     ? new x509.AuthorityKeyIdentifierExtension(ski.keyId)
     : await x509.AuthorityKeyIdentifierExtension.create(issuerCert.publicKey);
-  const number = new x509.Extension(CRL_NUMBER_OID, false, new asn1js.Integer({ value: crlNumber }).toBER(false));
+  const number = new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(crlNumber)));
 
   const crl = await x509.X509CrlGenerator.create({
     issuer: issuerCert.subjectName,

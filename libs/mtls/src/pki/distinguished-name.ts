@@ -1,4 +1,5 @@
-import * as asn1js from 'asn1js';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import * as asn1X509 from '@peculiar/asn1-x509';
 import { x509 } from './webcrypto-keys';
 
 /** Attribute short names openssl prints (`-nameopt RFC2253`) that @peculiar/x509 does not know by itself. */
@@ -36,16 +37,38 @@ export function nameFromRfc4514(subject: string): x509.Name {
   } catch (err) {
     throw new Error(`invalid subject "${subject}": ${(err as Error).message}`);
   }
-  const asn = asn1js.fromBER(parsed.toArrayBuffer());
-  if (asn.offset === -1 || !(asn.result instanceof asn1js.Sequence)) {
-    throw new Error(`invalid subject "${subject}": cannot encode it`);
+  const encoded = AsnConvert.parse(parsed.toArrayBuffer(), asn1X509.Name);
+  // The parser skips what it does not understand ("CN=a,junk" gives CN=a): insist that every part made it.
+  const parts = splitUnescaped(subject, /[,+]/);
+  const attributes = encoded.reduce((sum, rdn) => sum + rdn.length, 0);
+  const malformed = parts.find((part) => !/^\s*([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)\s*=/.test(part));
+  if (malformed !== undefined || attributes !== parts.length) {
+    throw new Error(`invalid subject "${subject}": expected TYPE=value parts separated by ',' or '+'${malformed !== undefined ? ` (not one: "${malformed}")` : ''}`);
   }
-  const rdns = asn.result.valueBlock.value as asn1js.Set[];
-  const reversed = new asn1js.Sequence({
-    value: rdns
+  const reversed = new asn1X509.Name(
+    encoded
       .slice()
       .reverse()
-      .map((rdn) => new asn1js.Set({ value: rdn.valueBlock.value.slice().reverse() })),
-  });
-  return new x509.Name(reversed.toBER(false));
+      .map((rdn) => new asn1X509.RelativeDistinguishedName(rdn.slice().reverse())),
+  );
+  return new x509.Name(AsnConvert.serialize(reversed));
+}
+
+/** Splits at separator characters that are not escaped with a backslash. */
+function splitUnescaped(text: string, separator: RegExp): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\\' && i + 1 < text.length) {
+      current += ch + text[++i];
+    } else if (separator.test(ch)) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  parts.push(current);
+  return parts;
 }
