@@ -137,7 +137,7 @@ export async function issueIntoPki(dir: string, spec: PkiIssueSpec): Promise<Pki
   checkServiceName(spec.name);
   const { name, password, ...certSpec } = spec;
   const globalCa = await loadIssuedCertificate(layout.globalCa, layout.globalCaKey);
-  const leaf = await issueCertificate(globalCa, { keyAlgorithm: layout.keyAlgorithm, ...certSpec });
+  const leaf = await issueCertificate(globalCa, { ...certSpec, keyAlgorithm: certSpec.keyAlgorithm ?? layout.keyAlgorithm });
   const files = layout.service(name);
   await writeLeaf(files, leaf, name, password ?? layout.password);
   return files;
@@ -236,7 +236,8 @@ export async function loadIssuedCertificate(certFile: string, keyFile: string): 
   return { certificate: chain[0], certPem: pems[0], key, keyPem: pkcs8, chain, chainPem: pems.join('') };
 }
 
-function checkServiceName(name: string): void {
+/** Throws unless `name` is usable as a service (file) name: letters, digits, '.', '_', '-'. */
+export function checkServiceName(name: string): void {
   if (!SERVICE_NAME.test(name)) {
     throw new Error(`invalid service name "${name}": use letters, digits, '.', '_' and '-' (it names files)`);
   }

@@ -18,6 +18,7 @@ export {
   DEFAULT_SERVICES,
   GLOBAL_CA_SUBJECT,
   ROOT_CA_SUBJECT,
+  checkServiceName,
   ensureDevPki,
   initPki,
   issueIntoPki,

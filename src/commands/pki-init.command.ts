@@ -1,0 +1,65 @@
+import * as path from 'node:path';
+import { initPki } from '../../libs/mtls/src/pki';
+import { type CliCommand, type CliIo, parseCommandArgs, UsageError } from './command';
+
+const HELP = `Usage: mtls pki init DIR [--rsa] [--force] [--password P]
+
+Creates a development PKI in DIR: a root CA, a "global" intermediate CA, and
+a certificate for each demo service (user-service, home-page-service,
+event-service) with DNS names NAME and localhost, IPs 127.0.0.1 and ::1,
+usable as TLS server and client.
+
+Options:
+  --rsa          RSA 2048 keys instead of ECDSA P-256
+  --force        replace an existing PKI in DIR
+  --password P   password of the .p12 keystores (default: changeit)
+  -h, --help     this help
+`;
+
+export const pkiInitCommand: CliCommand = {
+  name: 'pki init',
+  summary: 'create a dev PKI (root CA, global CA, service certificates)',
+  help: HELP,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseCommandArgs(args, {
+      rsa: { type: 'boolean' },
+      force: { type: 'boolean' },
+      password: { type: 'string' },
+    });
+    if (values.help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing DIR' : `expected one DIR, got ${positionals.length} arguments`);
+    const password = values.password as string | undefined;
+    if (password === '') throw new UsageError('--password must not be empty');
+
+    const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password });
+    const rel = (file: string) => path.relative(layout.dir, file);
+    const services = ['user-service', 'home-page-service', 'event-service'];
+    const example = layout.service('user-service');
+    io.stdout.write(
+      [
+        `Created a dev PKI in ${layout.dir} (${layout.keyAlgorithm === 'rsa' ? 'RSA 2048' : 'ECDSA P-256'} keys):`,
+        `  root CA      ${rel(layout.rootCa)}  ${rel(layout.rootCaKey)}`,
+        `  global CA    ${rel(layout.globalCa)}  ${rel(layout.globalCaKey)}`,
+        `  trust store  ${rel(layout.trustStore)} (the root CA only)`,
+        `  CRLs         ${rel(layout.crl)} (root and global CA, nothing revoked)`,
+        ...services.map((s) => {
+          const f = layout.service(s);
+          return `  ${s.padEnd(18)} ${rel(f.cert)}  ${rel(f.key)}  ${rel(f.chain)}  ${rel(f.p12)} (alias ${s})`;
+        }),
+        '',
+        'Next steps: run a service with its keystore, e.g. user-service:',
+        `  export MTLS_KEY_STORE_PATH=${example.p12}`,
+        `  export MTLS_KEY_STORE_PASSWORD=${layout.password}`,
+        `  export MTLS_TRUST_STORE_PATH=${layout.trustStore}`,
+        `  export MTLS_CRL_PATH=${layout.crl}`,
+        `(or MTLS_CERT_PATH=${example.chain} and MTLS_KEY_PATH=${example.key} instead of the keystore)`,
+        `More certificates: mtls pki issue --cn NAME ${layout.dir}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
