@@ -308,6 +308,7 @@ async function main() {
 main()
   .then(() => cleanup())
   .catch(async (err) => {
+    if (cleaningUp) return; // stopped by a signal: the children's exits are expected
     console.error(`bench: ${err && err.stack ? err.stack : err}`);
     await cleanup();
     process.exit(1);

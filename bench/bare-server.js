@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * The baseline of `npm run bench`: Node's bare https.createServer with the
+ * same key, chain and trust store as user-service, the same client
+ * certificate demands, and a hand-written subject check on /users/1. No
+ * framework, no logging. Not for production: the legacy subject object it
+ * reads loses DN escaping (see docs/DESIGN notes).
+ *
+ * Env: PORT (required), HOST (127.0.0.1), BARE_KEY, BARE_CERT (leaf + chain),
+ * BARE_CA (trust store), BARE_CRL (optional).
+ * Prints `listening on https://HOST:PORT` when ready.
+ */
+const https = require('node:https');
+const { readFileSync } = require('node:fs');
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`bare-server: ${name} is not set\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const port = Number(need('PORT'));
+const host = process.env.HOST || '127.0.0.1';
+const options = {
+  key: readFileSync(need('BARE_KEY')),
+  cert: readFileSync(need('BARE_CERT')),
+  ca: readFileSync(need('BARE_CA')),
+  requestCert: true,
+  rejectUnauthorized: true,
+  minVersion: 'TLSv1.2',
+  maxVersion: 'TLSv1.3',
+  honorCipherOrder: true,
+};
+if (process.env.BARE_CRL) options.crl = readFileSync(process.env.BARE_CRL);
+
+const USER = JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' });
+const HEALTH = JSON.stringify({ status: 'ok' });
+const FORBIDDEN = JSON.stringify({ statusCode: 403, message: 'Forbidden' });
+const NOT_FOUND = JSON.stringify({ statusCode: 404, message: 'Not Found' });
+
+// Decided once per TLS connection, like nest-mtls caches the identity per socket:
+// getPeerCertificate() builds a large object (fingerprints, public key, raw DER)
+// and costs far more than the rest of this handler.
+const ALLOWED = Symbol('allowed');
+function callerAllowed(socket) {
+  if (socket[ALLOWED] === undefined) {
+    const peer = socket.getPeerCertificate();
+    socket[ALLOWED] = Boolean(socket.authorized && peer && peer.subject && peer.subject.CN === 'home-page-service');
+  }
+  return socket[ALLOWED];
+}
+
+function send(res, status, body) {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const server = https.createServer(options, (req, res) => {
+  if (req.method !== 'GET') return send(res, 404, NOT_FOUND);
+  if (req.url === '/users/1') {
+    return callerAllowed(req.socket) ? send(res, 200, USER) : send(res, 403, FORBIDDEN);
+  }
+  if (req.url === '/health') return send(res, 200, HEALTH);
+  return send(res, 404, NOT_FOUND);
+});
+
+server.on('error', (err) => {
+  process.stderr.write(`bare-server: ${err.message}\n`);
+  process.exit(1);
+});
+server.listen(port, host, () => {
+  process.stdout.write(`bare-server listening on https://${host}:${server.address().port}\n`);
+});
+
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// Die with the bench: stdin is a pipe from the parent; EOF means the parent is gone.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
