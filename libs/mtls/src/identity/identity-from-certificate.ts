@@ -1,0 +1,44 @@
+import type { X509Certificate } from 'node:crypto';
+import type { ClientIdentity } from './client-identity.interface';
+import { certificateNames, formatDn } from './dn-format';
+import { nameAttributes } from './name-attributes';
+import { subjectAltNames } from './subject-alt-names';
+
+const COMMON_NAME = '2.5.4.3';
+const SPIFFE_PREFIX = 'spiffe://';
+
+/**
+ * The first CN as the DN string shows it (most specific RDN first), unescaped;
+ * undefined when there is none or when that CN is not a string (OpenSSL dumps it as `#hex`).
+ */
+function commonName(subjectDer: ArrayBuffer): string | undefined {
+  for (const rdn of nameAttributes(subjectDer)) {
+    const cn = rdn.find((attribute) => attribute.oid === COMMON_NAME);
+    if (cn) return cn.text;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the {@link ClientIdentity} of a certificate: subject and issuer DN
+ * as OpenSSL prints them (RFC 2253), CN, SANs by type, SPIFFE ID, serial,
+ * SHA-256 fingerprint and validity.
+ *
+ * @throws DnFormatError when a DN cannot be printed as OpenSSL would (callers fail closed).
+ */
+export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
+  const names = certificateNames(cert);
+  const san = subjectAltNames(cert);
+  return {
+    subject: formatDn(names.subject),
+    issuer: formatDn(names.issuer),
+    commonName: commonName(names.subject),
+    san,
+    spiffeId: san.uri.find((uri) => uri.startsWith(SPIFFE_PREFIX)),
+    serialNumber: cert.serialNumber,
+    fingerprint256: cert.fingerprint256,
+    validFrom: new Date(cert.validFrom),
+    validTo: new Date(cert.validTo),
+    certificate: cert,
+  };
+}

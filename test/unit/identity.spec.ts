@@ -1,0 +1,82 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+if (!hasOpenssl) console.warn('identity.spec: openssl CLI not found, tests skipped');
+const describeOpenssl = hasOpenssl ? describe : describe.skip;
+
+describeOpenssl('identityFromCertificate', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let n = 0;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'identity-'));
+    writeFileSync(join(dir, 'req.cnf'), '[req]\ndistinguished_name = dn\nstring_mask = utf8only\n[dn]\n');
+    env = { ...process.env, OPENSSL_CONF: join(dir, 'req.cnf') };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function makeCert(subject: string, ...extra: string[]): X509Certificate {
+    const out = join(dir, `c${++n}.pem`);
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-config', join(dir, 'req.cnf'), '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-keyout', join(dir, `k${n}.pem`), '-days', '2', '-utf8', '-multivalue-rdn', '-subj', subject, '-out', out, ...extra],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    return new X509Certificate(readFileSync(out));
+  }
+
+  test('SANs of each type, in certificate order, SPIFFE ID, serial, fingerprint, validity', () => {
+    const cert = makeCert(
+      '/O=Example/CN=svc',
+      '-addext',
+      'subjectAltName=DNS:svc.example.com,URI:https://example.com/x,IP:10.0.0.1,email:ops@example.com,' +
+        'URI:spiffe://example.org/ns/prod/sa/svc,DNS:*.svc.example.com,IP:2001:db8:0:0:1:0:0:1,IP:0:0:0:0:0:0:0:1,' +
+        'IP:2001:0db8:0000:0000:0000:0000:0002:0001,IP:fe80:0:0:1:0:0:0:0,URI:spiffe://other.org/b',
+    );
+    const identity = identityFromCertificate(cert);
+    expect(identity.san).toEqual({
+      dns: ['svc.example.com', '*.svc.example.com'],
+      uri: ['https://example.com/x', 'spiffe://example.org/ns/prod/sa/svc', 'spiffe://other.org/b'],
+      ip: ['10.0.0.1', '2001:db8::1:0:0:1', '::1', '2001:db8::2:1', 'fe80:0:0:1::'],
+      email: ['ops@example.com'],
+    });
+    expect(identity.spiffeId).toBe('spiffe://example.org/ns/prod/sa/svc');
+    expect(identity.serialNumber).toBe(cert.serialNumber);
+    expect(identity.fingerprint256).toBe(cert.fingerprint256);
+    expect(identity.validFrom).toEqual(new Date(cert.validFrom));
+    expect(identity.validTo).toEqual(new Date(cert.validTo));
+    expect(identity.validTo.getTime() - identity.validFrom.getTime()).toBe(2 * 24 * 3600 * 1000);
+    expect(identity.certificate).toBe(cert);
+    expect(identity.subject).toBe('CN=svc,O=Example');
+    expect(identity.issuer).toBe('CN=svc,O=Example');
+  });
+
+  test('no SAN extension: empty lists, no SPIFFE ID', () => {
+    const identity = identityFromCertificate(makeCert('/CN=plain'));
+    expect(identity.san).toEqual({ dns: [], uri: [], ip: [], email: [] });
+    expect(identity.spiffeId).toBeUndefined();
+  });
+
+  test('commonName is unescaped and taken from the most specific RDN', () => {
+    const identity = identityFromCertificate(makeCert('/CN=outer/O=Example/CN=Doe\\, John \\+ "Jr" <x>;#'));
+    expect(identity.subject).toBe('CN=Doe\\, John \\+ \\"Jr\\" \\<x\\>\\;#,O=Example,CN=outer');
+    expect(identity.commonName).toBe('Doe, John + "Jr" <x>;#');
+  });
+
+  test('commonName in a multi-valued RDN is the first one printed; UTF-8 kept', () => {
+    const identity = identityFromCertificate(makeCert('/O=x/CN=Zoë+OU=unit'));
+    expect(identity.subject).toBe('OU=unit+CN=Zoë,O=x');
+    expect(identity.commonName).toBe('Zoë');
+  });
+
+  test('no CN: commonName undefined', () => {
+    expect(identityFromCertificate(makeCert('/O=Example/OU=x')).commonName).toBeUndefined();
+  });
+});
