@@ -1,0 +1,6 @@
+export * from './client-identity.interface';
+export { formatDn, subjectDn, issuerDn } from './dn-format';
+export { DnFormatError } from './dn-format.error';
+export { identityFromCertificate } from './identity-from-certificate';
+export { peerIdentity, peerCertificateIdentity } from './peer-identity';
+export { subjectAltNames } from './subject-alt-names';
