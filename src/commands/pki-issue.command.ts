@@ -59,6 +59,7 @@ export const pkiIssueCommand: CliCommand = {
     if (badIp !== undefined) throw new UsageError(`--ip "${badIp}" is not an IP address`);
     const badUri = uri.find((u) => !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(u));
     if (badUri !== undefined) throw new UsageError(`--uri "${badUri}" is not a URI (scheme:...)`);
+    if (values.password === '') throw new UsageError('--password must not be empty');
     const subject = (values.subject as string | undefined) ?? `CN=${cn},O=nest-mtls`;
     asUsage(() => checkServiceName(cn));
     asUsage(() => nameFromRfc4514(subject));
