@@ -4,7 +4,7 @@
  * the server's CPU time at the start and end marks of the measured window so
  * each result also says how busy the server was and what a request cost it.
  */
-const { cpuTimeMs } = require('./processes');
+const { cpuTimeMs, machineBusyMs } = require('./processes');
 
 class GeneratorClient {
   constructor(child) {
@@ -64,12 +64,26 @@ class GeneratorClient {
     const p = this.pending;
     if (!p || msg.id !== p.id) return;
     if (msg.type === 'mark') {
-      if (msg.phase === 'start') p.cpuStart = cpuTimeMs(p.serverPid);
-      else p.cpuEnd = cpuTimeMs(p.serverPid);
+      const sample = {
+        server: cpuTimeMs(p.serverPid),
+        generator: cpuTimeMs(this.child.pid),
+        machine: machineBusyMs(),
+        self: process.cpuUsage(),
+        at: Date.now(),
+      };
+      if (msg.phase === 'start') p.cpuStart = sample;
+      else p.cpuEnd = sample;
     } else if (msg.type === 'result') {
       this.pending = null;
       const r = msg.result;
-      const serverCpuMs = p.cpuStart !== null && p.cpuEnd !== null ? p.cpuEnd - p.cpuStart : null;
+      const a = p.cpuStart;
+      const b = p.cpuEnd;
+      const delta = (k) => (a && b && a[k] !== null && b[k] !== null ? b[k] - a[k] : null);
+      const serverCpuMs = delta('server');
+      // Everything else that ran on the machine during the window (other processes: noise).
+      const self = a && b ? (b.self.user + b.self.system - a.self.user - a.self.system) / 1000 : 0;
+      const others = delta('machine') === null || serverCpuMs === null || delta('generator') === null ? null : delta('machine') - serverCpuMs - delta('generator') - self;
+      r.otherCpuShare = others === null ? null : Math.max(0, others) / r.elapsedMs;
       r.serverCpuShare = serverCpuMs === null ? null : serverCpuMs / r.elapsedMs;
       r.serverCpuUsPerOk = serverCpuMs === null || r.ok === 0 ? null : (serverCpuMs * 1000) / r.ok;
       p.resolve(r);

@@ -110,6 +110,19 @@ function cpuTimeMs(pid) {
   }
 }
 
+/** Busy CPU time of the whole machine in ms (all CPUs, /proc/stat: everything but idle and iowait), or null. */
+function machineBusyMs() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0);
+    return (busy * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -160,4 +173,4 @@ function killAllNow() {
   }
 }
 
-module.exports = { startServer, startGenerator, waitForReady, cpuTimeMs, freePort, killAll, killAllNow, logOf, tail, taskset };
+module.exports = { startServer, startGenerator, waitForReady, cpuTimeMs, machineBusyMs, freePort, killAll, killAllNow, logOf, tail, taskset };

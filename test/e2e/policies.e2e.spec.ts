@@ -1,6 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ClientCert, MtlsModule, RequireClientCert, type ClientIdentity } from 'nest-mtls';
-import { httpsGet } from '../support/tls-probe';
+import { httpsGet, renegotiationOutcome } from '../support/tls-probe';
 import { startMtlsApp, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
@@ -132,5 +132,30 @@ describe('optional client certificates (needClientAuth: false)', () => {
 
   it('still refuses a certificate it cannot verify', async () => {
     await expect(httpsGet(svc.port, '/p/whoami', pki.clientTls('untrusted'))).rejects.toThrow();
+  });
+});
+
+/** The control case of the renegotiation test: with allowRenegotiation the same client renegotiates. */
+describe('allowRenegotiation: true', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    @Module({
+      imports: [MtlsModule.forRoot({ certPath: pki.certs['user-service'].chain, keyPath: pki.certs['user-service'].key, trustStorePath: pki.trustStore, allowRenegotiation: true })],
+      controllers: [PolicyController],
+    })
+    class RenegotiatingModule {}
+    svc = await startMtlsApp(RenegotiatingModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('lets a TLS 1.2 client renegotiate', async () => {
+    expect(await renegotiationOutcome(svc.port, pki.clientTls('home-page-service'))).toBe('renegotiated');
   });
 });

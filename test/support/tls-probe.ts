@@ -80,3 +80,23 @@ export function run(cmd: string, args: string[], options: { input?: string; time
 export async function installed(cmd: string): Promise<boolean> {
   return (await run('sh', ['-c', `command -v ${cmd}`])).code === 0;
 }
+
+/**
+ * Connects over TLS 1.2, asks to renegotiate and sends a request (OpenSSL
+ * starts the new handshake with the next record). 'renegotiated' when the
+ * server went along, 'closed'/'error' when it ended the connection.
+ */
+export async function renegotiationOutcome(port: number, tls: ConnectionOptions): Promise<'renegotiated' | 'closed' | 'error' | 'not started'> {
+  const socket = await tlsOpen(port, { ...tls, maxVersion: 'TLSv1.2' });
+  try {
+    return await new Promise((resolve) => {
+      socket.once('close', () => resolve('closed'));
+      socket.once('error', () => resolve('error'));
+      const started = socket.renegotiate({ rejectUnauthorized: true }, (err) => resolve(err ? 'error' : 'renegotiated'));
+      if (!started) resolve('not started');
+      socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    });
+  } finally {
+    socket.destroy();
+  }
+}

@@ -3,8 +3,12 @@ import { MtlsClientError } from './mtls-client.error';
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const SERVER_CERT = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|DEPTH_ZERO/;
 
-/** Turns a socket/TLS error of an outbound call into an MtlsClientError with a clear message. */
-export function classifyClientError(err: Error & { code?: string }, url: string, handshakeDone: boolean): MtlsClientError {
+/**
+ * Turns a socket/TLS error of an outbound call into an MtlsClientError with a clear message.
+ * `freshConnection`: the request ran on a new connection (not a kept-alive one), so a reset
+ * before any answer means the TLS handshake was refused.
+ */
+export function classifyClientError(err: Error & { code?: string }, url: string, handshakeDone: boolean, freshConnection: boolean): MtlsClientError {
   const code = err.code ?? '';
   if (err instanceof MtlsClientError) return err;
   if (UNREACHABLE.has(code)) return new MtlsClientError('unreachable', url, `upstream ${url} is unreachable (${code})`, undefined, undefined, code);
@@ -14,8 +18,17 @@ export function classifyClientError(err: Error & { code?: string }, url: string,
   if (code.startsWith('ERR_SSL') || /alert|handshake/i.test(err.message)) {
     return new MtlsClientError('tls', url, `${url} refused the TLS handshake (our certificate was not accepted): ${code || err.message}`, undefined, undefined, code);
   }
-  if ((code === 'ECONNRESET' || err.message === 'socket hang up') && !handshakeDone) {
-    return new MtlsClientError('tls', url, `${url} closed the connection during the TLS handshake (${code || err.message})`, undefined, undefined, code);
+  if ((code === 'ECONNRESET' || err.message === 'socket hang up') && freshConnection) {
+    // With TLS 1.3 our side of the handshake ends before the server has checked our
+    // certificate; a server that refuses it then just closes the new connection.
+    return new MtlsClientError(
+      'tls',
+      url,
+      `${url} closed the new connection ${handshakeDone ? 'right after' : 'during'} the TLS handshake: it did not accept our certificate (${code || err.message})`,
+      undefined,
+      undefined,
+      code || undefined,
+    );
   }
   return new MtlsClientError('unreachable', url, `call to ${url} failed: ${code || err.message}`, undefined, undefined, code || undefined);
 }

@@ -67,14 +67,14 @@ export class MtlsHttpClient implements OnModuleDestroy {
           chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(classifyClientError(err, url, true)));
+        res.on('error', (err) => reject(classifyClientError(err, url, true, false)));
       });
       call.on('socket', (socket) => {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
       call.on('timeout', () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${options.timeout} ms`, undefined, undefined, 'ETIMEDOUT')));
-      call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone)));
+      call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone, !call.reusedSocket)));
       call.end(payload);
     });
   }

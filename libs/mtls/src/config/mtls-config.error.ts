@@ -5,14 +5,19 @@
  * It never contains key material or passwords.
  */
 export class MtlsConfigError extends Error {
-  constructor(
-    /** The option name (`keyStorePath`, `crlPath`, ...) the problem belongs to. */
-    readonly setting: string,
-    /** What is wrong, without the setting name. */
-    readonly problem: string,
-  ) {
+  /** The option name (`keyStorePath`, `crlPath`, ...) or variable the problem belongs to. */
+  declare readonly setting: string;
+  /** What is wrong, without the setting name. */
+  declare readonly problem: string;
+
+  constructor(setting: string, problem: string) {
     super(`${setting}: ${problem}`);
-    this.name = 'MtlsConfigError';
+    // Not enumerable, so loggers that inspect the error print it on one line.
+    Object.defineProperties(this, {
+      name: { value: 'MtlsConfigError', enumerable: false },
+      setting: { value: setting, enumerable: false },
+      problem: { value: problem, enumerable: false },
+    });
     // A configuration error is the user's, not the code's: the stack adds nothing.
     this.stack = `${this.name}: ${this.message}`;
   }

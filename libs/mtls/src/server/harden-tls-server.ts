@@ -12,7 +12,12 @@ const logger = new Logger('MtlsServer');
  */
 export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions): void {
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (!options.allowRenegotiation) socket.disableRenegotiation();
+    if (!options.allowRenegotiation) {
+      socket.disableRenegotiation();
+      socket.on('error', (err: Error & { code?: string }) => {
+        if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED') logger.warn(`refused renegotiation from ${socket.remoteAddress}; connection closed`);
+      });
+    }
     if (!options.needClientAuth && options.validatePeers && !socket.authorized && hasPeerCertificate(socket)) {
       logger.warn(`refused ${socket.remoteAddress}: client certificate not trusted (${String(socket.authorizationError)})`);
       socket.destroy();

@@ -1,0 +1,40 @@
+'use strict';
+/*
+ * What nest-mtls pays once per new TLS connection to know the caller: the
+ * peer certificate as an X509Certificate (what getPeerX509Certificate()
+ * builds) and the ClientIdentity made from it (identityFromCertificate: DN
+ * strings, SANs). Measured in the bench's own process, warm, with the built
+ * library; undefined when the library does not export it.
+ */
+const { X509Certificate } = require('node:crypto');
+const { readFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+
+function perOpUs(fn, ms) {
+  for (let i = 0; i < 50; i++) fn(); // warm-up (and JIT)
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms && n < 100_000) {
+    fn();
+    n++;
+  }
+  return ((performance.now() - start) * 1000) / n;
+}
+
+function measureIdentityCost(libraryIndex, certFile, ms = 500) {
+  let identityFromCertificate;
+  try {
+    ({ identityFromCertificate } = require(libraryIndex));
+  } catch {
+    return undefined;
+  }
+  if (typeof identityFromCertificate !== 'function') return undefined;
+  const der = new X509Certificate(readFileSync(certFile)).raw;
+  const cert = new X509Certificate(der);
+  return {
+    x509Us: perOpUs(() => new X509Certificate(der), ms / 2),
+    identityUs: perOpUs(() => identityFromCertificate(cert), ms),
+  };
+}
+
+module.exports = { measureIdentityCost };
