@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serviceMain } from '../support/spawn-service';
+import { run } from '../support/tls-probe';
+
+const ROOT = join(__dirname, '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function httpGet(port: number): Promise<{ status: number; body: string; type?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', timeout: 15000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: res.headers['content-type'] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The demo as a user runs it, and the demo services' answers when their upstream is gone. */
+describe('demo', () => {
+  const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
+  afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
+
+  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused; exits 0', async () => {
+    const [user, home, event] = await Promise.all([freePort(), freePort(), freePort()]);
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
+        cwd: ROOT,
+        env: { ...process.env, USER_SERVICE_PORT: String(user), HOME_PAGE_PORT: String(home), EVENT_PORT: String(event), MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    expect(r.out).toMatch(/home-page-service\s+user-service GET \/users\/1\s+200\s+200\s+yes/);
+    expect(r.out).toMatch(/event-service\s+user-service GET \/users\/1\s+403\s+403\s+yes/);
+    expect(r.out).toMatch(/\(no certificate\)\s+user-service GET \/health\s+refused\s+refused\s+yes/);
+    expect(r.out).toMatch(/all calls as expected/);
+    expect(r.code).toBe(0);
+  }, 180000);
+
+  it.each([
+    ['home-page-service', /text\/html/, /502 Bad Gateway[\s\S]*user-service[\s\S]*unreachable \(ECONNREFUSED\)/],
+    ['event-service', /application\/json/, /"statusCode":502.*"kind":"unreachable"/],
+  ])('%s answers 502 saying why when user-service is down (never a hang)', async (app, type, body) => {
+    const [port, down] = await Promise.all([freePort(), freePort()]);
+    const child = spawn(process.execPath, [serviceMain(app)], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), USER_SERVICE_URL: `https://localhost:${down}`, MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d;
+          if (/listening on/.test(out)) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`${app} exited with ${code}: ${out}`)));
+      });
+      const res = await httpGet(port);
+      expect(res.status).toBe(502);
+      expect(res.type).toMatch(type);
+      expect(res.body).toMatch(body);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('mtls inspect prints the subject the guard matches, equal to openssl', async () => {
+    const cert = join(pkiDir, 'pki', 'home-page-service.crt');
+    const ours = await run(process.execPath, [join(ROOT, 'bin', 'mtls.js'), 'inspect', cert]);
+    expect(ours.code).toBe(0);
+    expect(ours.stdout.split('\n')[0]).toBe('subject: CN=home-page-service,O=nest-mtls');
+    const openssl = await run('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb', '-in', cert]);
+    if (openssl.code === 0) expect(ours.stdout.split('\n')[0]).toBe(openssl.stdout.trim().replace(/^subject=/, 'subject: '));
+  });
+});
