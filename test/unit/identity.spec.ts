@@ -80,3 +80,36 @@ describeOpenssl('identityFromCertificate', () => {
     expect(identityFromCertificate(makeCert('/O=Example/OU=x')).commonName).toBeUndefined();
   });
 });
+
+describe('IdentityCache', () => {
+  // Local import keeps this block self-contained.
+  const { IdentityCache } = require('nest-mtls/identity/identity-cache') as typeof import('nest-mtls/identity/identity-cache');
+  const { X509Certificate } = require('node:crypto') as typeof import('node:crypto');
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+
+  function selfSigned(cn: string) {
+    const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', `/CN=${cn}`, '-days', '1'], { encoding: 'utf8' });
+    return new X509Certificate(pem);
+  }
+
+  it('builds once per certificate and evicts the least recently used', () => {
+    const [a, b, c] = ['a', 'b', 'c'].map(selfSigned);
+    const cache = new IdentityCache(2);
+    let builds = 0;
+    const build = (cert: import('node:crypto').X509Certificate) => {
+      builds++;
+      return { subject: cert.subject } as never;
+    };
+    const first = cache.get(a, build);
+    expect(cache.get(new X509Certificate(a.raw), build)).toBe(first); // same DER, new object: a hit
+    expect(builds).toBe(1);
+    cache.get(b, build);
+    cache.get(a, build); // a is now the most recently used
+    cache.get(c, build); // evicts b
+    expect(cache.size).toBe(2);
+    cache.get(a, build);
+    expect(builds).toBe(3);
+    cache.get(b, build);
+    expect(builds).toBe(4);
+  });
+});

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { DnFormatError } from './dn-format.error';
-import { nameAttributes } from './name-attributes';
+import { nameAttributes, type NameAttribute } from './name-attributes';
 import { RawCertificateNames } from './name-schema';
 
 /**
@@ -15,16 +15,19 @@ import { RawCertificateNames } from './name-schema';
  * @throws DnFormatError when the Name is not valid DER or holds an encoding OpenSSL rejects.
  */
 export function formatDn(nameDer: Uint8Array | ArrayBuffer): string {
-  return nameAttributes(nameDer)
-    .map((rdn) => rdn.map((attribute) => `${attribute.label}=${attribute.printed}`).join('+'))
-    .join(',');
+  return formatRdns(nameAttributes(nameDer));
 }
 
-/** The DER of a certificate's issuer and subject Names, read from `cert.raw`. */
-export function certificateNames(cert: X509Certificate): { issuer: ArrayBuffer; subject: ArrayBuffer } {
+/** The DN string of already decoded RDNs (see {@link nameAttributes}). */
+export function formatRdns(rdns: NameAttribute[][]): string {
+  return rdns.map((rdn) => rdn.map((attribute) => `${attribute.label}=${attribute.printed}`).join('+')).join(',');
+}
+
+/** The DER of a certificate's issuer and subject Names (and its extensions), read from `cert.raw` in one pass. */
+export function certificateNames(cert: X509Certificate): { issuer: ArrayBuffer; subject: ArrayBuffer; extensions?: ArrayBuffer } {
   try {
     const { tbsCertificate } = AsnConvert.parse(cert.raw, RawCertificateNames);
-    return { issuer: tbsCertificate.issuer, subject: tbsCertificate.subject };
+    return { issuer: tbsCertificate.issuer, subject: tbsCertificate.subject, extensions: tbsCertificate.extensions };
   } catch (error) {
     throw new DnFormatError(`cannot read the certificate names: ${(error as Error).message}`);
   }

@@ -1,8 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { ClientIdentity } from './client-identity.interface';
-import { certificateNames, formatDn } from './dn-format';
-import { nameAttributes } from './name-attributes';
-import { subjectAltNames } from './subject-alt-names';
+import { certificateNames, formatDn, formatRdns } from './dn-format';
+import { nameAttributes, type NameAttribute } from './name-attributes';
+import { subjectAltNamesFromExtensionsDer } from './subject-alt-names';
 
 const COMMON_NAME = '2.5.4.3';
 const SPIFFE_PREFIX = 'spiffe://';
@@ -11,8 +11,8 @@ const SPIFFE_PREFIX = 'spiffe://';
  * The first CN as the DN string shows it (most specific RDN first), unescaped;
  * undefined when there is none or when that CN is not a string (OpenSSL dumps it as `#hex`).
  */
-function commonName(subjectDer: ArrayBuffer): string | undefined {
-  for (const rdn of nameAttributes(subjectDer)) {
+function commonName(subject: NameAttribute[][]): string | undefined {
+  for (const rdn of subject) {
     const cn = rdn.find((attribute) => attribute.oid === COMMON_NAME);
     if (cn) return cn.text;
   }
@@ -27,12 +27,13 @@ function commonName(subjectDer: ArrayBuffer): string | undefined {
  * @throws DnFormatError when a DN cannot be printed as OpenSSL would (callers fail closed).
  */
 export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
-  const names = certificateNames(cert);
-  const san = subjectAltNames(cert);
+  const names = certificateNames(cert); // one pass over the DER
+  const subject = nameAttributes(names.subject);
+  const san = subjectAltNamesFromExtensionsDer(names.extensions);
   return {
-    subject: formatDn(names.subject),
+    subject: formatRdns(subject),
     issuer: formatDn(names.issuer),
-    commonName: commonName(names.subject),
+    commonName: commonName(subject),
     san,
     spiffeId: san.uri.find((uri) => uri.startsWith(SPIFFE_PREFIX)),
     serialNumber: cert.serialNumber,

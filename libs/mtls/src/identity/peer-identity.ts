@@ -2,10 +2,13 @@ import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ClientIdentity } from './client-identity.interface';
+import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';
 
-/** Identity per TLS socket, built once: keep-alive requests on the same connection do no parsing. */
+/** Identity per TLS socket: keep-alive requests on the same connection do no work at all. */
 const cache = new WeakMap<TLSSocket, { identity: ClientIdentity | undefined }>();
+/** Identity per certificate: a new connection from a known caller costs a hash lookup, not a parse. */
+const byCertificate = new IdentityCache();
 
 function isTlsSocket(socket: Socket | TLSSocket | undefined | null): socket is TLSSocket {
   return (
@@ -35,7 +38,7 @@ export function peerCertificateIdentity(socket: Socket | TLSSocket | undefined |
   if (cached) return cached.identity;
   const cert = socket.getPeerX509Certificate();
   if (!cert) return undefined; // not cached: the handshake may not be over yet
-  const entry = { identity: build(cert) };
+  const entry = { identity: byCertificate.get(cert, build) };
   cache.set(socket, entry);
   return entry.identity;
 }

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, SubjectAlternativeName, id_ce_subjectAltName } from '@peculiar/asn1-x509';
+import { Certificate, Extensions, SubjectAlternativeName, id_ce_subjectAltName } from '@peculiar/asn1-x509';
 import type { SubjectAltNames } from './client-identity.interface';
 
 /**
@@ -12,8 +12,17 @@ import type { SubjectAltNames } from './client-identity.interface';
  * an iPAddress that is not 4 or 16 octets is left out.
  */
 export function subjectAltNames(cert: X509Certificate): SubjectAltNames {
-  const san: SubjectAltNames = { dns: [], uri: [], ip: [], email: [] };
   const { extensions } = AsnConvert.parse(cert.raw, Certificate).tbsCertificate;
+  return sansFromExtensions(extensions);
+}
+
+/** As {@link subjectAltNames}, from the DER of a certificate's `Extensions` (what `certificateNames` returns). */
+export function subjectAltNamesFromExtensionsDer(extensionsDer: ArrayBuffer | undefined): SubjectAltNames {
+  return sansFromExtensions(extensionsDer ? AsnConvert.parse(extensionsDer, Extensions) : undefined);
+}
+
+function sansFromExtensions(extensions: Extensions | undefined): SubjectAltNames {
+  const san: SubjectAltNames = { dns: [], uri: [], ip: [], email: [] };
   const extension = extensions?.find((ext) => ext.extnID === id_ce_subjectAltName);
   if (!extension) return san;
   for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName)) {
