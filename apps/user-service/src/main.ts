@@ -1,11 +1,11 @@
 import { NestFactory } from '@nestjs/core';
-import { MtlsExpressAdapter, exitOnStartupError, portSetting } from 'nest-mtls';
+import { MtlsExpressAdapter, exitOnStartupError, logLevelsSetting, portSetting } from 'nest-mtls';
 import { UserServiceModule } from './user-service.module';
 
 async function bootstrap(): Promise<void> {
   const port = portSetting('PORT', process.env.PORT, 8443);
   // The adapter serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
-  const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false });
+  const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false, logger: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
   app.enableShutdownHooks();
   await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
   console.log(`user-service listening on https://localhost:${port} (client certificate required)`);

@@ -12,7 +12,7 @@ export class UsersController {
 
   @Get(':id')
   findOne(@Param('id', ParseIntPipe) id: number, @ClientCert('subject') caller: string): User {
-    this.logger.log(`user ${id} read by ${caller}`);
+    this.logger.debug(`user ${id} read by ${caller}`);
     return this.users.findOne(id);
   }
 }

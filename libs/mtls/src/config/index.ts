@@ -5,3 +5,4 @@ export * from './validate-mtls-options';
 export { resolveCipherSuites } from './cipher-suites';
 export { resolveProtocols } from './tls-protocols';
 export { portSetting } from './port-setting';
+export { logLevelsSetting } from './log-levels';
