@@ -46,7 +46,10 @@ function measureIdentityCost(libraryIndex, certFile, ms = 500) {
     const cache = new IdentityCache();
     const certs = Array.from({ length: 64 }, () => new X509Certificate(der)); // fresh objects, as sockets hand out
     let i = 0;
-    result.cachedUs = perOpUs(() => cache.get(certs[i++ % certs.length], lib.identityFromCertificate), ms);
+    result.cachedUs = perOpUs(() => {
+      const c = certs[i++ % certs.length];
+      return cache.get(c.fingerprint256, () => lib.identityFromCertificate(c));
+    }, ms);
   }
   return result;
 }

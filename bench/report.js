@@ -147,7 +147,7 @@ function reading(series, cryptoCost, identityCost) {
       why =
         ` It is not the caller's identity: the guard builds it once per certificate (about ${int(identityCost.identityUs)} µs, the first ` +
         `connection of a caller) and every later connection finds it by SHA-256 fingerprint (about ${(identityCost.cachedUs ?? 0).toFixed(1)} µs, ` +
-        `plus getPeerX509Certificate(), a few µs). What remains is outside the identity; a CPU profile shows no single hotspot, and the likeliest ` +
+        `plus reading the peer certificate's fingerprint from the socket). What remains is outside the identity; a CPU profile shows no single hotspot, and the likeliest ` +
         `cause is Nest and Express meeting each new socket's first request with cold caches, which the keep-alive figure does not show.`;
     }
     out.push(

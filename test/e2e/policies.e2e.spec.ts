@@ -1,6 +1,7 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { ClientCert, MtlsModule, RequireClientCert, type ClientIdentity } from 'nest-mtls';
-import { httpsGet, renegotiationOutcome } from '../support/tls-probe';
+import { join } from 'node:path';
+import { httpsGet, installed, renegotiationOutcome, run } from '../support/tls-probe';
 import { startMtlsApp, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
@@ -157,5 +158,81 @@ describe('allowRenegotiation: true', () => {
 
   it('lets a TLS 1.2 client renegotiate', async () => {
     expect(await renegotiationOutcome(svc.port, pki.clientTls('home-page-service'))).toBe('renegotiated');
+  });
+});
+
+/**
+ * validatePeers=false: an unverifiable certificate passes the handshake, but
+ * the guard never trusts it: 403 "No certificate chain found!".
+ */
+describe('validatePeers: false', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    @Module({
+      imports: [MtlsModule.forRoot({ certPath: pki.certs['user-service'].chain, keyPath: pki.certs['user-service'].key, trustStorePath: pki.trustStore, validatePeers: false })],
+      controllers: [PolicyController],
+    })
+    class NoPeerValidationModule {}
+    svc = await startMtlsApp(NoPeerValidationModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('answers 403 to a certificate from another CA instead of refusing the handshake', async () => {
+    const res = await httpsGet(svc.port, '/p/controller', pki.clientTls('untrusted'));
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({ statusCode: 403, message: 'No certificate chain found!' });
+    expect(svc.logs.lines.some((l) => l.includes('certificate not verified (subject CN=home-page-service,O=nest-mtls)'))).toBe(true);
+  });
+
+  it('still lets a verified caller in', async () => {
+    expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
+  });
+});
+
+/** Java key and trust stores made by keytool, as a Dropwizard team would bring them. */
+describe('JKS key store and trust store (keytool)', () => {
+  let pki: TestPki;
+  let svc: RunningApp | undefined;
+  let hasKeytool = false;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    hasKeytool = await installed('keytool');
+    if (!hasKeytool) {
+      console.warn('keytool is not installed: skipping the JKS end-to-end test');
+      return;
+    }
+    const keystore = join(pki.dir, 'keystore.jks');
+    const truststore = join(pki.dir, 'truststore.jks');
+    const imported = await run('keytool', ['-importkeystore', '-srckeystore', pki.certs['user-service'].p12, '-srcstoretype', 'PKCS12', '-srcstorepass', PASSWORD,
+      '-destkeystore', keystore, '-deststoretype', 'JKS', '-deststorepass', 'notsecret', '-destkeypass', 'notsecret', '-srcalias', 'user-service', '-destalias', 'server-tls', '-noprompt']);
+    expect(imported.code).toBe(0);
+    const trusted = await run('keytool', ['-importcert', '-noprompt', '-alias', 'root', '-file', pki.trustStore, '-keystore', truststore, '-storetype', 'JKS', '-storepass', 'notsecret']);
+    expect(trusted.code).toBe(0);
+    @Module({
+      imports: [MtlsModule.forRoot({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' })],
+      controllers: [PolicyController],
+    })
+    class JksModule {}
+    svc = await startMtlsApp(JksModule);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('serves mTLS from the JKS stores: allowed 200, other subject 403, no certificate refused', async () => {
+    if (!hasKeytool || !svc) return;
+    expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
+    expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('event-service'))).status).toBe(403);
+    await expect(httpsGet(svc.port, '/p/controller', pki.clientTls())).rejects.toThrow();
   });
 });

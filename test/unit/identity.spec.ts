@@ -96,20 +96,21 @@ describe('IdentityCache', () => {
     const [a, b, c] = ['a', 'b', 'c'].map(selfSigned);
     const cache = new IdentityCache(2);
     let builds = 0;
-    const build = (cert: import('node:crypto').X509Certificate) => {
-      builds++;
-      return { subject: cert.subject } as never;
-    };
-    const first = cache.get(a, build);
-    expect(cache.get(new X509Certificate(a.raw), build)).toBe(first); // same DER, new object: a hit
+    const get = (cert: import('node:crypto').X509Certificate) =>
+      cache.get(cert.fingerprint256, () => {
+        builds++;
+        return { subject: cert.subject } as never;
+      });
+    const first = get(a);
+    expect(get(new X509Certificate(a.raw))).toBe(first); // same DER, new object: a hit
     expect(builds).toBe(1);
-    cache.get(b, build);
-    cache.get(a, build); // a is now the most recently used
-    cache.get(c, build); // evicts b
+    get(b);
+    get(a); // a is now the most recently used
+    get(c); // evicts b
     expect(cache.size).toBe(2);
-    cache.get(a, build);
+    get(a);
     expect(builds).toBe(3);
-    cache.get(b, build);
+    get(b);
     expect(builds).toBe(4);
   });
 });

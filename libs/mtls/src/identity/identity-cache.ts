@@ -1,4 +1,3 @@
-import type { X509Certificate } from 'node:crypto';
 import type { ClientIdentity } from './client-identity.interface';
 
 /**
@@ -14,16 +13,16 @@ export class IdentityCache {
 
   constructor(private readonly capacity = 1024) {}
 
-  /** The cached identity of `cert`, or `build(cert)` remembered for next time. */
-  get(cert: X509Certificate, build: (cert: X509Certificate) => ClientIdentity | undefined): ClientIdentity | undefined {
-    const key = cert.fingerprint256;
+  /** The identity cached under `fingerprint256`, or `build()` remembered for next time. */
+  get(fingerprint256: string, build: () => ClientIdentity | undefined): ClientIdentity | undefined {
+    const key = fingerprint256;
     if (this.entries.has(key)) {
       const hit = this.entries.get(key);
       this.entries.delete(key);
       this.entries.set(key, hit); // most recently used last
       return hit;
     }
-    const built = build(cert);
+    const built = build();
     this.entries.set(key, built);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
     return built;

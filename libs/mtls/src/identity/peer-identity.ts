@@ -1,4 +1,4 @@
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ClientIdentity } from './client-identity.interface';
@@ -36,16 +36,19 @@ export function peerCertificateIdentity(socket: Socket | TLSSocket | undefined |
   if (!isTlsSocket(socket)) return undefined;
   const cached = cache.get(socket);
   if (cached) return cached.identity;
-  const cert = socket.getPeerX509Certificate();
-  if (!cert) return undefined; // not cached: the handshake may not be over yet
-  const entry = { identity: byCertificate.get(cert, build) };
+  // getPeerCertificate(false) for the fingerprint and DER only: after a full handshake it costs
+  // about a third of getPeerX509Certificate(), which also copies the peer's chain (docs/benchmark.md).
+  // Nothing else is read from the legacy object (its subject loses escaping and RDN grouping).
+  const peer = socket.getPeerCertificate(false);
+  if (!peer?.raw || !peer.fingerprint256) return undefined; // not cached: the handshake may not be over yet
+  const entry = { identity: byCertificate.get(peer.fingerprint256, () => build(new X509Certificate(peer.raw))) };
   cache.set(socket, entry);
   return entry.identity;
 }
 
 /**
  * The identity of the VERIFIED peer of a TLS socket (`socket.authorized === true`),
- * otherwise undefined; never throws. Built from `getPeerX509Certificate()`
+ * otherwise undefined; never throws. Built from the peer certificate
  * once per socket and cached.
  */
 export function peerIdentity(socket: Socket | TLSSocket | undefined | null): ClientIdentity | undefined {
