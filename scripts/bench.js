@@ -205,8 +205,8 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
 - **nest-mtls**: the built user-service (\`dist/apps/user-service/.../main.js\`), \`NODE_ENV=production\`, material from
   \`MTLS_KEY_STORE_PATH\` (user-service.p12), \`MTLS_KEY_STORE_PASSWORD\`, \`MTLS_TRUST_STORE_PATH\` (truststore.pem).
   \`GET /users/1\` is behind \`@RequireClientCert(/^CN=home-page-service(,|$)/)\`; \`GET /health\` accepts any verified certificate.
-  As shipped, the users controller logs \`user 1 read by CN=home-page-service,...\` at LOG level on every /users/:id request
-  (there is no setting to turn it off); during the bench that goes to a log file, and it is part of the nest-mtls numbers for /users/1.
+  The users controller's per-read line (\`user 1 read by CN=home-page-service,...\`) is at debug level, off unless \`LOG_LEVEL=debug\`;
+  the service's stdout goes to a log file.
 - **bare Node**: \`bench/bare-server.js\`, \`https.createServer\` with the same key, chain and trust store, \`requestCert\`,
   \`rejectUnauthorized\`, TLS 1.2–1.3; \`/users/1\` checks \`getPeerCertificate().subject.CN === 'home-page-service'\` once per
   connection (cached on the socket, as nest-mtls caches the identity) and answers the same JSON; no logging.
@@ -244,12 +244,12 @@ V8/JavaScript/GC (TLSSocket, streams, HTTP server per connection) ≈ 24%; kerne
 primitives ≈ 12%, OpenSSL bookkeeping ≈ 20%, libc ≈ 15%, V8/JS/GC ≈ 37%, kernel ≈ 10%. None of it is nest-mtls code:
 a faster handshake path would come from Node/OpenSSL (e.g. a newer OpenSSL line), not from the library.
 
-The same profile of the nest-mtls user-service under the full-handshake load (\`node --perf-basic-prof\`, call graphs):
-about 30% of its samples sit under \`ClientCertGuard.getIdentity\` -> \`peerIdentity\` -> \`identityFromCertificate\`
-(asn1js / @peculiar/asn1-schema decoding of the SAN extension ≈ 13%, DN formatting ≈ 9%), i.e. the per-connection identity
-build; the rest is Express/Nest per request and the same Node/OpenSSL connection work as above. That is the lever for the
-handshake targets: a cheaper identity build (e.g. lazily building SANs only for policies that need them, or parsing
-with Node's X509Certificate fields first) or caching by certificate fingerprint across connections of the same client.
+The same profile of an earlier nest-mtls user-service under the full-handshake load (\`node --perf-basic-prof\`, call graphs)
+put about 30% of its samples under \`ClientCertGuard.getIdentity\` -> \`identityFromCertificate\` (SAN decoding ≈ 13%, DN
+formatting ≈ 9%): the identity was built on every new connection, and \`getPeerX509Certificate()\` copied the peer's chain
+(≈ 315 µs per full handshake here, against ≈ 126 µs for \`getPeerCertificate(false)\`). Since then the identity is built once
+per certificate (parsed in one pass) and found by SHA-256 fingerprint on later connections, read with
+\`getPeerCertificate(false)\`; the per-connection difference left is in the tables above.
 `;
   mkdirSync(path.dirname(DOC), { recursive: true });
   writeFileSync(DOC, doc);
