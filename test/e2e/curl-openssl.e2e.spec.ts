@@ -1,7 +1,6 @@
-import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
 import { sClient } from '../support/openssl-client';
-import { startMtlsApp, type RunningApp } from '../support/start-app';
-import { PASSWORD, TestPki } from '../support/test-pki';
+import { startUserService, type RunningApp } from '../support/start-app';
+import { TestPki } from '../support/test-pki';
 import { installed, run } from '../support/tls-probe';
 
 /**
@@ -13,7 +12,6 @@ describe('user-service seen by curl and openssl s_client', () => {
   let svc: RunningApp;
   let hasCurl = false;
   let hasOpenssl = false;
-  const saved = { ...process.env };
 
   beforeAll(async () => {
     hasCurl = await installed('curl');
@@ -21,18 +19,11 @@ describe('user-service seen by curl and openssl s_client', () => {
     if (!hasCurl) console.warn('curl is not installed: skipping the curl checks');
     if (!hasOpenssl) console.warn('openssl is not installed: skipping the s_client checks');
     pki = await TestPki.create();
-    Object.assign(process.env, {
-      MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
-      MTLS_KEY_STORE_PASSWORD: PASSWORD,
-      MTLS_TRUST_STORE_PATH: pki.trustStore,
-      MTLS_CRL_PATH: pki.crlAll,
-    });
-    svc = await startMtlsApp(UserServiceModule);
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
   });
 
   afterAll(async () => {
     await svc?.close();
-    process.env = saved;
     pki?.cleanup();
   });
 

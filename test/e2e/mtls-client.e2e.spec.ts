@@ -3,15 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MtlsClientError, MtlsHttpClient, MtlsModule } from 'nest-mtls';
-import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
-import { startMtlsApp, type RunningApp } from '../support/start-app';
+import { startUserService, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 /** MtlsHttpClient against real servers: allowed, refused by policy, refused in TLS, down, slow. */
 describe('MtlsHttpClient', () => {
   let pki: TestPki;
   let userService: RunningApp;
-  const saved = { ...process.env };
   const servers: Server[] = [];
 
   async function clientFor(name: string): Promise<{ client: MtlsHttpClient; close: () => Promise<void> }> {
@@ -42,12 +40,7 @@ describe('MtlsHttpClient', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    Object.assign(process.env, {
-      MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
-      MTLS_KEY_STORE_PASSWORD: PASSWORD,
-      MTLS_TRUST_STORE_PATH: pki.trustStore,
-    });
-    userService = await startMtlsApp(UserServiceModule);
+    userService = await startUserService(pki);
   });
 
   afterAll(async () => {
@@ -56,7 +49,6 @@ describe('MtlsHttpClient', () => {
       s.closeAllConnections();
       s.close();
     }
-    process.env = saved;
     pki?.cleanup();
   });
 

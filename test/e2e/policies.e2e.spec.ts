@@ -1,8 +1,8 @@
-import { Controller, Get, Module } from '@nestjs/common';
-import { ClientCert, MtlsModule, RequireClientCert, type ClientIdentity } from 'nest-mtls';
+import { Controller, Get } from '@nestjs/common';
+import { ClientCert, RequireClientCert, type ClientIdentity } from 'nest-mtls';
 import { join } from 'node:path';
 import { httpsGet, installed, renegotiationOutcome, run } from '../support/tls-probe';
-import { startMtlsApp, type RunningApp } from '../support/start-app';
+import { startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 @Controller('p')
@@ -44,18 +44,8 @@ describe('client certificate policies over real TLS', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    @Module({
-      imports: [
-        MtlsModule.forRoot({
-          certPath: pki.certs['user-service'].chain,
-          keyPath: pki.certs['user-service'].key,
-          trustStorePath: pki.trustStore,
-        }),
-      ],
-      controllers: [PolicyController],
-    })
-    class PolicyTestModule {}
-    svc = await startMtlsApp(PolicyTestModule);
+    // Split PEM files, as cert-manager's tls.crt/tls.key.
+    svc = await startWithOptions(pki.pemOptions('user-service'), [PolicyController]);
   });
 
   afterAll(async () => {
@@ -101,19 +91,7 @@ describe('optional client certificates (needClientAuth: false)', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    @Module({
-      imports: [
-        MtlsModule.forRoot({
-          keyStorePath: pki.certs['user-service'].p12,
-          keyStorePassword: PASSWORD,
-          trustStorePath: pki.trustStore,
-          needClientAuth: false,
-        }),
-      ],
-      controllers: [PolicyController],
-    })
-    class WantModule {}
-    svc = await startMtlsApp(WantModule);
+    svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, needClientAuth: false }, [PolicyController]);
   });
 
   afterAll(async () => {
@@ -143,12 +121,7 @@ describe('allowRenegotiation: true', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    @Module({
-      imports: [MtlsModule.forRoot({ certPath: pki.certs['user-service'].chain, keyPath: pki.certs['user-service'].key, trustStorePath: pki.trustStore, allowRenegotiation: true })],
-      controllers: [PolicyController],
-    })
-    class RenegotiatingModule {}
-    svc = await startMtlsApp(RenegotiatingModule);
+    svc = await startWithOptions(pki.pemOptions('user-service', { allowRenegotiation: true }), [PolicyController]);
   });
 
   afterAll(async () => {
@@ -171,12 +144,7 @@ describe('validatePeers: false', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    @Module({
-      imports: [MtlsModule.forRoot({ certPath: pki.certs['user-service'].chain, keyPath: pki.certs['user-service'].key, trustStorePath: pki.trustStore, validatePeers: false })],
-      controllers: [PolicyController],
-    })
-    class NoPeerValidationModule {}
-    svc = await startMtlsApp(NoPeerValidationModule);
+    svc = await startWithOptions(pki.pemOptions('user-service', { validatePeers: false }), [PolicyController]);
   });
 
   afterAll(async () => {
@@ -216,12 +184,7 @@ describe('JKS key store and trust store (keytool)', () => {
     expect(imported.code).toBe(0);
     const trusted = await run('keytool', ['-importcert', '-noprompt', '-alias', 'root', '-file', pki.trustStore, '-keystore', truststore, '-storetype', 'JKS', '-storepass', 'notsecret']);
     expect(trusted.code).toBe(0);
-    @Module({
-      imports: [MtlsModule.forRoot({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' })],
-      controllers: [PolicyController],
-    })
-    class JksModule {}
-    svc = await startMtlsApp(JksModule);
+    svc = await startWithOptions({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' }, [PolicyController]);
   });
 
   afterAll(async () => {

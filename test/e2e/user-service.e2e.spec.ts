@@ -2,10 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'node:https';
 import type { Socket } from 'node:net';
-import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
 import { handshakeOutcome, httpsGet, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
-import { startMtlsApp, type RunningApp } from '../support/start-app';
-import { PASSWORD, TestPki } from '../support/test-pki';
+import { startUserService, type RunningApp } from '../support/start-app';
+import { TestPki } from '../support/test-pki';
 
 /**
  * user-service itself, as shipped, over real TLS on loopback: the article's
@@ -15,22 +14,14 @@ import { PASSWORD, TestPki } from '../support/test-pki';
 describe('user-service over mutual TLS', () => {
   let pki: TestPki;
   let svc: RunningApp;
-  const saved = { ...process.env };
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    Object.assign(process.env, {
-      MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
-      MTLS_KEY_STORE_PASSWORD: PASSWORD,
-      MTLS_TRUST_STORE_PATH: pki.trustStore,
-      MTLS_CRL_PATH: pki.crlAll,
-    });
-    svc = await startMtlsApp(UserServiceModule);
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
   });
 
   afterAll(async () => {
     await svc?.close();
-    process.env = saved;
     pki?.cleanup();
   });
 

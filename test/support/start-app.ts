@@ -1,7 +1,9 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import { Module, type INestApplication, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { MtlsExpressAdapter } from 'nest-mtls';
+import { MtlsExpressAdapter, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
+import { PASSWORD, type TestPki } from './test-pki';
 
 /** Keeps what the app logs, so tests can assert on it. */
 export class CapturingLogger implements LoggerService {
@@ -27,4 +29,39 @@ export async function startMtlsApp(module: unknown): Promise<RunningApp> {
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return { app, port, logs, close: () => app.close() };
+}
+
+/** Starts an app with `MtlsModule.forRoot(options)` (the synchronous form) and `controllers`. */
+export function startWithOptions(options: MtlsOptions, controllers: Type[]): Promise<RunningApp> {
+  @Module({ imports: [MtlsModule.forRoot(options)], controllers })
+  class TestAppModule {}
+  return startMtlsApp(TestAppModule);
+}
+
+/**
+ * Starts the real user-service module, configured as in production through
+ * MTLS_* variables: its PKCS#12 from `pki`, the trust store, and `env` on top.
+ * process.env is restored when the app closes.
+ */
+export async function startUserService(pki: TestPki, env: Record<string, string> = {}): Promise<RunningApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
+    MTLS_KEY_STORE_PASSWORD: PASSWORD,
+    MTLS_TRUST_STORE_PATH: pki.trustStore,
+    ...env,
+  });
+  try {
+    const running = await startMtlsApp(UserServiceModule);
+    return {
+      ...running,
+      close: async () => {
+        await running.close();
+        process.env = saved;
+      },
+    };
+  } catch (err) {
+    process.env = saved;
+    throw err;
+  }
 }

@@ -10,6 +10,7 @@ import {
   type CertificateSpec,
   type IssuedCertificate,
 } from 'nest-mtls/pki';
+import type { MtlsOptions } from 'nest-mtls/config';
 
 /** Files of one certificate written by the test PKI. */
 export interface CertFiles {
@@ -93,6 +94,11 @@ export class TestPki {
     };
     this.certs[name] = files;
     return files;
+  }
+
+  /** MtlsModule options serving `name`'s certificate from split PEM files (cert-manager's tls.crt/tls.key), trusting our root. */
+  pemOptions(name = 'user-service', extra: Partial<MtlsOptions> = {}): MtlsOptions {
+    return { certPath: this.certs[name].chain, keyPath: this.certs[name].key, trustStorePath: this.trustStore, ...extra };
   }
 
   /** Options for `tls.connect`/`https.request` presenting `name`'s certificate and trusting our root. */

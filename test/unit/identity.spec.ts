@@ -88,7 +88,7 @@ describe('IdentityCache', () => {
   const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
 
   function selfSigned(cn: string) {
-    const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', `/CN=${cn}`, '-days', '1'], { encoding: 'utf8' });
+    const pem = execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', `/CN=${cn}`, '-days', '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return new X509Certificate(pem);
   }
 
