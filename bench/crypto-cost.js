@@ -12,18 +12,8 @@
  * pair and one derivation. A resumed (psk_dhe_ke) handshake: the X25519 part only.
  */
 const crypto = require('node:crypto');
-const { performance } = require('node:perf_hooks');
+const { perOpUs } = require('./stats');
 
-function perOpUs(fn, ms) {
-  for (let i = 0; i < 20; i++) fn(); // warm-up
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms && n < 1_000_000) {
-    fn();
-    n++;
-  }
-  return ((performance.now() - start) * 1000) / n;
-}
 
 function measureCryptoCost(ms = 300) {
   const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });

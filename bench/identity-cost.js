@@ -8,18 +8,8 @@
  */
 const { X509Certificate } = require('node:crypto');
 const { readFileSync } = require('node:fs');
-const { performance } = require('node:perf_hooks');
+const { perOpUs } = require('./stats');
 
-function perOpUs(fn, ms) {
-  for (let i = 0; i < 50; i++) fn(); // warm-up (and JIT)
-  let n = 0;
-  const start = performance.now();
-  while (performance.now() - start < ms && n < 100_000) {
-    fn();
-    n++;
-  }
-  return ((performance.now() - start) * 1000) / n;
-}
 
 function measureIdentityCost(libraryIndex, certFile, ms = 500) {
   let lib;

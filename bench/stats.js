@@ -1,5 +1,18 @@
 'use strict';
-/* Small statistics over the rounds of the bench. */
+/* Small statistics over the rounds of the bench, and a micro-timer. */
+const { performance } = require('node:perf_hooks');
+
+/** Average µs per call of `fn`, run for about `ms` (after a warm-up, bounded in calls). */
+function perOpUs(fn, ms, warmup = 50) {
+  for (let i = 0; i < warmup; i++) fn();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms && n < 1_000_000) {
+    fn();
+    n++;
+  }
+  return ((performance.now() - start) * 1000) / n;
+}
 
 function median(values) {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -31,4 +44,4 @@ function sum(values) {
   return values.reduce((s, x) => s + x, 0);
 }
 
-module.exports = { median, min, max, relativeSpread, pairedRatios, sum };
+module.exports = { perOpUs, median, min, max, relativeSpread, pairedRatios, sum };
