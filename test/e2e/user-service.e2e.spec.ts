@@ -29,6 +29,7 @@ describe('user-service over mutual TLS', () => {
     const res = await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service'));
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ id: 1, name: 'Ada Lovelace' });
+    expect(res.headers['x-powered-by']).toBeUndefined();
   });
 
   it('answers 403 JSON to a trusted caller the policy does not name, and logs why', async () => {

@@ -6,6 +6,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 /** An HTTP answer read over a real TLS connection. */
 export interface HttpsAnswer {
   status: number;
+  headers: import('node:http').IncomingHttpHeaders;
   body: string;
   json?: unknown;
 }
@@ -24,7 +25,7 @@ export function httpsGet(port: number, path: string, tls: ConnectionOptions, hos
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, body, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
       });
     });
     req.on('error', reject);

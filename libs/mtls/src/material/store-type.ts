@@ -42,9 +42,15 @@ export function sniffStoreType(content: Buffer, setting: string, file: string): 
   throw new MtlsConfigError(setting, `not a PEM, PKCS#12 or JKS file: ${file}`);
 }
 
+/** Java key store formats, which Java 9+ reads under either name (`keystore.type.compat`). */
+const JAVA_STORES: readonly string[] = ['JKS', 'PKCS12'];
+
 /**
- * Sniffs the content and checks it against an explicit type setting:
- * a declared type that contradicts the content is an error naming the type setting and the file.
+ * Sniffs the content and checks it against an explicit type setting. As in
+ * Java 9+, JKS and PKCS12 read each other (keytool writes PKCS12 even into
+ * `keystore.jks`, and ported Dropwizard configs still say JKS): the content
+ * decides. PEM against a binary store, or the reverse, is an error naming the
+ * type setting and the file.
  */
 export function resolveStoreType(
   content: Buffer,
@@ -55,13 +61,9 @@ export function resolveStoreType(
   const actual = sniffStoreType(content, settings.pathSetting, file);
   if (declared !== undefined && settings.typeSetting) {
     const wanted = String(declared).toUpperCase();
-    if (wanted !== actual) {
-      const hint =
-        wanted === 'JKS' && actual === 'PKCS12' ? ' (Java 9+ keytool writes PKCS12 even into .jks files)' : '';
-      throw new MtlsConfigError(
-        settings.typeSetting,
-        `is ${declared} but ${file} holds ${actual} content${hint}; set ${actual} or leave ${settings.typeSetting} unset`,
-      );
+    const compatible = wanted === actual || (JAVA_STORES.includes(wanted) && JAVA_STORES.includes(actual));
+    if (!compatible) {
+      throw new MtlsConfigError(settings.typeSetting, `is ${declared} but ${file} holds ${actual} content; set ${actual} or leave ${settings.typeSetting} unset`);
     }
   }
   return actual;

@@ -21,6 +21,12 @@ import { tlsServerOptions } from './tls-server-options';
 export class MtlsExpressAdapter extends ExpressAdapter {
   private context?: MtlsContext;
 
+  constructor(...args: ConstructorParameters<typeof ExpressAdapter>) {
+    super(...args);
+    // Callers authenticate with certificates; they need not learn the framework.
+    this.getInstance().disable('x-powered-by');
+  }
+
   /** Called by MtlsModule while Nest builds the module graph. */
   useMtlsContext(context: MtlsContext): void {
     this.context = context;
