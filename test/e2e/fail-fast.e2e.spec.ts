@@ -58,4 +58,20 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.stderr + run.stdout).not.toContain(PASSWORD);
     expect(run.stderr).not.toMatch(/BEGIN .*PRIVATE KEY/);
   });
+
+  it.each([
+    ['home-page-service', 'not-a-url', /^home-page-service: cannot start: USER_SERVICE_URL: not a URL: "not-a-url"$/],
+    ['event-service', 'http://localhost:8443', /^event-service: cannot start: USER_SERVICE_URL: expected an https:\/\/ URL \(mutual TLS\), got "http:\/\/localhost:8443"$/],
+  ])('%s refuses a bad USER_SERVICE_URL', async (app, url, message) => {
+    const clientEnv = {
+      MTLS_KEY_STORE_PATH: pki.certs[app].p12,
+      MTLS_KEY_STORE_PASSWORD: PASSWORD,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+      USER_SERVICE_URL: url,
+    };
+    const run = await runService(app, clientEnv);
+    expect(run.listened).toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n').pop()).toMatch(message);
+  });
 });

@@ -141,6 +141,32 @@ describe('MtlsHttpClient', () => {
     }
   });
 
+  it('keeps its deadline when the server trickles its answer', async () => {
+    const server = pki.certs['user-service'].issued;
+    const port = await rawServer({ key: server.keyPem, cert: server.chainPem }, (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const tick = setInterval(() => (res.writableEnded ? clearInterval(tick) : res.write(' ')), 50); // never idle, never done
+      res.on('close', () => clearInterval(tick));
+    });
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      const err = await failure(client.getJson(`https://localhost:${port}/`, { timeoutMs: 400 }));
+      expect(err.kind).toBe('timeout');
+    } finally {
+      await close();
+    }
+  });
+
+  it('rejects a malformed or non-https URL with a clear error, not a TypeError', async () => {
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      expect((await failure(client.getJson('not a url'))).message).toBe('not a URL: not a url');
+      expect((await failure(client.getJson('http://localhost/'))).kind).toBe('protocol');
+    } finally {
+      await close();
+    }
+  });
+
   it('refuses to start with a certificate that lacks the clientAuth EKU', async () => {
     @Module({
       imports: [MtlsModule.forRoot({ certPath: pki.certs['server-only-eku'].chain, keyPath: pki.certs['server-only-eku'].key, trustStorePath: pki.trustStore })],

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MtlsClientError, MtlsHttpClient } from 'nest-mtls';
+import { MtlsClientError, MtlsHttpClient, httpsUrlSetting } from 'nest-mtls';
 
 /** What event-service answers when user-service refuses it. */
 export interface BlockedCall {
@@ -19,7 +19,7 @@ export class EventsController {
     private readonly http: MtlsHttpClient,
     config: ConfigService,
   ) {
-    this.userServiceUrl = (config.get<string>('USER_SERVICE_URL') ?? 'https://localhost:8443').replace(/\/+$/, '');
+    this.userServiceUrl = httpsUrlSetting('USER_SERVICE_URL', config.get<string>('USER_SERVICE_URL'), 'https://localhost:8443');
   }
 
   @Get()

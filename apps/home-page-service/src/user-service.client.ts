@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MtlsHttpClient } from 'nest-mtls';
+import { MtlsHttpClient, httpsUrlSetting } from 'nest-mtls';
 
 /** The user as home-page-service needs it. */
 export interface UserView {
@@ -8,6 +8,11 @@ export interface UserView {
   name: string;
   email: string;
   phone: string;
+}
+
+/** USER_SERVICE_URL (default https://localhost:8443), checked at startup. */
+export function userServiceUrl(config: ConfigService): string {
+  return httpsUrlSetting('USER_SERVICE_URL', config.get<string>('USER_SERVICE_URL'), 'https://localhost:8443');
 }
 
 /** Reads users from user-service over mTLS, presenting home-page-service's certificate. */
@@ -19,7 +24,7 @@ export class UserServiceClient {
     private readonly http: MtlsHttpClient,
     config: ConfigService,
   ) {
-    this.baseUrl = (config.get<string>('USER_SERVICE_URL') ?? 'https://localhost:8443').replace(/\/+$/, '');
+    this.baseUrl = userServiceUrl(config);
   }
 
   getUser(id: number): Promise<UserView> {

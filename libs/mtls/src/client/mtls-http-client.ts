@@ -44,7 +44,12 @@ export class MtlsHttpClient implements OnModuleDestroy {
 
   /** Sends a request; any HTTP status resolves. Network and TLS failures reject with MtlsClientError. */
   request(url: string, req: MtlsRequest = {}): Promise<MtlsResponse> {
-    const target = new URL(url);
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.reject(new MtlsClientError('protocol', url, `not a URL: ${url}`));
+    }
     if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError('protocol', url, `only https URLs can be called with mTLS, got ${url}`));
     const headers: Record<string, string> = { ...req.headers };
     let payload: string | Buffer | undefined;
@@ -52,9 +57,23 @@ export class MtlsHttpClient implements OnModuleDestroy {
       payload = typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
       if (!Buffer.isBuffer(req.body) && typeof req.body === 'object') headers['content-type'] ??= 'application/json';
     }
-    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent: this.agent, timeout: req.timeoutMs ?? 10_000 };
-    return new Promise<MtlsResponse>((resolve, reject) => {
+    const timeoutMs = req.timeoutMs ?? 10_000;
+    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent: this.agent };
+    return new Promise<MtlsResponse>((resolveCall, rejectCall) => {
       let handshakeDone = false;
+      // A deadline for the whole call (connect, handshake, answer), not an idle timeout.
+      const deadline = setTimeout(
+        () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${timeoutMs} ms`, undefined, undefined, 'ETIMEDOUT')),
+        timeoutMs,
+      );
+      const resolve = (res: MtlsResponse) => {
+        clearTimeout(deadline);
+        resolveCall(res);
+      };
+      const reject = (err: MtlsClientError) => {
+        clearTimeout(deadline);
+        rejectCall(err);
+      };
       const call = httpsRequest(target, options, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -73,7 +92,6 @@ export class MtlsHttpClient implements OnModuleDestroy {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
-      call.on('timeout', () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${options.timeout} ms`, undefined, undefined, 'ETIMEDOUT')));
       call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone, !call.reusedSocket)));
       call.end(payload);
     });

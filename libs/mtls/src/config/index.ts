@@ -4,5 +4,5 @@ export * from './mtls-options-from-env';
 export * from './validate-mtls-options';
 export { resolveCipherSuites } from './cipher-suites';
 export { resolveProtocols } from './tls-protocols';
-export { portSetting } from './port-setting';
+export { httpsUrlSetting, portSetting } from './service-settings';
 export { logLevelsSetting } from './log-levels';

@@ -1,0 +1,22 @@
+/** Settings of a service besides MtlsOptions: a port and an upstream URL, checked at startup. */
+
+/** A port from a variable such as PORT, or an Error naming the variable; `fallback` when unset. */
+export function portSetting(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65535) throw new Error(`${name}: expected a port number, got "${value}"`);
+  return port;
+}
+
+/** An https:// base URL from a variable such as USER_SERVICE_URL (trailing slashes dropped), or an Error naming it. */
+export function httpsUrlSetting(name: string, value: string | undefined, fallback: string): string {
+  const raw = value === undefined || value.trim() === '' ? fallback : value.trim();
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`${name}: not a URL: "${raw}"`);
+  }
+  if (url.protocol !== 'https:') throw new Error(`${name}: expected an https:// URL (mutual TLS), got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
