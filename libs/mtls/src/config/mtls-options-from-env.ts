@@ -28,6 +28,12 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [string, Kind]>> = {
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
 };
 
+/** One variable from an EnvSource, trimmed; undefined when unset or blank. */
+export function readEnv(source: EnvSource, name: string): string | undefined {
+  const value = typeof source.get === 'function' ? (source as { get(n: string): unknown }).get(name) : (source as Record<string, string | undefined>)[name];
+  return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
+}
+
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];
 
@@ -37,13 +43,9 @@ const FALSE = ['false', '0', 'no', 'off'];
  * A value of the wrong kind throws MtlsConfigError naming the variable.
  */
 export function mtlsOptionsFromEnv(source: EnvSource = process.env): MtlsOptions {
-  const read = (name: string): string | undefined => {
-    const value = typeof source.get === 'function' ? (source as { get(n: string): unknown }).get(name) : (source as Record<string, string | undefined>)[name];
-    return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
-  };
   const options: Record<string, unknown> = {};
   for (const [option, [variable, kind]] of Object.entries(MTLS_ENV)) {
-    const value = read(variable);
+    const value = readEnv(source, variable);
     if (value === undefined) continue;
     options[option] = parse(variable, kind, value);
   }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { resolve } from 'node:path';
-import { mtlsOptionsFromEnv, type EnvSource } from '../config/mtls-options-from-env';
+import { mtlsOptionsFromEnv, readEnv, type EnvSource } from '../config/mtls-options-from-env';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { ensureDevPki } from './dev-pki';
 
@@ -16,10 +16,9 @@ export const DEV_PKI_DIR = '.dev-pki';
  */
 export async function mtlsOptionsWithDevPki(service: string, source: EnvSource = process.env): Promise<MtlsOptions> {
   const options = mtlsOptionsFromEnv(source);
-  const read = (name: string) => (typeof source.get === 'function' ? (source as { get(n: string): unknown }).get(name) : (source as Record<string, string | undefined>)[name]);
   const material = options.keyStorePath ?? options.certPath ?? options.keyPath ?? options.trustStorePath;
-  if (material !== undefined || read('NODE_ENV') === 'production') return options;
-  const pki = await ensureDevPki(resolve(String(read('MTLS_DEV_PKI_DIR') ?? DEV_PKI_DIR)));
+  if (material !== undefined || readEnv(source, 'NODE_ENV') === 'production') return options;
+  const pki = await ensureDevPki(resolve(readEnv(source, 'MTLS_DEV_PKI_DIR') ?? DEV_PKI_DIR));
   new Logger('MtlsModule').warn(`${service}: no MTLS_* key or trust settings; using the development PKI in ${pki.dir} (never in production)`);
   return {
     keyStorePath: pki.service(service).p12,
