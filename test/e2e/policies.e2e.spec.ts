@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ClientCert, RequireClientCert, type ClientIdentity } from 'nest-mtls';
+import { APP_GUARD } from '@nestjs/core';
+import { ClientCert, ClientCertGuard, RequireClientCert, type ClientIdentity } from 'nest-mtls';
 import { join } from 'node:path';
 import { httpsGet, installed, renegotiationOutcome, run } from '../support/tls-probe';
 import { startWithOptions, type RunningApp } from '../support/start-app';
@@ -31,6 +32,15 @@ class PolicyController {
   @RequireClientCert()
   whoami(@ClientCert() caller: ClientIdentity) {
     return { subject: caller.subject, commonName: caller.commonName, issuer: caller.issuer };
+  }
+}
+
+/** No decorator: only a global ClientCertGuard protects it. */
+@Controller('open')
+class UndecoratedController {
+  @Get()
+  open() {
+    return { ok: true };
   }
 }
 
@@ -91,7 +101,11 @@ describe('optional client certificates (needClientAuth: false)', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, needClientAuth: false }, [PolicyController]);
+    svc = await startWithOptions(
+      { keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, needClientAuth: false },
+      [PolicyController, UndecoratedController],
+      [{ provide: APP_GUARD, useClass: ClientCertGuard }],
+    );
   });
 
   afterAll(async () => {
@@ -107,6 +121,11 @@ describe('optional client certificates (needClientAuth: false)', () => {
 
   it('still lets a verified caller in', async () => {
     expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
+  });
+
+  it('with the guard registered globally, a route without @RequireClientCert needs a verified certificate', async () => {
+    expect((await httpsGet(svc.port, '/open', pki.clientTls())).json).toEqual({ statusCode: 403, message: 'No certificate chain found!' });
+    expect((await httpsGet(svc.port, '/open', pki.clientTls('event-service'))).status).toBe(200);
   });
 
   it('still refuses a certificate it cannot verify', async () => {

@@ -1,4 +1,4 @@
-import { Module, type INestApplication, type LoggerService, type Type } from '@nestjs/common';
+import { Module, type INestApplication, type LoggerService, type Provider, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { MtlsExpressAdapter, MtlsModule, type MtlsOptions } from 'nest-mtls';
@@ -31,9 +31,9 @@ export async function startMtlsApp(module: unknown): Promise<RunningApp> {
   return { app, port, logs, close: () => app.close() };
 }
 
-/** Starts an app with `MtlsModule.forRoot(options)` (the synchronous form) and `controllers`. */
-export function startWithOptions(options: MtlsOptions, controllers: Type[]): Promise<RunningApp> {
-  @Module({ imports: [MtlsModule.forRoot(options)], controllers })
+/** Starts an app with `MtlsModule.forRoot(options)` (the synchronous form), `controllers` and `providers`. */
+export function startWithOptions(options: MtlsOptions, controllers: Type[], providers: Provider[] = []): Promise<RunningApp> {
+  @Module({ imports: [MtlsModule.forRoot(options)], controllers, providers })
   class TestAppModule {}
   return startMtlsApp(TestAppModule);
 }
