@@ -28,6 +28,7 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions)
   });
 }
 
+/** getPeerCertificate(false), not getPeerX509Certificate(): the latter also copies the peer's chain. */
 function hasPeerCertificate(socket: TLSSocket): boolean {
-  return socket.getPeerX509Certificate() !== undefined;
+  return Boolean(socket.getPeerCertificate(false)?.raw);
 }
