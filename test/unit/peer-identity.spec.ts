@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
-import { peerCertificateIdentity, peerIdentity } from 'nest-mtls/identity/peer-identity';
+import { cachedIdentityCount, peerCertificateState, peerIdentity, type PeerCertificateState } from 'nest-mtls/identity/peer-identity';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 if (!hasOpenssl) console.warn('peer-identity.spec: openssl CLI not found, tests skipped');
@@ -15,8 +15,10 @@ interface Seen {
   authorized: boolean;
   verified: ClientIdentity | undefined;
   verifiedAgain: ClientIdentity | undefined;
-  any: ClientIdentity | undefined;
-  anyAgain: ClientIdentity | undefined;
+  state: PeerCertificateState;
+  stateAgain: PeerCertificateState;
+  cachedBefore: number;
+  cachedAfter: number;
 }
 
 describeOpenssl('peerIdentity on a real TLS server', () => {
@@ -57,12 +59,15 @@ describeOpenssl('peerIdentity on a real TLS server', () => {
       rejectUnauthorized: false,
     });
     server.on('secureConnection', (socket: TLSSocket) => {
+      const cachedBefore = cachedIdentityCount();
       const seen: Seen = {
         authorized: socket.authorized,
         verified: peerIdentity(socket),
         verifiedAgain: peerIdentity(socket),
-        any: peerCertificateIdentity(socket),
-        anyAgain: peerCertificateIdentity(socket),
+        state: peerCertificateState(socket),
+        stateAgain: peerCertificateState(socket),
+        cachedBefore,
+        cachedAfter: cachedIdentityCount(),
       };
       socket.end(JSON.stringify({
         authorized: seen.authorized,
@@ -70,8 +75,11 @@ describeOpenssl('peerIdentity on a real TLS server', () => {
         verifiedCommonName: seen.verified?.commonName ?? null,
         spiffeId: seen.verified?.spiffeId ?? null,
         sameVerified: seen.verified !== undefined && seen.verified === seen.verifiedAgain,
-        sameAny: seen.any !== undefined && seen.any === seen.anyAgain && (seen.verified === undefined || seen.verified === seen.any),
-        anySubject: seen.any?.subject ?? null,
+        sameState: seen.state === seen.stateAgain,
+        status: seen.state.status,
+        presentedSubject: seen.state.status === 'unverified' ? seen.state.subject : null,
+        unverifiedReason: seen.state.status === 'unverified' ? seen.state.reason : null,
+        cachedIdentities: seen.cachedAfter - seen.cachedBefore,
       }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -104,20 +112,26 @@ describeOpenssl('peerIdentity on a real TLS server', () => {
       verifiedCommonName: 'home-page-service',
       spiffeId: 'spiffe://example.org/client',
       sameVerified: true,
-      sameAny: true,
-      anySubject: 'CN=home-page-service,O=Test',
+      sameState: true,
+      status: 'verified',
+      presentedSubject: null,
+      unverifiedReason: null,
+      cachedIdentities: 1,
     });
   });
 
-  test('an untrusted self-signed certificate gives no verified identity, but one for logging', async () => {
+  test('an untrusted self-signed certificate gives no identity and nothing cached: only OpenSSL\'s rendering of its subject, for the log', async () => {
     await expect(exchange('rogue.key', 'rogue.pem')).resolves.toEqual({
       authorized: false,
       verifiedSubject: null,
       verifiedCommonName: null,
       spiffeId: null,
       sameVerified: false,
-      sameAny: true,
-      anySubject: 'CN=home-page-service,O=Test',
+      sameState: true,
+      status: 'unverified',
+      presentedSubject: 'CN=home-page-service,O=Test',
+      unverifiedReason: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      cachedIdentities: 0,
     });
   });
 
@@ -129,7 +143,7 @@ describeOpenssl('peerIdentity on a real TLS server', () => {
     const serverSide = await accepted;
     try {
       expect(peerIdentity(serverSide)).toBeUndefined();
-      expect(peerCertificateIdentity(serverSide)).toBeUndefined();
+      expect(peerCertificateState(serverSide)).toEqual({ status: 'none' });
       expect(peerIdentity(client)).toBeUndefined();
       expect(peerIdentity(undefined)).toBeUndefined();
     } finally {

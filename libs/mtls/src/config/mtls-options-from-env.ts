@@ -26,6 +26,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [string, Kind]>> = {
   supportedCipherSuites: ['MTLS_SUPPORTED_CIPHER_SUITES', 'list'],
   allowRenegotiation: ['MTLS_ALLOW_RENEGOTIATION', 'boolean'],
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
+  requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],
 };
 
 /** One variable from an EnvSource, trimmed; undefined when unset or blank. */

@@ -34,4 +34,5 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true }) supportedCipherSuites?: string[];
   @IsOptional() @IsBoolean() allowRenegotiation?: boolean;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) handshakeTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(600_000) requestHeaderTimeoutMs?: number;
 }

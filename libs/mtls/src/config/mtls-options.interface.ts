@@ -40,6 +40,13 @@ export interface MtlsOptions {
   allowRenegotiation?: boolean;
   /** Time a client gets to finish the TLS handshake, in ms (default 10000). */
   handshakeTimeoutMs?: number;
+  /**
+   * Time a connection gets, after its handshake, to send a complete request
+   * header, in ms (default 10000); then it is closed. Without it, a client that
+   * completes the handshake (in want mode, without a certificate) and sends
+   * nothing would hold its connection forever.
+   */
+  requestHeaderTimeoutMs?: number;
 }
 
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -52,6 +59,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   supportedProtocols: TlsProtocol[];
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
+  requestHeaderTimeoutMs: number;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }

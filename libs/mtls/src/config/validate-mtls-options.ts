@@ -13,6 +13,7 @@ export const MTLS_DEFAULTS = {
   supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
   allowRenegotiation: false,
   handshakeTimeoutMs: 10_000,
+  requestHeaderTimeoutMs: 10_000,
 } as const;
 
 /**

@@ -1,23 +1,22 @@
-import type { ClientIdentity } from './client-identity.interface';
-
 /**
- * Identities by certificate SHA-256 fingerprint, least recently used out
- * first. Services see the same few callers reconnect again and again (new
+ * Values by certificate SHA-256 fingerprint, least recently used out first.
+ * Services see the same few callers reconnect again and again (new
  * connections, resumed sessions); each certificate is parsed once, not once
  * per connection. The key is a hash of the whole DER, so equal keys mean the
- * very same certificate; whether a connection is verified is decided per
- * socket, never here.
+ * very same certificate. Only VERIFIED certificates may be put here (an
+ * attacker can mint unverified ones without end); whether a connection is
+ * verified is decided per socket, never here.
  */
-export class IdentityCache {
-  private readonly entries = new Map<string, ClientIdentity | undefined>();
+export class IdentityCache<V> {
+  private readonly entries = new Map<string, V>();
 
   constructor(private readonly capacity = 1024) {}
 
-  /** The identity cached under `fingerprint256`, or `build()` remembered for next time. */
-  get(fingerprint256: string, build: () => ClientIdentity | undefined): ClientIdentity | undefined {
+  /** The value cached under `fingerprint256`, or `build()` remembered for next time. */
+  get(fingerprint256: string, build: () => V): V {
     const key = fingerprint256;
     if (this.entries.has(key)) {
-      const hit = this.entries.get(key);
+      const hit = this.entries.get(key) as V;
       this.entries.delete(key);
       this.entries.set(key, hit); // most recently used last
       return hit;

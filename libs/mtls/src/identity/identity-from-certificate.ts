@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { ClientIdentity } from './client-identity.interface';
 import { certificateNames, formatDn, formatRdns } from './dn-format';
+import { DnFormatError } from './dn-format.error';
 import { nameAttributes, type NameAttribute } from './name-attributes';
 import { subjectAltNamesFromExtensionsDer } from './subject-alt-names';
 
@@ -24,12 +25,13 @@ function commonName(subject: NameAttribute[][]): string | undefined {
  * as OpenSSL prints them (RFC 2253), CN, SANs by type, SPIFFE ID, serial,
  * SHA-256 fingerprint and validity.
  *
- * @throws DnFormatError when a DN cannot be printed as OpenSSL would (callers fail closed).
+ * @throws DnFormatError when a DN cannot be printed as OpenSSL would, or the
+ *   subject alternative names cannot be read (callers fail closed).
  */
 export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
   const names = certificateNames(cert); // one pass over the DER
   const subject = nameAttributes(names.subject);
-  const san = subjectAltNamesFromExtensionsDer(names.extensions);
+  const san = readSubjectAltNames(names.extensions);
   return {
     subject: formatRdns(subject),
     issuer: formatDn(names.issuer),
@@ -42,4 +44,13 @@ export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
     validTo: new Date(cert.validTo),
     certificate: cert,
   };
+}
+
+/** The SANs, with the ASN.1 library's errors turned into the documented DnFormatError. */
+function readSubjectAltNames(extensions: ArrayBuffer | undefined): ClientIdentity['san'] {
+  try {
+    return subjectAltNamesFromExtensionsDer(extensions);
+  } catch (error) {
+    throw new DnFormatError(`cannot read the subject alternative names: ${(error as Error).message}`);
+  }
 }

@@ -4,54 +4,103 @@ import type { TLSSocket } from 'node:tls';
 import type { ClientIdentity } from './client-identity.interface';
 import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';
+import { presentedSubject } from './presented-subject';
 
-/** Identity per TLS socket: keep-alive requests on the same connection do no work at all. */
-const cache = new WeakMap<TLSSocket, { identity: ClientIdentity | undefined }>();
-/** Identity per certificate: a new connection from a known caller costs a hash lookup, not a parse. */
-const byCertificate = new IdentityCache();
+/**
+ * What the peer of a TLS socket presented, as judged by the LAST handshake on it:
+ * - `none`: not a TLS socket, or no certificate;
+ * - `unverified`: a certificate that did not verify (`reason` is OpenSSL's verify
+ *   error); `subject` is OpenSSL's rendering, for logs only;
+ * - `verified`: a verified certificate and the identity built from it;
+ * - `unreadable`: a verified certificate whose names cannot be printed exactly as
+ *   OpenSSL prints them (`reason` says why); callers refuse it.
+ */
+export type PeerCertificateState =
+  | { status: 'none' }
+  | { status: 'unverified'; reason: string; subject?: string }
+  | { status: 'verified'; identity: ClientIdentity }
+  | { status: 'unreadable'; reason: string; subject?: string };
+
+type Built = { identity: ClientIdentity } | { error: string };
+
+/** State per TLS socket: keep-alive requests on the same connection do no work at all. */
+const bySocket = new WeakMap<TLSSocket, PeerCertificateState>();
+/** Identity per VERIFIED certificate: a new connection from a known caller costs a hash lookup, not a parse. */
+const byCertificate = new IdentityCache<Built>();
+
+const NONE: PeerCertificateState = { status: 'none' };
 
 function isTlsSocket(socket: Socket | TLSSocket | undefined | null): socket is TLSSocket {
-  return (
-    !!socket &&
-    (socket as TLSSocket).encrypted === true &&
-    typeof (socket as TLSSocket).getPeerX509Certificate === 'function'
-  );
+  return !!socket && (socket as TLSSocket).encrypted === true && typeof (socket as TLSSocket).getPeerX509Certificate === 'function';
 }
 
-function build(cert: X509Certificate): ClientIdentity | undefined {
+function build(raw: Buffer): Built {
   try {
-    return identityFromCertificate(cert);
-  } catch {
-    return undefined; // a certificate whose names OpenSSL itself could not print: no identity (fail closed)
+    return { identity: identityFromCertificate(new X509Certificate(raw)) };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
 }
 
 /**
- * The identity of the peer certificate of a TLS socket, whether or not the
- * chain verified: for logging only, never for access decisions. Undefined
- * when the socket is not TLS, presented no certificate, or its names cannot
- * be printed. Cached per socket.
+ * Verified means: the last handshake on the socket verified the peer's chain.
+ * Node sets `authorized` on success but never clears it, and sets
+ * `authorizationError` on failure but never clears it either: a socket whose
+ * renegotiation failed verification still says `authorized`. Both must agree.
+ * (hardenTlsServer also resets both before every renegotiation is judged.)
  */
-export function peerCertificateIdentity(socket: Socket | TLSSocket | undefined | null): ClientIdentity | undefined {
-  if (!isTlsSocket(socket)) return undefined;
-  const cached = cache.get(socket);
-  if (cached) return cached.identity;
+function isVerified(socket: TLSSocket): boolean {
+  return socket.authorized === true && !socket.authorizationError;
+}
+
+function resolve(socket: TLSSocket): PeerCertificateState | undefined {
+  if (!isVerified(socket)) {
+    // Unverified: nothing is parsed and nothing is cached across connections, whatever was presented.
+    const subject = presentedSubject(socket);
+    if (subject === undefined) return NONE;
+    return { status: 'unverified', reason: String(socket.authorizationError ?? 'not verified'), subject };
+  }
   // getPeerCertificate(false) for the fingerprint and DER only: after a full handshake it costs
   // about a third of getPeerX509Certificate(), which also copies the peer's chain (docs/benchmark.md).
-  // Nothing else is read from the legacy object (its subject loses escaping and RDN grouping).
   const peer = socket.getPeerCertificate(false);
-  if (!peer?.raw || !peer.fingerprint256) return undefined; // not cached: the handshake may not be over yet
-  const entry = { identity: byCertificate.get(peer.fingerprint256, () => build(new X509Certificate(peer.raw))) };
-  cache.set(socket, entry);
-  return entry.identity;
+  if (!peer?.raw || !peer.fingerprint256) return undefined; // the handshake may not be over yet: not cached
+  const built = byCertificate.get(peer.fingerprint256, () => build(peer.raw));
+  return 'identity' in built ? { status: 'verified', identity: built.identity } : { status: 'unreadable', reason: built.error, subject: presentedSubject(socket) };
 }
 
 /**
- * The identity of the VERIFIED peer of a TLS socket (`socket.authorized === true`),
- * otherwise undefined; never throws. Built from the peer certificate
- * once per socket and cached.
+ * The state of the peer certificate of a socket, computed once per handshake
+ * and cached on the socket; a renegotiation (a new handshake on the same
+ * socket) drops the cached state, so it always follows the current
+ * certificate. Never throws.
+ */
+export function peerCertificateState(socket: Socket | TLSSocket | undefined | null): PeerCertificateState {
+  if (!isTlsSocket(socket)) return NONE;
+  const cached = bySocket.get(socket);
+  if (cached) return cached;
+  const state = resolve(socket);
+  if (!state) return NONE;
+  bySocket.set(socket, state);
+  socket.once('secure', () => bySocket.delete(socket));
+  return state;
+}
+
+/**
+ * The identity of the VERIFIED peer of a TLS socket, otherwise undefined
+ * (also when its names cannot be printed); never throws. Built once per
+ * certificate and cached; follows renegotiations.
  */
 export function peerIdentity(socket: Socket | TLSSocket | undefined | null): ClientIdentity | undefined {
-  if (!isTlsSocket(socket) || socket.authorized !== true) return undefined;
-  return peerCertificateIdentity(socket);
+  const state = peerCertificateState(socket);
+  return state.status === 'verified' ? state.identity : undefined;
+}
+
+/** Forgets what is cached for a socket (its handshake is being judged again). */
+export function forgetPeerCertificate(socket: TLSSocket): void {
+  bySocket.delete(socket);
+}
+
+/** How many certificates have a cached identity (for tests: unverified ones never do). */
+export function cachedIdentityCount(): number {
+  return byCertificate.size;
 }

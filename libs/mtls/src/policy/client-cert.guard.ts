@@ -2,12 +2,17 @@ import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { TLSSocket } from 'node:tls';
-import type { ClientIdentity } from '../identity/client-identity.interface';
-import { peerCertificateIdentity, peerIdentity } from '../identity/peer-identity';
+import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
+import { logSafe } from '../logging/log-safe';
+import { RepeatSummarizer } from '../logging/repeat-summarizer';
+import { peerAddressOf, peerHostOf } from '../server/peer-address';
 import { anyVerifiedClient } from './client-cert-policies';
 import type { ClientCertPolicy } from './client-cert-policy';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
 import { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
+
+/** One summarizer for all guard instances: a flood of refused requests from one peer is one line per 10 s. */
+const refusalLines = new RepeatSummarizer((line) => new Logger(ClientCertGuard.name).warn(line));
 
 /**
  * The ContainerRequestFilter counterpart: lets a request in only when its TLS
@@ -25,19 +30,24 @@ export class ClientCertGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
-    const policy = this.getPolicy(context);
-    const identity = this.getIdentity(request);
-    if (!identity) {
-      const presented = this.getUnverifiedSubject(request);
-      this.refuse(request, NO_CERTIFICATE_MESSAGE, presented ? `certificate not verified (subject ${presented})` : 'no client certificate');
+    const peer = this.getPeer(request);
+    switch (peer.status) {
+      case 'none':
+        return this.refuse(request, NO_CERTIFICATE_MESSAGE, 'no client certificate');
+      case 'unverified':
+        // Nothing of an unverified certificate is parsed: OpenSSL's rendering of its subject, cut short, for the log.
+        return this.refuse(request, NO_CERTIFICATE_MESSAGE, `certificate not verified (${peer.reason}), presented subject ${logSafe(peer.subject)}`);
+      case 'unreadable':
+        return this.refuse(request, SUBJECT_NOT_RECOGNIZED_MESSAGE, `subject could not be parsed: ${logSafe(peer.reason)} (presented subject ${logSafe(peer.subject)})`);
     }
+    const { identity } = peer;
     let allowed = false;
     try {
-      allowed = policy(identity);
+      allowed = this.getPolicy(context)(identity);
     } catch (err) {
-      this.logger.error(`policy threw for ${identity.subject}: ${(err as Error).message}`);
+      this.logger.error(`policy threw for ${logSafe(identity.subject)}: ${logSafe((err as Error).message)}`);
     }
-    if (!allowed) this.refuse(request, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${identity.subject}`);
+    if (!allowed) this.refuse(request, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${logSafe(identity.subject)}`);
     return true;
   }
 
@@ -49,18 +59,28 @@ export class ClientCertGuard implements CanActivate {
     );
   }
 
-  /** The verified identity of the caller; override to take it from elsewhere (e.g. a trusted proxy). */
-  protected getIdentity(request: Request): ClientIdentity | undefined {
-    return peerIdentity(request.socket as TLSSocket);
+  /**
+   * What the caller presented on this request's TLS connection (verified
+   * identity, unverified, unreadable or none); override to take it from
+   * elsewhere (e.g. a trusted proxy).
+   */
+  protected getPeer(request: Request): PeerCertificateState {
+    return peerCertificateState(request.socket as TLSSocket);
   }
 
-  /** For the log only: the subject of a presented but unverified certificate. */
-  protected getUnverifiedSubject(request: Request): string | undefined {
-    return peerCertificateIdentity(request.socket as TLSSocket)?.subject;
-  }
-
+  /**
+   * Logs why (peer-supplied text escaped and cut; repeats from one peer
+   * summarised) and throws the 403; the caller learns only `message`.
+   */
   protected refuse(request: Request, message: string, reason: string): never {
-    this.logger.warn(`403 ${request.method} ${request.originalUrl ?? request.url} from ${request.socket?.remoteAddress}: ${reason}`);
+    const peer = peerAddressOf(request.socket);
+    const url = logSafe(request.originalUrl ?? request.url, 200);
+    const key = [peerHostOf(peer), request.method, url, reason].join('\u0000');
+    refusalLines.report(
+      key,
+      () => `403 ${logSafe(request.method, 16)} ${url} from ${peer}: ${logSafe(reason, 800)}`,
+      (repeats, seconds) => `403 ${logSafe(request.method, 16)} ${url} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
+    );
     throw new ClientCertForbiddenException(message);
   }
 }

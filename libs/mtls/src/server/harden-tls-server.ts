@@ -1,34 +1,68 @@
-import { Logger } from '@nestjs/common';
+import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-
-const logger = new Logger('MtlsServer');
+import { presentedSubject } from '../identity/presented-subject';
+import { closeConnectionsWithoutRequest } from './first-request-deadline';
+import { judgeEveryHandshake } from './judge-every-handshake';
+import { peerAddressOf, rememberPeerAddresses } from './peer-address';
+import { reasonFromTlsError, reasonFromVerifyError } from './refusal-reason';
+import { TlsRefusalLog } from './tls-refusal-log';
 
 /**
- * Per-connection rules Node cannot take as server options: no client-initiated
- * renegotiation over TLS 1.2 unless allowed, and in "want" mode
- * (needClientAuth=false) a presented but unverifiable certificate ends the
- * connection. Refused handshakes are logged with their reason.
+ * Per-connection rules Node cannot take as server options, on a TLS server
+ * (HTTPS or plain TLS):
+ * - every refused handshake is logged once with the peer address, a stable
+ *   reason code and a hint (repeats from one peer summarised);
+ * - no client-initiated renegotiation over TLS 1.2 unless allowed, and when
+ *   allowed, every renegotiation is judged like the first handshake;
+ * - in "want" mode (needClientAuth=false) a presented but unverifiable
+ *   certificate ends the connection;
+ * - on an HTTP server, a connection without a complete request header within
+ *   requestHeaderTimeoutMs of its handshake is closed.
+ * Returns the refusal log (listeners can count refusals).
  */
-export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions): void {
+export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions, refusals = new TlsRefusalLog()): TlsRefusalLog {
+  rememberPeerAddresses(server);
+
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (!options.allowRenegotiation) {
+    const peer = peerAddressOf(socket);
+    if (options.allowRenegotiation) {
+      judgeEveryHandshake(socket, peer, refusals);
+    } else {
       socket.disableRenegotiation();
+      let logged = false;
       socket.on('error', (err: Error & { code?: string }) => {
-        if (err.code === 'ERR_TLS_RENEGOTIATION_DISABLED') logger.warn(`refused renegotiation from ${socket.remoteAddress}; connection closed`);
+        if (err.code !== 'ERR_TLS_RENEGOTIATION_DISABLED' || logged) return;
+        logged = true;
+        refusals.record({ stage: 'renegotiation', peer, reason: 'renegotiation', detail: 'client-initiated renegotiation is disabled' });
       });
     }
-    if (!options.needClientAuth && options.validatePeers && !socket.authorized && hasPeerCertificate(socket)) {
-      logger.warn(`refused ${socket.remoteAddress}: client certificate not trusted (${String(socket.authorizationError)})`);
-      socket.destroy();
+    if (!options.needClientAuth && options.validatePeers && !socket.authorized) {
+      const subject = presentedSubject(socket);
+      if (subject !== undefined) {
+        const detail = String(socket.authorizationError);
+        refusals.record({ stage: 'handshake', peer, reason: reasonFromVerifyError(detail), detail, subject });
+        socket.destroy();
+      }
     }
   });
+
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    logger.warn(`TLS handshake from ${socket.remoteAddress ?? 'unknown'} refused: ${err.code ?? err.message}`);
+    // Node destroyed the socket already; its verify error (if the handshake got that far) is still there.
+    const verifyError = socket.authorizationError ? String(socket.authorizationError) : undefined;
+    refusals.record({
+      stage: 'handshake',
+      peer: peerAddressOf(socket),
+      reason: reasonFromTlsError(err.code, verifyError),
+      detail: verifyError ?? err.code ?? err.message,
+    });
   });
+
+  if (isHttpServer(server)) closeConnectionsWithoutRequest(server, options.requestHeaderTimeoutMs, refusals);
+  return refusals;
 }
 
-/** getPeerCertificate(false), not getPeerX509Certificate(): the latter also copies the peer's chain. */
-function hasPeerCertificate(socket: TLSSocket): boolean {
-  return Boolean(socket.getPeerCertificate(false)?.raw);
+/** An HTTPS server (it parses HTTP requests), as opposed to a plain TLS server (e.g. Nest's TCP transport). */
+function isHttpServer(server: TlsServer): server is HttpsServer {
+  return typeof (server as Partial<HttpsServer>).headersTimeout === 'number';
 }

@@ -1,0 +1,123 @@
+/**
+ * Why a TLS connection was refused. These codes are stable: logs carry them
+ * and metrics count them (`mtls_handshake_failures_total{reason}`).
+ */
+export type RefusalReason =
+  | 'no_certificate'
+  | 'unknown_ca'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'revoked'
+  | 'crl_expired'
+  | 'bad_purpose'
+  | 'weak_key'
+  | 'protocol'
+  | 'timeout'
+  | 'renegotiation'
+  | 'other';
+
+/** Every refusal reason code, in a fixed order (for metrics and docs). */
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'no_certificate',
+  'unknown_ca',
+  'expired',
+  'not_yet_valid',
+  'revoked',
+  'crl_expired',
+  'bad_purpose',
+  'weak_key',
+  'protocol',
+  'timeout',
+  'renegotiation',
+  'other',
+];
+
+/** OpenSSL's certificate verification errors, as Node names them in `socket.authorizationError`. */
+const BY_VERIFY_ERROR: Record<string, RefusalReason> = {
+  UNABLE_TO_GET_ISSUER_CERT: 'unknown_ca',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unknown_ca',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unknown_ca',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'unknown_ca',
+  SELF_SIGNED_CERT_IN_CHAIN: 'unknown_ca',
+  CERT_UNTRUSTED: 'unknown_ca',
+  CERT_REJECTED: 'unknown_ca',
+  CERT_SIGNATURE_FAILURE: 'unknown_ca',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: 'unknown_ca',
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'unknown_ca',
+  INVALID_CA: 'unknown_ca',
+  PATH_LENGTH_EXCEEDED: 'unknown_ca',
+  CERT_CHAIN_TOO_LONG: 'unknown_ca',
+  CERT_HAS_EXPIRED: 'expired',
+  ERROR_IN_CERT_NOT_AFTER_FIELD: 'expired',
+  CERT_NOT_YET_VALID: 'not_yet_valid',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: 'not_yet_valid',
+  CERT_REVOKED: 'revoked',
+  CRL_HAS_EXPIRED: 'crl_expired',
+  CRL_NOT_YET_VALID: 'crl_expired',
+  UNABLE_TO_GET_CRL: 'crl_expired',
+  ERROR_IN_CRL_NEXT_UPDATE_FIELD: 'crl_expired',
+  ERROR_IN_CRL_LAST_UPDATE_FIELD: 'crl_expired',
+  CRL_SIGNATURE_FAILURE: 'crl_expired',
+  UNABLE_TO_DECRYPT_CRL_SIGNATURE: 'crl_expired',
+  INVALID_PURPOSE: 'bad_purpose',
+  EE_KEY_TOO_SMALL: 'weak_key',
+  CA_KEY_TOO_SMALL: 'weak_key',
+  CA_MD_TOO_WEAK: 'weak_key',
+};
+
+/** Errors of a handshake that never completed, as Node/OpenSSL name them (`err.code`). */
+const BY_TLS_ERROR: Array<[RegExp, RefusalReason]> = [
+  [/^ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE$/, 'no_certificate'],
+  [/^ERR_TLS_HANDSHAKE_TIMEOUT$/, 'timeout'],
+  [/^ERR_TLS_RENEGOTIATION_DISABLED$/, 'renegotiation'],
+  [/^ERR_SSL_(EE|CA)_KEY_TOO_SMALL$|^ERR_SSL_CA_MD_TOO_WEAK$/, 'weak_key'],
+  [
+    /^ERR_SSL_(HTTP_REQUEST|HTTPS_PROXY_REQUEST|WRONG_VERSION_NUMBER|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|VERSION_TOO_HIGH|NO_PROTOCOLS_AVAILABLE|NO_SHARED_CIPHER|UNKNOWN_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LENGTH_MISMATCH|NO_SUITABLE_SIGNATURE_ALGORITHM|NO_SHARED_SIGNATURE_ALGORITHMS|UNSAFE_LEGACY_RENEGOTIATION_DISABLED|TLSV1_ALERT_PROTOCOL_VERSION|INAPPROPRIATE_FALLBACK)$/,
+    'protocol',
+  ],
+];
+
+/** The reason code of a certificate verification error (`socket.authorizationError`). */
+export function reasonFromVerifyError(code: string): RefusalReason {
+  return BY_VERIFY_ERROR[code] ?? 'other';
+}
+
+/**
+ * The reason code of a failed handshake: the verification error when the
+ * handshake got as far as checking the certificate, else the TLS error.
+ */
+export function reasonFromTlsError(errorCode: string | undefined, verifyError: string | undefined): RefusalReason {
+  if (verifyError) return reasonFromVerifyError(verifyError);
+  if (!errorCode) return 'other';
+  for (const [pattern, reason] of BY_TLS_ERROR) if (pattern.test(errorCode)) return reason;
+  return 'other';
+}
+
+/** A sentence that tells an operator what to do, where one helps. */
+export function refusalHint(reason: RefusalReason, detail: string | undefined): string | undefined {
+  switch (reason) {
+    case 'no_certificate':
+      return 'the client sent no certificate: configure its client certificate and key';
+    case 'unknown_ca':
+      if (detail === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' || detail === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || detail === 'UNABLE_TO_GET_ISSUER_CERT') {
+        return 'the issuer of the certificate is not in the trust store: if it comes from one of our intermediate CAs, the client sent no chain; send the intermediate with the certificate';
+      }
+      if (detail === 'DEPTH_ZERO_SELF_SIGNED_CERT') return 'the certificate is self-signed and not in the trust store';
+      return undefined;
+    case 'expired':
+      return 'the certificate (or a CA in its chain) has expired: renew it';
+    case 'not_yet_valid':
+      return 'the certificate is not valid yet: check the clocks of both machines';
+    case 'crl_expired':
+      return 'a CRL is missing or past its nextUpdate: publish a current CRL for every CA in the chain';
+    case 'bad_purpose':
+      return 'the certificate may not be used for TLS client authentication (no clientAuth extended key usage)';
+    case 'weak_key':
+      return 'the key or signature of a certificate in the chain is too weak for the configured securityLevel';
+    case 'protocol':
+      if (detail === 'ERR_SSL_HTTP_REQUEST') return 'plain HTTP was sent to the TLS port: use https://';
+      return undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+import { Logger } from '@nestjs/common';
+import { logSafe } from '../logging/log-safe';
+import { RepeatSummarizer } from '../logging/repeat-summarizer';
+import { peerHostOf } from './peer-address';
+import { refusalHint, type RefusalReason } from './refusal-reason';
+
+/** One connection the server refused at the TLS level. */
+export interface TlsRefusal {
+  /** Where it was refused: the first handshake, a renegotiation, or an idle connection after its handshake. */
+  stage: 'handshake' | 'renegotiation' | 'connection';
+  /** `127.0.0.1:51234`, as remembered when the connection arrived. */
+  peer: string;
+  reason: RefusalReason;
+  /** The low-level code (OpenSSL verify error, Node error code) or a short explanation. */
+  detail?: string;
+  /** The subject the peer presented, unverified, when it was cheap to learn. */
+  subject?: string;
+}
+
+const STAGE: Record<TlsRefusal['stage'], string> = {
+  handshake: 'TLS handshake',
+  renegotiation: 'TLS renegotiation',
+  connection: 'connection',
+};
+
+/**
+ * Writes each refused connection as one line (peer, reason code, detail,
+ * presented subject, a hint where one helps), with peer-supplied text made
+ * safe for the log, and summarises repeats of the same refusal from the same
+ * peer host instead of writing each. Listeners (metrics) see every refusal.
+ */
+export class TlsRefusalLog {
+  private readonly listeners = new Set<(refusal: TlsRefusal) => void>();
+  private readonly summarizer: RepeatSummarizer;
+
+  constructor(private readonly logger = new Logger('MtlsServer')) {
+    this.summarizer = new RepeatSummarizer((line) => this.logger.warn(line));
+  }
+
+  record(refusal: TlsRefusal): void {
+    for (const listener of this.listeners) listener(refusal);
+    const what = `${STAGE[refusal.stage]} from`;
+    const detail = refusal.detail ? ` (${logSafe(refusal.detail, 120)})` : '';
+    const key = [refusal.stage, peerHostOf(refusal.peer), refusal.reason, refusal.detail, refusal.subject].join('\u0000');
+    this.summarizer.report(
+      key,
+      () => {
+        const subject = refusal.subject !== undefined ? `; presented subject ${logSafe(refusal.subject)}` : '';
+        const hint = refusalHint(refusal.reason, refusal.detail);
+        return `${what} ${logSafe(refusal.peer, 64)} refused: ${refusal.reason}${detail}${subject}${hint ? `; hint: ${hint}` : ''}`;
+      },
+      (repeats, seconds) => `${what} ${logSafe(peerHostOf(refusal.peer), 64)} refused: ${refusal.reason}${detail}: and ${repeats} more in the last ${seconds} s`,
+    );
+  }
+
+  /** Calls `listener` for every refusal (not only the logged ones); returns a function that stops it. */
+  onRefusal(listener: (refusal: TlsRefusal) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Writes pending repeat summaries now. */
+  flush(): void {
+    this.summarizer.flush();
+  }
+}
