@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatDn, issuerDn, subjectDn } from 'nest-mtls/identity/dn-format';
 import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
+import { children, nameDer, tbsWithSubject, tlv, utf8, type Rdn } from '../support/der';
 
 /**
  * Differential test: formatDn must print exactly what
@@ -61,68 +62,14 @@ function opensslNames(certDer: Buffer): { subject: string; issuer: string } {
   return { subject: subject[1], issuer: issuer[1] };
 }
 
-// --- crafting names byte by byte (test-only DER writer, node-forge for the template) ---
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  if (n < 0x100) return Buffer.from([0x81, n]);
-  return Buffer.from([0x82, n >> 8, n & 0xff]);
-}
-function tlv(tag: number, content: Buffer | number[]): Buffer {
-  const body = Buffer.from(content);
-  return Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-}
-/** Test-only OID encoder (base 128, arcs of any size). */
-function oidDer(oid: string): Buffer {
-  const arcs = oid.split('.').map(BigInt);
-  const sids = [arcs[0] * 40n + arcs[1], ...arcs.slice(2)];
-  const bytes: number[] = [];
-  for (const sid of sids) {
-    const groups: number[] = [];
-    let rest = sid;
-    do {
-      groups.unshift(Number(rest & 0x7fn));
-      rest >>= 7n;
-    } while (rest > 0n);
-    bytes.push(...groups.map((g, i) => (i < groups.length - 1 ? g | 0x80 : g)));
-  }
-  return tlv(0x06, bytes);
-}
-const utf8 = (s: string | number[]): Buffer => tlv(0x0c, typeof s === 'string' ? Buffer.from(s, 'utf8') : s);
-type Rdn = [string, Buffer][];
-function nameDer(rdns: Rdn[]): Buffer {
-  return tlv(0x30, Buffer.concat(rdns.map((rdn) => tlv(0x31, Buffer.concat(rdn.map(([oid, value]) => tlv(0x30, Buffer.concat([oidDer(oid), value]))))))));
-}
-
-/** Test-only reader: the top-level elements inside a DER SEQUENCE's content (definite lengths). */
-function children(seq: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  const header = (buf: Buffer, at: number) => {
-    const first = buf[at + 1];
-    if (first < 0x80) return { len: first, head: 2 };
-    const n = first & 0x7f;
-    return { len: buf.subarray(at + 2, at + 2 + n).reduce((v, b) => v * 256 + b, 0), head: 2 + n };
-  };
-  const outer = header(seq, 0);
-  let at = outer.head;
-  while (at < outer.head + outer.len) {
-    const { len, head } = header(seq, at);
-    out.push(seq.subarray(at, at + head + len));
-    at += head + len;
-  }
-  return out;
-}
-
-let template: { tbs: Buffer[]; rest: Buffer[] } | undefined;
+let template: { tbs: Buffer; rest: Buffer[] } | undefined;
 /** A certificate (bad signature, which printing ignores) whose subject is `name`. */
 function certWithSubject(name: Buffer): Buffer {
   if (!template) {
     const [tbs, ...rest] = children(opensslCert('/CN=template', {}));
-    template = { tbs: children(tbs), rest };
+    template = { tbs, rest };
   }
-  const at = template.tbs[0][0] === 0xa0 ? 5 : 4; // [0] version present (v3) or not (v1)
-  const tbs = [...template.tbs.slice(0, at), name, ...template.tbs.slice(at + 1)];
-  return tlv(0x30, Buffer.concat([tlv(0x30, Buffer.concat(tbs)), ...template.rest]));
+  return tlv(0x30, Buffer.concat([tbsWithSubject(template.tbs, name), ...template.rest]));
 }
 
 describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () => {
