@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
 import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -78,6 +79,18 @@ describeOpenssl('identityFromCertificate', () => {
 
   test('no CN: commonName undefined', () => {
     expect(identityFromCertificate(makeCert('/O=Example/OU=x')).commonName).toBeUndefined();
+  });
+
+  test('a SAN extension the ASN.1 library cannot read throws DnFormatError, not the library\'s own error', () => {
+    const der = Buffer.from(makeCert('/CN=svc', '-addext', 'subjectAltName=DNS:svc.example.com').raw);
+    // extnID subjectAltName, then OCTET STRING { SEQUENCE { ... } }: turn the SEQUENCE into a SET.
+    const at = der.indexOf(Buffer.from([0x06, 0x03, 0x55, 0x1d, 0x11, 0x04]));
+    expect(at).toBeGreaterThan(0);
+    expect(der[at + 7]).toBe(0x30);
+    der[at + 7] = 0x31;
+    const cert = new X509Certificate(der); // OpenSSL reads the certificate; the extension is left to the reader
+    expect(() => identityFromCertificate(cert)).toThrow(DnFormatError);
+    expect(() => identityFromCertificate(cert)).toThrow(/^cannot read the subject alternative names: /);
   });
 });
 
