@@ -11,9 +11,6 @@ import type { ClientCertPolicy } from './client-cert-policy';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
 import { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
 
-/** One summarizer for all guard instances: a flood of refused requests from one peer is one line per 10 s. */
-const refusalLines = new RepeatSummarizer((line) => new Logger(ClientCertGuard.name).warn(line));
-
 /**
  * The ContainerRequestFilter counterpart: lets a request in only when its TLS
  * connection carries a verified client certificate that the route's policy
@@ -25,6 +22,8 @@ const refusalLines = new RepeatSummarizer((line) => new Logger(ClientCertGuard.n
 @Injectable()
 export class ClientCertGuard implements CanActivate {
   protected readonly logger = new Logger(ClientCertGuard.name);
+  /** A flood of refused requests from one peer is one line, then a count per 10 s. */
+  protected readonly refusalLines = new RepeatSummarizer((line) => this.logger.warn(line));
 
   constructor(protected readonly reflector: Reflector) {}
 
@@ -76,7 +75,7 @@ export class ClientCertGuard implements CanActivate {
     const peer = peerAddressOf(request.socket);
     const url = logSafe(request.originalUrl ?? request.url, 200);
     const key = [peerHostOf(peer), request.method, url, reason].join('\u0000');
-    refusalLines.report(
+    this.refusalLines.report(
       key,
       () => `403 ${logSafe(request.method, 16)} ${url} from ${peer}: ${logSafe(reason, 800)}`,
       (repeats, seconds) => `403 ${logSafe(request.method, 16)} ${url} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
