@@ -54,7 +54,9 @@ const BY_VERIFY_ERROR: Record<string, RefusalReason> = {
   CERT_REVOKED: 'revoked',
   CRL_HAS_EXPIRED: 'crl_expired',
   CRL_NOT_YET_VALID: 'crl_expired',
-  UNABLE_TO_GET_CRL: 'crl_expired',
+  // After an untrusted chain OpenSSL goes on checking and ends at "no CRL for its (unknown) CA"; the
+  // startup checks make sure every CA we know has a CRL, so this is most often a chain that is not ours.
+  UNABLE_TO_GET_CRL: 'unknown_ca',
   ERROR_IN_CRL_NEXT_UPDATE_FIELD: 'crl_expired',
   ERROR_IN_CRL_LAST_UPDATE_FIELD: 'crl_expired',
   CRL_SIGNATURE_FAILURE: 'crl_expired',
@@ -103,6 +105,9 @@ export function refusalHint(reason: RefusalReason, detail: string | undefined): 
         return 'the issuer of the certificate is not in the trust store: if it comes from one of our intermediate CAs, the client sent no chain; send the intermediate with the certificate';
       }
       if (detail === 'DEPTH_ZERO_SELF_SIGNED_CERT') return 'the certificate is self-signed and not in the trust store';
+      if (detail === 'UNABLE_TO_GET_CRL') {
+        return 'no CRL for a CA of the presented chain: the chain does not lead to a CA we trust, or one of our intermediate CAs has no CRL in crlPath';
+      }
       return undefined;
     case 'expired':
       return 'the certificate (or a CA in its chain) has expired: renew it';

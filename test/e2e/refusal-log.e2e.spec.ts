@@ -1,0 +1,181 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import { createCrl } from 'nest-mtls/pki';
+import { HealthController } from '../../apps/user-service/src/health.controller';
+import { startUserService, startWithOptions, type RunningApp } from '../support/start-app';
+import { TestPki } from '../support/test-pki';
+import { handshakeOutcome, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Every refused handshake is one log line with the peer's address, a stable
+ * reason code, the low-level reason, and a hint where one helps. Each case
+ * connects from its own loopback address (127.0.0.N), so that the lines of
+ * different cases are not summarised together.
+ */
+describe('refused handshakes in the log', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+  let host = 10;
+  let forged: { key: string; cert: string };
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startUserService(pki, { MTLS_HANDSHAKE_TIMEOUT_MS: '500' });
+    const key = join(pki.dir, 'forged.key');
+    const cert = join(pki.dir, 'forged.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+      '-subj', '/O=nest-mtls/CN=home-page-service', '-days', '1', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
+    forged = { key, cert };
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  /** Runs `attempt` from a fresh loopback address and returns the log lines that name that address. */
+  async function linesFor(attempt: (localAddress: string) => Promise<unknown>): Promise<string[]> {
+    const localAddress = `127.0.0.${++host}`;
+    await attempt(localAddress);
+    await sleep(150);
+    return svc.logs.lines.filter((l) => l.includes(` ${localAddress}:`) || l.includes(` ${localAddress} `));
+  }
+
+  const tlsAs = (who: string | undefined, localAddress: string, extra: ConnectionOptions = {}) =>
+    handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress, ...extra } as ConnectionOptions);
+
+  it.each([
+    ['no certificate', undefined, /refused: no_certificate \(ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE\); hint: the client sent no certificate/],
+    ['a certificate from an untrusted CA', 'untrusted', /refused: unknown_ca \(UNABLE_TO_GET_ISSUER_CERT_LOCALLY\)/],
+    ['an expired certificate', 'expired', /refused: expired \(CERT_HAS_EXPIRED\); hint: the certificate \(or a CA in its chain\) has expired/],
+    ['a certificate without clientAuth', 'server-only-eku', /refused: bad_purpose \(INVALID_PURPOSE\); hint: .*clientAuth/],
+  ])('%s', async (_what, who, expected) => {
+    const lines = await linesFor(async (localAddress) => expect(await tlsAs(who, localAddress)).toBe('refused'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^WARN TLS handshake from 127\.0\.0\.\d+:\d+ refused: /);
+    expect(lines[0]).toMatch(expected);
+  });
+
+  it('a self-signed certificate', async () => {
+    const lines = await linesFor(async (localAddress) =>
+      expect(await handshakeOutcome(svc.port, { key: readFileSync(forged.key), cert: readFileSync(forged.cert), ca: pki.root.certPem, localAddress } as ConnectionOptions)).toBe('refused'),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: unknown_ca \(DEPTH_ZERO_SELF_SIGNED_CERT\); hint: the certificate is self-signed/);
+  });
+
+  it('a leaf sent without its intermediate: the hint says to send the chain', async () => {
+    const leafOnly = { key: pki.certs['home-page-service'].issued.keyPem, cert: pki.certs['home-page-service'].issued.certPem, ca: pki.root.certPem };
+    // Control: the same key with the chain file gets in.
+    expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
+    const lines = await linesFor(async (localAddress) => expect(await handshakeOutcome(svc.port, { ...leafOnly, localAddress } as ConnectionOptions)).toBe('refused'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: unknown_ca \(\w+\); hint: .*the client sent no chain; send the intermediate with the certificate/);
+    expect(lines[0]).toMatch(/\((UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
+  });
+
+  it('plain HTTP to the TLS port', async () => {
+    const before = svc.logs.lines.length;
+    await plainHttpExchange(svc.port);
+    await sleep(150);
+    const lines = svc.logs.lines.slice(before);
+    expect(lines.some((l) => /^WARN TLS handshake from 127\.0\.0\.1:\d+ refused: protocol \(ERR_SSL_HTTP_REQUEST\); hint: plain HTTP was sent to the TLS port: use https:\/\//.test(l))).toBe(true);
+  });
+
+  it('TLS 1.1', async () => {
+    const lines = await linesFor((localAddress) =>
+      expect(tlsOpen(svc.port, { ...pki.clientTls('home-page-service'), localAddress, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as ConnectionOptions)).rejects.toThrow(),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: protocol \(ERR_SSL_UNSUPPORTED_PROTOCOL\)/);
+  });
+
+  it('a client that never finishes the handshake (handshakeTimeoutMs)', async () => {
+    const lines = await linesFor(
+      (localAddress) =>
+        new Promise<void>((resolve) => {
+          const socket = netConnect({ host: '127.0.0.1', port: svc.port, localAddress });
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve());
+        }),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: timeout \(ERR_TLS_HANDSHAKE_TIMEOUT\)/);
+  });
+
+  it('client-initiated renegotiation: once, with the address', async () => {
+    const lines = await linesFor(async (localAddress) =>
+      expect(await renegotiationOutcome(svc.port, { ...pki.clientTls('home-page-service'), localAddress } as ConnectionOptions)).not.toBe('renegotiated'),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^WARN TLS renegotiation from 127\.0\.0\.\d+:\d+ refused: renegotiation \(client-initiated renegotiation is disabled\)$/);
+  });
+
+  it('a flood of identical refusals from one peer is one line (the rest are counted for the summary)', async () => {
+    const lines = await linesFor(async (localAddress) => {
+      for (let i = 0; i < 30; i++) expect(await tlsAs(undefined, localAddress)).toBe('refused');
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: no_certificate/);
+  });
+});
+
+describe('refused handshakes in the log, with CRLs', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it.each([
+    ['a revoked certificate', 'revoked', '127.0.0.41', /refused: revoked \(CERT_REVOKED\)$/],
+    // OpenSSL goes on after the untrusted chain and ends at "no CRL for its CA": still unknown_ca, with a hint naming both causes.
+    ['a certificate from an untrusted CA', 'untrusted', '127.0.0.42', /refused: unknown_ca \(UNABLE_TO_GET_CRL\); hint: no CRL for a CA of the presented chain: the chain does not lead to a CA we trust/],
+  ])('%s', async (_what, who, localAddress, expected) => {
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress } as ConnectionOptions)).toBe('refused');
+    await sleep(150);
+    const lines = svc.logs.lines.filter((l) => l.includes(` ${localAddress}:`));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+  });
+});
+
+describe('a CRL that passes its nextUpdate while the service runs', () => {
+  let pki: TestPki;
+  let svc: RunningApp;
+  let nextUpdate: Date;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    nextUpdate = new Date(Date.now() + 3000);
+    const crl = (await createCrl(pki.root)) + (await createCrl(pki.global, { nextUpdate }));
+    svc = await startWithOptions(pki.pemOptions('user-service', { crlPath: pki.write('short-crl.pem', crl) }), [HealthController]);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('serves before, then refuses every client with reason crl_expired', async () => {
+    expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
+    await sleep(Math.max(0, nextUpdate.getTime() - Date.now()) + 1200);
+    const before = svc.logs.lines.length;
+    expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe('refused');
+    await sleep(150);
+    const line = svc.logs.lines.slice(before).find((l) => l.includes('TLS handshake from'));
+    expect(line).toMatch(/refused: crl_expired \(CRL_HAS_EXPIRED\); hint: a CRL is missing or past its nextUpdate/);
+  });
+});
