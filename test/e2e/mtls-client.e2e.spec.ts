@@ -70,6 +70,7 @@ describe('MtlsHttpClient', () => {
       expect(err.kind).toBe('status');
       expect(err.status).toBe(403);
       expect(err.upstreamMessage).toBe('Certificate subject is not recognized!');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_STATUS');
     } finally {
       await close();
     }
@@ -95,7 +96,8 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://localhost:${port}/`));
       expect(err.kind).toBe('tls');
-      expect(err.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_TLS');
+      expect(err.causeCode).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
     } finally {
       await close();
     }
@@ -123,7 +125,9 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://127.0.0.1:${port}/`));
       expect(err.kind).toBe('unreachable');
-      expect(err.code).toBe('ECONNREFUSED');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_UNREACHABLE');
+      expect(err.causeCode).toBe('ECONNREFUSED');
+      expect((err.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
     } finally {
       await close();
     }
@@ -136,6 +140,7 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://localhost:${port}/`, { timeoutMs: 300 }));
       expect(err.kind).toBe('timeout');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_TIMEOUT');
     } finally {
       await close();
     }

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { logSafe } from '../logging/log-safe';
 import { MtlsContext } from '../mtls-context';
 import { assertExtendedKeyUsage } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
@@ -48,9 +49,9 @@ export class MtlsHttpClient implements OnModuleDestroy {
     try {
       target = new URL(url);
     } catch {
-      return Promise.reject(new MtlsClientError('protocol', url, `not a URL: ${url}`));
+      return Promise.reject(new MtlsClientError({ kind: 'protocol', url, message: `not a URL: ${url}` }));
     }
-    if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError('protocol', url, `only https URLs can be called with mTLS, got ${url}`));
+    if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError({ kind: 'protocol', url, message: `only https URLs can be called with mTLS, got ${url}` }));
     const headers: Record<string, string> = { ...req.headers };
     let payload: string | Buffer | undefined;
     if (req.body !== undefined) {
@@ -63,7 +64,7 @@ export class MtlsHttpClient implements OnModuleDestroy {
       let handshakeDone = false;
       // A deadline for the whole call (connect, handshake, answer), not an idle timeout.
       const deadline = setTimeout(
-        () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${timeoutMs} ms`, undefined, undefined, 'ETIMEDOUT')),
+        () => call.destroy(new MtlsClientError({ kind: 'timeout', url, message: `no answer from ${url} within ${timeoutMs} ms` })),
         timeoutMs,
       );
       const resolve = (res: MtlsResponse) => {
@@ -80,7 +81,7 @@ export class MtlsHttpClient implements OnModuleDestroy {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_BODY) {
-            res.destroy(new MtlsClientError('protocol', url, `answer of ${url} is larger than ${MAX_BODY} bytes`));
+            res.destroy(new MtlsClientError({ kind: 'protocol', url, message: `answer of ${url} is larger than ${MAX_BODY} bytes` }));
             return;
           }
           chunks.push(chunk);
@@ -103,12 +104,18 @@ export class MtlsHttpClient implements OnModuleDestroy {
     let parsed: unknown;
     try {
       parsed = res.body.length ? JSON.parse(res.body) : undefined;
-    } catch {
-      if (res.status >= 200 && res.status < 300) throw new MtlsClientError('protocol', url, `${url} answered ${res.status} with a body that is not JSON`);
+    } catch (parseError) {
+      if (res.status >= 200 && res.status < 300) throw new MtlsClientError({ kind: 'protocol', url, message: `${url} answered ${res.status} with a body that is not JSON`, cause: parseError });
     }
     if (res.status < 200 || res.status >= 300) {
       const upstreamMessage = typeof (parsed as { message?: unknown })?.message === 'string' ? (parsed as { message: string }).message : undefined;
-      throw new MtlsClientError('status', url, `${url} answered ${res.status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`, res.status, upstreamMessage);
+      throw new MtlsClientError({
+        kind: 'status',
+        url,
+        message: `${url} answered ${res.status}${upstreamMessage ? `: ${logSafe(upstreamMessage)}` : ''}`,
+        status: res.status,
+        upstreamMessage,
+      });
     }
     return parsed as T;
   }
