@@ -36,10 +36,12 @@ const MAX_BODY = 1024 * 1024;
 @Injectable()
 export class MtlsHttpClient implements OnModuleDestroy {
   private readonly agent: Agent;
+  private readonly protocols: readonly string[];
 
   constructor(context: MtlsContext) {
     assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
     const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
+    this.protocols = context.options.supportedProtocols;
     this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });
   }
 
@@ -87,13 +89,13 @@ export class MtlsHttpClient implements OnModuleDestroy {
           chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(classifyClientError(err, url, true, false)));
+        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, supportedProtocols: this.protocols })));
       });
       call.on('socket', (socket) => {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
-      call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone, !call.reusedSocket)));
+      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, supportedProtocols: this.protocols })));
       call.end(payload);
     });
   }
