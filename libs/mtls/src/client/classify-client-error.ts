@@ -1,4 +1,6 @@
 import { maxHeaderSize } from 'node:http';
+import type { SecurityLevel } from '../config/mtls-options.interface';
+import { curveName, SECURITY_LEVEL_MINIMUMS } from '../config/security-level';
 import { MtlsClientError } from './mtls-client.error';
 
 /** What classifyClientError needs to know about the call that failed. */
@@ -10,6 +12,8 @@ export interface FailedCall {
   freshConnection: boolean;
   /** The protocol versions we offer (supportedProtocols), for version mismatches. */
   supportedProtocols: readonly string[];
+  /** Our OpenSSL security level, for keys it refuses. */
+  securityLevel: SecurityLevel;
 }
 
 type LowLevelError = Error & { code?: string };
@@ -55,6 +59,16 @@ export function classifyClientError(err: LowLevelError, call: FailedCall): MtlsC
   if (UNREACHABLE.has(code)) return new MtlsClientError({ kind: 'unreachable', url, message: `upstream ${url} is unreachable (${code})`, cause: err });
   if (code.startsWith('HPE_')) return new MtlsClientError({ kind: 'protocol', url, message: unreadableAnswer(url, code, err.message), cause: err });
 
+  if (code === 'UNSPECIFIED') {
+    // Node names only the older X509 verification errors: a key below our security level
+    // (EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL), a weak signature digest or a name-constraints
+    // violation all arrive as UNSPECIFIED.
+    const min = SECURITY_LEVEL_MINIMUMS[call.securityLevel];
+    return tls(
+      `refused the certificate of ${url}: the server's key is weaker than securityLevel ${call.securityLevel} allows (RSA below ${min.rsa} bits, EC below ${curveName(min.ec)}), ` +
+        `or its chain breaks a name constraint or uses a weak signature digest; OpenSSL does not tell Node which (${code})`,
+    );
+  }
   const certReason = SERVER_CERT_REASONS[code];
   if (certReason) return tls(`refused the certificate of ${url}: ${certReason} (${code})`);
   if (SERVER_CERT.test(code)) return tls(`refused the certificate of ${url}: ${code}`);

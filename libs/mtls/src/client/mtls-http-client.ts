@@ -5,7 +5,7 @@ import { logSafe } from '../logging/log-safe';
 import { MtlsContext } from '../mtls-context';
 import { assertExtendedKeyUsage } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
-import { classifyClientError } from './classify-client-error';
+import { classifyClientError, type FailedCall } from './classify-client-error';
 import { MtlsClientError } from './mtls-client.error';
 
 /** One outbound request. */
@@ -36,12 +36,12 @@ const MAX_BODY = 1024 * 1024;
 @Injectable()
 export class MtlsHttpClient implements OnModuleDestroy {
   private readonly agent: Agent;
-  private readonly protocols: readonly string[];
+  private readonly tlsSettings: Pick<FailedCall, 'supportedProtocols' | 'securityLevel'>;
 
   constructor(context: MtlsContext) {
     assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
     const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
-    this.protocols = context.options.supportedProtocols;
+    this.tlsSettings = { supportedProtocols: context.options.supportedProtocols, securityLevel: context.options.securityLevel };
     this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });
   }
 
@@ -89,13 +89,13 @@ export class MtlsHttpClient implements OnModuleDestroy {
           chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, supportedProtocols: this.protocols })));
+        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...this.tlsSettings })));
       });
       call.on('socket', (socket) => {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
-      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, supportedProtocols: this.protocols })));
+      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...this.tlsSettings })));
       call.end(payload);
     });
   }

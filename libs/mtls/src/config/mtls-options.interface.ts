@@ -40,6 +40,12 @@ export interface MtlsOptions {
   allowRenegotiation?: boolean;
   /** Time a client gets to finish the TLS handshake, in ms (default 10000). */
   handshakeTimeoutMs?: number;
+  /**
+   * OpenSSL security level, 2 to 5 (default 2), for the server and the client, TLS 1.2 and 1.3:
+   * the weakest key a peer (and we) may use. 2: RSA ≥ 2048 bits, EC ≥ 224 (we demand P-256 of our own key);
+   * 3: RSA ≥ 3072, and no suites without forward secrecy; 4: RSA ≥ 7680, EC ≥ P-384; 5: RSA ≥ 15360, EC ≥ P-521.
+   */
+  securityLevel?: number;
 }
 
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -52,8 +58,12 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   supportedProtocols: TlsProtocol[];
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
+  securityLevel: SecurityLevel;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }
 
 export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';
+
+/** The OpenSSL security levels MtlsModule accepts (1 and 0 admit 1024-bit RSA keys and are refused). */
+export type SecurityLevel = 2 | 3 | 4 | 5;
