@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { MtlsClientError, MtlsHttpClient, MtlsModule } from 'nest-mtls';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
 import { startUserService, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
@@ -10,11 +12,11 @@ import { PASSWORD, TestPki } from '../support/test-pki';
 describe('MtlsHttpClient', () => {
   let pki: TestPki;
   let userService: RunningApp;
-  const servers: Server[] = [];
+  const servers: Array<Server | HttpServer | TlsServer> = [];
 
-  async function clientFor(name: string): Promise<{ client: MtlsHttpClient; close: () => Promise<void> }> {
+  async function clientFor(name: string, extra: Partial<MtlsOptions> = {}): Promise<{ client: MtlsHttpClient; close: () => Promise<void> }> {
     @Module({
-      imports: [MtlsModule.forRoot({ keyStorePath: pki.certs[name].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore })],
+      imports: [MtlsModule.forRoot({ keyStorePath: pki.certs[name].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra })],
     })
     class ClientModule {}
     const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
@@ -23,6 +25,18 @@ describe('MtlsHttpClient', () => {
 
   async function rawServer(options: object, handler: (res: import('node:http').ServerResponse) => void): Promise<number> {
     const server = createHttpsServer(options, (_req, res) => handler(res));
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** A TLS server (user-service's certificate) that answers every request with `raw` bytes, HTTP or not. */
+  async function rawTlsServer(raw: string): Promise<number> {
+    const cert = pki.certs['user-service'].issued;
+    const server = createTlsServer({ key: cert.keyPem, cert: cert.chainPem }, (socket) => {
+      socket.once('data', () => socket.end(raw));
+      socket.on('error', () => undefined);
+    });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     return (server.address() as AddressInfo).port;
@@ -46,7 +60,7 @@ describe('MtlsHttpClient', () => {
   afterAll(async () => {
     await userService?.close();
     for (const s of servers) {
-      s.closeAllConnections();
+      if ('closeAllConnections' in s) s.closeAllConnections();
       s.close();
     }
     pki?.cleanup();
@@ -70,6 +84,7 @@ describe('MtlsHttpClient', () => {
       expect(err.kind).toBe('status');
       expect(err.status).toBe(403);
       expect(err.upstreamMessage).toBe('Certificate subject is not recognized!');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_STATUS');
     } finally {
       await close();
     }
@@ -95,7 +110,8 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://localhost:${port}/`));
       expect(err.kind).toBe('tls');
-      expect(err.code).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_TLS');
+      expect(err.causeCode).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
     } finally {
       await close();
     }
@@ -111,6 +127,7 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://localhost:${port}/`));
       expect(err.kind).toBe('tls');
+      expect(err.message).toMatch(/did not accept our certificate/);
     } finally {
       await close();
     }
@@ -123,7 +140,9 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://127.0.0.1:${port}/`));
       expect(err.kind).toBe('unreachable');
-      expect(err.code).toBe('ECONNREFUSED');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_UNREACHABLE');
+      expect(err.causeCode).toBe('ECONNREFUSED');
+      expect((err.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
     } finally {
       await close();
     }
@@ -136,6 +155,7 @@ describe('MtlsHttpClient', () => {
     try {
       const err = await failure(client.getJson(`https://localhost:${port}/`, { timeoutMs: 300 }));
       expect(err.kind).toBe('timeout');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_TIMEOUT');
     } finally {
       await close();
     }
@@ -162,6 +182,87 @@ describe('MtlsHttpClient', () => {
     try {
       expect((await failure(client.getJson('not a url'))).message).toBe('not a URL: not a url');
       expect((await failure(client.getJson('http://localhost/'))).kind).toBe('protocol');
+    } finally {
+      await close();
+    }
+  });
+
+  it('says so when the server certificate may not serve TLS (clientAuth EKU only), not that ours was refused', async () => {
+    const clientOnly = pki.certs['client-only-eku'].issued; // trusted, names localhost, EKU clientAuth only
+    const port = await rawServer({ key: clientOnly.keyPem, cert: clientOnly.chainPem }, (res) => res.end('{}'));
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      const err = await failure(client.getJson(`https://localhost:${port}/`));
+      expect(err.kind).toBe('tls');
+      expect(err.causeCode).toBe('INVALID_PURPOSE');
+      expect(err.message).toMatch(/the server's certificate may not be used for TLS servers \(no serverAuth extended key usage\)/);
+      expect(err.message).not.toMatch(/our certificate/);
+    } finally {
+      await close();
+    }
+  });
+
+  it.each([
+    ['we offer TLS 1.3 only, the server TLS 1.2 only', { maxVersion: 'TLSv1.2' }, ['TLSv1.3'], /no TLS version in common with https:\/\/localhost:\d+\/: we offer TLSv1\.3 \(supportedProtocols\)/],
+    ['we offer TLS 1.2 only, the server TLS 1.3 only', { minVersion: 'TLSv1.3' }, ['TLSv1.2'], /no TLS version in common with https:\/\/localhost:\d+\/: we offer TLSv1\.2 \(supportedProtocols\)/],
+  ])('says there is no TLS version in common when %s', async (_what, serverVersions, ours, message) => {
+    const server = pki.certs['user-service'].issued;
+    const port = await rawServer({ key: server.keyPem, cert: server.chainPem, ...serverVersions }, (res) => res.end('{}'));
+    const { client, close } = await clientFor('home-page-service', { supportedProtocols: ours });
+    try {
+      const err = await failure(client.getJson(`https://localhost:${port}/`));
+      expect(err.kind).toBe('tls');
+      expect(err.message).toMatch(message);
+      expect(err.message).not.toMatch(/our certificate/);
+    } finally {
+      await close();
+    }
+    // Control: the same server, with the default protocols on our side.
+    const { client: both, close: closeBoth } = await clientFor('home-page-service');
+    try {
+      expect(await both.getJson(`https://localhost:${port}/`)).toEqual({});
+    } finally {
+      await closeBoth();
+    }
+  });
+
+  it.each([
+    ['headers larger than Node will read', `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(64 * 1024)}\r\n\r\n{}`, 'HPE_HEADER_OVERFLOW', /response headers of https:\/\/localhost:\d+\/ are larger than Node's limit/],
+    ['an invalid status line', 'HTTP/1.1 abc OK\r\ncontent-length: 2\r\n\r\n{}', 'HPE_INVALID_STATUS', /https:\/\/localhost:\d+\/ did not answer with a valid HTTP status line/],
+    ['something that is not HTTP', 'SSH-2.0-OpenSSH_9.6\r\n', 'HPE_INVALID_CONSTANT', /https:\/\/localhost:\d+\/ did not answer with HTTP/],
+  ])('says the answer is not readable HTTP (kind protocol) for %s', async (_what, raw, causeCode, message) => {
+    const port = await rawTlsServer(raw);
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      const err = await failure(client.getJson(`https://localhost:${port}/`));
+      expect(err.kind).toBe('protocol');
+      expect(err.code).toBe('ERR_MTLS_CLIENT_PROTOCOL');
+      expect(err.causeCode).toBe(causeCode);
+      expect(err.message).toMatch(message);
+    } finally {
+      await close();
+    }
+  });
+
+  it('says a plain-HTTP port does not speak TLS', async () => {
+    const plain = createHttpServer((_req, res) => res.end('{}'));
+    servers.push(plain);
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      const err = await failure(client.getJson(`https://localhost:${(plain.address() as AddressInfo).port}/`));
+      expect(err.kind).toBe('tls');
+      expect(err.message).toMatch(/does not speak TLS \(wrong version number\): is that a plain-HTTP port/);
+    } finally {
+      await close();
+    }
+  });
+
+  it('reads a well-formed answer from the same raw TLS server (control for the cases above)', async () => {
+    const port = await rawTlsServer('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{"ok":true}');
+    const { client, close } = await clientFor('home-page-service');
+    try {
+      expect(await client.getJson(`https://localhost:${port}/`)).toEqual({ ok: true });
     } finally {
       await close();
     }

@@ -22,8 +22,18 @@ describe('validateMtlsOptions', () => {
       allowRenegotiation: false,
       supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
       handshakeTimeoutMs: 10000,
+      securityLevel: 2,
     });
     expect(o.cipherSuitesOpenSsl).toBeUndefined();
+  });
+
+  it('takes securityLevel 2 to 5 and refuses anything else, naming the option', () => {
+    for (const level of [2, 3, 4, 5]) expect(validateMtlsOptions({ securityLevel: level }).securityLevel).toBe(level);
+    for (const bad of [1, 0, 6, -2, 2.5, 'abc', '3']) {
+      expect(problem(() => validateMtlsOptions({ securityLevel: bad as never }))).toBe(
+        `securityLevel: must be a whole number from 2 to 5 (an OpenSSL security level), got ${JSON.stringify(bad)}`,
+      );
+    }
   });
 
   it.each(['TLSv1.1', 'TLSv1', 'SSLv3'])('refuses %s as a setting', (p) => {
@@ -81,6 +91,7 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,',
       MTLS_ALLOW_RENEGOTIATION: 'no',
       MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
+      MTLS_SECURITY_LEVEL: '4',
     });
     expect(o).toEqual({
       keyStorePath: '/k.p12',
@@ -100,6 +111,7 @@ describe('mtlsOptionsFromEnv', () => {
       supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
       allowRenegotiation: false,
       handshakeTimeoutMs: 5000,
+      securityLevel: 4,
     });
   });
 
@@ -108,9 +120,19 @@ describe('mtlsOptionsFromEnv', () => {
     expect(mtlsOptionsFromEnv({ get: (n: string) => values[n] })).toEqual({ crlPath: '/c.pem' });
   });
 
+  it('reads MTLS_SECURITY_LEVEL, and names the variable and the option when it is out of range or not a number', () => {
+    expect(mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: '3' })).toEqual({ securityLevel: 3 });
+    for (const bad of ['1', '0', '6']) {
+      expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: bad }))).toBe(
+        `MTLS_SECURITY_LEVEL: securityLevel must be a whole number from 2 to 5 (an OpenSSL security level), got ${bad}`,
+      );
+    }
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc' }))).toBe('MTLS_SECURITY_LEVEL: expected a whole number for securityLevel, got "abc"');
+  });
+
   it('names the variable when a value has the wrong kind', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH: expected true or false, got "maybe"');
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS: expected a whole number, got "10s"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH: expected true or false for needClientAuth, got "maybe"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS: expected a whole number for handshakeTimeoutMs, got "10s"');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { UserView } from './user-service.client';
+import type { UserView } from './user.dto';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);

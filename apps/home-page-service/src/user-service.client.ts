@@ -1,14 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { MtlsHttpClient, httpsUrlSetting } from 'nest-mtls';
-
-/** The user as home-page-service needs it. */
-export interface UserView {
-  id: number;
-  name: string;
-  email: string;
-  phone: string;
-}
+import { userFromAnswer, type UserView } from './user.dto';
 
 /** USER_SERVICE_URL (default https://localhost:8443), checked at startup. */
 export function userServiceUrl(config: ConfigService): string {
@@ -27,7 +20,8 @@ export class UserServiceClient {
     this.baseUrl = userServiceUrl(config);
   }
 
-  getUser(id: number): Promise<UserView> {
-    return this.http.getJson<UserView>(`${this.baseUrl}/users/${id}`, { timeoutMs: 5000 });
+  /** User `id`; rejects with MtlsClientError when the call fails, NotAUserError when the answer is not a user. */
+  async getUser(id: number): Promise<UserView> {
+    return userFromAnswer(await this.http.getJson<unknown>(`${this.baseUrl}/users/${id}`, { timeoutMs: 5000 }));
   }
 }

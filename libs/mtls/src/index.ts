@@ -1,4 +1,6 @@
 // Public API of nest-mtls: everything users import comes from here.
+export { MtlsError } from './errors/mtls.error';
+export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';
 export * from './config';
 export * from './identity';
 export * from './material';

@@ -1,10 +1,11 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { logSafe } from '../logging/log-safe';
 import { MtlsContext } from '../mtls-context';
 import { assertExtendedKeyUsage } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
-import { classifyClientError } from './classify-client-error';
+import { classifyClientError, type FailedCall } from './classify-client-error';
 import { MtlsClientError } from './mtls-client.error';
 
 /** One outbound request. */
@@ -35,10 +36,12 @@ const MAX_BODY = 1024 * 1024;
 @Injectable()
 export class MtlsHttpClient implements OnModuleDestroy {
   private readonly agent: Agent;
+  private readonly tlsSettings: Pick<FailedCall, 'supportedProtocols' | 'securityLevel'>;
 
   constructor(context: MtlsContext) {
     assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
     const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
+    this.tlsSettings = { supportedProtocols: context.options.supportedProtocols, securityLevel: context.options.securityLevel };
     this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });
   }
 
@@ -48,9 +51,9 @@ export class MtlsHttpClient implements OnModuleDestroy {
     try {
       target = new URL(url);
     } catch {
-      return Promise.reject(new MtlsClientError('protocol', url, `not a URL: ${url}`));
+      return Promise.reject(new MtlsClientError({ kind: 'protocol', url, message: `not a URL: ${url}` }));
     }
-    if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError('protocol', url, `only https URLs can be called with mTLS, got ${url}`));
+    if (target.protocol !== 'https:') return Promise.reject(new MtlsClientError({ kind: 'protocol', url, message: `only https URLs can be called with mTLS, got ${url}` }));
     const headers: Record<string, string> = { ...req.headers };
     let payload: string | Buffer | undefined;
     if (req.body !== undefined) {
@@ -63,7 +66,7 @@ export class MtlsHttpClient implements OnModuleDestroy {
       let handshakeDone = false;
       // A deadline for the whole call (connect, handshake, answer), not an idle timeout.
       const deadline = setTimeout(
-        () => call.destroy(new MtlsClientError('timeout', url, `no answer from ${url} within ${timeoutMs} ms`, undefined, undefined, 'ETIMEDOUT')),
+        () => call.destroy(new MtlsClientError({ kind: 'timeout', url, message: `no answer from ${url} within ${timeoutMs} ms` })),
         timeoutMs,
       );
       const resolve = (res: MtlsResponse) => {
@@ -80,19 +83,19 @@ export class MtlsHttpClient implements OnModuleDestroy {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_BODY) {
-            res.destroy(new MtlsClientError('protocol', url, `answer of ${url} is larger than ${MAX_BODY} bytes`));
+            res.destroy(new MtlsClientError({ kind: 'protocol', url, message: `answer of ${url} is larger than ${MAX_BODY} bytes` }));
             return;
           }
           chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(classifyClientError(err, url, true, false)));
+        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...this.tlsSettings })));
       });
       call.on('socket', (socket) => {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
-      call.on('error', (err) => reject(classifyClientError(err, url, handshakeDone, !call.reusedSocket)));
+      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...this.tlsSettings })));
       call.end(payload);
     });
   }
@@ -103,12 +106,18 @@ export class MtlsHttpClient implements OnModuleDestroy {
     let parsed: unknown;
     try {
       parsed = res.body.length ? JSON.parse(res.body) : undefined;
-    } catch {
-      if (res.status >= 200 && res.status < 300) throw new MtlsClientError('protocol', url, `${url} answered ${res.status} with a body that is not JSON`);
+    } catch (parseError) {
+      if (res.status >= 200 && res.status < 300) throw new MtlsClientError({ kind: 'protocol', url, message: `${url} answered ${res.status} with a body that is not JSON`, cause: parseError });
     }
     if (res.status < 200 || res.status >= 300) {
       const upstreamMessage = typeof (parsed as { message?: unknown })?.message === 'string' ? (parsed as { message: string }).message : undefined;
-      throw new MtlsClientError('status', url, `${url} answered ${res.status}${upstreamMessage ? `: ${upstreamMessage}` : ''}`, res.status, upstreamMessage);
+      throw new MtlsClientError({
+        kind: 'status',
+        url,
+        message: `${url} answered ${res.status}${upstreamMessage ? `: ${logSafe(upstreamMessage)}` : ''}`,
+        status: res.status,
+        upstreamMessage,
+      });
     }
     return parsed as T;
   }

@@ -1,8 +1,10 @@
 import { createSecureContext, getCiphers } from 'node:tls';
 import { IANA_TO_OPENSSL_CIPHER } from './cipher-suite-names';
 import { MtlsConfigError } from './mtls-config.error';
+import type { ResolvedMtlsOptions } from './mtls-options.interface';
 
 const OPENSSL_NAMES = new Set(Object.values(IANA_TO_OPENSSL_CIPHER));
+const OPENSSL_TO_IANA = new Map(Object.entries(IANA_TO_OPENSSL_CIPHER).map(([iana, openssl]) => [openssl, iana]));
 const NODE_NAMES = new Set(getCiphers().map((c) => c.toUpperCase()));
 
 /**
@@ -29,4 +31,20 @@ export function resolveCipherSuites(names: string[]): string[] {
     throw new MtlsConfigError('supportedCipherSuites', `OpenSSL accepts none of these suites (${(err as Error).message})`);
   }
   return unique;
+}
+
+/**
+ * The configured TLS 1.2 suites without forward secrecy (static RSA key
+ * exchange, `TLS_RSA_WITH_...`), named as given in IANA form where known;
+ * empty when TLS 1.2 is off (its suites are then never used).
+ */
+export function tls12SuitesWithoutForwardSecrecy(options: Pick<ResolvedMtlsOptions, 'cipherSuitesOpenSsl' | 'supportedProtocols'>): string[] {
+  if (!options.cipherSuitesOpenSsl || !options.supportedProtocols.includes('TLSv1.2')) return [];
+  return options.cipherSuitesOpenSsl
+    .filter((name) => !name.startsWith('TLS_'))
+    .filter((name) => {
+      const iana = OPENSSL_TO_IANA.get(name);
+      return iana ? !/^TLS_(EC)?DHE_/.test(iana) : !/^(EC)?DHE-/.test(name);
+    })
+    .map((name) => OPENSSL_TO_IANA.get(name) ?? name);
 }

@@ -1,20 +1,24 @@
+import { MtlsError } from '../errors/mtls.error';
+
 /**
- * A setting or file that stops the service before it listens. The message is
- * one line that names the setting (and the file, when there is one) and what
- * is wrong, e.g. `keyStorePassword: wrong password for /etc/mtls/server.p12`.
+ * A setting or file that stops the service before it listens (code
+ * `ERR_MTLS_CONFIG`). The message is one line that names the setting (and the
+ * file, when there is one) and what is wrong, e.g.
+ * `keyStorePassword: wrong password for /etc/mtls/server.p12`.
  * It never contains key material or passwords.
  */
-export class MtlsConfigError extends Error {
+export class MtlsConfigError extends MtlsError {
+  declare readonly code: 'ERR_MTLS_CONFIG';
   /** The option name (`keyStorePath`, `crlPath`, ...) or variable the problem belongs to. */
   declare readonly setting: string;
   /** What is wrong, without the setting name. */
   declare readonly problem: string;
 
   constructor(setting: string, problem: string) {
-    super(`${setting}: ${problem}`);
+    super('ERR_MTLS_CONFIG', `${setting}: ${problem}`);
     // Not enumerable, so loggers that inspect the error print it on one line.
     Object.defineProperties(this, {
-      name: { value: 'MtlsConfigError', enumerable: false },
+      code: { value: 'ERR_MTLS_CONFIG', enumerable: false },
       setting: { value: setting, enumerable: false },
       problem: { value: problem, enumerable: false },
     });

@@ -1,5 +1,6 @@
 import { MtlsConfigError } from './mtls-config.error';
 import type { MtlsOptions } from './mtls-options.interface';
+import { firstShapeProblem } from './validate-mtls-options';
 
 /** Where values come from: `process.env`, a plain record, or @nestjs/config's ConfigService. */
 export type EnvSource = Record<string, string | undefined> | { get(name: string): unknown };
@@ -27,6 +28,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [string, Kind]>> = {
   allowRenegotiation: ['MTLS_ALLOW_RENEGOTIATION', 'boolean'],
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
   requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],
+  securityLevel: ['MTLS_SECURITY_LEVEL', 'int'],
 };
 
 /** One variable from an EnvSource, trimmed; undefined when unset or blank. */
@@ -48,26 +50,32 @@ export function mtlsOptionsFromEnv(source: EnvSource = process.env): MtlsOptions
   for (const [option, [variable, kind]] of Object.entries(MTLS_ENV)) {
     const value = readEnv(source, variable);
     if (value === undefined) continue;
-    options[option] = parse(variable, kind, value);
+    options[option] = parse(variable, option, kind, value);
+  }
+  // Shape problems (a number out of range, say) name the variable they came from, and the option.
+  const problem = firstShapeProblem(options);
+  if (problem) {
+    const variable = MTLS_ENV[problem.option as keyof MtlsOptions]?.[0];
+    throw variable ? new MtlsConfigError(variable, `${problem.option} ${problem.problem}`) : new MtlsConfigError(problem.option, problem.problem);
   }
   return options as MtlsOptions;
 }
 
-function parse(variable: string, kind: Kind, value: string): unknown {
+function parse(variable: string, option: string, kind: Kind, value: string): unknown {
   switch (kind) {
     case 'string':
       return value;
     case 'list':
       return value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
     case 'int': {
-      if (!/^\d+$/.test(value)) throw new MtlsConfigError(variable, `expected a whole number, got "${value}"`);
+      if (!/^\d+$/.test(value)) throw new MtlsConfigError(variable, `expected a whole number for ${option}, got "${value}"`);
       return Number(value);
     }
     case 'boolean': {
       const lower = value.toLowerCase();
       if (TRUE.includes(lower)) return true;
       if (FALSE.includes(lower)) return false;
-      throw new MtlsConfigError(variable, `expected true or false, got "${value}"`);
+      throw new MtlsConfigError(variable, `expected true or false for ${option}, got "${value}"`);
     }
   }
 }

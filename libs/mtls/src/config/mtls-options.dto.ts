@@ -9,10 +9,16 @@ import {
   IsString,
   Max,
   Min,
+  type ValidationArguments,
+  type ValidationOptions,
 } from 'class-validator';
 import type { KeyStoreType, MtlsOptions } from './mtls-options.interface';
 
 const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
+
+const SECURITY_LEVEL: ValidationOptions = {
+  message: (args: ValidationArguments) => `${args.property} must be a whole number from 2 to 5 (an OpenSSL security level), got ${JSON.stringify(args.value)}`,
+};
 
 /** class-validator schema of MtlsOptions: the shape check that runs at startup. */
 export class MtlsOptionsDto implements MtlsOptions {
@@ -35,4 +41,5 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsBoolean() allowRenegotiation?: boolean;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) handshakeTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) requestHeaderTimeoutMs?: number;
+  @IsOptional() @IsInt(SECURITY_LEVEL) @Min(2, SECURITY_LEVEL) @Max(5, SECURITY_LEVEL) securityLevel?: number;
 }

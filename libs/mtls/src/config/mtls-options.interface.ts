@@ -47,6 +47,12 @@ export interface MtlsOptions {
    * nothing would hold its connection forever.
    */
   requestHeaderTimeoutMs?: number;
+  /**
+   * OpenSSL security level, 2 to 5 (default 2), for the server and the client, TLS 1.2 and 1.3:
+   * the weakest key a peer (and we) may use. 2: RSA ≥ 2048 bits, EC ≥ 224 (we demand P-256 of our own key);
+   * 3: RSA ≥ 3072, and no suites without forward secrecy; 4: RSA ≥ 7680, EC ≥ P-384; 5: RSA ≥ 15360, EC ≥ P-521.
+   */
+  securityLevel?: number;
 }
 
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -60,8 +66,12 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
   requestHeaderTimeoutMs: number;
+  securityLevel: SecurityLevel;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }
 
 export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';
+
+/** The OpenSSL security levels MtlsModule accepts (1 and 0 admit 1024-bit RSA keys and are refused). */
+export type SecurityLevel = 2 | 3 | 4 | 5;

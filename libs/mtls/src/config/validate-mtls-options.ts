@@ -1,8 +1,8 @@
 import { validateSync } from 'class-validator';
-import { resolveCipherSuites } from './cipher-suites';
+import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
 import { MtlsConfigError } from './mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
-import type { MtlsOptions, ResolvedMtlsOptions } from './mtls-options.interface';
+import type { MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
 import { resolveProtocols } from './tls-protocols';
 
 /** Defaults of the options a security review looks at first. */
@@ -14,6 +14,7 @@ export const MTLS_DEFAULTS = {
   allowRenegotiation: false,
   handshakeTimeoutMs: 10_000,
   requestHeaderTimeoutMs: 10_000,
+  securityLevel: 2,
 } as const;
 
 /**
@@ -26,22 +27,40 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
   if (options === null || typeof options !== 'object') {
     throw new MtlsConfigError('MtlsModule options', 'expected an object');
   }
-  const dto = Object.assign(new MtlsOptionsDto(), options);
-  const errors = validateSync(dto, { forbidUnknownValues: true, whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length > 0) {
-    const first = errors[0];
-    const constraint = Object.values(first.constraints ?? {})[0] ?? 'invalid value';
-    const problem = constraint.startsWith(`property ${first.property} should not exist`)
-      ? 'is not an option of MtlsModule'
-      : constraint.replace(new RegExp(`^${first.property} `), '');
-    throw new MtlsConfigError(first.property, problem);
-  }
+  const first = firstShapeProblem(options);
+  if (first) throw new MtlsConfigError(first.option, first.problem);
   const merged = { ...MTLS_DEFAULTS, ...stripUndefined(options) };
-  return {
+  const resolved: ResolvedMtlsOptions = {
     ...merged,
+    securityLevel: merged.securityLevel as SecurityLevel,
     supportedProtocols: resolveProtocols([...merged.supportedProtocols]),
     cipherSuitesOpenSsl: options.supportedCipherSuites ? resolveCipherSuites(options.supportedCipherSuites) : undefined,
   };
+  // From level 3 OpenSSL drops suites without forward secrecy without a word: say it here.
+  const withoutForwardSecrecy = tls12SuitesWithoutForwardSecrecy(resolved);
+  if (resolved.securityLevel >= 3 && withoutForwardSecrecy.length > 0) {
+    throw new MtlsConfigError(
+      'supportedCipherSuites',
+      `${withoutForwardSecrecy.join(', ')}: no forward secrecy (static RSA key exchange), which securityLevel ${resolved.securityLevel} forbids; use ECDHE suites`,
+    );
+  }
+  return resolved;
+}
+
+/**
+ * The first option whose value has the wrong shape (class-validator), as the
+ * option's name and the problem without it (`must not be less than 100`).
+ */
+export function firstShapeProblem(options: MtlsOptions): { option: string; problem: string } | undefined {
+  const dto = Object.assign(new MtlsOptionsDto(), options);
+  const errors = validateSync(dto, { forbidUnknownValues: true, whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length === 0) return undefined;
+  const first = errors[0];
+  const constraint = Object.values(first.constraints ?? {})[0] ?? 'invalid value';
+  const problem = constraint.startsWith(`property ${first.property} should not exist`)
+    ? 'is not an option of MtlsModule'
+    : constraint.replace(new RegExp(`^${first.property} `), '');
+  return { option: first.property, problem };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -56,7 +56,7 @@ async function create(kind: Kind, issuer: IssuedCertificate | undefined, spec: C
   const serialNumber = normaliseSerial(spec.serialNumber);
 
   const subject = nameFromRfc4514(spec.subject);
-  const pair = await generateKeyPair(keyAlgorithm);
+  const pair = await generateKeyPair(keyAlgorithm, spec.modulusLength);
   const signer = await importSigningKey(issuer ? issuer.key : pair.key);
   const issuerCert = issuer ? new x509.X509Certificate(issuer.certPem) : undefined;
 

@@ -1,6 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 
-/** Key type of a generated certificate: ECDSA P-256 (default, fast) or RSA 2048. */
+/** Key type of a generated certificate: ECDSA P-256 (default, fast) or RSA (2048 bits unless `modulusLength` says otherwise). */
 export type KeyAlgorithm = 'ec' | 'rsa';
 
 /** Extended key usages a generated certificate may carry. */
@@ -33,6 +33,8 @@ export interface CertificateSpec {
   notAfter?: Date;
   /** Default `'ec'` (ECDSA P-256). */
   keyAlgorithm?: KeyAlgorithm;
+  /** RSA modulus length in bits, for `keyAlgorithm: 'rsa'` (default 2048; tests make weak 1024-bit keys with it). */
+  modulusLength?: number;
   /** Hexadecimal serial number; default 16 random bytes, positive. */
   serialNumber?: string;
   /** CRL distribution point URIs; no extension when absent or empty. */

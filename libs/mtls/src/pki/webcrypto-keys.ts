@@ -28,11 +28,14 @@ export interface GeneratedKeyPair {
   keyPem: string;
 }
 
-/** Generates an ECDSA P-256 or RSA 2048 key pair. */
-export async function generateKeyPair(algorithm: KeyAlgorithm = 'ec'): Promise<GeneratedKeyPair> {
+/** Generates an ECDSA P-256 or RSA key pair (`modulusLength` bits, default 2048). */
+export async function generateKeyPair(algorithm: KeyAlgorithm = 'ec', modulusLength = 2048): Promise<GeneratedKeyPair> {
+  if (!Number.isInteger(modulusLength) || modulusLength < 512 || modulusLength > 16384) {
+    throw new Error(`invalid RSA modulus length ${modulusLength} (a whole number of bits from 512 to 16384)`);
+  }
   const params: webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams =
     algorithm === 'rsa'
-      ? { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
+      ? { name: 'RSASSA-PKCS1-v1_5', modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
       : { name: 'ECDSA', namedCurve: 'P-256' };
   const keys = (await nodeCrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
   const pkcs8 = Buffer.from(await nodeCrypto.subtle.exportKey('pkcs8', keys.privateKey));

@@ -2,6 +2,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Server as TlsServer } from 'node:tls';
+import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsContext } from '../mtls-context';
 import { hardenTlsServer } from './harden-tls-server';
 import { assertExtendedKeyUsage } from './startup-checks';
@@ -34,10 +35,10 @@ export class MtlsExpressAdapter extends ExpressAdapter {
 
   override initHttpServer(options: NestApplicationOptions): void {
     if (!this.context) {
-      throw new Error('MtlsExpressAdapter: no MtlsModule in the application; import MtlsModule.forRoot() or forRootAsync() in the root module');
+      throw new MtlsConfigError('MtlsExpressAdapter', 'no MtlsModule in the application; import MtlsModule.forRoot() or forRootAsync() in the root module');
     }
     if (options?.httpsOptions) {
-      throw new Error('MtlsExpressAdapter: do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
+      throw new MtlsConfigError('MtlsExpressAdapter', 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
     }
     assertExtendedKeyUsage(this.context.material, 'serverAuth', this.context.options.keyStorePath ? 'keyStorePath' : 'certPath');
     super.initHttpServer({ ...options, httpsOptions: tlsServerOptions(this.context.material, this.context.options) as HttpsOptions });

@@ -5,6 +5,8 @@ import * as x509 from '@peculiar/x509';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { LoadedCrl, TlsMaterial } from '../material/tls-material.interface';
+import { tls12SuitesWithoutForwardSecrecy } from '../config/cipher-suites';
+import { checkKeyStrength } from './key-strength';
 import { buildPath, describeCert } from './trust-path';
 
 const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
@@ -18,7 +20,8 @@ function identitySetting(options: ResolvedMtlsOptions): string {
  * The fail-fast checks that run before the service listens: our certificate
  * is within its validity window; with validateCerts, its chain verifies up to
  * a CA of the trust store (with the CRLs); every CA we know has a current CRL
- * once CRLs are given (OpenSSL refuses every client otherwise). Throws
+ * once CRLs are given (OpenSSL refuses every client otherwise); our key and
+ * the CA keys we send are as strong as securityLevel demands. Throws
  * MtlsConfigError naming the setting; returns warnings worth logging.
  */
 export async function runStartupChecks(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date()): Promise<string[]> {
@@ -27,6 +30,7 @@ export async function runStartupChecks(material: TlsMaterial, options: ResolvedM
   const { chain } = material.identity;
   const leaf = chain[0];
   checkValidity(setting, leaf, material.identity.source, now);
+  warnings.push(...checkKeyStrength(material, options, setting));
 
   for (const ca of material.trust.cas) {
     if (!ca.ca) warnings.push(`trustStorePath: ${describeCert(ca)} in ${material.trust.source} is not a CA certificate; it trusts that one certificate only`);
@@ -47,6 +51,13 @@ export async function runStartupChecks(material: TlsMaterial, options: ResolvedM
 
   if (material.crls) await checkCrls(material, material.crls, now);
   checkCipherSuitesFitKey(material, options);
+  const withoutForwardSecrecy = tls12SuitesWithoutForwardSecrecy(options);
+  if (withoutForwardSecrecy.length > 0) {
+    warnings.push(
+      `supportedCipherSuites: ${withoutForwardSecrecy.join(', ')} ${withoutForwardSecrecy.length > 1 ? 'have' : 'has'} no forward secrecy (static RSA key exchange): ` +
+        'whoever gets our private key later can decrypt recorded traffic; prefer ECDHE suites (securityLevel 3 refuses these)',
+    );
+  }
   return warnings;
 }
 

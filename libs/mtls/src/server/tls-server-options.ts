@@ -1,18 +1,21 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { TlsMaterial } from '../material/tls-material.interface';
+import { cipherString } from './cipher-string';
 
 /** Key, chain, trust and CRLs as Node's secure context wants them (also what a reload swaps in). */
 export function secureContextOptions(material: TlsMaterial, options: ResolvedMtlsOptions): SecureContextOptions {
+  const { ciphers, minVersion } = cipherString(options);
   return {
     key: material.identity.keyPem,
     cert: material.identity.chain.map((c) => c.toString()).join(''),
     // Only our CAs: giving `ca` replaces Node's public root store for peer verification.
     ca: material.trust.cas.map((c) => c.toString()),
     crl: material.crls?.map((c) => c.pem),
-    minVersion: options.supportedProtocols[0],
+    minVersion,
     maxVersion: options.supportedProtocols[options.supportedProtocols.length - 1],
-    ciphers: options.cipherSuitesOpenSsl?.join(':'),
+    // Suites plus `@SECLEVEL=N`: the minimum key strength, ours and the peer's, in TLS 1.2 and 1.3.
+    ciphers,
     honorCipherOrder: true,
   };
 }

@@ -1,0 +1,21 @@
+/**
+ * The base of every error nest-mtls throws on purpose: catch `MtlsError` to
+ * catch them all, and switch on `code`, which is stable across releases (safe
+ * for alerts and metrics; messages may be reworded):
+ *
+ * - `ERR_MTLS_CONFIG`: MtlsConfigError, a setting or file that stops the service before it listens;
+ * - `ERR_MTLS_CLIENT_TLS`, `ERR_MTLS_CLIENT_UNREACHABLE`, `ERR_MTLS_CLIENT_TIMEOUT`,
+ *   `ERR_MTLS_CLIENT_STATUS`, `ERR_MTLS_CLIENT_PROTOCOL`: MtlsClientError, one per `kind`.
+ *
+ * The error that caused it, if any, is the standard `cause`.
+ */
+export class MtlsError extends Error {
+  /** Stable identifier of the failure, `ERR_MTLS_...`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false, configurable: true, writable: true });
+  }
+}
