@@ -61,6 +61,13 @@ describe('refused handshakes in the log', () => {
     expect(lines[0]).toMatch(expected);
   });
 
+  it('a 1024-bit RSA key (below securityLevel 2)', async () => {
+    await pki.issue('weak-rsa', { subject: 'CN=home-page-service,O=nest-mtls', keyAlgorithm: 'rsa', modulusLength: 1024 });
+    const lines = await linesFor(async (localAddress) => expect(await tlsAs('weak-rsa', localAddress)).toBe('refused'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/refused: weak_key \(\w+\); hint: the key or signature of a certificate in the chain is too weak/);
+  });
+
   it('a self-signed certificate', async () => {
     const lines = await linesFor(async (localAddress) =>
       expect(await handshakeOutcome(svc.port, { key: readFileSync(forged.key), cert: readFileSync(forged.cert), ca: pki.root.certPem, localAddress } as ConnectionOptions)).toBe('refused'),

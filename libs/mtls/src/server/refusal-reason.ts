@@ -65,6 +65,10 @@ const BY_VERIFY_ERROR: Record<string, RefusalReason> = {
   EE_KEY_TOO_SMALL: 'weak_key',
   CA_KEY_TOO_SMALL: 'weak_key',
   CA_MD_TOO_WEAK: 'weak_key',
+  // Node names only the classic verify errors; OpenSSL's newer ones (EE_KEY_TOO_SMALL, CA_KEY_TOO_SMALL,
+  // CA_MD_TOO_WEAK, name constraint violations...) all arrive as UNSPECIFIED. Below our security level
+  // is by far the most common of them; the hint names the others.
+  UNSPECIFIED: 'weak_key',
 };
 
 /** Errors of a handshake that never completed, as Node/OpenSSL name them (`err.code`). */
@@ -118,6 +122,9 @@ export function refusalHint(reason: RefusalReason, detail: string | undefined): 
     case 'bad_purpose':
       return 'the certificate may not be used for TLS client authentication (no clientAuth extended key usage)';
     case 'weak_key':
+      if (detail === 'UNSPECIFIED') {
+        return 'the key or signature of a certificate in the chain is too weak for the configured securityLevel (e.g. RSA below 2048 bits, a SHA-1 signature); Node reports such errors as UNSPECIFIED, so a name-constraint violation looks the same';
+      }
       return 'the key or signature of a certificate in the chain is too weak for the configured securityLevel';
     case 'protocol':
       if (detail === 'ERR_SSL_HTTP_REQUEST') return 'plain HTTP was sent to the TLS port: use https://';
