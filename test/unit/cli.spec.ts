@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/main';
+import { main } from '../../libs/mtls/src/cli/main';
 
 interface Run {
   code: number;

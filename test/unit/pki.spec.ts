@@ -21,7 +21,7 @@ import {
   toPkcs12,
   type IssuedCertificate,
   type PkiLayout,
-} from 'nest-mtls/pki';
+} from 'nest-mtls/testing';
 
 /** Runs openssl; returns stdout+stderr and the exit status (never throws). */
 function openssl(args: string[], input?: string): { status: number; out: string } {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { initPki } from '../../libs/mtls/src/pki';
+import { initPki } from '../../pki';
 import { type CliCommand, type CliIo, parseCommandArgs, UsageError } from './command';
 
 const HELP = `Usage: mtls pki init DIR [--rsa] [--force] [--password P]

@@ -26,8 +26,14 @@ export class CommandError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** What a command's arguments parse into: option values by name, and the positionals. */
+export interface ParsedArgs {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
 /** `util.parseArgs`, strict, with its errors as one-line UsageErrors. */
-export function parseCommandArgs<T extends Options>(args: string[], options: T) {
+export function parseCommandArgs(args: string[], options: Options): ParsedArgs {
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {

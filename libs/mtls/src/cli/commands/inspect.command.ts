@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { ClientIdentity } from '../../libs/mtls/src/identity/client-identity.interface';
-import { issuerDn, subjectDn } from '../../libs/mtls/src/identity/dn-format';
-import { identityFromCertificate } from '../../libs/mtls/src/identity/identity-from-certificate';
+import type { ClientIdentity } from '../../identity/client-identity.interface';
+import { issuerDn, subjectDn } from '../../identity/dn-format';
+import { identityFromCertificate } from '../../identity/identity-from-certificate';
 import { type CliCommand, type CliIo, CommandError, parseCommandArgs, UsageError } from './command';
 
 const HELP = `Usage: mtls inspect FILE

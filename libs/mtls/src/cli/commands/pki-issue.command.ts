@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../libs/mtls/src/pki';
+import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../pki';
 import { type CliCommand, type CliIo, parseCommandArgs, UsageError } from './command';
 
 const HELP = `Usage: mtls pki issue --cn NAME [options] DIR
