@@ -3,8 +3,12 @@ import { type CliCommand, type CliIo, UsageError } from './commands/command';
 import { inspectCommand } from './commands/inspect.command';
 import { pkiInitCommand } from './commands/pki-init.command';
 import { pkiIssueCommand } from './commands/pki-issue.command';
+import { packageVersion } from './package-version';
 
 const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, inspectCommand];
+
+/** Command groups (`pki`): the first word of several commands. */
+const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, CRLs' };
 
 const HELP = `Usage: mtls COMMAND [options]
 
@@ -14,8 +18,29 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
   help [COMMAND]  this help, or a command's
 
+Options:
+  -h, --help      this help
+  -v, --version   the version of nest-mtls
+
 Run 'mtls COMMAND --help' for a command's options.
 `;
+
+function groupHelp(group: string): string {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return [
+    `Usage: mtls ${group} COMMAND [options]`,
+    '',
+    `${GROUPS[group]}.`,
+    '',
+    'Commands:',
+    ...members.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`),
+    '',
+    `Run 'mtls ${group} COMMAND --help' for a command's options.`,
+    '',
+  ].join('\n');
+}
+
+const isHelp = (word: string | undefined) => word === '--help' || word === '-h';
 
 /**
  * Runs the `mtls` command line. Returns the exit code: 0 success, 1 the
@@ -23,37 +48,49 @@ Run 'mtls COMMAND --help' for a command's options.
  * (one line and a hint to --help). Never prints a stack trace.
  */
 export async function main(argv: string[], io: CliIo = process): Promise<number> {
-  const words = argv[0] === 'help' ? argv.slice(1) : argv;
-  const command = findCommand(words);
-
-  if (argv[0] === 'help' || argv.length === 0 || (!command && (argv[0] === '--help' || argv[0] === '-h'))) {
-    const wanted = argv[0] === 'help' && command ? command.help : HELP;
-    (argv.length === 0 ? io.stderr : io.stdout).write(wanted);
-    return argv.length === 0 ? 2 : 0;
-  }
-  if (!command) {
-    const prefix = argv[0] === 'pki' ? `unknown pki command "${argv[1] ?? ''}" (try 'pki init' or 'pki issue')` : `unknown command "${argv[0]}"`;
-    io.stderr.write(`mtls: ${prefix}. Run 'mtls --help' for usage.\n`);
+  if (argv.length === 0) {
+    io.stderr.write(HELP);
     return 2;
   }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    io.stdout.write(`nest-mtls ${packageVersion()}\n`);
+    return 0;
+  }
+  const asksHelp = argv[0] === 'help';
+  const words = asksHelp ? argv.slice(1) : argv;
+  const command = findCommand(words);
+  const group = words[0] !== undefined && words[0] in GROUPS ? words[0] : undefined;
+
+  if (asksHelp || isHelp(words[0]) || (group && !command && isHelp(words[1]))) {
+    if (asksHelp && words.length > 0 && !command && !group) return usage(io, `unknown command "${words.join(' ')}"`, 'mtls --help');
+    io.stdout.write(command && asksHelp ? command.help : group && !command ? groupHelp(group) : HELP);
+    return 0;
+  }
+  if (!command) {
+    if (group) {
+      const known = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => `'${c.name}'`).join(' or ');
+      const what = words[1] === undefined ? `missing ${group} command` : `unknown ${group} command "${words[1]}"`;
+      return usage(io, `${what} (try ${known})`, `mtls ${group} --help`);
+    }
+    return usage(io, `unknown command "${words[0]}"`, 'mtls --help');
+  }
   try {
-    return await command.run(argv.slice(command.name.split(' ').length), io);
+    return await command.run(words.slice(command.name.split(' ').length), io);
   } catch (err) {
     const message = oneLine(err);
-    if (err instanceof UsageError) {
-      io.stderr.write(`mtls ${command.name}: ${message}. Run 'mtls ${command.name} --help' for usage.\n`);
-      return 2;
-    }
+    if (err instanceof UsageError) return usage(io, message, `mtls ${command.name} --help`, command.name);
     io.stderr.write(`mtls ${command.name}: ${message}\n`);
     return 1;
   }
 }
 
+function usage(io: CliIo, message: string, helpCommand: string, commandName?: string): number {
+  io.stderr.write(`mtls${commandName ? ` ${commandName}` : ''}: ${message}. Run '${helpCommand}' for usage.\n`);
+  return 2;
+}
+
 function findCommand(words: string[]): CliCommand | undefined {
-  return COMMANDS.find((c) => {
-    const parts = c.name.split(' ');
-    return parts.every((p, i) => words[i] === p);
-  });
+  return COMMANDS.find((c) => c.name.split(' ').every((p, i) => words[i] === p));
 }
 
 function oneLine(err: unknown): string {
