@@ -25,7 +25,9 @@ import { packNestMtls } from '../../scripts/pack';
  * that prints `listening on PORT`. To add one (e.g. through @nestjs/testing:
  * `Test.createTestingModule({ imports: [AppModule] }).compile()`, then
  * `createNestApplication(new MtlsExpressAdapter())`), add its file and a row here,
- * with `devDependencies: { '@nestjs/testing': CONSUMER_NEST_VERSION }`.
+ * with `devDependencies: { '@nestjs/testing': '12.1.1' }` (@nestjs/testing has its
+ * own version line: 12.1.x goes with core 12.5). Tried: that row and a main-testing.ts
+ * like main.ts run today, and fail with "no MtlsModule in the application".
  */
 const STARTERS: Starter[] = [{ name: 'NestFactory.create(AppModule, new MtlsExpressAdapter())', entry: 'main.js' }];
 
