@@ -31,8 +31,8 @@ const { measureIdentityCost } = require('../bench/identity-cost');
 
 const root = path.join(__dirname, '..');
 const USER_SERVICE_MAIN = path.join(root, 'dist/apps/user-service/apps/user-service/src/main.js');
-const DEV_PKI = path.join(root, 'dist/apps/user-service/libs/mtls/src/pki/dev-pki.js');
-const LIBRARY_INDEX = path.join(root, 'dist/apps/user-service/libs/mtls/src/index.js');
+const DEV_PKI = path.join(root, 'libs/mtls/dist/testing/index.js');
+const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
 const GENERATOR = path.join(root, 'bench/load-generator.js');
 const DOC = path.join(root, 'docs/benchmark.md');

@@ -140,7 +140,7 @@ async function main() {
   execSync(`${process.execPath} ${join(__dirname, 'ensure-built.js')}`, { stdio: 'inherit' });
   // The services create the dev PKI on first use; make it once here, with the mtls tool, so the run shows it.
   if (!existsSync(join(pkiDir, 'truststore.pem'))) {
-    execSync(`${process.execPath} ${join(root, 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}`, { stdio: 'inherit' });
+    execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}`, { stdio: 'inherit' });
   }
   const user = start('user-service', ports.user);
   const home = start('home-page-service', ports.home);

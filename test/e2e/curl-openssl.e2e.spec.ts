@@ -1,7 +1,11 @@
 import { sClient } from '../support/openssl-client';
 import { startUserService, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { installed, run } from '../support/tls-probe';
+import { requireTool } from '../support/require-tool';
+import { run } from '../support/tls-probe';
+
+const describeCurl = requireTool('curl', 'the curl checks') ? describe : describe.skip;
+const describeOpenssl = requireTool('openssl', 'the openssl s_client checks') ? describe : describe.skip;
 
 /**
  * The article's checks with the tools a person would use: curl and
@@ -10,14 +14,8 @@ import { installed, run } from '../support/tls-probe';
 describe('user-service seen by curl and openssl s_client', () => {
   let pki: TestPki;
   let svc: RunningApp;
-  let hasCurl = false;
-  let hasOpenssl = false;
 
   beforeAll(async () => {
-    hasCurl = await installed('curl');
-    hasOpenssl = await installed('openssl');
-    if (!hasCurl) console.warn('curl is not installed: skipping the curl checks');
-    if (!hasOpenssl) console.warn('openssl is not installed: skipping the s_client checks');
     pki = await TestPki.create();
     svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
   });
@@ -31,9 +29,8 @@ describe('user-service seen by curl and openssl s_client', () => {
   const curl = (...args: string[]) => run('curl', ['-sS', '--max-time', '10', ...args]);
   const as = (name: string) => ['--cacert', pki.trustStore, '--cert', pki.certs[name].chain, '--key', pki.certs[name].key];
 
-  describe('curl', () => {
+  describeCurl('curl', () => {
     it('plain HTTP to the TLS port: no HTTP answer', async () => {
-      if (!hasCurl) return;
       const r = await curl(`http://localhost:${svc.port}/health`);
       expect(r.code).not.toBe(0);
       expect([52, 56]).toContain(r.code); // empty reply / connection reset
@@ -41,20 +38,17 @@ describe('user-service seen by curl and openssl s_client', () => {
     });
 
     it('HTTPS with the public roots: our server certificate is not trusted', async () => {
-      if (!hasCurl) return;
       const r = await curl(url('/health'));
       expect(r.code).toBe(60);
     });
 
     it('trusting our root but without a client certificate: refused in TLS', async () => {
-      if (!hasCurl) return;
       const r = await curl('--cacert', pki.trustStore, url('/health'));
       expect([35, 56]).toContain(r.code);
       expect(r.stdout).toBe('');
     });
 
     it('home-page-service certificate: 200 with the user', async () => {
-      if (!hasCurl) return;
       const r = await curl(...as('home-page-service'), '-w', '\n%{http_code}', url('/users/1'));
       expect(r.code).toBe(0);
       const [body, status] = r.stdout.split('\n');
@@ -63,7 +57,6 @@ describe('user-service seen by curl and openssl s_client', () => {
     });
 
     it('event-service certificate: 403 JSON', async () => {
-      if (!hasCurl) return;
       const r = await curl(...as('event-service'), '-w', '\n%{http_code}', url('/users/1'));
       const [body, status] = r.stdout.split('\n');
       expect(status).toBe('403');
@@ -71,42 +64,37 @@ describe('user-service seen by curl and openssl s_client', () => {
     });
 
     it('TLS 1.1 at most: refused', async () => {
-      if (!hasCurl) return;
       const r = await curl(...as('home-page-service'), '--tlsv1.1', '--tls-max', '1.1', url('/health'));
       expect(r.code).not.toBe(0);
       expect(r.stdout).toBe('');
     });
   });
 
-  describe('openssl s_client', () => {
+  describeOpenssl('openssl s_client', () => {
     const base = () => ['-connect', `127.0.0.1:${svc.port}`, '-servername', 'localhost', '-CAfile', pki.trustStore];
     // -cert takes the leaf; -cert_chain sends the intermediate too (the trust store holds only the root).
     const withCert = (name: string) => ['-cert', pki.certs[name].cert, '-cert_chain', pki.certs[name].chain, '-key', pki.certs[name].key];
     const GET = 'GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
 
     it('with a trusted certificate over TLS 1.2: the HTTP answer comes back (the control case)', async () => {
-      if (!hasOpenssl) return;
       const r = await sClient([...base(), ...withCert('home-page-service'), '-tls1_2'], [GET]);
       expect(r.output).toMatch(/Verify return code: 0 \(ok\)/);
       expect(r.output).toMatch(/HTTP\/1\.1 200 OK/);
     });
 
     it('client-initiated renegotiation (R) ends the connection: no HTTP answer after it', async () => {
-      if (!hasOpenssl) return;
       const r = await sClient([...base(), ...withCert('home-page-service'), '-tls1_2'], ['R\n', GET]);
       expect(r.output).toMatch(/RENEGOTIATING/);
       expect(r.output).not.toMatch(/HTTP\/1\.1 200 OK/);
     });
 
     it('without a certificate: the server refuses (certificate required)', async () => {
-      if (!hasOpenssl) return;
       const r = await sClient(base(), [GET]);
       expect(r.output).not.toMatch(/HTTP\/1\.1 200 OK/);
       expect(r.output).toMatch(/alert certificate required|alert handshake failure|peer did not return a certificate/i);
     });
 
     it('TLS 1.1: no handshake', async () => {
-      if (!hasOpenssl) return;
       // SECLEVEL=0 lets OpenSSL 3 offer TLS 1.1 at all, so the refusal is the server's alert.
       const r = await sClient([...base(), ...withCert('home-page-service'), '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], [GET]);
       expect(r.output).not.toMatch(/HTTP\/1\.1 200 OK/);

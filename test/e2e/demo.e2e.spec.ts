@@ -86,7 +86,7 @@ describe('demo', () => {
 
   it('mtls inspect prints the subject the guard matches, equal to openssl', async () => {
     const cert = join(pkiDir, 'pki', 'home-page-service.crt');
-    const ours = await run(process.execPath, [join(ROOT, 'bin', 'mtls.js'), 'inspect', cert]);
+    const ours = await run(process.execPath, [join(ROOT, 'libs', 'mtls', 'bin', 'mtls.js'), 'inspect', cert]);
     expect(ours.code).toBe(0);
     expect(ours.stdout.split('\n')[0]).toBe('subject: CN=home-page-service,O=nest-mtls');
     const openssl = await run('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb', '-in', cert]);

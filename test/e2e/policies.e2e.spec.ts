@@ -2,7 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ClientCert, ClientCertGuard, RequireClientCert, type ClientIdentity } from 'nest-mtls';
 import { join } from 'node:path';
-import { httpsGet, installed, renegotiationOutcome, run } from '../support/tls-probe';
+import { requireTool } from '../support/require-tool';
+import { httpsGet, renegotiationOutcome, run } from '../support/tls-probe';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
@@ -184,18 +185,13 @@ describe('validatePeers: false', () => {
 });
 
 /** Java key and trust stores made by keytool, as a Dropwizard team would bring them. */
-describe('JKS key store and trust store (keytool)', () => {
+const describeKeytool = requireTool('keytool', 'the JKS end-to-end test') ? describe : describe.skip;
+describeKeytool('JKS key store and trust store (keytool)', () => {
   let pki: TestPki;
   let svc: RunningApp | undefined;
-  let hasKeytool = false;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    hasKeytool = await installed('keytool');
-    if (!hasKeytool) {
-      console.warn('keytool is not installed: skipping the JKS end-to-end test');
-      return;
-    }
     const keystore = join(pki.dir, 'keystore.jks');
     const truststore = join(pki.dir, 'truststore.jks');
     const imported = await run('keytool', ['-importkeystore', '-srckeystore', pki.certs['user-service'].p12, '-srcstoretype', 'PKCS12', '-srcstorepass', PASSWORD,
@@ -212,7 +208,7 @@ describe('JKS key store and trust store (keytool)', () => {
   });
 
   it('serves mTLS from the JKS stores: allowed 200, other subject 403, no certificate refused', async () => {
-    if (!hasKeytool || !svc) return;
+    if (!svc) throw new Error('the JKS app did not start');
     expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
     expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('event-service'))).status).toBe(403);
     await expect(httpsGet(svc.port, '/p/controller', pki.clientTls())).rejects.toThrow();

@@ -9,7 +9,7 @@ import {
   toPkcs12,
   type CertificateSpec,
   type IssuedCertificate,
-} from 'nest-mtls/pki';
+} from 'nest-mtls/testing';
 import type { MtlsOptions } from 'nest-mtls/config';
 
 /** Files of one certificate written by the test PKI. */

@@ -77,11 +77,6 @@ export function run(cmd: string, args: string[], options: { input?: string; time
   });
 }
 
-/** True when a command is installed here. */
-export async function installed(cmd: string): Promise<boolean> {
-  return (await run('sh', ['-c', `command -v ${cmd}`])).code === 0;
-}
-
 /**
  * Connects over TLS 1.2, asks to renegotiate and sends a request (OpenSSL
  * starts the new handshake with the next record). 'renegotiated' when the

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/main';
+import { main } from '../../libs/mtls/src/cli/main';
+import { requireTool } from '../support/require-tool';
 
 interface Run {
   code: number;
@@ -100,7 +101,7 @@ describe('mtls inspect', () => {
 
   it('shows what pki issue put in: subject, --dns, --uri, --ip, SPIFFE ID', async () => {
     const issued = await mtls(
-      'pki', 'issue', '--cn', 'batch', '--subject', 'CN=batch\\, nightly+OU=jobs,O=nest-mtls',
+      'pki', 'issue', '--name', 'batch', '--subject', 'CN=batch\\, nightly+OU=jobs,O=nest-mtls',
       '--dns', 'batch.internal', '--dns', 'batch', '--uri', 'spiffe://nest-mtls.test/batch', '--ip', '10.0.0.7', '--client-only', '--days', '2', dir,
     );
     expect(issued).toMatchObject({ code: 0, stderr: '' });
@@ -120,7 +121,7 @@ describe('mtls inspect', () => {
   });
 
   it('says so when a certificate has expired', async () => {
-    const { issueIntoPki } = await import('nest-mtls/pki');
+    const { issueIntoPki } = await import('nest-mtls/testing');
     const day = 86400000;
     const files = await issueIntoPki(dir, { name: 'old', subject: 'CN=old', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
     const r = await mtls('inspect', files.cert);
@@ -133,13 +134,24 @@ describe('errors', () => {
   const oneLine = (r: Run) => expect(r.stderr.trim().split('\n')).toHaveLength(1);
 
   it.each([
-    [['pki', 'issue', dirPlaceholder()], /--cn NAME is required/],
+    [['pki', 'issue', dirPlaceholder()], /--cn NAME or --subject DN is required/],
     [['pki', 'issue', '--cn', 'x'], /missing DIR/],
     [['pki', 'issue', '--cn', 'x', '--client-only', '--server-only', 'd'], /exclude each other/],
     [['pki', 'issue', '--cn', 'x', '--days', 'soon', 'd'], /--days/],
     [['pki', 'issue', '--cn', 'x', '--ip', 'not-an-ip', 'd'], /not an IP address/],
     [['pki', 'issue', '--cn', '../x', 'd'], /invalid service name/],
-    [['pki', 'issue', '--cn', 'x', '--subject', 'junk', 'd'], /invalid subject/],
+    [['pki', 'issue', '--subject', 'junk', 'd'], /invalid subject/],
+    [['pki', 'issue', '--cn', 'x', '--days', '-5', 'd'], /^mtls pki issue: --days must be a whole number from 1 to 36500, got "-5"\./],
+    [['pki', 'issue', '--cn', 'x', '--days', 'abc', 'd'], /--days must be a whole number from 1 to 36500, got "abc"/],
+    [['pki', 'issue', '--cn', 'x', '--days', '1.5', 'd'], /got "1\.5"/],
+    [['pki', 'issue', '--cn', 'x', '--days', '0x10', 'd'], /got "0x10"/],
+    [['pki', 'issue', '--cn', 'x', '--days', '36501', 'd'], /got "36501"/],
+    [['pki', 'issue', '--cn', 'x', '--subject', 'CN=x', 'd'], /--cn and --subject exclude each other/],
+    [['pki', 'issue', '--subject', 'CN=a\\, b,O=x', 'd'], /the subject's CN "a, b" cannot name files: give --name NAME/],
+    [['pki', 'issue', '--subject', 'O=x', 'd'], /no CN to name the files: give --name NAME/],
+    [['pki', 'issue', '--cn', 'x', '--password', '-secret', 'd'], /--password: a value that starts with "-" must be written --password=VALUE/],
+    [['pki', 'init', '--service', '../evil', 'a'], /invalid service name "\.\.\/evil"/],
+    [['pki', 'init', '--service', 'api', '--service', 'api', 'a'], /--service "api" is given twice/],
     [['pki', 'init'], /missing DIR/],
     [['pki', 'init', 'a', 'b'], /expected one DIR/],
     [['pki', 'init', '--bogus', 'a'], /Unknown option '--bogus'/],
@@ -205,6 +217,164 @@ describe('errors', () => {
     expect(noPki.code).toBe(1);
     expect(noPki.stderr).toMatch(/is not a dev PKI/);
     oneLine(noPki);
+  });
+});
+
+describe('mtls --version and help', () => {
+  it('--version and -v print the package version', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-v']) expect(await mtls(flag)).toEqual({ code: 0, stdout: `nest-mtls ${version}\n`, stderr: '' });
+  });
+
+  it('pki --help and help pki list the pki commands; pki alone is a usage error', async () => {
+    for (const argv of [['pki', '--help'], ['pki', '-h'], ['help', 'pki']]) {
+      const r = await mtls(...argv);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(/^Usage: mtls pki COMMAND/);
+      expect(r.stdout).toMatch(/\n {2}pki init {4}create a dev PKI/);
+      expect(r.stdout).toMatch(/\n {2}pki issue {3}issue one more/);
+      expect(r.stdout).not.toContain('inspect');
+    }
+    const bare = await mtls('pki');
+    expect(bare).toMatchObject({ code: 2, stdout: '' });
+    expect(bare.stderr).toBe("mtls: missing pki command (try 'pki init' or 'pki issue'). Run 'mtls pki --help' for usage.\n");
+    expect((await mtls('help', 'frobnicate')).code).toBe(2);
+  });
+
+  it('every command has its own --help', async () => {
+    for (const [cmd, option] of [['pki init', '--service NAME'], ['pki issue', '--subject DN'], ['inspect', '--alias A']]) {
+      const r = await mtls(...cmd.split(' '), '--help');
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toContain(`Usage: mtls ${cmd}`);
+      expect(r.stdout).toContain(option);
+    }
+  });
+});
+
+describe('mtls pki init --service', () => {
+  it('issues certificates for the named services only, which verify against the trust store', async () => {
+    const own = path.join(work, 'own');
+    const r = await mtls('pki', 'init', own, '--service', 'orders', '--service', 'billing.v2');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/\n {2}orders +orders\.crt {2}orders\.key {2}orders\.chain\.pem {2}orders\.p12 \(alias orders\)\n/);
+    expect(r.stdout).toContain(`MTLS_KEY_STORE_PATH=${path.join(own, 'orders.p12')}`);
+    for (const name of ['orders', 'billing.v2']) {
+      const cert = path.join(own, `${name}.crt`);
+      expect(opensslSubject(cert)).toBe(`CN=${name},O=nest-mtls`);
+      expect(openssl(['verify', '-CAfile', path.join(own, 'truststore.pem'), '-untrusted', path.join(own, 'global-ca.crt'), cert])).toContain(': OK');
+    }
+    expect(fs.existsSync(path.join(own, 'user-service.crt'))).toBe(false);
+  });
+});
+
+describe('mtls inspect: key stores', () => {
+  const PW = 'store-pass';
+  let stores: string;
+  const p = (f: string) => path.join(stores, f);
+
+  beforeAll(() => {
+    stores = path.join(work, 'stores');
+    fs.mkdirSync(stores);
+    // PKCS#12 written by openssl: a key entry "api-key" with its certificate and the global CA.
+    openssl(['pkcs12', '-export', '-inkey', path.join(dir, 'user-service.key'), '-in', path.join(dir, 'user-service.crt'),
+      '-certfile', path.join(dir, 'global-ca.crt'), '-name', 'api-key', '-passout', `pass:${PW}`, '-out', p('openssl.p12')]);
+  });
+
+  it('PKCS#12: needs --password; shows the key entry certificate first and says how many there are', async () => {
+    const none = await mtls('inspect', p('openssl.p12'));
+    expect(none).toEqual({ code: 1, stdout: '', stderr: `mtls inspect: ${p('openssl.p12')} is password-protected; set --password\n` });
+    const wrong = await mtls('inspect', p('openssl.p12'), '--password', 'nope');
+    expect(wrong).toEqual({ code: 1, stdout: '', stderr: `mtls inspect: wrong password for ${p('openssl.p12')}\n` });
+
+    const r = await mtls('inspect', p('openssl.p12'), '--password', PW);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`subject: ${opensslSubject(path.join(dir, 'user-service.crt'))}`);
+    expect(lines).toContain('key entry: api-key');
+    expect(lines.at(-1)).toBe(`(certificate 1 of 2 in ${p('openssl.p12')}; --all shows each)`);
+  });
+
+  it('PKCS#12 --all: one block per certificate, each as openssl reads it', async () => {
+    const r = await mtls('inspect', p('openssl.p12'), '--password', PW, '--all');
+    expect(r.code).toBe(0);
+    const blocks = r.stdout.trim().split('\n\n');
+    expect(blocks).toHaveLength(2);
+    const pem = openssl(['pkcs12', '-in', p('openssl.p12'), '-passin', `pass:${PW}`, '-nokeys']);
+    const fromOpenssl = [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m, i) => {
+      const f = p(`from-openssl-${i}.pem`);
+      fs.writeFileSync(f, m[0]);
+      return opensslSubject(f);
+    });
+    expect(blocks.map((b) => b.split('\n')[1].replace(/^subject: /, '')).sort()).toEqual(fromOpenssl.sort());
+    expect(blocks[0]).toMatch(/^certificate 1 of 2\nsubject: CN=user-service,O=nest-mtls\n[\s\S]*\nkey entry: api-key$/);
+    expect(blocks[1]).toMatch(/^certificate 2 of 2\nsubject: CN=nest-mtls Global CA,O=nest-mtls\n/);
+    expect(blocks[1]).not.toContain('key entry');
+  });
+
+  it('PKCS#12 --alias picks a key entry, and names the ones there are when it is not found', async () => {
+    const r = await mtls('inspect', p('openssl.p12'), '--password', PW, '--alias', 'api-key');
+    expect(r.stdout).toMatch(/^subject: CN=user-service,O=nest-mtls\n/);
+    expect(r.stdout).not.toContain('--all shows each');
+    const missing = await mtls('inspect', p('openssl.p12'), '--password', PW, '--alias', 'other');
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: `mtls inspect: ${p('openssl.p12')}: no key entry "other" (key entries: api-key)\n` });
+    const pem = await mtls('inspect', path.join(dir, 'user-service.chain.pem'), '--alias', 'x');
+    expect(pem.code).toBe(2);
+    expect(pem.stderr).toMatch(/--alias selects a key entry of a PKCS#12 or JKS store, not of a PEM file/);
+  });
+
+  it('a PEM chain: says how many, --all shows each', async () => {
+    const chain = path.join(dir, 'home-page-service.chain.pem');
+    expect((await mtls('inspect', chain)).stdout.trim().split('\n').at(-1)).toBe(`(certificate 1 of 2 in ${chain}; --all shows each)`);
+    const all = await mtls('inspect', chain, '--all');
+    expect(all.stdout).toMatch(/^certificate 1 of 2\nsubject: CN=home-page-service,O=nest-mtls\n[\s\S]+\n\ncertificate 2 of 2\nsubject: CN=nest-mtls Global CA,O=nest-mtls\n/);
+  });
+
+  const describeKeytool = requireTool('keytool', 'the JKS inspect tests') ? describe : describe.skip;
+  describeKeytool('JKS written by keytool', () => {
+    const keytool = (...args: string[]) => {
+      const r = spawnSync('keytool', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`keytool ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+    };
+
+    beforeAll(() => {
+      // A key entry "api" whose stored chain is leaf + global CA, and a trust store with two trusted certificate entries.
+      openssl(['pkcs12', '-export', '-inkey', path.join(dir, 'user-service.key'), '-in', path.join(dir, 'user-service.chain.pem'),
+        '-name', 'api', '-passout', `pass:${PW}`, '-out', p('chain.p12')]);
+      keytool('-importkeystore', '-noprompt', '-srckeystore', p('chain.p12'), '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
+        '-destkeystore', p('keys.jks'), '-deststoretype', 'JKS', '-deststorepass', PW);
+      for (const [alias, file] of [['root', 'root-ca.crt'], ['global', 'global-ca.crt']]) {
+        keytool('-importcert', '-noprompt', '-alias', alias, '-file', path.join(dir, file), '-keystore', p('trust.jks'), '-storetype', 'JKS', '-storepass', PW);
+      }
+    });
+
+    it('a key store: the key entry, its stored chain with --all, --alias, and a wrong password', async () => {
+      const r = await mtls('inspect', p('keys.jks'), '--password', PW, '--all');
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const blocks = r.stdout.trim().split('\n\n');
+      expect(blocks).toHaveLength(2);
+      expect(blocks[0]).toMatch(/^certificate 1 of 2\nsubject: CN=user-service,O=nest-mtls\n[\s\S]*\nkey entry: api$/);
+      expect(blocks[1]).toMatch(/^certificate 2 of 2\nsubject: CN=nest-mtls Global CA,O=nest-mtls\n[\s\S]*\nchain of key entry: api$/);
+      const sha = openssl(['x509', '-in', path.join(dir, 'user-service.crt'), '-noout', '-fingerprint', '-sha256']).trim().replace(/^.*=/, '');
+      expect(blocks[0]).toContain(`sha256: ${sha}`);
+
+      const alias = await mtls('inspect', p('keys.jks'), '--password', PW, '--alias', 'api');
+      expect(alias.stdout).toMatch(/^subject: CN=user-service,O=nest-mtls\n[\s\S]*\nkey entry: api\n\(certificate 1 of 2 in /);
+      const noPassword = await mtls('inspect', p('keys.jks'), '--alias', 'api');
+      expect(noPassword.code).toBe(2);
+      expect(noPassword.stderr).toMatch(/--alias needs --password for a JKS store/);
+      const wrong = await mtls('inspect', p('keys.jks'), '--password', 'nope');
+      expect(wrong).toEqual({ code: 1, stdout: '', stderr: `mtls inspect: wrong password for ${p('keys.jks')}\n` });
+    });
+
+    it('a trust store: readable without the password, as Java does; says how many', async () => {
+      const r = await mtls('inspect', p('trust.jks'));
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(/^subject: CN=nest-mtls (Root|Global) CA,O=nest-mtls\n/);
+      expect(r.stdout.trim().split('\n').at(-1)).toBe(`(certificate 1 of 2 in ${p('trust.jks')}; --all shows each)`);
+      const all = await mtls('inspect', p('trust.jks'), '--all');
+      const subjects = all.stdout.split('\n').filter((l) => l.startsWith('subject: ')).sort();
+      expect(subjects).toEqual(['subject: CN=nest-mtls Global CA,O=nest-mtls', 'subject: CN=nest-mtls Root CA,O=nest-mtls']);
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { formatDn, issuerDn, subjectDn } from 'nest-mtls/identity/dn-format';
 import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
 import { children, nameDer, tbsWithSubject, tlv, utf8, type Rdn } from '../support/der';
+import { requireTool } from '../support/require-tool';
 
 /**
  * Differential test: formatDn must print exactly what
  * `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints.
  */
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-if (!hasOpenssl) console.warn('dn-format.spec: openssl CLI not found, differential DN tests skipped');
+const hasOpenssl = requireTool('openssl', 'the differential DN tests');
 const describeOpenssl = hasOpenssl ? describe : describe.skip;
 
 let dir: string;

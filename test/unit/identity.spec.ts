@@ -1,14 +1,13 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
 import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
+import { requireTool } from '../support/require-tool';
 
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-if (!hasOpenssl) console.warn('identity.spec: openssl CLI not found, tests skipped');
-const describeOpenssl = hasOpenssl ? describe : describe.skip;
+const describeOpenssl = requireTool('openssl', 'the identity tests (certificates made with openssl)') ? describe : describe.skip;
 
 describeOpenssl('identityFromCertificate', () => {
   let dir: string;
@@ -94,7 +93,7 @@ describeOpenssl('identityFromCertificate', () => {
   });
 });
 
-describe('IdentityCache', () => {
+describeOpenssl('IdentityCache', () => {
   // Local import keeps this block self-contained.
   const { IdentityCache } = require('nest-mtls/identity/identity-cache') as typeof import('nest-mtls/identity/identity-cache');
   const { X509Certificate } = require('node:crypto') as typeof import('node:crypto');

@@ -21,7 +21,7 @@ function run(cmd: string, args: string[], cwd: string): string {
   return r.stdout;
 }
 
-/** True when `keytool` runs here. */
+/** True when `keytool` runs here (the fixtures then make the JKS files; tests that need them ask requireTool). */
 export function hasKeytool(): boolean {
   const env = { ...process.env };
   delete env.JAVA_TOOL_OPTIONS;

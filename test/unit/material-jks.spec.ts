@@ -1,4 +1,4 @@
-/** JKS and keytool-written stores. Skipped (with a message) when keytool is absent. */
+/** JKS and keytool-written stores. Need keytool (see requireTool). */
 import { X509Certificate } from 'node:crypto';
 import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
 import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
@@ -6,11 +6,10 @@ import { readSettingFile } from 'nest-mtls/material/setting-file';
 import { sniffStoreType } from 'nest-mtls/material/store-type';
 import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
 import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
-import { buildPki, hasKeytool, Pki, PW } from './material-fixtures';
+import { requireTool } from '../support/require-tool';
+import { buildPki, Pki, PW } from './material-fixtures';
 
-const keytool = hasKeytool();
-if (!keytool) console.log('keytool not found: skipping the JKS tests');
-const maybe = keytool ? describe : describe.skip;
+const maybe = requireTool('keytool', 'the JKS and keytool store tests') ? describe : describe.skip;
 
 let pki: Pki;
 let root: X509Certificate;

@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
 import type { TlsMaterial } from 'nest-mtls/material/tls-material.interface';
-import { buildPki, hasKeytool, Pki, PW } from './material-fixtures';
+import { requireTool } from '../support/require-tool';
+import { buildPki, Pki, PW } from './material-fixtures';
+
+const testKeytool = requireTool('keytool', 'the JKS handshake tests') ? test : test.skip;
 
 let pki: Pki;
 beforeAll(() => {
@@ -112,7 +115,7 @@ test('the CRLs are in effect: a revoked client is refused', async () => {
   expect(why.serverAuthorizationError).toBe('CERT_REVOKED');
 });
 
-(hasKeytool() ? test : test.skip)('JKS key store (RSA) and JKS trust store: handshake succeeds', async () => {
+testKeytool('JKS key store (RSA) and JKS trust store: handshake succeeds', async () => {
   const m = loadTlsMaterial({
     keyStorePath: pki.p('rsa.jks'),
     keyStorePassword: PW,
@@ -127,7 +130,7 @@ test('the CRLs are in effect: a revoked client is refused', async () => {
   expect(out.serverSawClient).toContain('CN=home-page-service');
 });
 
-(hasKeytool() ? test : test.skip)('EC JKS key store: handshake succeeds', async () => {
+testKeytool('EC JKS key store: handshake succeeds', async () => {
   const m = loadTlsMaterial({ keyStorePath: pki.p('ec.jks'), keyStorePassword: PW, trustStorePath: pki.p('cas.pem') });
   const out = await handshake(m, clientCert());
   expect(out.clientAuthorized).toBe(true);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
 import { cachedIdentityCount, peerCertificateState, peerIdentity, type PeerCertificateState } from 'nest-mtls/identity/peer-identity';
+import { requireTool } from '../support/require-tool';
 
-const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-if (!hasOpenssl) console.warn('peer-identity.spec: openssl CLI not found, tests skipped');
-const describeOpenssl = hasOpenssl ? describe : describe.skip;
+const describeOpenssl = requireTool('openssl', 'the peer identity tests (certificates made with openssl)') ? describe : describe.skip;
 
 interface Seen {
   authorized: boolean;

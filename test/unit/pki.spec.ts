@@ -21,7 +21,8 @@ import {
   toPkcs12,
   type IssuedCertificate,
   type PkiLayout,
-} from 'nest-mtls/pki';
+} from 'nest-mtls/testing';
+import { requireTool } from '../support/require-tool';
 
 /** Runs openssl; returns stdout+stderr and the exit status (never throws). */
 function openssl(args: string[], input?: string): { status: number; out: string } {
@@ -43,7 +44,7 @@ function splitPem(pem: string, label: string): string[] {
   return pem.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----\\n?`, 'g')) ?? [];
 }
 
-const hasKeytool = spawnSync('keytool', ['-help'], { encoding: 'utf8' }).error === undefined;
+const itKeytool = requireTool('keytool', "the Java PKCS#12 check") ? it : it.skip;
 
 let work: string;
 let pki: PkiLayout;
@@ -277,11 +278,7 @@ describe('PKCS#12', () => {
     expect(() => tls.createSecureContext({ pfx: fs.readFileSync(pki.service('event-service').p12), passphrase: 'changeit' })).not.toThrow();
   });
 
-  it('is listed by keytool as a PrivateKeyEntry under the alias', () => {
-    if (!hasKeytool) {
-      console.log('keytool not found: skipping the Java PKCS#12 check');
-      return;
-    }
+  itKeytool('is listed by keytool as a PrivateKeyEntry under the alias', () => {
     const out = execFileSync('keytool', ['-list', '-v', '-keystore', pki.service('home-page-service').p12, '-storetype', 'PKCS12', '-storepass', 'changeit'], { encoding: 'utf8' });
     expect(out).toMatch(/Alias name: home-page-service\n/);
     expect(out).toContain('Entry type: PrivateKeyEntry');

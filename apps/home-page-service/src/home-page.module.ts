@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { MtlsModule, mtlsOptionsWithDevPki } from 'nest-mtls';
+import { MtlsModule } from 'nest-mtls';
+import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
 import { HomePageController } from './home-page.controller';
 import { UserServiceClient } from './user-service.client';
 

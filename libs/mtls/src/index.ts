@@ -1,4 +1,5 @@
-// Public API of nest-mtls: everything users import comes from here.
+// Public API of nest-mtls: everything users import comes from here
+// (the development PKI is the separate entry point `nest-mtls/testing`).
 export { MtlsError } from './errors/mtls.error';
 export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';
 export * from './config';
@@ -6,7 +7,6 @@ export * from './identity';
 export * from './material';
 export * from './policy';
 export * from './client';
-export * from './pki';
 export { MtlsContext } from './mtls-context';
 export { MtlsModule } from './mtls.module';
 export { MTLS_MODULE_OPTIONS, MTLS_OPTIONS_TYPE, MTLS_ASYNC_OPTIONS_TYPE } from './mtls.module-definition';
@@ -15,4 +15,3 @@ export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { runStartupChecks } from './server/startup-checks';
 export { tlsServerOptions } from './server/tls-server-options';
 export { exitOnStartupError } from './server/exit-on-startup-error';
-export { mtlsOptionsWithDevPki, DEV_PKI_DIR } from './pki/dev-pki-options';

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Launcher of the `mtls` command-line tool (source in src/, built by `npm run build`).
+// Launcher of the `mtls` command-line tool (source in src/cli/, built into dist/cli/).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const entry = join(__dirname, '..', 'dist', 'cli', 'src', 'main.js');
+const entry = join(__dirname, '..', 'dist', 'cli', 'main.js');
 if (!existsSync(entry)) {
   process.stderr.write('mtls: not built yet; run `npm run build` first\n');
   process.exit(1);

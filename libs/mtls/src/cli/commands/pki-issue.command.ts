@@ -1,25 +1,39 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../libs/mtls/src/pki';
-import { type CliCommand, type CliIo, parseCommandArgs, UsageError } from './command';
+import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../pki';
+import {
+  asUsage,
+  type CliCommand,
+  type CliIo,
+  exclusive,
+  listOption,
+  parseCommandArgs,
+  stringOption,
+  UsageError,
+  wholeNumberOption,
+} from './command';
 
-const HELP = `Usage: mtls pki issue --cn NAME [options] DIR
+const MAX_DAYS = 36500;
+
+const HELP = `Usage: mtls pki issue (--cn NAME | --subject DN [--name NAME]) [options] DIR
 
 Issues one more certificate from the global CA of the dev PKI in DIR and
 writes NAME.crt, NAME.key, NAME.chain.pem and NAME.p12 (alias NAME),
 replacing any earlier ones.
 
 Options:
-  --cn NAME        common name, and the base name of the files (required)
-  --subject DN     full subject, RFC 4514, most specific first
-                   (default: CN=NAME,O=nest-mtls)
+  --cn NAME        subject CN=NAME,O=nest-mtls; NAME also names the files
+  --subject DN     the whole subject instead, RFC 4514, most specific first
+                   (e.g. "CN=batch+OU=jobs,O=Example"); not with --cn
+  --name NAME      base name of the files and the .p12 alias
+                   (default: the --cn, or the subject's CN)
   --dns D          DNS name (repeatable)
   --uri U          URI, e.g. a SPIFFE ID (repeatable)
   --ip I           IP address (repeatable)
                    (without --dns/--uri/--ip: DNS NAME and localhost, IP 127.0.0.1 and ::1)
   --client-only    extended key usage clientAuth only
   --server-only    extended key usage serverAuth only
-  --days N         validity in days (default: 365)
+  --days N         validity in days, 1 to ${MAX_DAYS} (default: 365)
   --rsa            RSA 2048 key instead of ECDSA P-256
   --password P     password of NAME.p12 (default: the PKI's)
   -h, --help       this help
@@ -33,6 +47,7 @@ export const pkiIssueCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(args, {
       cn: { type: 'string' },
       subject: { type: 'string' },
+      name: { type: 'string' },
       dns: { type: 'string', multiple: true },
       uri: { type: 'string', multiple: true },
       ip: { type: 'string', multiple: true },
@@ -46,45 +61,61 @@ export const pkiIssueCommand: CliCommand = {
       io.stdout.write(HELP);
       return 0;
     }
-    const cn = values.cn as string | undefined;
-    if (!cn) throw new UsageError('--cn NAME is required');
+    exclusive(values, 'cn', 'subject', '--subject is the whole DN (name the files with --name)');
+    exclusive(values, 'client-only', 'server-only', 'leave both out for a certificate that does both');
+    const cn = stringOption(values, 'cn');
+    const given = stringOption(values, 'subject');
+    if (cn === undefined && given === undefined) throw new UsageError('--cn NAME or --subject DN is required');
+    if (cn === '' || given === '') throw new UsageError(`--${cn === '' ? 'cn' : 'subject'} must not be empty`);
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing DIR' : `expected one DIR, got ${positionals.length} arguments`);
-    if (values['client-only'] && values['server-only']) throw new UsageError('--client-only and --server-only exclude each other');
-    const days = values.days === undefined ? 365 : Number(values.days);
-    if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days must be a whole number of days >= 1, got "${String(values.days)}"`);
-    const dns = (values.dns as string[] | undefined) ?? [];
-    const uri = (values.uri as string[] | undefined) ?? [];
-    const ip = (values.ip as string[] | undefined) ?? [];
+    const days = wholeNumberOption('days', stringOption(values, 'days'), 365, 1, MAX_DAYS);
+    const dns = listOption(values, 'dns');
+    const uri = listOption(values, 'uri');
+    const ip = listOption(values, 'ip');
     const badIp = ip.find((i) => isIP(i) === 0);
     if (badIp !== undefined) throw new UsageError(`--ip "${badIp}" is not an IP address`);
     const badUri = uri.find((u) => !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(u));
     if (badUri !== undefined) throw new UsageError(`--uri "${badUri}" is not a URI (scheme:...)`);
-    if (values.password === '') throw new UsageError('--password must not be empty');
-    const subject = (values.subject as string | undefined) ?? `CN=${cn},O=nest-mtls`;
-    asUsage(() => checkServiceName(cn));
+    const password = stringOption(values, 'password');
+    if (password === '') throw new UsageError('--password must not be empty');
+
+    const subject = given ?? `CN=${cn},O=nest-mtls`;
+    let name = stringOption(values, 'name') ?? cn;
     asUsage(() => nameFromRfc4514(subject));
+    if (name === undefined) {
+      // The most specific CN names the files: openssl's order is the reverse of the encoding.
+      const subjectCn = nameFromRfc4514(subject).getField('CN').at(-1);
+      if (subjectCn === undefined) throw new UsageError('--subject has no CN to name the files: give --name NAME');
+      try {
+        checkServiceName(subjectCn);
+      } catch {
+        throw new UsageError(`the subject's CN "${subjectCn}" cannot name files: give --name NAME`);
+      }
+      name = subjectCn;
+    }
+    asUsage(() => checkServiceName(name));
     const noSans = dns.length + uri.length + ip.length === 0;
     const eku: ExtendedKeyUsageName[] = values['client-only'] ? ['clientAuth'] : values['server-only'] ? ['serverAuth'] : ['serverAuth', 'clientAuth'];
 
     const files = await issueIntoPki(positionals[0], {
-      name: cn,
+      name,
       subject,
-      dns: noSans ? [cn, 'localhost'] : dns,
+      dns: noSans ? [name, 'localhost'] : dns,
       uri,
       ip: noSans ? ['127.0.0.1', '::1'] : ip,
       extendedKeyUsage: eku,
       notAfter: new Date(Date.now() + days * 24 * 60 * 60 * 1000),
       keyAlgorithm: values.rsa ? 'rsa' : undefined,
-      password: values.password as string | undefined,
+      password,
     });
     const dir = path.dirname(files.cert);
     io.stdout.write(
       [
-        `Issued ${cn} in ${dir}:`,
+        `Issued ${subject} as ${name} in ${dir}:`,
         `  ${files.cert}`,
         `  ${files.key}`,
         `  ${files.chain}`,
-        `  ${files.p12} (alias ${cn})`,
+        `  ${files.p12} (alias ${name})`,
         `Inspect it: mtls inspect ${files.cert}`,
         '',
       ].join('\n'),
@@ -92,12 +123,3 @@ export const pkiIssueCommand: CliCommand = {
     return 0;
   },
 };
-
-/** Runs a validation; its error becomes a usage error. */
-function asUsage(check: () => unknown): void {
-  try {
-    check();
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}

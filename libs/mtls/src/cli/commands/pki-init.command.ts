@@ -1,19 +1,20 @@
 import * as path from 'node:path';
-import { initPki } from '../../libs/mtls/src/pki';
-import { type CliCommand, type CliIo, parseCommandArgs, UsageError } from './command';
+import { checkServiceName, DEFAULT_SERVICES, initPki } from '../../pki';
+import { asUsage, type CliCommand, type CliIo, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
-const HELP = `Usage: mtls pki init DIR [--rsa] [--force] [--password P]
+const HELP = `Usage: mtls pki init DIR [--service NAME]... [--rsa] [--force] [--password P]
 
 Creates a development PKI in DIR: a root CA, a "global" intermediate CA, and
-a certificate for each demo service (user-service, home-page-service,
-event-service) with DNS names NAME and localhost, IPs 127.0.0.1 and ::1,
-usable as TLS server and client.
+a certificate for each service with DNS names NAME and localhost, IPs
+127.0.0.1 and ::1, usable as TLS server and client. Without --service: the
+demo services ${DEFAULT_SERVICES.join(', ')}.
 
 Options:
-  --rsa          RSA 2048 keys instead of ECDSA P-256
-  --force        replace an existing PKI in DIR
-  --password P   password of the .p12 keystores (default: changeit)
-  -h, --help     this help
+  --service NAME  a service to issue a certificate for (repeatable)
+  --rsa           RSA 2048 keys instead of ECDSA P-256
+  --force         replace an existing PKI in DIR
+  --password P    password of the .p12 keystores (default: changeit)
+  -h, --help      this help
 `;
 
 export const pkiInitCommand: CliCommand = {
@@ -22,6 +23,7 @@ export const pkiInitCommand: CliCommand = {
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseCommandArgs(args, {
+      service: { type: 'string', multiple: true },
       rsa: { type: 'boolean' },
       force: { type: 'boolean' },
       password: { type: 'string' },
@@ -31,13 +33,18 @@ export const pkiInitCommand: CliCommand = {
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing DIR' : `expected one DIR, got ${positionals.length} arguments`);
-    const password = values.password as string | undefined;
+    const password = stringOption(values, 'password');
     if (password === '') throw new UsageError('--password must not be empty');
+    const given = listOption(values, 'service');
+    for (const s of given) asUsage(() => checkServiceName(s));
+    const twice = given.find((s, i) => given.indexOf(s) !== i);
+    if (twice !== undefined) throw new UsageError(`--service "${twice}" is given twice`);
+    const services = given.length > 0 ? given : [...DEFAULT_SERVICES];
 
-    const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password });
+    const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password, services });
     const rel = (file: string) => path.relative(layout.dir, file);
-    const services = ['user-service', 'home-page-service', 'event-service'];
-    const example = layout.service('user-service');
+    const example = layout.service(services[0]);
+    const width = Math.max(18, ...services.map((s) => s.length));
     io.stdout.write(
       [
         `Created a dev PKI in ${layout.dir} (${layout.keyAlgorithm === 'rsa' ? 'RSA 2048' : 'ECDSA P-256'} keys):`,
@@ -47,10 +54,10 @@ export const pkiInitCommand: CliCommand = {
         `  CRLs         ${rel(layout.crl)} (root and global CA, nothing revoked)`,
         ...services.map((s) => {
           const f = layout.service(s);
-          return `  ${s.padEnd(18)} ${rel(f.cert)}  ${rel(f.key)}  ${rel(f.chain)}  ${rel(f.p12)} (alias ${s})`;
+          return `  ${s.padEnd(width)} ${rel(f.cert)}  ${rel(f.key)}  ${rel(f.chain)}  ${rel(f.p12)} (alias ${s})`;
         }),
         '',
-        'Next steps: run a service with its keystore, e.g. user-service:',
+        `Next steps: run a service with its keystore, e.g. ${services[0]}:`,
         `  export MTLS_KEY_STORE_PATH=${example.p12}`,
         `  export MTLS_KEY_STORE_PASSWORD=${layout.password}`,
         `  export MTLS_TRUST_STORE_PATH=${layout.trustStore}`,

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/*
+ * Builds the nest-mtls package into libs/mtls/dist: a clean CommonJS build with
+ * declarations (tsc), then an ES-module entry beside each CommonJS entry point.
+ */
+const { execFileSync } = require('node:child_process');
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+const { writeEsmEntries } = require('./write-esm-entries');
+
+const pkg = join(__dirname, '..');
+rmSync(join(pkg, 'dist'), { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.lib.json')], { stdio: 'inherit' });
+} catch {
+  process.stderr.write('nest-mtls: tsc failed (errors above)\n');
+  process.exit(1);
+}
+for (const entry of ['dist/index.js', 'dist/testing/index.js']) writeEsmEntries(join(pkg, entry));

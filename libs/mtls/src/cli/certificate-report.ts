@@ -1,0 +1,32 @@
+import type { X509Certificate } from 'node:crypto';
+import { issuerDn, subjectDn } from '../identity/dn-format';
+import { identityFromCertificate } from '../identity/identity-from-certificate';
+
+/**
+ * What `mtls inspect` prints about one certificate, a line each: the subject
+ * first (the DN policies match), then issuer, SANs, SPIFFE ID, validity,
+ * serial, SHA-256 fingerprint, and a warning when it is outside its validity.
+ * Throws when the certificate cannot be read as an identity.
+ */
+export function certificateReport(cert: X509Certificate, now = Date.now()): string[] {
+  const identity = identityFromCertificate(cert);
+  const san = [
+    ...identity.san.dns.map((v) => `DNS:${v}`),
+    ...identity.san.uri.map((v) => `URI:${v}`),
+    ...identity.san.ip.map((v) => `IP:${v}`),
+    ...identity.san.email.map((v) => `email:${v}`),
+  ];
+  const lines = [
+    `subject: ${subjectDn(cert)}`,
+    `issuer: ${issuerDn(cert)}`,
+    `san: ${san.length > 0 ? san.join(', ') : '(none)'}`,
+    ...(identity.spiffeId ? [`spiffe: ${identity.spiffeId}`] : []),
+    `not before: ${identity.validFrom.toISOString()}`,
+    `not after: ${identity.validTo.toISOString()}`,
+    `serial: ${identity.serialNumber}`,
+    `sha256: ${identity.fingerprint256}`,
+  ];
+  if (identity.validTo.getTime() < now) lines.push(`EXPIRED: not valid since ${identity.validTo.toISOString()}`);
+  else if (identity.validFrom.getTime() > now) lines.push(`NOT YET VALID: valid from ${identity.validFrom.toISOString()}`);
+  return lines;
+}

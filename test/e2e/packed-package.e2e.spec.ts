@@ -1,0 +1,136 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CONSUMER_NEST_VERSION,
+  consumerTsconfig,
+  MODULE_FORMATS,
+  mustRunIn,
+  runIn,
+  startConsumerApp,
+  writeConsumerApp,
+  type StartedApp,
+  type Starter,
+} from '../support/consumer-app';
+import { httpsGet } from '../support/tls-probe';
+import { packNestMtls } from '../../scripts/pack';
+
+/**
+ * nest-mtls as a stranger gets it: `npm run pack`'s tarball installed into a
+ * fresh Nest app outside the repository, next to its own Nest 12 patch,
+ * compiled against the package's public types (skipLibCheck false), as an ES-module app
+ * and as a CommonJS app, started and driven over mTLS.
+ *
+ * Ways to start the app. Each is an entry file of test/fixtures/consumer-app/src
+ * that prints `listening on PORT`. To add one (e.g. through @nestjs/testing:
+ * `Test.createTestingModule({ imports: [AppModule] }).compile()`, then
+ * `createNestApplication(new MtlsExpressAdapter())`), add its file and a row here,
+ * with `devDependencies: { '@nestjs/testing': '12.1.1' }` (@nestjs/testing has its
+ * own version line: 12.1.x goes with core 12.5). Tried: that row and a main-testing.ts
+ * like main.ts run today, and fail with "no MtlsModule in the application".
+ */
+const STARTERS: Starter[] = [{ name: 'NestFactory.create(AppModule, new MtlsExpressAdapter())', entry: 'main.js' }];
+
+const REPO_NEST_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8')).version;
+
+describe('the packed nest-mtls in a stranger\'s app', () => {
+  const work = mkdtempSync(join(tmpdir(), 'nest-mtls-stranger-'));
+  let tarball: string;
+
+  beforeAll(() => {
+    tarball = packNestMtls({ into: work, build: 'if-needed', stdio: 'pipe' });
+  }, 120000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('is a tarball of the built package, nothing else', async () => {
+    expect(tarball).toBe(join(work, `nest-mtls-${PACKAGE_VERSION}.tgz`));
+    const files = (await mustRunIn(work, 'tar', ['tzf', tarball])).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/testing/index.mjs', 'dist/cli/main.js']) {
+      expect(files).toContain(f);
+    }
+    expect(files.filter((f) => !/^(dist|bin)\/|^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);
+    expect(files.filter((f) => /\.ts$/.test(f) && !/\.d\.m?ts$/.test(f))).toEqual([]);
+  });
+
+  describe.each(MODULE_FORMATS)('as $name ($type)', (format) => {
+    const dir = join(work, format.name);
+    const pki = join(dir, 'pki');
+
+    beforeAll(async () => {
+      writeConsumerApp(dir, format, tarball, STARTERS);
+      await mustRunIn(dir, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
+    }, 150000);
+
+    it(`installs next to its own Nest ${CONSUMER_NEST_VERSION}: one copy of @nestjs/*, none inside nest-mtls`, () => {
+      expect(CONSUMER_NEST_VERSION).not.toBe(REPO_NEST_VERSION);
+      for (const p of ['core', 'common', 'platform-express']) {
+        expect(JSON.parse(readFileSync(join(dir, 'node_modules', '@nestjs', p, 'package.json'), 'utf8')).version).toBe(CONSUMER_NEST_VERSION);
+      }
+      expect(existsSync(join(dir, 'node_modules', 'nest-mtls', 'node_modules', '@nestjs'))).toBe(false);
+    });
+
+    it('compiles against the public types with skipLibCheck false (nest-mtls and nest-mtls/testing)', async () => {
+      const r = await runIn(dir, 'npx', ['tsc', '-p', '.']);
+      expect(`${r.stdout}${r.stderr}`).toBe('');
+      expect(r.code).toBe(0);
+    }, 60000);
+
+    it('npx mtls --version, and npx mtls pki init makes the certificates the app uses', async () => {
+      expect((await mustRunIn(dir, 'npx', ['mtls', '--version'])).stdout).toBe(`nest-mtls ${PACKAGE_VERSION}\n`);
+      const init = await mustRunIn(dir, 'npx', ['mtls', 'pki', 'init', 'pki', '--service', 'server', '--service', 'allowed-client']);
+      expect(init.stdout).toContain(`Created a dev PKI in ${pki}`);
+      // One more client, through the nest-mtls/testing entry point, compiled above.
+      expect((await mustRunIn(dir, 'node', [join('dist', 'issue-cert.js'), 'pki', 'blocked-client'])).stdout.trim()).toBe(join(pki, 'blocked-client.crt'));
+      const inspect = await mustRunIn(dir, 'npx', ['mtls', 'inspect', join('pki', 'blocked-client.crt')]);
+      expect(inspect.stdout.split('\n')[0]).toBe('subject: CN=blocked-client,O=stranger');
+    }, 60000);
+
+    it.each(STARTERS)('started with $name: allowed subject 200, blocked subject 403, no client certificate refused in the handshake', async (starter) => {
+      const app: StartedApp = await startConsumerApp(dir, starter.entry, { PKI_DIR: pki });
+      try {
+        const ca = readFileSync(join(pki, 'truststore.pem'));
+        const as = (name: string) => ({ ca, cert: readFileSync(join(pki, `${name}.chain.pem`)), key: readFileSync(join(pki, `${name}.key`)) });
+        const allowed = await httpsGet(app.port, '/hello', as('allowed-client'));
+        expect(allowed).toMatchObject({ status: 200, json: { caller: 'CN=allowed-client,O=nest-mtls' } });
+        const blocked = await httpsGet(app.port, '/hello', as('blocked-client'));
+        expect(blocked).toMatchObject({ status: 403, json: { statusCode: 403, message: 'Certificate subject is not recognized!' } });
+        const refusal = await httpsGet(app.port, '/hello', { ca }).then(
+          (answer) => `answered ${answer.status}`,
+          (err: NodeJS.ErrnoException) => err.code,
+        );
+        expect(refusal).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      } finally {
+        await app.stop();
+      }
+    }, 60000);
+
+    if (format.name === 'esm') {
+      it('named imports see every export of the CommonJS build, as the same objects', async () => {
+        const script = [
+          "import * as esm from 'nest-mtls';",
+          "import * as testing from 'nest-mtls/testing';",
+          "import { createRequire } from 'node:module';",
+          "const require = createRequire(process.cwd() + '/package.json');",
+          "const cjs = require('nest-mtls'), cjsTesting = require('nest-mtls/testing');",
+          "const missing = [...Object.keys(cjs).filter((k) => k !== '__esModule' && esm[k] !== cjs[k]), ...Object.keys(cjsTesting).filter((k) => k !== '__esModule' && testing[k] !== cjsTesting[k])];",
+          "console.log(JSON.stringify({ count: Object.keys(esm).length, missing, pki: 'initPki' in esm }));",
+        ].join('\n');
+        const r = await mustRunIn(dir, 'node', ['--input-type=module', '-e', script]);
+        const seen = JSON.parse(r.stdout) as { count: number; missing: string[]; pki: boolean };
+        expect(seen.missing).toEqual([]);
+        expect(seen.count).toBeGreaterThan(20);
+        expect(seen.pki).toBe(false); // the dev PKI is only in nest-mtls/testing
+      });
+    } else {
+      it('an older tsconfig (module commonjs, moduleResolution node10) finds the types too, nest-mtls/testing included', async () => {
+        const config = consumerTsconfig({ module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0', resolvePackageJsonExports: false, noEmit: true });
+        writeFileSync(join(dir, 'tsconfig.node10.json'), JSON.stringify(config));
+        const tsc = await runIn(dir, 'npx', ['tsc', '-p', 'tsconfig.node10.json']);
+        expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
+        expect(tsc.code).toBe(0);
+      }, 60000);
+    }
+  });
+});
