@@ -130,6 +130,9 @@ export function refusalHint(reason: RefusalReason, detail: string | undefined): 
       if (detail === 'ERR_SSL_HTTP_REQUEST') return 'plain HTTP was sent to the TLS port: use https://';
       return undefined;
     default:
+      if (detail && /_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|DECRYPT_ERROR)$/.test(detail)) {
+        return 'the client ended the handshake: it does not accept our certificate (give it the CA that issued ours)';
+      }
       return undefined;
   }
 }
