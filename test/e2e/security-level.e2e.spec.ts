@@ -159,7 +159,7 @@ describe('securityLevel', () => {
       class ClientModule {}
       const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
       try {
-        return await ctx.get(MtlsHttpClient).getJson(url);
+        return await (await ctx.resolve(MtlsHttpClient)).getJson(url);
       } catch (err) {
         return err;
       } finally {

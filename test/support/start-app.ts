@@ -1,5 +1,5 @@
 import { Module, type INestApplication, type LoggerService, type Provider, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { MtlsExpressAdapter, MtlsModule, type MtlsOptions } from 'nest-mtls';
 import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
@@ -22,10 +22,15 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Starts a Nest app serving mTLS through MtlsExpressAdapter on 127.0.0.1, on a free port. */
+/**
+ * Starts a Nest app serving mTLS through MtlsExpressAdapter on 127.0.0.1, on a
+ * free port, the way Nest users write e2e tests: a TestingModule, then
+ * createNestApplication with the adapter.
+ */
 export async function startMtlsApp(module: unknown): Promise<RunningApp> {
   const logs = new CapturingLogger();
-  const app = await NestFactory.create(module as never, new MtlsExpressAdapter(), { logger: logs, abortOnError: false });
+  const moduleRef = await Test.createTestingModule({ imports: [module as Type] }).setLogger(logs).compile();
+  const app = moduleRef.createNestApplication(new MtlsExpressAdapter(), { logger: logs, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return { app, port, logs, close: () => app.close() };

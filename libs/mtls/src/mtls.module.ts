@@ -1,14 +1,11 @@
-import { Module } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { MtlsHttpClient } from './client/mtls-http-client';
+import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
-import { MtlsContext } from './mtls-context';
+import { MtlsMaterialSource } from './material/material-source';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
 import { ClientCertGuard } from './policy/client-cert.guard';
-import { MtlsExpressAdapter } from './server/mtls-express-adapter';
-
-/** Hands the loaded material to MtlsExpressAdapter, if the app uses it, before Nest creates the server. */
-const ADAPTER_BINDING = Symbol('MTLS_ADAPTER_BINDING');
+import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
 
 /**
  * Mutual TLS for a Nest application.
@@ -16,28 +13,33 @@ const ADAPTER_BINDING = Symbol('MTLS_ADAPTER_BINDING');
  *     MtlsModule.forRoot({ keyStorePath, keyStorePassword, trustStorePath })
  *     MtlsModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => mtlsOptionsFromEnv(c) })
  *
- * Validates the options and reads every file once while Nest builds the
- * module graph (a bad setting stops the app before it listens), then feeds
- * MtlsExpressAdapter (the HTTPS server), ClientCertGuard and MtlsHttpClient.
+ * Validates the options and reads every file while Nest builds the module
+ * graph (a bad setting stops the app before it listens) into the
+ * application's MtlsMaterialSource; when the application initialises, it
+ * installs that material into the TLS endpoint (MtlsExpressAdapter), the same
+ * under NestFactory and @nestjs/testing. Provides ClientCertGuard and
+ * MtlsHttpClient. Global unless `isGlobal: false`.
  */
 @Module({
   providers: [
     {
-      provide: MtlsContext,
-      useFactory: (options: MtlsOptions) => MtlsContext.create(options),
+      provide: MtlsMaterialSource,
+      useFactory: (options: MtlsOptions) => MtlsMaterialSource.create(options),
       inject: [MTLS_MODULE_OPTIONS],
     },
-    {
-      provide: ADAPTER_BINDING,
-      useFactory: (host: HttpAdapterHost, context: MtlsContext) => {
-        if (host.httpAdapter instanceof MtlsExpressAdapter) host.httpAdapter.useMtlsContext(context);
-        return true;
-      },
-      inject: [HttpAdapterHost, MtlsContext],
-    },
+    MtlsEndpointInstaller,
+    MtlsOutboundAgent,
     MtlsHttpClient,
     ClientCertGuard,
   ],
-  exports: [MtlsContext, MtlsHttpClient, ClientCertGuard],
+  exports: [MtlsMaterialSource, MtlsHttpClient, ClientCertGuard],
 })
-export class MtlsModule extends MtlsConfigurableModule {}
+export class MtlsModule extends MtlsConfigurableModule implements OnApplicationShutdown {
+  constructor(private readonly source: MtlsMaterialSource) {
+    super();
+  }
+
+  onApplicationShutdown(): void {
+    this.source.close();
+  }
+}

@@ -1,12 +1,10 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Injectable, Scope } from '@nestjs/common';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { logSafe } from '../logging/log-safe';
-import { MtlsContext } from '../mtls-context';
-import { assertExtendedKeyUsage } from '../server/startup-checks';
-import { secureContextOptions } from '../server/tls-server-options';
-import { classifyClientError, type FailedCall } from './classify-client-error';
+import { classifyClientError } from './classify-client-error';
 import { MtlsClientError } from './mtls-client.error';
+import { MtlsOutboundAgent } from './outbound-agent';
 
 /** One outbound request. */
 export interface MtlsRequest {
@@ -32,17 +30,17 @@ const MAX_BODY = 1024 * 1024;
  * HTTPS presenting our certificate, verifies their chain against our trust
  * store only (never the public roots) and their name, keeps connections
  * alive, and turns failures into MtlsClientError.
+ *
+ * Made where it is injected (transient scope): an application that only
+ * serves never makes one, so its certificate needs no clientAuth EKU; one
+ * that injects it is checked for clientAuth at startup. All instances share
+ * the application's connection pool, which follows certificate rotation.
+ * In tests, `await app.resolve(MtlsHttpClient)` (not `get`).
  */
-@Injectable()
-export class MtlsHttpClient implements OnModuleDestroy {
-  private readonly agent: Agent;
-  private readonly tlsSettings: Pick<FailedCall, 'supportedProtocols' | 'securityLevel'>;
-
-  constructor(context: MtlsContext) {
-    assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
-    const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
-    this.tlsSettings = { supportedProtocols: context.options.supportedProtocols, securityLevel: context.options.securityLevel };
-    this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });
+@Injectable({ scope: Scope.TRANSIENT })
+export class MtlsHttpClient {
+  constructor(private readonly pool: MtlsOutboundAgent) {
+    pool.enable();
   }
 
   /** Sends a request; any HTTP status resolves. Network and TLS failures reject with MtlsClientError. */
@@ -61,7 +59,8 @@ export class MtlsHttpClient implements OnModuleDestroy {
       if (!Buffer.isBuffer(req.body) && typeof req.body === 'object') headers['content-type'] ??= 'application/json';
     }
     const timeoutMs = req.timeoutMs ?? 10_000;
-    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent: this.agent };
+    const { agent, settings } = this.pool.current();
+    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent };
     return new Promise<MtlsResponse>((resolveCall, rejectCall) => {
       let handshakeDone = false;
       // A deadline for the whole call (connect, handshake, answer), not an idle timeout.
@@ -89,13 +88,13 @@ export class MtlsHttpClient implements OnModuleDestroy {
           chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...this.tlsSettings })));
+        res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...settings })));
       });
       call.on('socket', (socket) => {
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
         socket.once('secureConnect', () => (handshakeDone = true));
       });
-      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...this.tlsSettings })));
+      call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...settings })));
       call.end(payload);
     });
   }
@@ -120,10 +119,5 @@ export class MtlsHttpClient implements OnModuleDestroy {
       });
     }
     return parsed as T;
-  }
-
-  /** Closes kept-alive connections. */
-  onModuleDestroy(): void {
-    this.agent.destroy();
   }
 }

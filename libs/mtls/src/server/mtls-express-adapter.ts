@@ -3,24 +3,25 @@ import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-opti
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Server as TlsServer } from 'node:tls';
 import { MtlsConfigError } from '../config/mtls-config.error';
-import type { MtlsContext } from '../mtls-context';
-import { hardenTlsServer } from './harden-tls-server';
-import { assertExtendedKeyUsage } from './startup-checks';
-import { tlsServerOptions } from './tls-server-options';
+import type { MtlsMaterialSource } from '../material/material-source';
+import { failClosedServerOptions } from './fail-closed-server-options';
+import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
+import { TlsServerBinding } from './tls-server-binding';
 
 /**
  * Express adapter that serves mutual TLS with the material of MtlsModule.
  *
  *     const app = await NestFactory.create(AppModule, new MtlsExpressAdapter());
+ *     // or, in tests: moduleRef.createNestApplication(new MtlsExpressAdapter())
  *
- * Nest resolves the module's providers (MtlsModule.forRoot / forRootAsync, with
- * ConfigService if you like) before it asks the adapter for its server, so the
- * TLS options are written once, in the module, and feed the server here.
- * Without MtlsModule in the application the adapter refuses to start: it never
+ * The HTTPS server is created fail-closed (client certificates demanded, no
+ * certificate of its own); MtlsModule installs its material when the
+ * application initialises, and every later change (rotation). `listen()`
+ * refuses until then: the adapter never serves without MtlsModule, and never
  * falls back to plain HTTP.
  */
-export class MtlsExpressAdapter extends ExpressAdapter {
-  private context?: MtlsContext;
+export class MtlsExpressAdapter extends ExpressAdapter implements MtlsEndpoint {
+  private readonly binding = new TlsServerBinding(MtlsExpressAdapter.name);
 
   constructor(...args: ConstructorParameters<typeof ExpressAdapter>) {
     super(...args);
@@ -28,20 +29,28 @@ export class MtlsExpressAdapter extends ExpressAdapter {
     this.getInstance().disable('x-powered-by');
   }
 
-  /** Called by MtlsModule while Nest builds the module graph. */
-  useMtlsContext(context: MtlsContext): void {
-    this.context = context;
+  override initHttpServer(options: NestApplicationOptions): void {
+    if (options?.httpsOptions) {
+      throw new MtlsConfigError(MtlsExpressAdapter.name, 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
+    }
+    super.initHttpServer({ ...options, httpsOptions: failClosedServerOptions() as HttpsOptions });
   }
 
-  override initHttpServer(options: NestApplicationOptions): void {
-    if (!this.context) {
-      throw new MtlsConfigError('MtlsExpressAdapter', 'no MtlsModule in the application; import MtlsModule.forRoot() or forRootAsync() in the root module');
-    }
-    if (options?.httpsOptions) {
-      throw new MtlsConfigError('MtlsExpressAdapter', 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
-    }
-    assertExtendedKeyUsage(this.context.material, 'serverAuth', this.context.options.keyStorePath ? 'keyStorePath' : 'certPath');
-    super.initHttpServer({ ...options, httpsOptions: tlsServerOptions(this.context.material, this.context.options) as HttpsOptions });
-    hardenTlsServer(this.getHttpServer() as TlsServer, this.context.options);
+  /** Called by MtlsModule when the application initialises. */
+  [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
+    this.binding.install(this.getHttpServer() as TlsServer, source);
+  }
+
+  /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */
+  override listen(port: string | number, callback?: () => void): ReturnType<ExpressAdapter['listen']>;
+  override listen(port: string | number, hostname: string, callback?: () => void): ReturnType<ExpressAdapter['listen']>;
+  override listen(port: string | number, ...args: unknown[]): ReturnType<ExpressAdapter['listen']> {
+    this.binding.assertInstalled();
+    return (super.listen as (...a: unknown[]) => ReturnType<ExpressAdapter['listen']>)(port, ...args);
+  }
+
+  override async close(): Promise<unknown> {
+    this.binding.close();
+    return super.close();
   }
 }

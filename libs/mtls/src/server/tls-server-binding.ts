@@ -1,0 +1,79 @@
+import { Logger } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { Server as TlsServer } from 'node:tls';
+import { MtlsConfigError } from '../config/mtls-config.error';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import type { MtlsMaterialSource } from '../material/material-source';
+import { hardenTlsServer } from './harden-tls-server';
+import type { TlsRefusalLog } from './tls-refusal-log';
+
+/**
+ * What a TLS endpoint (an HTTP adapter, a TCP transport) does with the
+ * material MtlsModule hands it: checks that our certificate may serve,
+ * applies the client-certificate demands and the hardening to the server,
+ * installs the secure context, and swaps in every later one. Until then the
+ * server stays fail-closed and `assertInstalled()` refuses to listen.
+ */
+export class TlsServerBinding {
+  private subscription?: Subscription;
+  private installedFrom?: MtlsMaterialSource;
+  /** The refusal log of the server, once installed (metrics count refusals here). */
+  refusals?: TlsRefusalLog;
+
+  constructor(
+    /** The endpoint's name for messages, e.g. `MtlsExpressAdapter`. */
+    private readonly endpoint: string,
+    private readonly logger = new Logger('MtlsServer'),
+  ) {}
+
+  /** Installs the current material into `server` and follows every change of `source`. */
+  install(server: TlsServer, source: MtlsMaterialSource): void {
+    if (this.installedFrom === source) return;
+    if (this.installedFrom) throw new MtlsConfigError(this.endpoint, 'is already serving the material of another MtlsModule; use one adapter per application');
+    source.requireRole('serverAuth');
+    const snapshot = source.current();
+    const { options } = snapshot;
+    applyClientCertificateDemands(server, options);
+    server.setSecureContext(snapshot.secureContext);
+    this.refusals = hardenTlsServer(server, options);
+    this.subscription = source.changes.subscribe((next) => {
+      server.setSecureContext(next.secureContext);
+      this.logger.log(`${this.endpoint}: new handshakes use material generation ${next.generation}`);
+    });
+    this.installedFrom = source;
+  }
+
+  /** Throws unless MtlsModule installed its material: the endpoint never serves without it. */
+  assertInstalled(): void {
+    if (!this.installedFrom) {
+      throw new MtlsConfigError(
+        this.endpoint,
+        'no MtlsModule material was installed: import MtlsModule.forRoot() or forRootAsync() in the application, and let the application initialise (app.init() or app.listen()) before serving',
+      );
+    }
+  }
+
+  get installed(): boolean {
+    return this.installedFrom !== undefined;
+  }
+
+  /** Stops following changes. */
+  close(): void {
+    this.subscription?.unsubscribe();
+    this.refusals?.flush();
+  }
+}
+
+/**
+ * requestCert and rejectUnauthorized are read from the server object for each
+ * new connection; the handshake timeout likewise, from a symbol-keyed field
+ * Node sets from the `handshakeTimeout` option (there is no setter for it).
+ */
+function applyClientCertificateDemands(server: TlsServer, options: ResolvedMtlsOptions): void {
+  const target = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+  target.requestCert = true;
+  target.rejectUnauthorized = options.needClientAuth && options.validatePeers;
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'handshake-timeout');
+  if (!key) throw new MtlsConfigError('handshakeTimeoutMs', `this Node version (${process.version}) offers no way to set the handshake timeout of a running server`);
+  (server as unknown as Record<symbol, number>)[key] = options.handshakeTimeoutMs;
+}
