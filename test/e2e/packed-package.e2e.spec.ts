@@ -22,14 +22,18 @@ import { packNestMtls } from '../../scripts/pack';
  * and as a CommonJS app, started and driven over mTLS.
  *
  * Ways to start the app. Each is an entry file of test/fixtures/consumer-app/src
- * that prints `listening on PORT`. To add one (e.g. through @nestjs/testing:
- * `Test.createTestingModule({ imports: [AppModule] }).compile()`, then
- * `createNestApplication(new MtlsExpressAdapter())`), add its file and a row here,
- * with `devDependencies: { '@nestjs/testing': '12.1.1' }` (@nestjs/testing has its
- * own version line: 12.1.x goes with core 12.5). Tried: that row and a main-testing.ts
- * like main.ts run today, and fail with "no MtlsModule in the application".
+ * that prints `listening on PORT`: NestFactory as Nest's docs start an app, and
+ * @nestjs/testing as Nest's docs write e2e tests (@nestjs/testing has its own
+ * version line: 12.1.x goes with core 12.5).
  */
-const STARTERS: Starter[] = [{ name: 'NestFactory.create(AppModule, new MtlsExpressAdapter())', entry: 'main.js' }];
+const STARTERS: Starter[] = [
+  { name: 'NestFactory.create(AppModule, new MtlsExpressAdapter())', entry: 'main.js' },
+  {
+    name: 'Test.createTestingModule({ imports: [AppModule] }) then createNestApplication(new MtlsExpressAdapter())',
+    entry: 'main-testing.js',
+    devDependencies: { '@nestjs/testing': '12.1.1' },
+  },
+];
 
 const REPO_NEST_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8')).version;
