@@ -10,7 +10,7 @@ import {
   type CertificateSpec,
   type IssuedCertificate,
 } from 'nest-mtls/testing';
-import type { MtlsOptions } from 'nest-mtls/config';
+import type { MtlsOptions } from 'nest-mtls';
 
 /** Files of one certificate written by the test PKI. */
 export interface CertFiles {

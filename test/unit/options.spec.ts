@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { MtlsConfigError, mtlsOptionsFromEnv, validateMtlsOptions } from 'nest-mtls/config';
+import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
 import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/config/cipher-suite-names';
 
 function problem(fn: () => unknown): string {

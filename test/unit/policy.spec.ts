@@ -1,18 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
-import {
-  CLIENT_CERT_POLICY,
-  RequireClientCert,
-  allOf,
-  anyOf,
-  compileRequirements,
-  fingerprintIn,
-  hasDnsName,
-  hasSpiffeId,
-  subjectMatches,
-  type ClientCertPolicy,
-} from 'nest-mtls/policy';
+import { CLIENT_CERT_POLICY, RequireClientCert, allOf, anyOf, fingerprintIn, hasDnsName, hasSpiffeId, subjectMatches, type ClientCertPolicy } from 'nest-mtls';
+import { compileRequirements } from 'nest-mtls/policy/client-cert-policies';
 
 // Policies are pure functions of an identity; the TLS side is covered by the end-to-end tests.
 function identity(subject: string, extra: Partial<ClientIdentity> = {}): ClientIdentity {

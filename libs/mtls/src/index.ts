@@ -1,19 +1,47 @@
-// Public API of nest-mtls: everything users import comes from here
-// (the development PKI is the separate entry point `nest-mtls/testing`).
-export { MtlsError } from './errors/mtls.error';
-export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';
-export * from './config';
-export * from './identity';
-export * from './material';
-export * from './policy';
-export * from './client';
+// The public API of nest-mtls, export by export: what is not named here is
+// internal and may change in any release. test/unit/public-api.spec.ts pins
+// this list (and that each export has a doc comment), so changes are deliberate.
+// The development PKI and test helpers are the separate entry point `nest-mtls/testing`.
+
+// The module, its options, and the joint to TLS endpoints.
+export { MtlsModule } from './mtls.module';
+export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
+export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol } from './config/mtls-options.interface';
+export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
-export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
-export { MtlsModule } from './mtls.module';
-export { MTLS_MODULE_OPTIONS, MTLS_OPTIONS_TYPE, MTLS_ASYNC_OPTIONS_TYPE } from './mtls.module-definition';
-export type { MtlsModuleExtras } from './mtls.module-definition';
+export type { TlsMaterial, KeyMaterial, TrustMaterial, LoadedCrl } from './material/tls-material.interface';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';
-export { runStartupChecks } from './server/startup-checks';
-export { tlsServerOptions } from './server/tls-server-options';
+export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
+export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
 export { exitOnStartupError } from './server/exit-on-startup-error';
+
+// Who is calling: the identity of a verified client certificate.
+export type { ClientIdentity, SubjectAltNames } from './identity/client-identity.interface';
+export { identityFromCertificate } from './identity/identity-from-certificate';
+export { formatDn, subjectDn, issuerDn } from './identity/dn-format';
+export { subjectAltNames } from './identity/subject-alt-names';
+export { peerIdentity, peerCertificateState, type PeerCertificateState } from './identity/peer-identity';
+
+// Which callers may enter: the guard, its decorators and policies.
+export { RequireClientCert } from './policy/require-client-cert.decorator';
+export { ClientCert } from './policy/client-cert.decorator';
+export { ClientCertGuard } from './policy/client-cert.guard';
+export { ClientCertForbiddenException } from './policy/client-cert-forbidden.exception';
+export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement } from './policy/client-cert-policy';
+export { anyVerifiedClient, subjectMatches, hasDnsName, hasUri, hasSpiffeId, fingerprintIn, anyOf, allOf } from './policy/client-cert-policies';
+export { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
+
+// Calling other services with our certificate.
+export { MtlsHttpClient, type MtlsRequest, type MtlsResponse } from './client/mtls-http-client';
+
+// Errors: one family, each with a stable `code`.
+export { MtlsError } from './errors/mtls.error';
+export { MtlsConfigError } from './config/mtls-config.error';
+export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, type MtlsClientErrorCode, type MtlsClientErrorOptions } from './client/mtls-client.error';
+export { DnFormatError } from './identity/dn-format.error';
+
+// Settings of a service that fail fast like ours, and log lines a peer cannot forge.
+export { portSetting, httpsUrlSetting } from './config/service-settings';
+export { logLevelsSetting } from './config/log-levels';
+export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';

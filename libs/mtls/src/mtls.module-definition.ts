@@ -7,6 +7,10 @@ export interface MtlsModuleExtras {
   isGlobal?: boolean;
 }
 
+/**
+ * Nest's ConfigurableModuleBuilder parts of MtlsModule; `MTLS_MODULE_OPTIONS`
+ * is the injection token of the raw options given to forRoot/forRootAsync.
+ */
 export const {
   ConfigurableModuleClass: MtlsConfigurableModule,
   MODULE_OPTIONS_TOKEN: MTLS_MODULE_OPTIONS,

@@ -55,6 +55,7 @@ export interface MtlsOptions {
   securityLevel?: number;
 }
 
+/** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
 
 /** Options after defaults and validation: what the rest of the library reads. */
@@ -71,6 +72,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   cipherSuitesOpenSsl?: string[];
 }
 
+/** The protocol versions that may be enabled: nothing older than TLS 1.2. */
 export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';
 
 /** The OpenSSL security levels MtlsModule accepts (1 and 0 admit 1024-bit RSA keys and are refused). */

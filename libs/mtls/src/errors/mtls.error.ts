@@ -5,7 +5,8 @@
  *
  * - `ERR_MTLS_CONFIG`: MtlsConfigError, a setting or file that stops the service before it listens;
  * - `ERR_MTLS_CLIENT_TLS`, `ERR_MTLS_CLIENT_UNREACHABLE`, `ERR_MTLS_CLIENT_TIMEOUT`,
- *   `ERR_MTLS_CLIENT_STATUS`, `ERR_MTLS_CLIENT_PROTOCOL`: MtlsClientError, one per `kind`.
+ *   `ERR_MTLS_CLIENT_STATUS`, `ERR_MTLS_CLIENT_PROTOCOL`: MtlsClientError, one per `kind`;
+ * - `ERR_MTLS_DN_FORMAT`: DnFormatError, a certificate name that cannot be printed as OpenSSL prints it.
  *
  * The error that caused it, if any, is the standard `cause`.
  */

@@ -7,15 +7,15 @@ import { secureContextOptions } from '../server/tls-server-options';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
 import { loadTlsMaterial } from './tls-material-loader';
 
+/** What our certificate is used for in this application: serving TLS, calling other services, or both. */
+export type MtlsRole = 'serverAuth' | 'clientAuth';
+
 /**
  * The one source of TLS material of an application: `current()` is what new
  * handshakes use; `changes` emits each new snapshot once it is in place.
  * Every TLS endpoint (the HTTP server, a TCP transport) and the outbound
  * client read from here; none keeps a private copy.
  */
-/** What our certificate is used for in this application: serving TLS, calling other services, or both. */
-export type MtlsRole = 'serverAuth' | 'clientAuth';
-
 export class MtlsMaterialSource {
   private readonly changed = new Subject<MtlsMaterialSnapshot>();
   private readonly roles = new Set<MtlsRole>();

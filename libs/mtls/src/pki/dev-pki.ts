@@ -10,7 +10,9 @@ import { toPkcs12 } from './pkcs12-writer';
 export const DEFAULT_SERVICES: readonly string[] = ['user-service', 'home-page-service', 'event-service'];
 /** Password of the PKCS#12 files unless told otherwise. */
 export const DEFAULT_PKI_PASSWORD = 'changeit';
+/** Subject of the dev PKI's root CA (the trust anchor in `truststore.pem`). */
 export const ROOT_CA_SUBJECT = 'CN=nest-mtls Root CA,O=nest-mtls';
+/** Subject of the dev PKI's intermediate CA, which issues the service certificates. */
 export const GLOBAL_CA_SUBJECT = 'CN=nest-mtls Global CA,O=nest-mtls';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -63,6 +65,7 @@ export interface PkiLayout {
   service(name: string): PkiFiles;
 }
 
+/** Options of `initPki` (and `mtls pki init`). */
 export interface InitPkiOptions {
   /** Default `'ec'`. */
   keyAlgorithm?: KeyAlgorithm;

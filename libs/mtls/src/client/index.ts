@@ -1,2 +1,0 @@
-export * from './mtls-client.error';
-export * from './mtls-http-client';

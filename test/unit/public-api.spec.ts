@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ts from 'typescript';
+
+const SRC = join(__dirname, '..', '..', 'libs', 'mtls', 'src');
+
+/** `export const { A, B } = builder.build()`: the doc comment sits on the statement, not on A. */
+function hasStatementDoc(declaration: ts.Node): boolean {
+  let node: ts.Node | undefined = declaration;
+  while (node && !ts.isVariableStatement(node) && !ts.isSourceFile(node)) node = node.parent;
+  return !!node && ts.isVariableStatement(node) && ts.getJSDocCommentsAndTags(node).length > 0;
+}
+
+/** The exports of an entry point as TypeScript sees them (values and types), each with whether it has a doc comment. */
+function exportsOf(entry: string): Map<string, boolean> {
+  const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators: true, skipLibCheck: true });
+  const checker = program.getTypeChecker();
+  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+  const out = new Map<string, boolean>();
+  for (const exported of checker.getExportsOfModule(moduleSymbol)) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    const documented = symbol.getDocumentationComment(checker).length > 0 || (symbol.declarations ?? []).some(hasStatementDoc);
+    out.set(exported.name, documented);
+  }
+  return out;
+}
+
+/**
+ * The public API is a deliberate list: adding or removing an export means
+ * changing this test (and the CHANGELOG). Internals (store readers, chain
+ * ordering, startup checks, the env table, regex helpers) stay internal.
+ */
+describe('public API', () => {
+  const main = exportsOf(join(SRC, 'index.ts'));
+  const testing = exportsOf(join(SRC, 'testing', 'index.ts'));
+
+  it('nest-mtls exports exactly these names', () => {
+    expect([...main.keys()].sort()).toEqual(
+      [
+        'CLIENT_CERT_POLICY', 'ClientCert', 'ClientCertForbiddenException', 'ClientCertGuard', 'ClientCertPolicy', 'ClientCertRequirement', 'ClientCertRule',
+        'ClientIdentity', 'DnFormatError', 'EnvSource', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
+        'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
+        'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
+        'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
+        'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'allOf', 'anyOf',
+        'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
+        'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
+        'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
+      ].sort(),
+    );
+  });
+
+  it('nest-mtls/testing exports the development PKI, and the main entry none of it', () => {
+    expect([...testing.keys()].sort()).toEqual(
+      [
+        'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
+        'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
+        'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
+        'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'randomSerialNumber', 'toPkcs12',
+      ].sort(),
+    );
+    for (const name of testing.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('every export has a doc comment', () => {
+    const undocumented = [...main, ...testing].filter(([, documented]) => !documented).map(([name]) => name);
+    expect(undocumented).toEqual([]);
+  });
+
+  it('the entry points name their exports (no `export *`)', () => {
+    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'pki', 'index.ts')]) {
+      expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
+    }
+  });
+});
