@@ -42,13 +42,15 @@ describe('user-service fails fast on bad configuration', () => {
     ['TLS 1.2 suites that cannot work with our EC key', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }), /supportedCipherSuites: none of the TLS 1\.2 suites can be used with the EC key/],
     ['a 1024-bit RSA key of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12 }), /keyStorePath: the key of CN=user-service in .*rsa-1024\.p12.* is 1024-bit RSA; securityLevel 2 needs RSA keys of at least 2048 bits or EC keys of at least P-256$/],
     ['a 1024-bit RSA key with the static-RSA suite TLS_RSA_WITH_AES_128_CBC_SHA', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_RSA_WITH_AES_128_CBC_SHA' }), /keyStorePath: the key of CN=user-service .* is 1024-bit RSA; securityLevel 2 needs/],
-    ['a security level below 2', () => ({ ...good, MTLS_SECURITY_LEVEL: '1' }), /MTLS_SECURITY_LEVEL: securityLevel must be a whole number from 2 to 5 \(an OpenSSL security level\), got 1$/],
-    ['a security level that is not a number', () => ({ ...good, MTLS_SECURITY_LEVEL: 'abc' }), /MTLS_SECURITY_LEVEL: expected a whole number for securityLevel, got "abc"$/],
-    ['a boolean that is not one', () => ({ ...good, MTLS_NEED_CLIENT_AUTH: 'maybe' }), /MTLS_NEED_CLIENT_AUTH: expected true or false for needClientAuth, got "maybe"/],
+    ['a security level below 2', () => ({ ...good, MTLS_SECURITY_LEVEL: '1' }), /MTLS_SECURITY_LEVEL \(securityLevel\): must be a whole number from 2 to 5 \(an OpenSSL security level\), got 1$/],
+    ['a security level that is not a number', () => ({ ...good, MTLS_SECURITY_LEVEL: 'abc' }), /MTLS_SECURITY_LEVEL \(securityLevel\): expected a whole number, got "abc"$/],
+    ['a boolean that is not one', () => ({ ...good, MTLS_NEED_CLIENT_AUTH: 'maybe' }), /MTLS_NEED_CLIENT_AUTH \(needClientAuth\): expected true or false, got "maybe"$/],
     ['a CRL file without the intermediate CA\'s CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlRootOnly }), /crlPath: no CRL signed by CA CN=Test Global CA/],
     ['an expired CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlExpired }), /crlPath: the CRL of CA CN=Test Global CA .* expired on/],
     ['a missing CRL file', () => ({ ...good, MTLS_CRL_PATH: '/nonexistent/crl.pem' }), /crlPath: file not found: \/nonexistent\/crl\.pem/],
     ['no material in production', () => ({ NODE_ENV: 'production' }), /keyStorePath: no key material/],
+    ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
+    ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
   ];
 
