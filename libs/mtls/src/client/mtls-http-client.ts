@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { withEnvVariable } from '../config/env-origin';
 import { logSafe } from '../logging/log-safe';
 import { MtlsContext } from '../mtls-context';
 import { assertExtendedKeyUsage } from '../server/startup-checks';
@@ -39,7 +40,11 @@ export class MtlsHttpClient implements OnModuleDestroy {
   private readonly tlsSettings: Pick<FailedCall, 'supportedProtocols' | 'securityLevel'>;
 
   constructor(context: MtlsContext) {
-    assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
+    try {
+      assertExtendedKeyUsage(context.material, 'clientAuth', context.options.keyStorePath ? 'keyStorePath' : 'certPath');
+    } catch (err) {
+      throw withEnvVariable(err, context.options); // names MTLS_* too when the value came from there
+    }
     const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOptions(context.material, context.options);
     this.tlsSettings = { supportedProtocols: context.options.supportedProtocols, securityLevel: context.options.securityLevel };
     this.agent = new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true });

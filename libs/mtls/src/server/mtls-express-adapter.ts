@@ -2,6 +2,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Server as TlsServer } from 'node:tls';
+import { withEnvVariable } from '../config/env-origin';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsContext } from '../mtls-context';
 import { hardenTlsServer } from './harden-tls-server';
@@ -40,7 +41,11 @@ export class MtlsExpressAdapter extends ExpressAdapter {
     if (options?.httpsOptions) {
       throw new MtlsConfigError('MtlsExpressAdapter', 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
     }
-    assertExtendedKeyUsage(this.context.material, 'serverAuth', this.context.options.keyStorePath ? 'keyStorePath' : 'certPath');
+    try {
+      assertExtendedKeyUsage(this.context.material, 'serverAuth', this.context.options.keyStorePath ? 'keyStorePath' : 'certPath');
+    } catch (err) {
+      throw withEnvVariable(err, this.context.options); // names MTLS_* too when the value came from there
+    }
     super.initHttpServer({ ...options, httpsOptions: tlsServerOptions(this.context.material, this.context.options) as HttpsOptions });
     hardenTlsServer(this.getHttpServer() as TlsServer, this.context.options);
   }
