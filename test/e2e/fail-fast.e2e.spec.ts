@@ -28,6 +28,11 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.listened).toBe(true);
   });
 
+  it('starts with MTLS_ENABLE_CRLDP=false (a ported Dropwizard setting that asks for nothing)', async () => {
+    const run = await runService('user-service', { ...good, MTLS_ENABLE_CRLDP: 'false' });
+    expect(run.listened).toBe(true);
+  });
+
   const cases: Array<[string, () => Record<string, string>, RegExp]> = [
     ['a missing key store', () => ({ ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12' }), /MTLS_KEY_STORE_PATH \(keyStorePath\): file not found: \/nonexistent\/server\.p12$/],
     ['a wrong key store password', () => ({ ...good, MTLS_KEY_STORE_PASSWORD: 'wrong' }), /MTLS_KEY_STORE_PASSWORD \(keyStorePassword\): wrong password for .*user-service\.p12$/],
@@ -52,6 +57,7 @@ describe('user-service fails fast on bad configuration', () => {
     ['no material in production', () => ({ NODE_ENV: 'production' }), /: keyStorePath: no key material/],
     ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
     ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
+    ['CRL distribution points (Dropwizard\'s enableCRLDP)', () => ({ ...good, MTLS_ENABLE_CRLDP: 'true' }), /: MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*give them with crlPath/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
   ];
 

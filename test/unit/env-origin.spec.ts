@@ -1,4 +1,4 @@
-import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls/config';
+import { MtlsConfigError, mtlsOptionsFromEnv, validateMtlsOptions } from 'nest-mtls/config';
 import { withEnvVariable } from 'nest-mtls/config/env-origin';
 
 /**
@@ -48,5 +48,18 @@ describe('withEnvVariable', () => {
     expect(withEnvVariable(adapter, {}, { MTLS_KEY_STORE_PATH: '/k.p12' })).toBe(adapter);
     const already = new MtlsConfigError('securityLevel', 'must be ...', 'MTLS_SECURITY_LEVEL');
     expect(withEnvVariable(already, { securityLevel: 1 }, { MTLS_SECURITY_LEVEL: '1' })).toBe(already);
+  });
+
+  it('names MTLS_ENABLE_CRLDP when it asks for CRL distribution points', () => {
+    const env = { MTLS_ENABLE_CRLDP: 'true' };
+    const options = mtlsOptionsFromEnv(env);
+    expect(options).toEqual({ enableCRLDP: true });
+    let refusal: unknown;
+    try {
+      validateMtlsOptions(options);
+    } catch (err) {
+      refusal = withEnvVariable(err, options, env);
+    }
+    expect((refusal as Error).message).toMatch(/^MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*crlPath/);
   });
 });

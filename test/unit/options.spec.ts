@@ -63,6 +63,14 @@ describe('validateMtlsOptions', () => {
     );
   });
 
+  it('accepts enableCRLDP (Dropwizard\'s name) as false, and refuses true, pointing to crlPath', () => {
+    expect(validateMtlsOptions({ enableCRLDP: false }).enableCRLDP).toBe(false);
+    expect(problem(() => validateMtlsOptions({ enableCRLDP: true, crlPath: '/etc/mtls/crl.pem' }))).toBe(
+      'enableCRLDP: CRL distribution points are not supported yet; download the CRLs of your CAs and give them with crlPath (they are checked at startup and in every handshake)',
+    );
+    expect(problem(() => validateMtlsOptions({ enableCRLDP: 'true' } as never))).toMatch(/^enableCRLDP: must be a boolean value/);
+  });
+
   it('refuses unknown option names and wrong types, naming the option', () => {
     expect(problem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
     expect(problem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
@@ -93,6 +101,7 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
       MTLS_REQUEST_HEADER_TIMEOUT_MS: '7000',
       MTLS_SECURITY_LEVEL: '4',
+      MTLS_ENABLE_CRLDP: 'false',
     });
     expect(o).toEqual({
       keyStorePath: '/k.p12',
@@ -114,6 +123,7 @@ describe('mtlsOptionsFromEnv', () => {
       handshakeTimeoutMs: 5000,
       requestHeaderTimeoutMs: 7000,
       securityLevel: 4,
+      enableCRLDP: false,
     });
   });
 

@@ -22,6 +22,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   trustStorePassword: ['MTLS_TRUST_STORE_PASSWORD', 'string'],
   trustStoreType: ['MTLS_TRUST_STORE_TYPE', 'string'],
   crlPath: ['MTLS_CRL_PATH', 'string'],
+  enableCRLDP: ['MTLS_ENABLE_CRLDP', 'boolean'],
   needClientAuth: ['MTLS_NEED_CLIENT_AUTH', 'boolean'],
   validatePeers: ['MTLS_VALIDATE_PEERS', 'boolean'],
   validateCerts: ['MTLS_VALIDATE_CERTS', 'boolean'],
