@@ -30,9 +30,9 @@ describe('the table of MTLS_* variables', () => {
     for (const name of KNOWN_MTLS_VARIABLES) expect(name).toMatch(/^MTLS_[A-Z0-9_]+$/);
   });
 
-  it('knows the variables that are not options: the development PKI directory', () => {
-    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual(['MTLS_DEV_PKI_DIR']);
-    expect(mtlsOptionsFromEnv({ MTLS_DEV_PKI_DIR: '/tmp/pki', MTLS_CRL_PATH: '/c.pem' })).toEqual({ crlPath: '/c.pem' });
+  it('knows the variables that are not options: the development PKI switch and directory', () => {
+    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual(['MTLS_DEV_PKI', 'MTLS_DEV_PKI_DIR']);
+    expect(mtlsOptionsFromEnv({ MTLS_DEV_PKI: 'true', MTLS_DEV_PKI_DIR: '/tmp/pki', MTLS_CRL_PATH: '/c.pem' })).toEqual({ crlPath: '/c.pem' });
   });
 });
 
@@ -55,7 +55,7 @@ describe('closest known name', () => {
     ['MTLS_NEEDCLIENTAUTH', 'MTLS_NEED_CLIENT_AUTH'],
     ['MTLS_ENABLE_CRL_DP', 'MTLS_ENABLE_CRLDP'],
     ['MTLS_SECURITY_LEVLE', 'MTLS_SECURITY_LEVEL'],
-    ['MTLS_DEVPKI_DIR', 'MTLS_DEV_PKI_DIR'],
+    ['MTLS_DEVPKI', 'MTLS_DEV_PKI'],
     ['mtls_crl_path', 'MTLS_CRL_PATH'],
   ])('%s -> %s', (typo, known) => {
     expect(closestName(typo, KNOWN_MTLS_VARIABLES)).toBe(known);

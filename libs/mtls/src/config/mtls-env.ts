@@ -36,6 +36,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
 
 /** `MTLS_*` variables that are not MtlsModule options, and what reads them. */
 export const MTLS_ENV_NOT_OPTIONS: Readonly<Record<string, string>> = {
+  MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/testing): true opts in to the development PKI',
   MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/testing): where the development PKI lives',
 };
 
