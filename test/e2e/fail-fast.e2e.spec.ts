@@ -3,7 +3,8 @@ import { PASSWORD, TestPki } from '../support/test-pki';
 
 /**
  * Every bad setting or file stops user-service before it listens: exit code
- * != 0 and one line on stderr naming the setting or file and the problem.
+ * != 0 and one line on stderr naming the setting or file and the problem;
+ * a setting given by a variable is named as `MTLS_VARIABLE (option)`.
  * These start the real built service as a separate process.
  */
 describe('user-service fails fast on bad configuration', () => {
@@ -27,28 +28,36 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.listened).toBe(true);
   });
 
+  it('starts with MTLS_ENABLE_CRLDP=false (a ported Dropwizard setting that asks for nothing)', async () => {
+    const run = await runService('user-service', { ...good, MTLS_ENABLE_CRLDP: 'false' });
+    expect(run.listened).toBe(true);
+  });
+
   const cases: Array<[string, () => Record<string, string>, RegExp]> = [
-    ['a missing key store', () => ({ ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12' }), /keyStorePath: file not found: \/nonexistent\/server\.p12/],
-    ['a wrong key store password', () => ({ ...good, MTLS_KEY_STORE_PASSWORD: 'wrong' }), /keyStorePassword: wrong password for .*user-service\.p12/],
-    ['a garbage key store', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.write('garbage.p12', 'not a key store at all') }), /keyStorePath: .*garbage\.p12/],
-    ['a key that does not match the certificate', () => ({ ...good, MTLS_KEY_STORE_PATH: '', MTLS_CERT_PATH: pki.certs['user-service'].chain, MTLS_KEY_PATH: pki.certs['event-service'].key }), /private key does not match the certificate/],
-    ['an expired certificate of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs.expired.p12 }), /keyStorePath: the certificate CN=home-page-service from .* expired on/],
+    ['a missing key store', () => ({ ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12' }), /MTLS_KEY_STORE_PATH \(keyStorePath\): file not found: \/nonexistent\/server\.p12$/],
+    ['a wrong key store password', () => ({ ...good, MTLS_KEY_STORE_PASSWORD: 'wrong' }), /MTLS_KEY_STORE_PASSWORD \(keyStorePassword\): wrong password for .*user-service\.p12$/],
+    ['a garbage key store', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.write('garbage.p12', 'not a key store at all') }), /MTLS_KEY_STORE_PATH \(keyStorePath\): .*garbage\.p12/],
+    ['a key that does not match the certificate', () => ({ ...good, MTLS_KEY_STORE_PATH: '', MTLS_CERT_PATH: pki.certs['user-service'].chain, MTLS_KEY_PATH: pki.certs['event-service'].key }), /MTLS_KEY_PATH \(keyPath\): private key does not match the certificate/],
+    ['an expired certificate of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs.expired.p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate CN=home-page-service from .* expired on/],
     ['a chain that does not reach the trust store', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs.untrusted.p12 }), /validateCerts: the certificate CN=home-page-service .* does not chain to a CA in .*truststore\.pem/],
-    ['a certificate without the serverAuth EKU', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /lacks the serverAuth extended key usage/],
-    ['a missing trust store', () => ({ ...good, MTLS_TRUST_STORE_PATH: '/nonexistent/ca.pem' }), /trustStorePath: file not found: \/nonexistent\/ca\.pem/],
-    ['no trust store at all', () => ({ ...good, MTLS_TRUST_STORE_PATH: '' }), /trustStorePath: required/],
-    ['TLS 1.1 among the protocols', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.1,TLSv1.2' }), /supportedProtocols: TLSv1\.1 is refused/],
-    ['an unknown cipher suite', () => ({ ...good, MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999' }), /supportedCipherSuites: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999"/],
-    ['TLS 1.2 suites that cannot work with our EC key', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }), /supportedCipherSuites: none of the TLS 1\.2 suites can be used with the EC key/],
-    ['a 1024-bit RSA key of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12 }), /keyStorePath: the key of CN=user-service in .*rsa-1024\.p12.* is 1024-bit RSA; securityLevel 2 needs RSA keys of at least 2048 bits or EC keys of at least P-256$/],
-    ['a 1024-bit RSA key with the static-RSA suite TLS_RSA_WITH_AES_128_CBC_SHA', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_RSA_WITH_AES_128_CBC_SHA' }), /keyStorePath: the key of CN=user-service .* is 1024-bit RSA; securityLevel 2 needs/],
-    ['a security level below 2', () => ({ ...good, MTLS_SECURITY_LEVEL: '1' }), /MTLS_SECURITY_LEVEL: securityLevel must be a whole number from 2 to 5 \(an OpenSSL security level\), got 1$/],
-    ['a security level that is not a number', () => ({ ...good, MTLS_SECURITY_LEVEL: 'abc' }), /MTLS_SECURITY_LEVEL: expected a whole number for securityLevel, got "abc"$/],
-    ['a boolean that is not one', () => ({ ...good, MTLS_NEED_CLIENT_AUTH: 'maybe' }), /MTLS_NEED_CLIENT_AUTH: expected true or false for needClientAuth, got "maybe"/],
-    ['a CRL file without the intermediate CA\'s CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlRootOnly }), /crlPath: no CRL signed by CA CN=Test Global CA/],
-    ['an expired CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlExpired }), /crlPath: the CRL of CA CN=Test Global CA .* expired on/],
-    ['a missing CRL file', () => ({ ...good, MTLS_CRL_PATH: '/nonexistent/crl.pem' }), /crlPath: file not found: \/nonexistent\/crl\.pem/],
-    ['no material in production', () => ({ NODE_ENV: 'production' }), /keyStorePath: no key material/],
+    ['a certificate without the serverAuth EKU', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate .* lacks the serverAuth extended key usage$/],
+    ['a missing trust store', () => ({ ...good, MTLS_TRUST_STORE_PATH: '/nonexistent/ca.pem' }), /MTLS_TRUST_STORE_PATH \(trustStorePath\): file not found: \/nonexistent\/ca\.pem$/],
+    ['no trust store at all', () => ({ ...good, MTLS_TRUST_STORE_PATH: '' }), /: trustStorePath: required/],
+    ['TLS 1.1 among the protocols', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.1,TLSv1.2' }), /MTLS_SUPPORTED_PROTOCOLS \(supportedProtocols\): TLSv1\.1 is refused/],
+    ['an unknown cipher suite', () => ({ ...good, MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999' }), /MTLS_SUPPORTED_CIPHER_SUITES \(supportedCipherSuites\): unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA999"/],
+    ['TLS 1.2 suites that cannot work with our EC key', () => ({ ...good, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' }), /MTLS_SUPPORTED_CIPHER_SUITES \(supportedCipherSuites\): none of the TLS 1\.2 suites can be used with the EC key/],
+    ['a 1024-bit RSA key of our own', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the key of CN=user-service in .*rsa-1024\.p12.* is 1024-bit RSA; securityLevel 2 needs RSA keys of at least 2048 bits or EC keys of at least P-256$/],
+    ['a 1024-bit RSA key with the static-RSA suite TLS_RSA_WITH_AES_128_CBC_SHA', () => ({ ...good, MTLS_KEY_STORE_PATH: pki.certs['rsa-1024'].p12, MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2', MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_RSA_WITH_AES_128_CBC_SHA' }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the key of CN=user-service .* is 1024-bit RSA; securityLevel 2 needs/],
+    ['a security level below 2', () => ({ ...good, MTLS_SECURITY_LEVEL: '1' }), /MTLS_SECURITY_LEVEL \(securityLevel\): must be a whole number from 2 to 5 \(an OpenSSL security level\), got 1$/],
+    ['a security level that is not a number', () => ({ ...good, MTLS_SECURITY_LEVEL: 'abc' }), /MTLS_SECURITY_LEVEL \(securityLevel\): expected a whole number, got "abc"$/],
+    ['a boolean that is not one', () => ({ ...good, MTLS_NEED_CLIENT_AUTH: 'maybe' }), /MTLS_NEED_CLIENT_AUTH \(needClientAuth\): expected true or false, got "maybe"$/],
+    ['a CRL file without the intermediate CA\'s CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlRootOnly }), /MTLS_CRL_PATH \(crlPath\): no CRL signed by CA CN=Test Global CA/],
+    ['an expired CRL', () => ({ ...good, MTLS_CRL_PATH: pki.crlExpired }), /MTLS_CRL_PATH \(crlPath\): the CRL of CA CN=Test Global CA .* expired on/],
+    ['a missing CRL file', () => ({ ...good, MTLS_CRL_PATH: '/nonexistent/crl.pem' }), /MTLS_CRL_PATH \(crlPath\): file not found: \/nonexistent\/crl\.pem$/],
+    ['no material in production', () => ({ NODE_ENV: 'production' }), /: keyStorePath: no key material/],
+    ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
+    ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
+    ['CRL distribution points (Dropwizard\'s enableCRLDP)', () => ({ ...good, MTLS_ENABLE_CRLDP: 'true' }), /: MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*give them with crlPath/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
   ];
 
@@ -62,6 +71,19 @@ describe('user-service fails fast on bad configuration', () => {
     expect(last).toMatch(message);
     expect(run.stderr + run.stdout).not.toContain(PASSWORD);
     expect(run.stderr).not.toMatch(/BEGIN .*PRIVATE KEY/);
+  });
+
+  it('home-page-service (it only calls) refuses a certificate without the clientAuth EKU, naming the variable', async () => {
+    const run = await runService('home-page-service', {
+      MTLS_KEY_STORE_PATH: pki.certs['server-only-eku'].p12,
+      MTLS_KEY_STORE_PASSWORD: PASSWORD,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+    });
+    expect(run.listened).toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n').pop()).toMatch(
+      /^home-page-service: configuration error: MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate CN=home-page-service .* lacks the clientAuth extended key usage$/,
+    );
   });
 
   it.each([

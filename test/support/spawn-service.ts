@@ -21,8 +21,13 @@ export interface ServiceRun {
  * it says it listens (then stops it). For fail-fast checks.
  */
 export function runService(app: string, env: Record<string, string>, timeoutMs = 30000): Promise<ServiceRun> {
+  return runNodeService(serviceMain(app), env, timeoutMs);
+}
+
+/** As runService, for any script that prints `listening on` once it listens. */
+export function runNodeService(script: string, env: Record<string, string>, timeoutMs = 30000): Promise<ServiceRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [serviceMain(app)], {
+    const child = spawn(process.execPath, [script], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,14 @@ describe('MtlsError family', () => {
     expect(inspect(err)).not.toContain('\n');
   });
 
+  it('MtlsConfigError names the variable first and the option in parentheses when the value came from the environment', () => {
+    const err = new MtlsConfigError('keyStorePassword', 'wrong password for /etc/mtls/server.p12', 'MTLS_KEY_STORE_PASSWORD');
+    expect(err.message).toBe('MTLS_KEY_STORE_PASSWORD (keyStorePassword): wrong password for /etc/mtls/server.p12');
+    expect([err.setting, err.variable, err.problem]).toEqual(['keyStorePassword', 'MTLS_KEY_STORE_PASSWORD', 'wrong password for /etc/mtls/server.p12']);
+    expect(new MtlsConfigError('crlPath', 'x').variable).toBeUndefined();
+    expect(inspect(err)).not.toContain('\n');
+  });
+
   it.each([
     ['tls', 'ERR_MTLS_CLIENT_TLS'],
     ['unreachable', 'ERR_MTLS_CLIENT_UNREACHABLE'],

@@ -64,6 +64,14 @@ describe('validateMtlsOptions', () => {
     );
   });
 
+  it('accepts enableCRLDP (Dropwizard\'s name) as false, and refuses true, pointing to crlPath', () => {
+    expect(validateMtlsOptions({ enableCRLDP: false }).enableCRLDP).toBe(false);
+    expect(problem(() => validateMtlsOptions({ enableCRLDP: true, crlPath: '/etc/mtls/crl.pem' }))).toBe(
+      'enableCRLDP: CRL distribution points are not supported yet; download the CRLs of your CAs and give them with crlPath (they are checked at startup and in every handshake)',
+    );
+    expect(problem(() => validateMtlsOptions({ enableCRLDP: 'true' } as never))).toMatch(/^enableCRLDP: must be a boolean value/);
+  });
+
   it('refuses unknown option names and wrong types, naming the option', () => {
     expect(problem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
     expect(problem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
@@ -92,7 +100,9 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,',
       MTLS_ALLOW_RENEGOTIATION: 'no',
       MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
+      MTLS_REQUEST_HEADER_TIMEOUT_MS: '7000',
       MTLS_SECURITY_LEVEL: '4',
+      MTLS_ENABLE_CRLDP: 'false',
     });
     expect(o).toEqual({
       keyStorePath: '/k.p12',
@@ -112,7 +122,9 @@ describe('mtlsOptionsFromEnv', () => {
       supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
       allowRenegotiation: false,
       handshakeTimeoutMs: 5000,
+      requestHeaderTimeoutMs: 7000,
       securityLevel: 4,
+      enableCRLDP: false,
     });
   });
 
@@ -125,15 +137,15 @@ describe('mtlsOptionsFromEnv', () => {
     expect(mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: '3' })).toEqual({ securityLevel: 3 });
     for (const bad of ['1', '0', '6']) {
       expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: bad }))).toBe(
-        `MTLS_SECURITY_LEVEL: securityLevel must be a whole number from 2 to 5 (an OpenSSL security level), got ${bad}`,
+        `MTLS_SECURITY_LEVEL (securityLevel): must be a whole number from 2 to 5 (an OpenSSL security level), got ${bad}`,
       );
     }
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc' }))).toBe('MTLS_SECURITY_LEVEL: expected a whole number for securityLevel, got "abc"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc' }))).toBe('MTLS_SECURITY_LEVEL (securityLevel): expected a whole number, got "abc"');
   });
 
   it('names the variable when a value has the wrong kind', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH: expected true or false for needClientAuth, got "maybe"');
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS: expected a whole number for handshakeTimeoutMs, got "10s"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH (needClientAuth): expected true or false, got "maybe"');
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS (handshakeTimeoutMs): expected a whole number, got "10s"');
   });
 });
 

@@ -53,7 +53,7 @@ describe('public API', () => {
   it('nest-mtls/testing exports the development PKI, and the main entry none of it', () => {
     expect([...testing.keys()].sort()).toEqual(
       [
-        'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
+        'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
         'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
         'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
         'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'randomSerialNumber', 'toPkcs12',

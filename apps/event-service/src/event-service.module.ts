@@ -10,7 +10,9 @@ import { EventsController } from './events.controller';
     // Its own certificate (CN=event-service): trusted by user-service, but not allowed.
     MtlsModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => mtlsOptionsWithDevPki('event-service', config),
+      useFactory: (config: ConfigService) =>
+        // A fresh clone runs with no settings: opt in to the development PKI, except in production.
+        mtlsOptionsWithDevPki('event-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
     }),
   ],
   controllers: [EventsController],

@@ -11,7 +11,9 @@ import { UserServiceClient } from './user-service.client';
     // Client side only: the material MtlsHttpClient presents to user-service.
     MtlsModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => mtlsOptionsWithDevPki('home-page-service', config),
+      useFactory: (config: ConfigService) =>
+        // A fresh clone runs with no settings: opt in to the development PKI, except in production.
+        mtlsOptionsWithDevPki('home-page-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
     }),
   ],
   controllers: [HomePageController],

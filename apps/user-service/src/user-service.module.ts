@@ -12,7 +12,9 @@ import { UsersService } from './users.service';
     // The one place the TLS material is configured: MTLS_* variables, or the dev PKI.
     MtlsModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => mtlsOptionsWithDevPki('user-service', config),
+      useFactory: (config: ConfigService) =>
+        // A fresh clone runs with no settings: opt in to the development PKI, except in production.
+        mtlsOptionsWithDevPki('user-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
     }),
   ],
   controllers: [UsersController, HealthController],

@@ -33,6 +33,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsString() trustStorePassword?: string;
   @IsOptional() @IsIn(STORE_TYPES) trustStoreType?: KeyStoreType;
   @IsOptional() @IsString() @IsNotEmpty() crlPath?: string;
+  @IsOptional() @IsBoolean() enableCRLDP?: boolean;
   @IsOptional() @IsBoolean() needClientAuth?: boolean;
   @IsOptional() @IsBoolean() validatePeers?: boolean;
   @IsOptional() @IsBoolean() validateCerts?: boolean;

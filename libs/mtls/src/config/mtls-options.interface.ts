@@ -26,6 +26,12 @@ export interface MtlsOptions {
   trustStoreType?: KeyStoreType;
   /** PEM file with one or more CRLs. Once given, every CA in a chain needs a current CRL. */
   crlPath?: string;
+  /**
+   * Dropwizard's switch for CRL distribution points (fetching the CRLs that
+   * certificates name). Not supported yet: `true` is refused at startup (give
+   * the CRLs with `crlPath`); `false` is accepted, so a ported YAML keeps it.
+   */
+  enableCRLDP?: boolean;
   /** Demand a client certificate in the handshake (default true). false = request but do not require ("want"). */
   needClientAuth?: boolean;
   /** Verify the peer's chain in the handshake (default true). false moves the refusal to the guard: it never trusts an unverified certificate. */

@@ -1,4 +1,5 @@
 import { validateSync } from 'class-validator';
+import { refuseCrlDistributionPoints } from './crl-distribution-points';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
 import { MtlsConfigError } from './mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
@@ -29,6 +30,7 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
   }
   const first = firstShapeProblem(options);
   if (first) throw new MtlsConfigError(first.option, first.problem);
+  refuseCrlDistributionPoints(options);
   const merged = { ...MTLS_DEFAULTS, ...stripUndefined(options) };
   const resolved: ResolvedMtlsOptions = {
     ...merged,

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import { withEnvVariable } from '../config/env-origin';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { validateMtlsOptions } from '../config/validate-mtls-options';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
@@ -37,11 +38,15 @@ export class MtlsMaterialSource {
 
   /** Reads and checks material; the checks' warnings are logged. */
   protected static async load(raw: MtlsOptions, generation: number, logger = new Logger('MtlsModule')): Promise<MtlsMaterialSnapshot> {
-    const options = validateMtlsOptions(raw);
-    const material = loadTlsMaterial(options);
-    const warnings = await runStartupChecks(material, options);
-    for (const warning of warnings) logger.warn(warning);
-    return { options, material, secureContext: secureContextOptions(material, options), generation, loadedAt: new Date() };
+    try {
+      const options = validateMtlsOptions(raw);
+      const material = loadTlsMaterial(options);
+      const warnings = await runStartupChecks(material, options);
+      for (const warning of warnings) logger.warn(warning);
+      return { options, material, secureContext: secureContextOptions(material, options), generation, loadedAt: new Date() };
+    } catch (err) {
+      throw withEnvVariable(err, raw); // names MTLS_* too when the value came from there
+    }
   }
 
   /** The material new handshakes use. */
@@ -78,5 +83,9 @@ export class MtlsMaterialSource {
 }
 
 function assertRole(snapshot: MtlsMaterialSnapshot, role: MtlsRole): void {
-  assertExtendedKeyUsage(snapshot.material, role, snapshot.options.keyStorePath ? 'keyStorePath' : 'certPath');
+  try {
+    assertExtendedKeyUsage(snapshot.material, role, snapshot.options.keyStorePath ? 'keyStorePath' : 'certPath');
+  } catch (err) {
+    throw withEnvVariable(err, snapshot.options); // names MTLS_* too when the value came from there
+  }
 }

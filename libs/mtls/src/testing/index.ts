@@ -36,3 +36,4 @@ export {
   toPkcs12,
 } from '../pki';
 export { DEV_PKI_DIR, mtlsOptionsWithDevPki } from '../pki/dev-pki-options';
+export type { DevPkiOptions } from '../pki/dev-pki-options';

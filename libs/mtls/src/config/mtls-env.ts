@@ -1,0 +1,47 @@
+import type { MtlsOptions } from './mtls-options.interface';
+
+/** How the text of a variable becomes an option value. */
+export type EnvKind = 'string' | 'boolean' | 'list' | 'int';
+
+/**
+ * The one table of `MTLS_*` variables: the variable of each option (every
+ * option has one, the type says so), and below it the few variables that are
+ * not options. A name with the `MTLS_` prefix that is in neither list stops
+ * startup (a typo must not silently weaken the setup): add new ones here.
+ * Deployments rely on these exact names.
+ */
+export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kind: EnvKind]>> = {
+  keyStorePath: ['MTLS_KEY_STORE_PATH', 'string'],
+  keyStorePassword: ['MTLS_KEY_STORE_PASSWORD', 'string'],
+  keyStoreType: ['MTLS_KEY_STORE_TYPE', 'string'],
+  certAlias: ['MTLS_CERT_ALIAS', 'string'],
+  certPath: ['MTLS_CERT_PATH', 'string'],
+  keyPath: ['MTLS_KEY_PATH', 'string'],
+  keyPassphrase: ['MTLS_KEY_PASSPHRASE', 'string'],
+  trustStorePath: ['MTLS_TRUST_STORE_PATH', 'string'],
+  trustStorePassword: ['MTLS_TRUST_STORE_PASSWORD', 'string'],
+  trustStoreType: ['MTLS_TRUST_STORE_TYPE', 'string'],
+  crlPath: ['MTLS_CRL_PATH', 'string'],
+  enableCRLDP: ['MTLS_ENABLE_CRLDP', 'boolean'],
+  needClientAuth: ['MTLS_NEED_CLIENT_AUTH', 'boolean'],
+  validatePeers: ['MTLS_VALIDATE_PEERS', 'boolean'],
+  validateCerts: ['MTLS_VALIDATE_CERTS', 'boolean'],
+  supportedProtocols: ['MTLS_SUPPORTED_PROTOCOLS', 'list'],
+  supportedCipherSuites: ['MTLS_SUPPORTED_CIPHER_SUITES', 'list'],
+  allowRenegotiation: ['MTLS_ALLOW_RENEGOTIATION', 'boolean'],
+  handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
+  requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],
+  securityLevel: ['MTLS_SECURITY_LEVEL', 'int'],
+};
+
+/** `MTLS_*` variables that are not MtlsModule options, and what reads them. */
+export const MTLS_ENV_NOT_OPTIONS: Readonly<Record<string, string>> = {
+  MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/testing): true opts in to the development PKI',
+  MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/testing): where the development PKI lives',
+};
+
+/** Every `MTLS_*` name nest-mtls knows, options first, in table order. */
+export const KNOWN_MTLS_VARIABLES: readonly string[] = [
+  ...Object.values(MTLS_ENV).map(([variable]) => variable),
+  ...Object.keys(MTLS_ENV_NOT_OPTIONS),
+];
