@@ -1,9 +1,10 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import type { ExpressAdapter } from '@nestjs/platform-express';
 import type { Server as TlsServer } from 'node:tls';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsMaterialSource } from '../material/material-source';
+import { ExpressAdapterBase } from './express-adapter-base';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
 import { TlsServerBinding } from './tls-server-binding';
@@ -20,7 +21,7 @@ import { TlsServerBinding } from './tls-server-binding';
  * refuses until then: the adapter never serves without MtlsModule, and never
  * falls back to plain HTTP.
  */
-export class MtlsExpressAdapter extends ExpressAdapter implements MtlsEndpoint {
+export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoint {
   private readonly binding = new TlsServerBinding(MtlsExpressAdapter.name);
 
   constructor(...args: ConstructorParameters<typeof ExpressAdapter>) {
