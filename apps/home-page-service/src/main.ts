@@ -6,7 +6,8 @@ async function bootstrap(): Promise<void> {
   const port = portSetting('PORT', process.env.PORT, 3000);
   // Plain HTTP for browsers; the mTLS side is the outbound client.
   const app = await NestFactory.create(HomePageModule, { abortOnError: false, logger: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
-  app.enableShutdownHooks();
+  // SIGHUP reloads the TLS material (MtlsModule); only these end the process.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
   console.log(`home-page-service listening on http://localhost:${port}`);
 }

@@ -6,7 +6,8 @@ async function bootstrap(): Promise<void> {
   const port = portSetting('PORT', process.env.PORT, 8443);
   // The adapter serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
   const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false, logger: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
-  app.enableShutdownHooks();
+  // SIGHUP reloads the TLS material (MtlsModule); only these end the process.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
   console.log(`user-service listening on https://localhost:${port} (client certificate required)`);
 }

@@ -8,7 +8,7 @@ export { MtlsModule } from './mtls.module';
 export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
 export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
-export { MtlsMaterialSource, type MtlsRole } from './material/material-source';
+export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
 export type { TlsMaterial, KeyMaterial, TrustMaterial, LoadedCrl } from './material/tls-material.interface';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';

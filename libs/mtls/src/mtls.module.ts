@@ -1,4 +1,4 @@
-import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { MtlsHttpClient } from './client/mtls-http-client';
 import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
@@ -17,7 +17,8 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
  * graph (a bad setting stops the app before it listens) into the
  * application's MtlsMaterialSource; when the application initialises, it
  * installs that material into the TLS endpoint (MtlsExpressAdapter), the same
- * under NestFactory and @nestjs/testing. Provides ClientCertGuard and
+ * under NestFactory and @nestjs/testing, and starts following the files
+ * (certificate rotation without restart). Provides ClientCertGuard and
  * MtlsHttpClient. Global unless `isGlobal: false`.
  */
 @Module({
@@ -34,12 +35,21 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
   ],
   exports: [MtlsMaterialSource, MtlsHttpClient, ClientCertGuard],
 })
-export class MtlsModule extends MtlsConfigurableModule implements OnApplicationShutdown {
+export class MtlsModule extends MtlsConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   constructor(private readonly source: MtlsMaterialSource) {
     super();
   }
 
-  onApplicationShutdown(): void {
+  /** Material follows the files from now on: watch, SIGHUP, reloadIntervalMs. */
+  onModuleInit(): void {
+    this.source.startWatching();
+  }
+
+  onApplicationBootstrap(): void {
+    this.source.warnOnSighupConflict();
+  }
+
+  onModuleDestroy(): void {
     this.source.close();
   }
 }

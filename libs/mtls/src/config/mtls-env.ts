@@ -32,6 +32,8 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
   requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],
   securityLevel: ['MTLS_SECURITY_LEVEL', 'int'],
+  watch: ['MTLS_WATCH', 'boolean'],
+  reloadIntervalMs: ['MTLS_RELOAD_INTERVAL_MS', 'int'],
 };
 
 /** `MTLS_*` variables that are not MtlsModule options, and what reads them. */

@@ -59,6 +59,14 @@ export interface MtlsOptions {
    * 3: RSA ≥ 3072, and no suites without forward secrecy; 4: RSA ≥ 7680, EC ≥ P-384; 5: RSA ≥ 15360, EC ≥ P-521.
    */
   securityLevel?: number;
+  /**
+   * Watch the directories of the configured files and reload the material
+   * when they change (default true): rewrites, renames, and Kubernetes'
+   * atomic `..data` symlink swap in a mounted secret. SIGHUP always reloads.
+   */
+  watch?: boolean;
+  /** Re-read the material every so many ms anyway (1000 to 86400000); off by default. */
+  reloadIntervalMs?: number;
 }
 
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
@@ -73,6 +81,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
   requestHeaderTimeoutMs: number;
+  watch: boolean;
   securityLevel: SecurityLevel;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];

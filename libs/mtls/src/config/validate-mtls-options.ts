@@ -15,6 +15,7 @@ export const MTLS_DEFAULTS = {
   allowRenegotiation: false,
   handshakeTimeoutMs: 10_000,
   requestHeaderTimeoutMs: 10_000,
+  watch: true,
   securityLevel: 2,
 } as const;
 

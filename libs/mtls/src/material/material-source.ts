@@ -1,38 +1,82 @@
 import { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { withEnvVariable } from '../config/env-origin';
+import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { validateMtlsOptions } from '../config/validate-mtls-options';
+import { logSafe } from '../logging/log-safe';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
+import { describeCert } from '../server/trust-path';
+import { loopbackCanary } from './loopback-canary';
+import { materialFingerprint } from './material-fingerprint';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
+import { MaterialWatcher } from './material-watcher';
+import { otherSighupListeners } from './sighup-conflict';
 import { loadTlsMaterial } from './tls-material-loader';
 
 /** What our certificate is used for in this application: serving TLS, calling other services, or both. */
 export type MtlsRole = 'serverAuth' | 'clientAuth';
+
+/** The outcome of one reload. */
+export interface MtlsReloadResult {
+  /** `success`: new material is in place; `failure`: the last good material stays; `unchanged`: the files are as they were. */
+  result: 'success' | 'failure' | 'unchanged';
+  /** What asked for it: `SIGHUP`, `interval`, `change in <path>`, `requested`. */
+  reason: string;
+  /** The generation in use afterwards. */
+  generation: number;
+  /** For a failure: the one-line reason (names the setting and file). */
+  error?: string;
+  at: Date;
+}
 
 /**
  * The one source of TLS material of an application: `current()` is what new
  * handshakes use; `changes` emits each new snapshot once it is in place.
  * Every TLS endpoint (the HTTP server, a TCP transport) and the outbound
  * client read from here; none keeps a private copy.
+ *
+ * `reload()` re-reads the files and, when they changed, runs every startup
+ * check again (parse, passwords, key matches certificate, validity, chain to
+ * the trust store, CRLs current, the EKU of each role in use) and a real
+ * mutual-TLS handshake on loopback with the new material; only then is it
+ * swapped in. Anything less keeps the last good material and logs one line
+ * naming the file, the problem and the certificate still served. While the
+ * application runs, file changes (watch), SIGHUP and `reloadIntervalMs` call
+ * it; reloads never overlap.
  */
 export class MtlsMaterialSource {
   private readonly changed = new Subject<MtlsMaterialSnapshot>();
+  private readonly reloaded = new Subject<MtlsReloadResult>();
   private readonly roles = new Set<MtlsRole>();
+  private watcher?: MaterialWatcher;
+  private running?: Promise<MtlsReloadResult>;
+  private queued?: { reason: string; force: boolean };
+  /** Hash of the files behind the current material, and of the last files that failed. */
+  private failedFingerprint?: string;
+
   /** Emits every new snapshot after it replaced the previous one. */
   readonly changes: Observable<MtlsMaterialSnapshot> = this.changed.asObservable();
+  /** Emits the outcome of every reload (for metrics and health). */
+  readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
+  /** The outcome of the last reload that was not `unchanged`, if any. */
+  lastReload?: MtlsReloadResult;
 
   protected constructor(
+    private readonly raw: MtlsOptions,
     private snapshot: MtlsMaterialSnapshot,
+    private fingerprint: string,
     protected readonly logger = new Logger('MtlsModule'),
   ) {}
 
-  /** Validates the options, reads every file and runs the startup checks; throws MtlsConfigError before anything listens. */
+  /** Validates the options, reads every file, runs the startup checks and the loopback canary; throws MtlsConfigError before anything listens. */
   static async create(raw: MtlsOptions): Promise<MtlsMaterialSource> {
-    const source = new MtlsMaterialSource(await MtlsMaterialSource.load(raw, 1));
-    const { options } = source.snapshot;
-    if (!options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
+    const fingerprint = materialFingerprint(raw);
+    const snapshot = await MtlsMaterialSource.load(raw, 1);
+    await MtlsMaterialSource.canary(snapshot);
+    const source = new MtlsMaterialSource(raw, snapshot, fingerprint);
+    if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
     return source;
   }
 
@@ -46,6 +90,16 @@ export class MtlsMaterialSource {
       return { options, material, secureContext: secureContextOptions(material, options), generation, loadedAt: new Date() };
     } catch (err) {
       throw withEnvVariable(err, raw); // names MTLS_* too when the value came from there
+    }
+  }
+
+  /** The loopback handshake; its failure is a configuration error of our own certificate. */
+  protected static async canary(snapshot: MtlsMaterialSnapshot): Promise<void> {
+    try {
+      await loopbackCanary(snapshot);
+    } catch (err) {
+      const setting = snapshot.options.keyStorePath ? 'keyStorePath' : 'certPath';
+      throw new MtlsConfigError(setting, `the material does not complete a mutual-TLS handshake on loopback: ${(err as Error).message}`);
     }
   }
 
@@ -70,15 +124,92 @@ export class MtlsMaterialSource {
     return this.roles;
   }
 
+  /**
+   * Re-reads the material now; resolves with what happened (it never
+   * rejects: a failure keeps the last good material). Files that have not
+   * changed since the last success are not reloaded; `force` (SIGHUP, or a
+   * call without options) reloads them anyway, e.g. after a clock change.
+   */
+  reload(reason = 'requested', { force = true }: { force?: boolean } = {}): Promise<MtlsReloadResult> {
+    if (this.running) {
+      // One more reload after the one in flight, with the strongest request made meanwhile.
+      this.queued = { reason, force: force || (this.queued?.force ?? false) };
+      return this.running.then(() => this.running ?? this.reload(reason, { force }));
+    }
+    this.running = this.reloadOnce(reason, force).finally(() => {
+      this.running = undefined;
+      this.watcher?.refresh(); // symlinks may point elsewhere now
+      const next = this.queued;
+      this.queued = undefined;
+      if (next) void this.reload(next.reason, { force: next.force });
+    });
+    return this.running;
+  }
+
+  private async reloadOnce(reason: string, force: boolean): Promise<MtlsReloadResult> {
+    const fingerprint = materialFingerprint(this.raw);
+    const unchanged = fingerprint === this.fingerprint || fingerprint === this.failedFingerprint;
+    if (unchanged && !force) return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, false);
+    try {
+      const next = await MtlsMaterialSource.load(this.raw, this.snapshot.generation + 1, this.logger);
+      for (const role of this.roles) assertRole(next, role);
+      await MtlsMaterialSource.canary(next);
+      this.fingerprint = fingerprint;
+      this.failedFingerprint = undefined;
+      this.swap(next);
+      this.logger.log(`reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`);
+      return this.report({ result: 'success', reason, generation: next.generation, at: new Date() });
+    } catch (err) {
+      this.failedFingerprint = fingerprint;
+      const error = (err as Error).message.split('\n')[0];
+      this.logger.error(`reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`);
+      return this.report({ result: 'failure', reason, generation: this.snapshot.generation, error, at: new Date() });
+    }
+  }
+
+  private report(result: MtlsReloadResult, remember = true): MtlsReloadResult {
+    if (remember) this.lastReload = result;
+    this.reloaded.next(result);
+    return result;
+  }
+
+  /** Starts reloading on file changes, SIGHUP and the interval (MtlsModule does this when the application initialises). */
+  startWatching(): void {
+    if (this.watcher) return;
+    this.watcher = new MaterialWatcher(
+      this.snapshot.options,
+      (reason) => void this.reload(reason, { force: reason === 'SIGHUP' }),
+      (message) => this.logger.warn(message),
+    );
+    this.watcher.start();
+  }
+
+  /**
+   * Warns when something else also listens to SIGHUP (Nest's
+   * `enableShutdownHooks()` without a signal list does, and would shut the
+   * application down on a reload request). MtlsModule calls it once the
+   * application has bootstrapped.
+   */
+  warnOnSighupConflict(): void {
+    if (this.watcher && otherSighupListeners(this.watcher.onSighup) > 0) {
+      this.logger.warn(
+        "SIGHUP reloads the TLS material, but something else listens to SIGHUP too: app.enableShutdownHooks() without a list of signals shuts the application down on SIGHUP; use app.enableShutdownHooks(['SIGTERM', 'SIGINT'])",
+      );
+    }
+  }
+
   /** Puts `next` in place and tells every listener. */
   protected swap(next: MtlsMaterialSnapshot): void {
     this.snapshot = next;
     this.changed.next(next);
   }
 
-  /** Stops telling listeners (at shutdown). */
+  /** Stops watching and telling listeners (at shutdown). */
   close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
     this.changed.complete();
+    this.reloaded.complete();
   }
 }
 
@@ -88,4 +219,10 @@ function assertRole(snapshot: MtlsMaterialSnapshot, role: MtlsRole): void {
   } catch (err) {
     throw withEnvVariable(err, snapshot.options); // names MTLS_* too when the value came from there
   }
+}
+
+/** `serial 1A2B... (CN=user-service, valid until 2027-01-01T00:00:00.000Z)` */
+export function describeSnapshot(snapshot: MtlsMaterialSnapshot): string {
+  const leaf = snapshot.material.identity.chain[0];
+  return `serial ${leaf.serialNumber} (${describeCert(leaf)}, valid until ${new Date(leaf.validTo).toISOString()})`;
 }
