@@ -2,41 +2,25 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { TempDir } from './temp-dir';
 
-/** How to run a tool: working directory, environment, standard input. */
-export interface RunOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  input?: string;
-}
+type RunOptions = { cwd?: string; env?: NodeJS.ProcessEnv; input?: string };
 
-/** One run of a command-line tool: exit status, stdout, stderr, and both together. */
-export interface RunResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-  out: string;
-}
-
-/** Runs a tool and reports how it went; never throws. */
-export function runTool(cmd: string, args: string[], options: RunOptions = {}): RunResult {
+/** Runs a command-line tool; exit status, stdout, stderr, and both together in `out`. Never throws. */
+export function runTool(cmd: string, args: string[], options: RunOptions = {}): { status: number; stdout: string; stderr: string; out: string } {
   const r = spawnSync(cmd, args, { ...options, encoding: 'utf8' });
   const stdout = r.stdout ?? '';
   const stderr = r.stderr ?? (r.error ? String(r.error) : '');
   return { status: r.status ?? -1, stdout, stderr, out: stdout + stderr };
 }
 
-/** Runs a tool; its stdout + stderr, or an error with both when it fails. */
+/** Runs a command-line tool: its stdout + stderr, or an error with both when it fails. */
 export function runToolOk(cmd: string, args: string[], options: RunOptions = {}): string {
   const r = runTool(cmd, args, options);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.out}`);
   return r.out;
 }
 
-/** The openssl CLI; never throws. */
-export const openssl = (args: string[], options?: RunOptions): RunResult => runTool('openssl', args, options);
-
-/** The openssl CLI: stdout + stderr, or an error when it fails. */
-export const opensslOk = (args: string[], options?: RunOptions): string => runToolOk('openssl', args, options);
+export const openssl = (args: string[], options?: RunOptions) => runTool('openssl', args, options);
+export const opensslOk = (args: string[], options?: RunOptions) => runToolOk('openssl', args, options);
 
 /**
  * Subject and issuer of a certificate file (PEM or DER) as
@@ -52,27 +36,16 @@ export function opensslNames(certFile: string, env?: NodeJS.ProcessEnv): { subje
   return { subject: subject[1], issuer: issuer[1] };
 }
 
-/** The subject of a certificate file as openssl prints it (see `opensslNames`). */
 export const opensslSubject = (certFile: string): string => opensslNames(certFile).subject;
 
 /** An environment that runs openssl with an empty configuration file: no distribution oid_section or string_mask surprises. */
 export function fixedOpensslEnv(dir: TempDir): NodeJS.ProcessEnv {
-  const empty = dir.path('openssl-empty.cnf');
-  if (!existsSync(empty)) dir.write('openssl-empty.cnf', '');
-  return { ...process.env, OPENSSL_CONF: empty };
+  if (!existsSync(dir.path('openssl-empty.cnf'))) dir.write('openssl-empty.cnf', '');
+  return { ...process.env, OPENSSL_CONF: dir.path('openssl-empty.cnf') };
 }
 
-/** Options of `opensslSelfSigned`. */
-export interface OpensslCertOptions {
-  /** `-multivalue-rdn`: `+` joins attributes into one RDN. */
-  multivalue?: boolean;
-  /** `string_mask` of the request configuration; default `utf8only`. */
-  mask?: string;
-  /** Validity in days; default 1. */
-  days?: number;
-  /** Extensions, each as `-addext` takes it (`subjectAltName=DNS:a,IP:10.0.0.1`). */
-  addext?: string[];
-}
+/** `-multivalue-rdn` (`+` joins attributes into one RDN), the `string_mask` (default utf8only), validity days (default 1), `-addext` values. */
+export type OpensslCertOptions = { multivalue?: boolean; mask?: string; days?: number; addext?: string[] };
 
 let made = 0;
 

@@ -3,7 +3,8 @@
  *
  * - `TestPki`: certificates from our own generator (`nest-mtls/testing`),
  *   written to a temp dir: the article's PKI with its troublemakers, one more
- *   named certificate in one line (`pki.issue`, `pki.selfSigned`), CRLs.
+ *   named certificate in one line (`pki.issue`, `pki.selfSigned`), CRLs,
+ *   JKS stores written by keytool (`pki.jks`, `pki.jksTrustStore`).
  * - `buildToolMadeStores`: key and trust stores written by openssl and
  *   keytool, for tests about reading what those tools write.
  * - `opensslSelfSigned`, `opensslNames`: certificates made and names printed
@@ -27,10 +28,11 @@ import { generateKeyPair, importSigningKey, x509 } from 'nest-mtls/pki/webcrypto
 import { X509Certificate } from 'node:crypto';
 import { tlv } from './der';
 import { TempDir } from './temp-dir';
+import { keytool } from './tool-made-stores';
 
 export { TempDir } from './temp-dir';
-export { fixedOpensslEnv, openssl, opensslNames, opensslOk, opensslSelfSigned, opensslSubject, runTool, runToolOk, type OpensslCertOptions } from './openssl-cli';
-export { buildToolMadeStores, hasKeytool, keytool, KEY_PW, PW, ToolMadeStores } from './tool-made-stores';
+export { fixedOpensslEnv, openssl, opensslNames, opensslOk, opensslSelfSigned, opensslSubject, type OpensslCertOptions } from './openssl-cli';
+export { buildToolMadeStores, keytool, KEY_PW, PW, ToolMadeStores } from './tool-made-stores';
 
 /** Files of one certificate written by the test PKI. */
 export interface CertFiles {
@@ -150,6 +152,21 @@ export class TestPki extends TempDir {
   async writeCrls(name: string, ...crls: [IssuedCertificate, CrlOptions?][]): Promise<string> {
     const pems = await Promise.all(crls.map(([issuer, options]) => createCrl(issuer, options)));
     return this.write(name, pems.join(''));
+  }
+
+  /** `name`'s key and chain in a JKS key store written by keytool, under `alias`; store and key password `password`. */
+  jks(name: string, password: string, alias = name): string {
+    const out = this.path(`${name}.jks`);
+    keytool(['-importkeystore', '-noprompt', '-srckeystore', this.certs[name].p12, '-srcstoretype', 'PKCS12', '-srcstorepass', PASSWORD, '-srcalias', name,
+      '-destkeystore', out, '-deststoretype', 'JKS', '-deststorepass', password, '-destkeypass', password, '-destalias', alias]);
+    return out;
+  }
+
+  /** Our root in a JKS trust store written by keytool (alias root). */
+  jksTrustStore(password: string): string {
+    const out = this.path('truststore.jks');
+    keytool(['-importcert', '-noprompt', '-alias', 'root', '-file', this.trustStore, '-keystore', out, '-storetype', 'JKS', '-storepass', password]);
+    return out;
   }
 
   /** MtlsModule options serving `name`'s certificate from split PEM files (cert-manager's tls.crt/tls.key), trusting our root. */

@@ -6,27 +6,17 @@
  * entries, trust-only), keytool's default PKCS#12 written to keystore.jks,
  * JCEKS, and CRLs. Certificates made by our own generator come from TestPki.
  */
-import { spawnSync } from 'node:child_process';
-import { runToolOk } from './openssl-cli';
+import { runTool, runToolOk } from './openssl-cli';
 import { TempDir } from './temp-dir';
 
 export const PW = 'Pw-9f3kQ!x'; // store password: asserted never to appear in messages
 export const KEY_PW = 'Kp-7zT2mW'; // PEM key passphrase
 
-/** keytool's environment: without JAVA_TOOL_OPTIONS ("Picked up JAVA_TOOL_OPTIONS" noise / surprises). */
-function keytoolEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  delete env.JAVA_TOOL_OPTIONS;
-  return env;
-}
-
-/** Runs Java's keytool; stdout + stderr, or an error when it fails. */
-export const keytool = (args: string[], cwd?: string): string => runToolOk('keytool', args, { cwd, env: keytoolEnv() });
+/** Runs Java's keytool (without JAVA_TOOL_OPTIONS: "Picked up ..." noise, surprises); stdout + stderr, or an error when it fails. */
+export const keytool = (args: string[], cwd?: string): string => runToolOk('keytool', args, { cwd, env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } });
 
 /** True when `keytool` runs here (the stores then include the JKS files; tests that need them ask requireTool). */
-export function hasKeytool(): boolean {
-  return spawnSync('keytool', ['-help'], { env: keytoolEnv(), encoding: 'utf8' }).status === 0;
-}
+const hasKeytool = (): boolean => runTool('keytool', ['-help'], { env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } }).status === 0;
 
 /** The stores: file names as in `buildToolMadeStores`, read with `path(name)` / `read(name)`. */
 export class ToolMadeStores extends TempDir {
