@@ -1,14 +1,15 @@
 /**
- * Unit and end-to-end tests. End-to-end tests start real servers on loopback.
+ * Two projects: `unit` (test/unit: no servers of ours, no build needed) and
+ * `e2e` (test/e2e: real servers on loopback, the built services and package).
+ * `npx jest --selectProjects unit` runs the fast half.
  *
  * Nest 12 ships ES modules only. Node 20 loads them from CommonJS
  * (require(esm)), but Jest's module runtime does not, so Jest compiles
  * @nestjs/* to CommonJS with the same ts-jest transformer as our sources.
  */
-module.exports = {
+const shared = {
   rootDir: '.',
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/test/**/*.spec.ts'],
   transform: {
     '^.+\\.[tj]s$': ['<rootDir>/test/support/jest-transformer.js', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
@@ -17,5 +18,12 @@ module.exports = {
     '^nest-mtls$': '<rootDir>/libs/mtls/src',
     '^nest-mtls/(.*)$': '<rootDir>/libs/mtls/src/$1',
   },
+};
+
+module.exports = {
   testTimeout: 60000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.spec.ts'] },
+  ],
 };

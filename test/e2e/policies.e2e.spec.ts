@@ -1,9 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ClientCert, ClientCertGuard, RequireClientCert, type ClientIdentity } from 'nest-mtls';
-import { join } from 'node:path';
 import { requireTool } from '../support/require-tool';
-import { httpsGet, renegotiationOutcome, run } from '../support/tls-probe';
+import { httpsGet, renegotiationOutcome } from '../support/tls-probe';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
@@ -192,13 +191,8 @@ describeKeytool('JKS key store and trust store (keytool)', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    const keystore = join(pki.dir, 'keystore.jks');
-    const truststore = join(pki.dir, 'truststore.jks');
-    const imported = await run('keytool', ['-importkeystore', '-srckeystore', pki.certs['user-service'].p12, '-srcstoretype', 'PKCS12', '-srcstorepass', PASSWORD,
-      '-destkeystore', keystore, '-deststoretype', 'JKS', '-deststorepass', 'notsecret', '-destkeypass', 'notsecret', '-srcalias', 'user-service', '-destalias', 'server-tls', '-noprompt']);
-    expect(imported.code).toBe(0);
-    const trusted = await run('keytool', ['-importcert', '-noprompt', '-alias', 'root', '-file', pki.trustStore, '-keystore', truststore, '-storetype', 'JKS', '-storepass', 'notsecret']);
-    expect(trusted.code).toBe(0);
+    const keystore = pki.jks('user-service', 'notsecret', 'server-tls');
+    const truststore = pki.jksTrustStore('notsecret');
     svc = await startWithOptions({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' }, [PolicyController]);
   });
 

@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { createCrl } from 'nest-mtls/pki';
 import { HealthController } from '../../apps/user-service/src/health.controller';
 import { startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
@@ -21,16 +17,11 @@ describe('refused handshakes in the log', () => {
   let pki: TestPki;
   let svc: RunningApp;
   let host = 10;
-  let forged: { key: string; cert: string };
 
   beforeAll(async () => {
     pki = await TestPki.create();
     svc = await startUserService(pki, { MTLS_HANDSHAKE_TIMEOUT_MS: '500' });
-    const key = join(pki.dir, 'forged.key');
-    const cert = join(pki.dir, 'forged.crt');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-      '-subj', '/O=nest-mtls/CN=home-page-service', '-days', '1', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
-    forged = { key, cert };
+    await pki.selfSigned('forged', { subject: 'CN=home-page-service,O=nest-mtls', extendedKeyUsage: ['clientAuth'] });
   });
 
   afterAll(async () => {
@@ -70,7 +61,7 @@ describe('refused handshakes in the log', () => {
 
   it('a self-signed certificate', async () => {
     const lines = await linesFor(async (localAddress) =>
-      expect(await handshakeOutcome(svc.port, { key: readFileSync(forged.key), cert: readFileSync(forged.cert), ca: pki.root.certPem, localAddress } as ConnectionOptions)).toBe('refused'),
+      expect(await tlsAs('forged', localAddress)).toBe('refused'),
     );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/refused: unknown_ca \(DEPTH_ZERO_SELF_SIGNED_CERT\); hint: the certificate is self-signed/);
@@ -167,8 +158,8 @@ describe('a CRL that passes its nextUpdate while the service runs', () => {
   beforeAll(async () => {
     pki = await TestPki.create();
     nextUpdate = new Date(Date.now() + 3000);
-    const crl = (await createCrl(pki.root)) + (await createCrl(pki.global, { nextUpdate }));
-    svc = await startWithOptions(pki.pemOptions('user-service', { crlPath: pki.write('short-crl.pem', crl) }), [HealthController]);
+    const crlPath = await pki.writeCrls('short-crl.pem', [pki.root], [pki.global, { nextUpdate }]);
+    svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
   });
 
   afterAll(async () => {

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { compiledClient } from '../support/c-client';
@@ -28,9 +26,7 @@ describe.each([
     pki = await TestPki.create();
     client = compiledClient('reneg-swap-client');
     // What an attacker makes in one line: a self-signed leaf fit for client authentication, with the name it wants.
-    forged = { cert: join(pki.dir, 'forged.crt'), key: join(pki.dir, 'forged.key') };
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', forged.key, '-out', forged.cert,
-      '-subj', '/O=nest-mtls/CN=home-page-service', '-days', '1', '-addext', 'extendedKeyUsage=clientAuth', '-addext', 'keyUsage=critical,digitalSignature'], { stdio: 'ignore' });
+    forged = await pki.selfSigned('forged', { subject: 'CN=home-page-service,O=nest-mtls', extendedKeyUsage: ['clientAuth'] });
     svc = await startWithOptions(
       { keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, allowRenegotiation: true, ...extra },
       [UsersController],

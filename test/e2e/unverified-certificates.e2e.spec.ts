@@ -2,9 +2,6 @@ import { Controller, Get } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
 import * as identityModule from 'nest-mtls/identity/identity-from-certificate';
 import { cachedIdentityCount } from 'nest-mtls/identity/peer-identity';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { httpsGet } from '../support/tls-probe';
@@ -37,13 +34,9 @@ describe.each([
     pki = await TestPki.create();
     svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra }, [GuardedController]);
     // Self-signed, ~30 KB, ~9,700 one-letter DNS SANs, a long subject: the attacker's cheapest expensive certificate.
-    const cnf = pki.write('heavy.cnf', `[req]\ndistinguished_name=dn\nx509_extensions=ext\n[dn]\n[ext]\nsubjectAltName=${Array.from({ length: 9_700 }, () => 'DNS:x').join(',')}\n`);
     for (let i = 0; i < 3; i++) {
-      const key = join(pki.dir, `heavy${i}.key`);
-      const cert = join(pki.dir, `heavy${i}.crt`);
-      execFileSync('openssl', ['req', '-x509', '-config', cnf, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-        '-days', '1', '-subj', `/O=${'attacker'.repeat(8)}/CN=home-page-service-${i}${'x'.repeat(40)}`], { stdio: 'ignore' });
-      heavy.push({ key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+      const { issued } = await pki.selfSigned(`heavy${i}`, { subject: `CN=home-page-service-${i}${'x'.repeat(40)},O=${'attacker'.repeat(8)}`, dns: Array(9_700).fill('x') });
+      heavy.push({ key: issued.keyPem, cert: issued.certPem });
     }
   });
 

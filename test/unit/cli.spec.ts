@@ -1,10 +1,10 @@
 /** The `mtls` command line, run in-process through main(); results checked against the openssl CLI. */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../libs/mtls/src/cli/main';
 import { requireTool } from '../support/require-tool';
+import { keytool, opensslOk as openssl, opensslSubject, TempDir } from '../support/test-pki';
 
 interface Run {
   code: number;
@@ -19,25 +19,17 @@ async function mtls(...argv: string[]): Promise<Run> {
   return { code, stdout, stderr };
 }
 
-function openssl(args: string[]): string {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-const opensslSubject = (file: string) => openssl(['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb']).trim().replace(/^subject=/, '');
-
-let work: string;
+let work: TempDir;
 let dir: string;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'nest-mtls-cli-'));
-  dir = path.join(work, 'pki');
+  work = new TempDir('nest-mtls-cli-');
+  dir = work.path('pki');
   const init = await mtls('pki', 'init', dir);
   expect(init).toMatchObject({ code: 0, stderr: '' });
 });
 
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+afterAll(() => work?.cleanup());
 
 describe('mtls pki init', () => {
   it('creates the PKI and prints the files and the next steps', async () => {
@@ -51,7 +43,7 @@ describe('mtls pki init', () => {
   });
 
   it('prints paths and MTLS_* variables', async () => {
-    const other = path.join(work, 'printed');
+    const other = work.path('printed');
     const r = await mtls('pki', 'init', other, '--password', 's3cret');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`MTLS_KEY_STORE_PATH=${path.join(other, 'user-service.p12')}`);
@@ -62,7 +54,7 @@ describe('mtls pki init', () => {
   });
 
   it('--rsa makes RSA keys', async () => {
-    const rsa = path.join(work, 'rsa');
+    const rsa = work.path('rsa');
     expect((await mtls('pki', 'init', rsa, '--rsa')).code).toBe(0);
     const text = openssl(['x509', '-in', path.join(rsa, 'user-service.crt'), '-noout', '-text']);
     expect(text).toContain('rsaEncryption');
@@ -93,8 +85,8 @@ describe('mtls inspect', () => {
   });
 
   it('reads DER, and the first certificate of a PEM chain', async () => {
-    const der = path.join(work, 'user.der');
-    fs.writeFileSync(der, spawnSync('openssl', ['x509', '-in', path.join(dir, 'user-service.crt'), '-outform', 'DER']).stdout);
+    const der = work.path('user.der');
+    openssl(['x509', '-in', path.join(dir, 'user-service.crt'), '-outform', 'DER', '-out', der]);
     expect((await mtls('inspect', der)).stdout.split('\n')[0]).toBe('subject: CN=user-service,O=nest-mtls');
     expect((await mtls('inspect', path.join(dir, 'home-page-service.chain.pem'))).stdout.split('\n')[0]).toBe('subject: CN=home-page-service,O=nest-mtls');
   });
@@ -191,12 +183,12 @@ describe('errors', () => {
   });
 
   it('missing, unreadable or non-certificate files -> exit 1, one line naming the file', async () => {
-    const missing = path.join(work, 'nope.pem');
+    const missing = work.path('nope.pem');
     const r = await mtls('inspect', missing);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`mtls inspect: ${missing}: no such file\n`);
 
-    const garbage = path.join(work, 'garbage.bin');
+    const garbage = work.path('garbage.bin');
     fs.writeFileSync(garbage, 'hello, not a certificate');
     const g = await mtls('inspect', garbage);
     expect(g.code).toBe(1);
@@ -209,11 +201,11 @@ describe('errors', () => {
     expect(k.code).toBe(1);
     expect(k.stderr).toContain(`${keyOnly}: no certificate in it`);
 
-    const d = await mtls('inspect', work);
+    const d = await mtls('inspect', work.dir);
     expect(d.code).toBe(1);
-    expect(d.stderr).toContain(`${work}: is a directory`);
+    expect(d.stderr).toContain(`${work.dir}: is a directory`);
 
-    const noPki = await mtls('pki', 'issue', '--cn', 'x', path.join(work, 'no-pki'));
+    const noPki = await mtls('pki', 'issue', '--cn', 'x', work.path('no-pki'));
     expect(noPki.code).toBe(1);
     expect(noPki.stderr).toMatch(/is not a dev PKI/);
     oneLine(noPki);
@@ -253,7 +245,7 @@ describe('mtls --version and help', () => {
 
 describe('mtls pki init --service', () => {
   it('issues certificates for the named services only, which verify against the trust store', async () => {
-    const own = path.join(work, 'own');
+    const own = work.path('own');
     const r = await mtls('pki', 'init', own, '--service', 'orders', '--service', 'billing.v2');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toMatch(/\n {2}orders +orders\.crt {2}orders\.key {2}orders\.chain\.pem {2}orders\.p12 \(alias orders\)\n/);
@@ -273,7 +265,7 @@ describe('mtls inspect: key stores', () => {
   const p = (f: string) => path.join(stores, f);
 
   beforeAll(() => {
-    stores = path.join(work, 'stores');
+    stores = work.path('stores');
     fs.mkdirSync(stores);
     // PKCS#12 written by openssl: a key entry "api-key" with its certificate and the global CA.
     openssl(['pkcs12', '-export', '-inkey', path.join(dir, 'user-service.key'), '-in', path.join(dir, 'user-service.crt'),
@@ -331,19 +323,14 @@ describe('mtls inspect: key stores', () => {
 
   const describeKeytool = requireTool('keytool', 'the JKS inspect tests') ? describe : describe.skip;
   describeKeytool('JKS written by keytool', () => {
-    const keytool = (...args: string[]) => {
-      const r = spawnSync('keytool', args, { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`keytool ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
-    };
-
     beforeAll(() => {
       // A key entry "api" whose stored chain is leaf + global CA, and a trust store with two trusted certificate entries.
       openssl(['pkcs12', '-export', '-inkey', path.join(dir, 'user-service.key'), '-in', path.join(dir, 'user-service.chain.pem'),
         '-name', 'api', '-passout', `pass:${PW}`, '-out', p('chain.p12')]);
-      keytool('-importkeystore', '-noprompt', '-srckeystore', p('chain.p12'), '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
-        '-destkeystore', p('keys.jks'), '-deststoretype', 'JKS', '-deststorepass', PW);
+      keytool(['-importkeystore', '-noprompt', '-srckeystore', p('chain.p12'), '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
+        '-destkeystore', p('keys.jks'), '-deststoretype', 'JKS', '-deststorepass', PW]);
       for (const [alias, file] of [['root', 'root-ca.crt'], ['global', 'global-ca.crt']]) {
-        keytool('-importcert', '-noprompt', '-alias', alias, '-file', path.join(dir, file), '-keystore', p('trust.jks'), '-storetype', 'JKS', '-storepass', PW);
+        keytool(['-importcert', '-noprompt', '-alias', alias, '-file', path.join(dir, file), '-keystore', p('trust.jks'), '-storetype', 'JKS', '-storepass', PW]);
       }
     });
 

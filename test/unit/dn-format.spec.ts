@@ -1,12 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { formatDn, issuerDn, subjectDn } from 'nest-mtls/identity/dn-format';
 import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
 import { children, nameDer, tbsWithSubject, tlv, utf8, type Rdn } from '../support/der';
 import { requireTool } from '../support/require-tool';
+import { fixedOpensslEnv, opensslNames, opensslSelfSigned, TempDir, type OpensslCertOptions } from '../support/test-pki';
 
 /**
  * Differential test: formatDn must print exactly what
@@ -15,65 +12,30 @@ import { requireTool } from '../support/require-tool';
 const hasOpenssl = requireTool('openssl', 'the differential DN tests');
 const describeOpenssl = hasOpenssl ? describe : describe.skip;
 
-let dir: string;
-let env: NodeJS.ProcessEnv;
-let reqConfig: string;
-
+let dir: TempDir;
 beforeAll(() => {
-  if (!hasOpenssl) return;
-  dir = mkdtempSync(join(tmpdir(), 'dn-format-'));
-  // A fixed configuration: no distribution oid_section or string_mask surprises.
-  writeFileSync(join(dir, 'empty.cnf'), '');
-  env = { ...process.env, OPENSSL_CONF: join(dir, 'empty.cnf') };
-  reqConfig = join(dir, 'req.cnf');
-  writeFileSync(reqConfig, '[req]\ndistinguished_name = dn\nstring_mask = utf8only\n[dn]\n');
-  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', join(dir, 'key.pem')], { env });
+  if (hasOpenssl) dir = new TempDir('dn-format-');
 });
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => dir?.cleanup());
 
 let counter = 0;
-
-/** A self-signed certificate from `openssl req -x509 -subj`, as DER. */
-function opensslCert(subject: string, options: { multivalue?: boolean; mask?: string } = {}): Buffer {
-  const file = join(dir, `c${++counter}.der`);
-  const config = options.mask ? join(dir, `req-${counter}.cnf`) : reqConfig;
-  if (options.mask) writeFileSync(config, `[req]\ndistinguished_name = dn\nstring_mask = ${options.mask}\n[dn]\n`);
-  const args = ['req', '-x509', '-config', config, '-key', join(dir, 'key.pem'), '-days', '1', '-utf8', '-subj', subject, '-outform', 'DER', '-out', file];
-  if (options.multivalue) args.push('-multivalue-rdn');
-  execFileSync('openssl', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return readFileSync(file);
-}
-
-/** What the CLI prints for subject and issuer, read as UTF-8, without the `subject=` / `issuer=` prefix. */
-function opensslNames(certDer: Buffer): { subject: string; issuer: string } {
-  const file = join(dir, `p${++counter}.der`);
-  writeFileSync(file, certDer);
-  const out = execFileSync(
-    'openssl',
-    ['x509', '-inform', 'DER', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253,-esc_msb'],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  ).toString('utf8');
-  const subject = /^subject=(.*)$/m.exec(out);
-  const issuer = /^issuer=(.*)$/m.exec(out);
-  if (!subject || !issuer) throw new Error(`unexpected openssl output: ${out}`);
-  return { subject: subject[1], issuer: issuer[1] };
+/** What the CLI prints for subject and issuer of a DER certificate (fixed configuration). */
+function namesByOpenssl(certDer: Buffer): { subject: string; issuer: string } {
+  return opensslNames(dir.write(`p${++counter}.der`, certDer), fixedOpensslEnv(dir));
 }
 
 let template: { tbs: Buffer; rest: Buffer[] } | undefined;
 /** A certificate (bad signature, which printing ignores) whose subject is `name`. */
 function certWithSubject(name: Buffer): Buffer {
   if (!template) {
-    const [tbs, ...rest] = children(opensslCert('/CN=template', {}));
+    const [tbs, ...rest] = children(opensslSelfSigned(dir, '/CN=template'));
     template = { tbs, rest };
   }
   return tlv(0x30, Buffer.concat([tbsWithSubject(template.tbs, name), ...template.rest]));
 }
 
 describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () => {
-  const subjects: [string, string, { multivalue?: boolean; mask?: string }][] = [
+  const subjects: [string, string, OpensslCertOptions][] = [
     ['plain', '/C=US/ST=California/L=San Francisco/O=Example Inc/OU=Platform/CN=home-page-service', {}],
     ['comma', '/CN=Doe\\, John/O=Example', {}],
     ['CN smuggling ,O=Example', '/CN=evil\\,O=Example/O=Other', {}],
@@ -103,9 +65,9 @@ describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () =>
   ];
 
   test.each(subjects)('%s', (_label, subject, options) => {
-    const der = opensslCert(subject, options);
+    const der = opensslSelfSigned(dir, subject, options);
     const cert = new X509Certificate(der);
-    const expected = opensslNames(der);
+    const expected = namesByOpenssl(der);
     expect(subjectDn(cert)).toBe(expected.subject);
     expect(issuerDn(cert)).toBe(expected.issuer);
   });
@@ -124,7 +86,7 @@ describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () =>
         tlv(0x16, [b, 0x41, b]), // IA5String
       ];
       const name = nameDer(values.map((value) => [[CN, value]]));
-      expect({ b, dn: formatDn(name) }).toEqual({ b, dn: opensslNames(certWithSubject(name)).subject });
+      expect({ b, dn: formatDn(name) }).toEqual({ b, dn: namesByOpenssl(certWithSubject(name)).subject });
     }
   });
 
@@ -156,13 +118,13 @@ describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () =>
 
   test.each(crafted)('crafted: %s', (_label, rdns) => {
     const name = nameDer(rdns);
-    expect(formatDn(name)).toBe(opensslNames(certWithSubject(name)).subject);
+    expect(formatDn(name)).toBe(namesByOpenssl(certWithSubject(name)).subject);
   });
 
   test('every attribute type in the OpenSSL table prints as the CLI prints it', () => {
     const { OPENSSL_SHORT_NAMES } = jest.requireActual('nest-mtls/identity/attribute-names') as typeof import('nest-mtls/identity/attribute-names');
     const name = nameDer([...OPENSSL_SHORT_NAMES.keys()].map((oid) => [[oid, utf8('v')]]));
-    expect(formatDn(name)).toBe(opensslNames(certWithSubject(name)).subject);
+    expect(formatDn(name)).toBe(namesByOpenssl(certWithSubject(name)).subject);
   });
 
   const rejected: [string, Buffer][] = [

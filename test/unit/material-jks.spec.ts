@@ -7,11 +7,11 @@ import { sniffStoreType } from 'nest-mtls/material/store-type';
 import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
 import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
 import { requireTool } from '../support/require-tool';
-import { buildPki, Pki, PW } from './material-fixtures';
+import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
 
 const maybe = requireTool('keytool', 'the JKS and keytool store tests') ? describe : describe.skip;
 
-let pki: Pki;
+let pki: ToolMadeStores;
 let root: X509Certificate;
 let int: X509Certificate;
 
@@ -34,38 +34,38 @@ function expectChain(m: KeyMaterial, leafFile: string) {
 
 maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
   beforeAll(() => {
-    pki = buildPki();
+    pki = buildToolMadeStores();
     root = new X509Certificate(pki.read('root.pem'));
     int = new X509Certificate(pki.read('int.pem'));
   }, 180_000);
-  afterAll(() => pki?.remove());
+  afterAll(() => pki?.cleanup());
 
   test('sniffed as JKS; JCEKS refused with the conversion command', () => {
-    const p = pki.p('rsa.jks');
+    const p = pki.path('rsa.jks');
     expect(readSettingFile('keyStorePath', p).readUInt32BE(0)).toBe(0xfeedfeed);
     expect(sniffStoreType(readSettingFile('keyStorePath', p), 'keyStorePath', p)).toBe('JKS');
-    const jceks = pki.p('ec.jceks');
+    const jceks = pki.path('ec.jceks');
     expect(configError(() => loadKeyMaterial({ keyStorePath: jceks, keyStorePassword: PW })).message).toBe(
       `keyStorePath: ${jceks} is a JCEKS store: JCEKS is not supported, convert with keytool -importkeystore -srckeystore ${jceks} -srcstoretype JCEKS -destkeystore store.p12 -deststoretype PKCS12`,
     );
   });
 
   test('RSA key entry: key matches leaf, chain leaf -> intermediate -> root', () => {
-    const m = loadKeyMaterial({ keyStorePath: pki.p('rsa.jks'), keyStorePassword: PW, keyStoreType: 'JKS' });
+    const m = loadKeyMaterial({ keyStorePath: pki.path('rsa.jks'), keyStorePassword: PW, keyStoreType: 'JKS' });
     expectChain(m, 'rsa-leaf.pem');
     expect(m.key.asymmetricKeyType).toBe('rsa');
-    expect(m.source).toBe(`${pki.p('rsa.jks')} (alias "rsa-server")`);
+    expect(m.source).toBe(`${pki.path('rsa.jks')} (alias "rsa-server")`);
   });
 
   test('EC P-256 key entry (jks-js recovers the PKCS#8 bytes; node parses them)', () => {
-    const m = loadKeyMaterial({ keyStorePath: pki.p('ec.jks'), keyStorePassword: PW });
+    const m = loadKeyMaterial({ keyStorePath: pki.path('ec.jks'), keyStorePassword: PW });
     expectChain(m, 'ec-leaf.pem');
     expect(m.key.asymmetricKeyType).toBe('ec');
     expect(m.key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
 
   test('two key entries: certAlias required, selects, unknown alias lists them', () => {
-    const p = pki.p('two.jks');
+    const p = pki.path('two.jks');
     expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
       `certAlias: ${p} holds 2 key entries (ec-server, rsa-server); set certAlias`,
     );
@@ -77,42 +77,42 @@ maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
   });
 
   test('wrong and missing password', () => {
-    const p = pki.p('ec.jks');
+    const p = pki.path('ec.jks');
     expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: 'nope' })).message).toBe(
       `keyStorePassword: wrong password for ${p}`,
     );
     expect(configError(() => loadKeyMaterial({ keyStorePath: p })).message).toBe(
       `keyStorePassword: ${p} is password-protected; set keyStorePassword`,
     );
-    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.jks'), trustStorePassword: 'nope' })).message).toBe(
-      `trustStorePassword: wrong password for ${pki.p('trust.jks')}`,
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('trust.jks'), trustStorePassword: 'nope' })).message).toBe(
+      `trustStorePassword: wrong password for ${pki.path('trust.jks')}`,
     );
   });
 
   test('a key password different from the store password says so', () => {
-    const p = pki.p('keypass.jks');
+    const p = pki.path('keypass.jks');
     expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
       `keyStorePassword: cannot decrypt key entry "ec-server" in ${p} with the store password (a key password different from the store password is not supported)`,
     );
   });
 
   test('trust-only JKS (keytool -importcert): exactly its CAs', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('trust.jks'), trustStorePassword: PW });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('trust.jks'), trustStorePassword: PW });
     expect(t.cas.map((c) => c.fingerprint256).sort()).toEqual([root.fingerprint256, int.fingerprint256].sort());
     expect(t.nonCa).toEqual([]);
     // Like Java, a trust store is readable without its password (no integrity check then).
-    expect(loadTrustMaterial({ trustStorePath: pki.p('trust.jks') }).cas).toHaveLength(2);
+    expect(loadTrustMaterial({ trustStorePath: pki.path('trust.jks') }).cas).toHaveLength(2);
   });
 
   test('JKS as trust store: certificates of key entries count too, each once', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('two.jks'), trustStorePassword: PW });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('two.jks'), trustStorePassword: PW });
     const leaves = ['rsa-leaf.pem', 'ec-leaf.pem'].map((f) => new X509Certificate(pki.read(f)).fingerprint256);
     expect(t.cas.map((c) => c.fingerprint256).sort()).toEqual([...leaves, root.fingerprint256, int.fingerprint256].sort());
     expect(t.nonCa).toHaveLength(2);
   });
 
   test("keytool's default store in keystore.jks is PKCS12 content and is read as such", () => {
-    const p = pki.p('keystore.jks');
+    const p = pki.path('keystore.jks');
     expect(sniffStoreType(readSettingFile('keyStorePath', p), 'keyStorePath', p)).toBe('PKCS12');
     const m = loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW });
     expectChain(m, 'ec-leaf.pem');
@@ -122,7 +122,7 @@ maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
   });
 
   test('multi-entry PKCS#12 written by keytool', () => {
-    const p = pki.p('two.p12');
+    const p = pki.path('two.p12');
     expect(configError(() => loadKeyMaterial({ keyStorePath: p, keyStorePassword: PW })).message).toBe(
       `certAlias: ${p} holds 2 key entries (ec-server, rsa-server); set certAlias`,
     );
@@ -131,7 +131,7 @@ maybe('JKS (keytool -importkeystore -deststoretype JKS)', () => {
   });
 
   test('keytool PKCS#12 trust store (trusted certificate entry)', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('trust-keytool.p12'), trustStorePassword: PW });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('trust-keytool.p12'), trustStorePassword: PW });
     expect(t.cas.map((c) => c.fingerprint256)).toEqual([root.fingerprint256]);
   });
 });

@@ -4,15 +4,15 @@ import * as tls from 'node:tls';
 import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
 import type { TlsMaterial } from 'nest-mtls/material/tls-material.interface';
 import { requireTool } from '../support/require-tool';
-import { buildPki, Pki, PW } from './material-fixtures';
+import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
 
 const testKeytool = requireTool('keytool', 'the JKS handshake tests') ? test : test.skip;
 
-let pki: Pki;
+let pki: ToolMadeStores;
 beforeAll(() => {
-  pki = buildPki();
+  pki = buildToolMadeStores();
 }, 180_000);
-afterAll(() => pki?.remove());
+afterAll(() => pki?.cleanup());
 
 interface Outcome {
   serverSawClient?: string;
@@ -75,10 +75,10 @@ const clientCert = () => ({ key: pki.read('client.key'), cert: pki.read('client.
 
 test('PKCS#12 key store (EC), PEM trust bundle, 2 CRLs: handshake with a client of the same CA succeeds', async () => {
   const m = loadTlsMaterial({
-    keyStorePath: pki.p('ec.p12'),
+    keyStorePath: pki.path('ec.p12'),
     keyStorePassword: PW,
-    trustStorePath: pki.p('cas.pem'),
-    crlPath: pki.p('crls.pem'),
+    trustStorePath: pki.path('cas.pem'),
+    crlPath: pki.path('crls.pem'),
   });
   expect(m.crls).toHaveLength(2);
   const out = await handshake(m, clientCert());
@@ -89,7 +89,7 @@ test('PKCS#12 key store (EC), PEM trust bundle, 2 CRLs: handshake with a client 
 });
 
 test('a client without a certificate, or from another CA, is refused in the handshake', async () => {
-  const m = loadTlsMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, trustStorePath: pki.p('cas.pem') });
+  const m = loadTlsMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, trustStorePath: pki.path('cas.pem') });
   const none = await handshake(m, undefined);
   expect(none.serverSawClient).toBeUndefined();
   expect(none.serverError).toMatch(/did not return a certificate/);
@@ -102,10 +102,10 @@ test('a client without a certificate, or from another CA, is refused in the hand
 
 test('the CRLs are in effect: a revoked client is refused', async () => {
   const m = loadTlsMaterial({
-    keyStorePath: pki.p('ec.p12'),
+    keyStorePath: pki.path('ec.p12'),
     keyStorePassword: PW,
-    trustStorePath: pki.p('cas.pem'),
-    crlPath: pki.p('crls-client-revoked.pem'),
+    trustStorePath: pki.path('cas.pem'),
+    crlPath: pki.path('crls-client-revoked.pem'),
   });
   expect(m.crls![1].crl.entries).toHaveLength(1);
   const out = await handshake(m, clientCert());
@@ -117,11 +117,11 @@ test('the CRLs are in effect: a revoked client is refused', async () => {
 
 testKeytool('JKS key store (RSA) and JKS trust store: handshake succeeds', async () => {
   const m = loadTlsMaterial({
-    keyStorePath: pki.p('rsa.jks'),
+    keyStorePath: pki.path('rsa.jks'),
     keyStorePassword: PW,
-    trustStorePath: pki.p('trust.jks'),
+    trustStorePath: pki.path('trust.jks'),
     trustStorePassword: PW,
-    crlPath: pki.p('crls.pem'),
+    crlPath: pki.path('crls.pem'),
   });
   const out = await handshake(m, clientCert());
   expect(out.clientError).toBeUndefined();
@@ -131,7 +131,7 @@ testKeytool('JKS key store (RSA) and JKS trust store: handshake succeeds', async
 });
 
 testKeytool('EC JKS key store: handshake succeeds', async () => {
-  const m = loadTlsMaterial({ keyStorePath: pki.p('ec.jks'), keyStorePassword: PW, trustStorePath: pki.p('cas.pem') });
+  const m = loadTlsMaterial({ keyStorePath: pki.path('ec.jks'), keyStorePassword: PW, trustStorePath: pki.path('cas.pem') });
   const out = await handshake(m, clientCert());
   expect(out.clientAuthorized).toBe(true);
   expect(out.serverSawClient).toContain('CN=home-page-service');

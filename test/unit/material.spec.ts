@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
 import { loadCrls } from 'nest-mtls/material/crl-reader';
 import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
@@ -8,18 +8,18 @@ import { sniffStoreType } from 'nest-mtls/material/store-type';
 import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
 import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
 import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
-import { buildPki, KEY_PW, Pki, PW } from './material-fixtures';
+import { buildToolMadeStores, KEY_PW, PW, type ToolMadeStores } from '../support/test-pki';
 
-let pki: Pki;
+let pki: ToolMadeStores;
 let root: X509Certificate;
 let int: X509Certificate;
 
 beforeAll(() => {
-  pki = buildPki();
+  pki = buildToolMadeStores({ jks: false });
   root = new X509Certificate(pki.read('root.pem'));
   int = new X509Certificate(pki.read('int.pem'));
 }, 120_000);
-afterAll(() => pki?.remove());
+afterAll(() => pki?.cleanup());
 
 /** The MtlsConfigError thrown by fn; fails the test if there is none or another type. */
 function configError(fn: () => unknown): MtlsConfigError {
@@ -51,27 +51,27 @@ function expectChain(m: KeyMaterial, leafFile: string, withRoot: boolean) {
 
 describe('setting files', () => {
   test('missing, directory, empty, unreadable', () => {
-    expect(configError(() => readSettingFile('keyStorePath', pki.p('nope.p12'))).message).toBe(
-      `keyStorePath: file not found: ${pki.p('nope.p12')}`,
+    expect(configError(() => readSettingFile('keyStorePath', pki.path('nope.p12'))).message).toBe(
+      `keyStorePath: file not found: ${pki.path('nope.p12')}`,
     );
-    mkdirSync(pki.p('adir'));
-    expect(configError(() => readSettingFile('trustStorePath', pki.p('adir'))).message).toBe(
-      `trustStorePath: is a directory, expected a file: ${pki.p('adir')}`,
+    mkdirSync(pki.path('adir'));
+    expect(configError(() => readSettingFile('trustStorePath', pki.path('adir'))).message).toBe(
+      `trustStorePath: is a directory, expected a file: ${pki.path('adir')}`,
     );
-    writeFileSync(pki.p('empty.pem'), '');
-    expect(configError(() => readSettingFile('certPath', pki.p('empty.pem'))).message).toBe(
-      `certPath: file is empty: ${pki.p('empty.pem')}`,
+    pki.write('empty.pem', '');
+    expect(configError(() => readSettingFile('certPath', pki.path('empty.pem'))).message).toBe(
+      `certPath: file is empty: ${pki.path('empty.pem')}`,
     );
-    expect(configError(() => readSettingFile('keyPath', pki.p('empty.pem/x'))).message).toBe(
-      `keyPath: cannot read ${pki.p('empty.pem/x')} (ENOTDIR)`,
+    expect(configError(() => readSettingFile('keyPath', pki.path('empty.pem/x'))).message).toBe(
+      `keyPath: cannot read ${pki.path('empty.pem/x')} (ENOTDIR)`,
     );
-    writeFileSync(pki.p('secret.pem'), 'x');
-    chmodSync(pki.p('secret.pem'), 0o000);
+    pki.write('secret.pem', 'x');
+    chmodSync(pki.path('secret.pem'), 0o000);
     if (process.getuid?.() === 0) {
       console.log('running as root: EACCES cannot be provoked, skipping the unreadable-file case');
     } else {
-      expect(configError(() => readSettingFile('keyPath', pki.p('secret.pem'))).message).toBe(
-        `keyPath: cannot read ${pki.p('secret.pem')} (EACCES)`,
+      expect(configError(() => readSettingFile('keyPath', pki.path('secret.pem'))).message).toBe(
+        `keyPath: cannot read ${pki.path('secret.pem')} (EACCES)`,
       );
     }
   });
@@ -79,52 +79,52 @@ describe('setting files', () => {
 
 describe('store type sniffing (content, not extension)', () => {
   test('PEM, PKCS12, garbage, DER certificate', () => {
-    const sniff = (f: string) => sniffStoreType(readSettingFile('keyStorePath', pki.p(f)), 'keyStorePath', pki.p(f));
+    const sniff = (f: string) => sniffStoreType(readSettingFile('keyStorePath', pki.path(f)), 'keyStorePath', pki.path(f));
     expect(sniff('ec-bundle.pem')).toBe('PEM');
-    writeFileSync(pki.p('with-text.pem'), `Bag Attributes\n    friendlyName: café\n${pki.read('root.pem')}`);
+    pki.write('with-text.pem', `Bag Attributes\n    friendlyName: café\n${pki.read('root.pem')}`);
     expect(sniff('with-text.pem')).toBe('PEM');
     expect(sniff('rsa.p12')).toBe('PKCS12');
-    writeFileSync(pki.p('garbage.bin'), 'hello, this is not a key store\n');
+    pki.write('garbage.bin', 'hello, this is not a key store\n');
     expect(configError(() => sniff('garbage.bin')).message).toBe(
-      `keyStorePath: not a PEM, PKCS#12 or JKS file: ${pki.p('garbage.bin')}`,
+      `keyStorePath: not a PEM, PKCS#12 or JKS file: ${pki.path('garbage.bin')}`,
     );
-    writeFileSync(pki.p('root.der'), root.raw);
+    pki.write('root.der', root.raw);
     expect(configError(() => sniff('root.der')).message).toMatch(
       /^keyStorePath: not a PEM, PKCS#12 or JKS file: .*root\.der \(DER data that is not PKCS#12/,
     );
   });
 
   test('explicit keyStoreType contradicting the content', () => {
-    const err = configError(() => loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, keyStoreType: 'PEM' }));
+    const err = configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, keyStoreType: 'PEM' }));
     expect(err.setting).toBe('keyStoreType');
-    expect(err.message).toBe(`keyStoreType: is PEM but ${pki.p('ec.p12')} holds PKCS12 content; set PKCS12 or leave keyStoreType unset`);
+    expect(err.message).toBe(`keyStoreType: is PEM but ${pki.path('ec.p12')} holds PKCS12 content; set PKCS12 or leave keyStoreType unset`);
     // JKS and PKCS12 read each other, as in Java 9+: the content decides.
-    expect(loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, keyStoreType: 'JKS' }).chain).toHaveLength(3);
+    expect(loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, keyStoreType: 'JKS' }).chain).toHaveLength(3);
     expect(
-      configError(() => loadTrustMaterial({ trustStorePath: pki.p('cas.pem'), trustStoreType: 'PKCS12' })).message,
-    ).toBe(`trustStoreType: is PKCS12 but ${pki.p('cas.pem')} holds PEM content; set PEM or leave trustStoreType unset`);
+      configError(() => loadTrustMaterial({ trustStorePath: pki.path('cas.pem'), trustStoreType: 'PKCS12' })).message,
+    ).toBe(`trustStoreType: is PKCS12 but ${pki.path('cas.pem')} holds PEM content; set PEM or leave trustStoreType unset`);
     // A matching explicit type is fine.
-    expect(loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, keyStoreType: 'PKCS12' }).chain).toHaveLength(3);
+    expect(loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, keyStoreType: 'PKCS12' }).chain).toHaveLength(3);
   });
 });
 
 describe('PEM', () => {
   test('certPath + keyPath (PKCS#8, PKCS#1, SEC1): key matches the leaf, chain leaf -> intermediate', () => {
-    expectChain(loadKeyMaterial({ certPath: pki.p('rsa-chain.pem'), keyPath: pki.p('rsa-leaf.key') }), 'rsa-leaf.pem', false);
-    expectChain(loadKeyMaterial({ certPath: pki.p('rsa-chain.pem'), keyPath: pki.p('rsa-leaf.pkcs1.key') }), 'rsa-leaf.pem', false);
-    const ec = loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('ec-leaf.sec1.key') });
+    expectChain(loadKeyMaterial({ certPath: pki.path('rsa-chain.pem'), keyPath: pki.path('rsa-leaf.key') }), 'rsa-leaf.pem', false);
+    expectChain(loadKeyMaterial({ certPath: pki.path('rsa-chain.pem'), keyPath: pki.path('rsa-leaf.pkcs1.key') }), 'rsa-leaf.pem', false);
+    const ec = loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('ec-leaf.sec1.key') });
     expectChain(ec, 'ec-leaf.pem', false);
     expect(ec.key.asymmetricKeyType).toBe('ec');
-    expect(ec.source).toBe(`${pki.p('ec-chain.pem')} + ${pki.p('ec-leaf.sec1.key')}`);
+    expect(ec.source).toBe(`${pki.path('ec-chain.pem')} + ${pki.path('ec-leaf.sec1.key')}`);
   });
 
   test('chain in the wrong order is put leaf first, root once', () => {
-    expectChain(loadKeyMaterial({ certPath: pki.p('ec-chain-reversed.pem'), keyPath: pki.p('ec-leaf.key') }), 'ec-leaf.pem', true);
+    expectChain(loadKeyMaterial({ certPath: pki.path('ec-chain-reversed.pem'), keyPath: pki.path('ec-leaf.key') }), 'ec-leaf.pem', true);
   });
 
   test('PEM key store with an encrypted key: keyPassphrase, else keyStorePassword', () => {
-    writeFileSync(pki.p('enc-bundle.pem'), pki.read('ec-leaf.enc8.key') + pki.read('ec-chain.pem'));
-    const f = pki.p('enc-bundle.pem');
+    pki.write('enc-bundle.pem', pki.read('ec-leaf.enc8.key') + pki.read('ec-chain.pem'));
+    const f = pki.path('enc-bundle.pem');
     expect(loadKeyMaterial({ keyStorePath: f, keyPassphrase: KEY_PW }).chain).toHaveLength(2);
     expect(loadKeyMaterial({ keyStorePath: f, keyStorePassword: KEY_PW }).chain).toHaveLength(2);
     expect(configError(() => loadKeyMaterial({ keyStorePath: f })).message).toBe(
@@ -136,9 +136,9 @@ describe('PEM', () => {
   });
 
   test('PEM key store (key + chain in one file)', () => {
-    const m = loadKeyMaterial({ keyStorePath: pki.p('ec-bundle.pem') });
+    const m = loadKeyMaterial({ keyStorePath: pki.path('ec-bundle.pem') });
     expectChain(m, 'ec-leaf.pem', true);
-    expect(m.source).toBe(pki.p('ec-bundle.pem'));
+    expect(m.source).toBe(pki.path('ec-bundle.pem'));
   });
 
   test('encrypted PKCS#8 and legacy Proc-Type keys', () => {
@@ -148,66 +148,66 @@ describe('PEM', () => {
       ['ec-chain.pem', 'ec-leaf.legacy-enc.key'],
     ]) {
       expect(pki.read(key)).toMatch(/ENCRYPTED/);
-      const m = loadKeyMaterial({ certPath: pki.p(cert), keyPath: pki.p(key), keyPassphrase: KEY_PW });
+      const m = loadKeyMaterial({ certPath: pki.path(cert), keyPath: pki.path(key), keyPassphrase: KEY_PW });
       expect(m.chain[0].checkPrivateKey(m.key)).toBe(true);
       expect(m.keyPem).not.toMatch(/ENCRYPTED/);
-      expect(configError(() => loadKeyMaterial({ certPath: pki.p(cert), keyPath: pki.p(key) })).message).toBe(
-        `keyPassphrase: ${pki.p(key)} holds an encrypted private key; set keyPassphrase`,
+      expect(configError(() => loadKeyMaterial({ certPath: pki.path(cert), keyPath: pki.path(key) })).message).toBe(
+        `keyPassphrase: ${pki.path(key)} holds an encrypted private key; set keyPassphrase`,
       );
       expect(
-        configError(() => loadKeyMaterial({ certPath: pki.p(cert), keyPath: pki.p(key), keyPassphrase: 'wrong' })).message,
-      ).toBe(`keyPassphrase: wrong passphrase for ${pki.p(key)}`);
+        configError(() => loadKeyMaterial({ certPath: pki.path(cert), keyPath: pki.path(key), keyPassphrase: 'wrong' })).message,
+      ).toBe(`keyPassphrase: wrong passphrase for ${pki.path(key)}`);
     }
   });
 
   test('errors: no certificate, no key, mismatch, garbage, wrong file type', () => {
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-leaf.key'), keyPath: pki.p('ec-leaf.key') })).message).toBe(
-      `certPath: no certificate found in ${pki.p('ec-leaf.key')}`,
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-leaf.key'), keyPath: pki.path('ec-leaf.key') })).message).toBe(
+      `certPath: no certificate found in ${pki.path('ec-leaf.key')}`,
     );
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('ec-chain.pem') })).message).toBe(
-      `keyPath: no private key found in ${pki.p('ec-chain.pem')}`,
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('ec-chain.pem') })).message).toBe(
+      `keyPath: no private key found in ${pki.path('ec-chain.pem')}`,
     );
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('other.key') })).message).toBe(
-      `keyPath: private key does not match the certificate in ${pki.p('ec-chain.pem')}`,
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('other.key') })).message).toBe(
+      `keyPath: private key does not match the certificate in ${pki.path('ec-chain.pem')}`,
     );
-    writeFileSync(pki.p('garbage.key'), 'not a key\n');
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('garbage.key') })).message).toBe(
-      `keyPath: not a PEM, PKCS#12 or JKS file: ${pki.p('garbage.key')}`,
+    pki.write('garbage.key', 'not a key\n');
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('garbage.key') })).message).toBe(
+      `keyPath: not a PEM, PKCS#12 or JKS file: ${pki.path('garbage.key')}`,
     );
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec.p12'), keyPath: pki.p('ec-leaf.key') })).message).toBe(
-      `certPath: ${pki.p('ec.p12')} is a PKCS12 file, certPath takes PEM (use keyStorePath for a key store)`,
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec.p12'), keyPath: pki.path('ec-leaf.key') })).message).toBe(
+      `certPath: ${pki.path('ec.p12')} is a PKCS12 file, certPath takes PEM (use keyStorePath for a key store)`,
     );
-    writeFileSync(pki.p('two-keys.pem'), pki.read('ec-leaf.key') + pki.read('other.key'));
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem'), keyPath: pki.p('two-keys.pem') })).message).toBe(
-      `keyPath: ${pki.p('two-keys.pem')} holds 2 private keys; expected one`,
+    pki.write('two-keys.pem', pki.read('ec-leaf.key') + pki.read('other.key'));
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('two-keys.pem') })).message).toBe(
+      `keyPath: ${pki.path('two-keys.pem')} holds 2 private keys; expected one`,
     );
-    writeFileSync(pki.p('broken-cert.pem'), '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('broken-cert.pem'), keyPath: pki.p('ec-leaf.key') })).message).toMatch(
-      new RegExp(`^certPath: cannot parse certificate 1 of 1 in ${pki.p('broken-cert.pem')} \\(`),
+    pki.write('broken-cert.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('broken-cert.pem'), keyPath: pki.path('ec-leaf.key') })).message).toMatch(
+      new RegExp(`^certPath: cannot parse certificate 1 of 1 in ${pki.path('broken-cert.pem')} \\(`),
     );
-    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('cas.pem') })).message).toBe(
-      `keyStorePath: no private key found in ${pki.p('cas.pem')} (it holds only certificates: a trust store?)`,
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('cas.pem') })).message).toBe(
+      `keyStorePath: no private key found in ${pki.path('cas.pem')} (it holds only certificates: a trust store?)`,
     );
   });
 
   test('option combinations', () => {
     expect(
-      configError(() => loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), certPath: pki.p('ec-chain.pem'), keyPath: pki.p('ec-leaf.key') })).message,
+      configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), certPath: pki.path('ec-chain.pem'), keyPath: pki.path('ec-leaf.key') })).message,
     ).toBe('keyStorePath: set either keyStorePath or certPath/keyPath, not both');
     expect(configError(() => loadKeyMaterial({})).message).toBe(
       'keyStorePath: no key material: set keyStorePath, or certPath and keyPath',
     );
-    expect(configError(() => loadKeyMaterial({ certPath: pki.p('ec-chain.pem') })).message).toBe('keyPath: required with certPath');
-    expect(configError(() => loadKeyMaterial({ keyPath: pki.p('ec-leaf.key') })).message).toBe('certPath: required with keyPath');
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem') })).message).toBe('keyPath: required with certPath');
+    expect(configError(() => loadKeyMaterial({ keyPath: pki.path('ec-leaf.key') })).message).toBe('certPath: required with keyPath');
   });
 });
 
 describe('PKCS#12 (openssl pkcs12 -export)', () => {
   test('default AES p12, RSA and EC: alias, key matches leaf, chain leaf -> intermediate -> root', () => {
-    const rsa = loadKeyMaterial({ keyStorePath: pki.p('rsa.p12'), keyStorePassword: PW });
+    const rsa = loadKeyMaterial({ keyStorePath: pki.path('rsa.p12'), keyStorePassword: PW });
     expectChain(rsa, 'rsa-leaf.pem', true);
-    expect(rsa.source).toBe(`${pki.p('rsa.p12')} (alias "rsa-server")`);
-    const ec = loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, certAlias: 'ec-server' });
+    expect(rsa.source).toBe(`${pki.path('rsa.p12')} (alias "rsa-server")`);
+    const ec = loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, certAlias: 'ec-server' });
     expectChain(ec, 'ec-leaf.pem', true);
     expect(ec.key.asymmetricKeyType).toBe('ec');
     expect(leafCn(ec)).toMatch(/CN=ec-server/);
@@ -218,44 +218,44 @@ describe('PKCS#12 (openssl pkcs12 -export)', () => {
       console.log('openssl legacy provider unavailable: skipping -legacy PKCS#12');
       return;
     }
-    expectChain(loadKeyMaterial({ keyStorePath: pki.p('rsa-legacy.p12'), keyStorePassword: PW }), 'rsa-leaf.pem', true);
-    expectChain(loadKeyMaterial({ keyStorePath: pki.p('ec-legacy.p12'), keyStorePassword: PW }), 'ec-leaf.pem', true);
+    expectChain(loadKeyMaterial({ keyStorePath: pki.path('rsa-legacy.p12'), keyStorePassword: PW }), 'rsa-leaf.pem', true);
+    expectChain(loadKeyMaterial({ keyStorePath: pki.path('ec-legacy.p12'), keyStorePassword: PW }), 'ec-leaf.pem', true);
   });
 
   test('without -name, and with an empty password', () => {
-    const m = loadKeyMaterial({ keyStorePath: pki.p('ec-noname.p12'), keyStorePassword: PW });
+    const m = loadKeyMaterial({ keyStorePath: pki.path('ec-noname.p12'), keyStorePassword: PW });
     expectChain(m, 'ec-leaf.pem', true);
-    expect(m.source).toBe(pki.p('ec-noname.p12'));
-    expectChain(loadKeyMaterial({ keyStorePath: pki.p('ec-emptypw.p12') }), 'ec-leaf.pem', true);
-    expectChain(loadKeyMaterial({ keyStorePath: pki.p('ec-emptypw.p12'), keyStorePassword: '' }), 'ec-leaf.pem', true);
+    expect(m.source).toBe(pki.path('ec-noname.p12'));
+    expectChain(loadKeyMaterial({ keyStorePath: pki.path('ec-emptypw.p12') }), 'ec-leaf.pem', true);
+    expectChain(loadKeyMaterial({ keyStorePath: pki.path('ec-emptypw.p12'), keyStorePassword: '' }), 'ec-leaf.pem', true);
   });
 
   test('wrong / missing password, unknown alias, key not matching its certificate', () => {
-    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: 'nope' })).message).toBe(
-      `keyStorePassword: wrong password for ${pki.p('ec.p12')}`,
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: 'nope' })).message).toBe(
+      `keyStorePassword: wrong password for ${pki.path('ec.p12')}`,
     );
-    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('ec.p12') })).message).toBe(
-      `keyStorePassword: ${pki.p('ec.p12')} is password-protected; set keyStorePassword`,
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12') })).message).toBe(
+      `keyStorePassword: ${pki.path('ec.p12')} is password-protected; set keyStorePassword`,
     );
     expect(
-      configError(() => loadKeyMaterial({ keyStorePath: pki.p('ec.p12'), keyStorePassword: PW, certAlias: 'x' })).message,
-    ).toBe(`certAlias: no key entry "x" in ${pki.p('ec.p12')} (key entries: ec-server)`);
-    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('mismatch.p12'), keyStorePassword: PW })).message).toBe(
-      `keyStorePath: private key does not match the certificate in ${pki.p('mismatch.p12')}`,
+      configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW, certAlias: 'x' })).message,
+    ).toBe(`certAlias: no key entry "x" in ${pki.path('ec.p12')} (key entries: ec-server)`);
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('mismatch.p12'), keyStorePassword: PW })).message).toBe(
+      `keyStorePath: private key does not match the certificate in ${pki.path('mismatch.p12')}`,
     );
-    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.p12') })).message).toBe(
-      `trustStorePassword: ${pki.p('trust.p12')} is password-protected; set trustStorePassword`,
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('trust.p12') })).message).toBe(
+      `trustStorePassword: ${pki.path('trust.p12')} is password-protected; set trustStorePassword`,
     );
-    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('trust.p12'), trustStorePassword: 'nope' })).message).toBe(
-      `trustStorePassword: wrong password for ${pki.p('trust.p12')}`,
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('trust.p12'), trustStorePassword: 'nope' })).message).toBe(
+      `trustStorePassword: wrong password for ${pki.path('trust.p12')}`,
     );
   });
 
   test('a truncated p12 says it cannot be read', () => {
-    const der = readSettingFile('x', pki.p('ec.p12'));
-    writeFileSync(pki.p('truncated.p12'), der.subarray(0, der.length - 40));
-    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.p('truncated.p12'), keyStorePassword: PW })).message).toMatch(
-      new RegExp(`^keyStorePath: not a valid PKCS#12 file: ${pki.p('truncated.p12')} \\(`),
+    const der = readSettingFile('x', pki.path('ec.p12'));
+    pki.write('truncated.p12', der.subarray(0, der.length - 40));
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('truncated.p12'), keyStorePassword: PW })).message).toMatch(
+      new RegExp(`^keyStorePath: not a valid PKCS#12 file: ${pki.path('truncated.p12')} \\(`),
     );
   });
 });
@@ -268,77 +268,77 @@ describe('trust material', () => {
   });
 
   test('PEM bundle: exactly the file\'s CAs, no public roots', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('cas.pem') });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('cas.pem') });
     expect(t.cas.map((c) => c.fingerprint256)).toEqual([int.fingerprint256, root.fingerprint256]);
     expect(t.nonCa).toEqual([]);
-    expect(t.source).toBe(pki.p('cas.pem'));
+    expect(t.source).toBe(pki.path('cas.pem'));
   });
 
   test('PKCS#12 cert bags', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('trust.p12'), trustStorePassword: PW });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('trust.p12'), trustStorePassword: PW });
     expect(t.cas.map((c) => c.fingerprint256).sort()).toEqual([int.fingerprint256, root.fingerprint256].sort());
   });
 
   test('a non-CA certificate is kept and noted', () => {
-    const t = loadTrustMaterial({ trustStorePath: pki.p('trust-mixed.pem') });
+    const t = loadTrustMaterial({ trustStorePath: pki.path('trust-mixed.pem') });
     expect(t.cas).toHaveLength(2);
     expect(t.nonCa!.map((c) => c.subject)).toEqual([expect.stringContaining('CN=home-page-service')]);
   });
 
   test('no certificate', () => {
-    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.p('ec-leaf.key') })).message).toBe(
-      `trustStorePath: no CA certificate found in ${pki.p('ec-leaf.key')}`,
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('ec-leaf.key') })).message).toBe(
+      `trustStorePath: no CA certificate found in ${pki.path('ec-leaf.key')}`,
     );
   });
 });
 
 describe('CRLs', () => {
   test('a PEM with 2 CRLs splits into 2, one PEM block each', () => {
-    const crls = loadCrls(pki.p('crls.pem'));
+    const crls = loadCrls(pki.path('crls.pem'));
     expect(crls).toHaveLength(2);
     expect(crls[0].crl.issuer).toContain('CN=Test Root CA');
     expect(crls[1].crl.issuer).toContain('CN=Test Intermediate CA');
     expect(crls[1].crl.nextUpdate!.getTime()).toBeGreaterThan(Date.now());
     for (const c of crls) expect(c.pem.match(/-----BEGIN X509 CRL-----/g)).toHaveLength(1);
-    expect(crls[1].source).toBe(`${pki.p('crls.pem')} (CRL 2 of 2)`);
+    expect(crls[1].source).toBe(`${pki.path('crls.pem')} (CRL 2 of 2)`);
   });
 
   test('a single PEM CRL and a DER CRL', () => {
-    const one = loadCrls(pki.p('int.crl'));
+    const one = loadCrls(pki.path('int.crl'));
     expect(one).toHaveLength(1);
-    expect(one[0].source).toBe(pki.p('int.crl'));
-    const der = loadCrls(pki.p('int.crl.der'));
+    expect(one[0].source).toBe(pki.path('int.crl'));
+    const der = loadCrls(pki.path('int.crl.der'));
     expect(der[0].pem).toMatch(/^-----BEGIN X509 CRL-----/);
     expect(der[0].crl.issuer).toContain('CN=Test Intermediate CA');
   });
 
   test('the "CRL" PEM label (@peculiar/x509) is re-labelled "X509 CRL" for OpenSSL', () => {
-    writeFileSync(pki.p('peculiar.crl'), pki.read('int.crl').replace(/X509 CRL/g, 'CRL'));
-    const [c] = loadCrls(pki.p('peculiar.crl'));
+    pki.write('peculiar.crl', pki.read('int.crl').replace(/X509 CRL/g, 'CRL'));
+    const [c] = loadCrls(pki.path('peculiar.crl'));
     expect(c.pem).toBe(pki.read('int.crl'));
   });
 
   test('no CRL, unparsable CRL, missing file', () => {
-    expect(configError(() => loadCrls(pki.p('cas.pem'))).message).toBe(`crlPath: no CRL found in ${pki.p('cas.pem')}`);
-    writeFileSync(pki.p('bad.crl'), '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
-    expect(configError(() => loadCrls(pki.p('bad.crl'))).message).toMatch(
-      new RegExp(`^crlPath: cannot parse the CRL in ${pki.p('bad.crl')} \\(`),
+    expect(configError(() => loadCrls(pki.path('cas.pem'))).message).toBe(`crlPath: no CRL found in ${pki.path('cas.pem')}`);
+    pki.write('bad.crl', '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
+    expect(configError(() => loadCrls(pki.path('bad.crl'))).message).toMatch(
+      new RegExp(`^crlPath: cannot parse the CRL in ${pki.path('bad.crl')} \\(`),
     );
-    expect(configError(() => loadCrls(pki.p('none.crl'))).message).toBe(`crlPath: file not found: ${pki.p('none.crl')}`);
+    expect(configError(() => loadCrls(pki.path('none.crl'))).message).toBe(`crlPath: file not found: ${pki.path('none.crl')}`);
   });
 });
 
 describe('loadTlsMaterial', () => {
   test('identity + trust + crls', () => {
     const m = loadTlsMaterial({
-      certPath: pki.p('ec-chain.pem'),
-      keyPath: pki.p('ec-leaf.key'),
-      trustStorePath: pki.p('cas.pem'),
-      crlPath: pki.p('crls.pem'),
+      certPath: pki.path('ec-chain.pem'),
+      keyPath: pki.path('ec-leaf.key'),
+      trustStorePath: pki.path('cas.pem'),
+      crlPath: pki.path('crls.pem'),
     });
     expect(m.identity.chain).toHaveLength(2);
     expect(m.trust.cas).toHaveLength(2);
     expect(m.crls).toHaveLength(2);
-    expect(loadTlsMaterial({ keyStorePath: pki.p('ec-bundle.pem'), trustStorePath: pki.p('cas.pem') }).crls).toBeUndefined();
+    expect(loadTlsMaterial({ keyStorePath: pki.path('ec-bundle.pem'), trustStorePath: pki.path('cas.pem') }).crls).toBeUndefined();
   });
 });

@@ -2,11 +2,9 @@
  * The dev/test PKI, checked with independent tools: the openssl CLI, Java's
  * keytool, and a real TLS handshake in Node (OpenSSL underneath).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import {
@@ -23,22 +21,7 @@ import {
   type PkiLayout,
 } from 'nest-mtls/testing';
 import { requireTool } from '../support/require-tool';
-
-/** Runs openssl; returns stdout+stderr and the exit status (never throws). */
-function openssl(args: string[], input?: string): { status: number; out: string } {
-  const r = spawnSync('openssl', args, { input, encoding: 'utf8' });
-  return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
-
-function opensslOk(args: string[]): string {
-  const r = openssl(args);
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed:\n${r.out}`);
-  return r.out;
-}
-
-function subjectByOpenssl(certFile: string): string {
-  return opensslOk(['x509', '-in', certFile, '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb']).trim().replace(/^subject=/, '');
-}
+import { keytool, openssl, opensslOk, opensslSubject, TempDir } from '../support/test-pki';
 
 function splitPem(pem: string, label: string): string[] {
   return pem.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----\\n?`, 'g')) ?? [];
@@ -46,25 +29,18 @@ function splitPem(pem: string, label: string): string[] {
 
 const itKeytool = requireTool('keytool', "the Java PKCS#12 check") ? it : it.skip;
 
-let work: string;
+let work: TempDir;
 let pki: PkiLayout;
 let n = 0;
 
 /** Writes text to a fresh file in the work dir and returns its path. */
-function file(name: string, content: string | Buffer): string {
-  const p = path.join(work, `${n++}-${name}`);
-  fs.writeFileSync(p, content);
-  return p;
-}
+const file = (name: string, content: string | Buffer): string => work.write(`${n++}-${name}`, content);
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'nest-mtls-pki-'));
-  pki = await initPki(path.join(work, 'pki'));
+  work = new TempDir('nest-mtls-pki-');
+  pki = await initPki(work.path('pki'));
 });
-
-afterAll(() => {
-  fs.rmSync(work, { recursive: true, force: true });
-});
+afterAll(() => work?.cleanup());
 
 describe('initPki', () => {
   it('writes the CA files, trust store, CRLs and one file set per service, keys 0600', () => {
@@ -86,7 +62,7 @@ describe('initPki', () => {
     expect(new X509Certificate(trust[0]).fingerprint256).toBe(new X509Certificate(fs.readFileSync(pki.rootCa)).fingerprint256);
     const chain = splitPem(fs.readFileSync(pki.service('user-service').chain, 'utf8'), 'CERTIFICATE');
     expect(chain).toHaveLength(2);
-    expect(subjectByOpenssl(file('c1.pem', chain[1]))).toBe('CN=nest-mtls Global CA,O=nest-mtls');
+    expect(opensslSubject(file('c1.pem', chain[1]))).toBe('CN=nest-mtls Global CA,O=nest-mtls');
   });
 
   it('makes leaves that openssl verifies against the root (global CA untrusted), and not against another root', async () => {
@@ -108,7 +84,7 @@ describe('initPki', () => {
     expect(leaf).toContain('DNS:home-page-service, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
     expect(leaf).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
     expect(leaf).toMatch(/Key Usage: critical\s+Digital Signature\n/);
-    expect(subjectByOpenssl(pki.service('home-page-service').cert)).toBe('CN=home-page-service,O=nest-mtls');
+    expect(opensslSubject(pki.service('home-page-service').cert)).toBe('CN=home-page-service,O=nest-mtls');
 
     const global = opensslOk(['x509', '-in', pki.globalCa, '-noout', '-ext', 'basicConstraints,keyUsage,subjectKeyIdentifier']);
     expect(global).toMatch(/CA:TRUE, pathlen:0/);
@@ -120,7 +96,7 @@ describe('initPki', () => {
   });
 
   it('refuses to overwrite an existing PKI unless forced', async () => {
-    const dir = path.join(work, 'force');
+    const dir = work.path('force');
     await initPki(dir, { services: ['a'] });
     const before = new X509Certificate(fs.readFileSync(path.join(dir, 'root-ca.crt'))).fingerprint256;
     await expect(initPki(dir, { services: ['a'] })).rejects.toThrow(/already holds a PKI/);
@@ -129,7 +105,7 @@ describe('initPki', () => {
   });
 
   it('rejects service names that are not plain file names', async () => {
-    await expect(initPki(path.join(work, 'bad'), { services: ['../evil'] })).rejects.toThrow(/invalid service name/);
+    await expect(initPki(work.path('bad'), { services: ['../evil'] })).rejects.toThrow(/invalid service name/);
   });
 });
 
@@ -146,7 +122,7 @@ describe('subjects (RFC 4514, most specific first) as openssl prints them', () =
   it.each(subjects)('%s', async (subject) => {
     const root = await createRootCa({ subject: 'CN=Subjects Root' });
     const leaf = await issueCertificate(root, { subject });
-    expect(subjectByOpenssl(file('subject.pem', leaf.certPem))).toBe(subject);
+    expect(opensslSubject(file('subject.pem', leaf.certPem))).toBe(subject);
   });
 
   it('rejects an empty or unparsable subject', async () => {
@@ -279,7 +255,7 @@ describe('PKCS#12', () => {
   });
 
   itKeytool('is listed by keytool as a PrivateKeyEntry under the alias', () => {
-    const out = execFileSync('keytool', ['-list', '-v', '-keystore', pki.service('home-page-service').p12, '-storetype', 'PKCS12', '-storepass', 'changeit'], { encoding: 'utf8' });
+    const out = keytool(['-list', '-v', '-keystore', pki.service('home-page-service').p12, '-storetype', 'PKCS12', '-storepass', 'changeit']);
     expect(out).toMatch(/Alias name: home-page-service\n/);
     expect(out).toContain('Entry type: PrivateKeyEntry');
     expect(out).toContain('Certificate chain length: 2');
@@ -386,7 +362,7 @@ describe('issueIntoPki', () => {
       password: 'other',
     });
     expect(files).toEqual(pki.service('batch-job'));
-    expect(subjectByOpenssl(files.cert)).toBe('CN=batch-job,OU=jobs,O=nest-mtls');
+    expect(opensslSubject(files.cert)).toBe('CN=batch-job,OU=jobs,O=nest-mtls');
     expect(opensslOk(['verify', '-CAfile', pki.trustStore, '-untrusted', pki.globalCa, files.cert])).toContain(': OK');
     expect(splitPem(fs.readFileSync(files.chain, 'utf8'), 'CERTIFICATE')).toHaveLength(2);
     expect(fs.statSync(files.key).mode & 0o777).toBe(0o600);
@@ -397,13 +373,13 @@ describe('issueIntoPki', () => {
   });
 
   it('fails with a clear message when the directory is no PKI', async () => {
-    await expect(issueIntoPki(path.join(work, 'nothing-here'), { name: 'x', subject: 'CN=x' })).rejects.toThrow(/is not a dev PKI \(missing root-ca.crt/);
+    await expect(issueIntoPki(work.path('nothing-here'), { name: 'x', subject: 'CN=x' })).rejects.toThrow(/is not a dev PKI \(missing root-ca.crt/);
   });
 });
 
 describe('ensureDevPki', () => {
   it('creates one consistent PKI when called three times at once, and reuses it afterwards', async () => {
-    const dir = path.join(work, 'shared', 'dev-pki');
+    const dir = work.path('shared', 'dev-pki');
     const layouts = await Promise.all([ensureDevPki(dir), ensureDevPki(dir), ensureDevPki(dir)]);
     expect(new Set(layouts.map((l) => l.dir))).toEqual(new Set([dir]));
     expect(fs.readdirSync(path.dirname(dir))).toEqual(['dev-pki']); // the losers' temp dirs are gone
@@ -419,7 +395,7 @@ describe('ensureDevPki', () => {
   });
 
   it('refuses a non-empty directory that is not a complete PKI', async () => {
-    const dir = path.join(work, 'half');
+    const dir = work.path('half');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'root-ca.crt'), 'x');
     await expect(ensureDevPki(dir)).rejects.toThrow(/not a complete dev PKI/);

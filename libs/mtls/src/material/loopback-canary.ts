@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
+import { allowsRole } from '../server/startup-checks';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
 
 const CANARY_TIMEOUT_MS = 5000;
@@ -9,12 +10,18 @@ const CANARY_TIMEOUT_MS = 5000;
  * snapshot's secure context and a client made from the same material, before
  * the material is used for anything: it proves that OpenSSL accepts the key,
  * chain, trust store, CRLs, protocols, suites and security level together.
- * When our own chain is meant to verify against our trust store
- * (validateCerts), each side also verifies the other. Resolves, or rejects
- * with the reason the handshake failed.
+ * Each side verifies what our certificate may be used for: when it may
+ * serve (serverAuth EKU, or none), the client verifies the server against
+ * our trust store; when it may call (clientAuth), the client presents it and
+ * the server verifies it, CRLs included. Verification is skipped when our
+ * own chain is not meant to verify against our trust store (validateCerts
+ * false). Resolves, or rejects with the reason the handshake failed.
  */
 export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<void> {
-  const verify = snapshot.options.validateCerts;
+  const leaf = snapshot.material.identity.chain[0];
+  const verifyServer = snapshot.options.validateCerts && allowsRole(leaf, 'serverAuth');
+  const presentClient = allowsRole(leaf, 'clientAuth');
+  const verify = snapshot.options.validateCerts && presentClient;
   const context = snapshot.secureContext;
   return new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -46,14 +53,14 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<void> {
       const client = connect({
         host: '127.0.0.1',
         port,
-        key: context.key,
-        cert: context.cert,
+        key: presentClient ? context.key : undefined,
+        cert: presentClient ? context.cert : undefined,
         ca: context.ca,
         crl: context.crl,
         minVersion: context.minVersion,
         maxVersion: context.maxVersion,
         ciphers: context.ciphers,
-        rejectUnauthorized: verify,
+        rejectUnauthorized: verifyServer,
         // The server's name is checked per call by the client that calls it; here only the chain matters.
         checkServerIdentity: () => undefined,
       });

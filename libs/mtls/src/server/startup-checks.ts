@@ -64,10 +64,15 @@ export async function runStartupChecks(material: TlsMaterial, options: ResolvedM
 /** Fails unless our certificate may act in `role` (its EKU allows it, or it has no EKU). */
 export function assertExtendedKeyUsage(material: TlsMaterial, role: keyof typeof EKU, setting: string): void {
   const leaf = material.identity.chain[0];
-  const eku = leaf.keyUsage; // node names the extended key usage OIDs `keyUsage`
-  if (eku && eku.length > 0 && !eku.includes(EKU[role])) {
+  if (!allowsRole(leaf, role)) {
     throw new MtlsConfigError(setting, `the certificate ${describeCert(leaf)} from ${material.identity.source} lacks the ${role} extended key usage`);
   }
+}
+
+/** True when `cert` may act in `role`: its EKU lists it, or it has no EKU extension. */
+export function allowsRole(cert: X509Certificate, role: keyof typeof EKU): boolean {
+  const eku = cert.keyUsage; // node names the extended key usage OIDs `keyUsage`
+  return !eku || eku.length === 0 || eku.includes(EKU[role]);
 }
 
 function checkValidity(setting: string, cert: X509Certificate, source: string, now: Date): void {

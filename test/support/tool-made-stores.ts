@@ -1,52 +1,39 @@
 /**
- * Test PKI for the material tests, built with the real tools (openssl CLI,
- * Java keytool) in a fresh tmp dir: root CA -> intermediate CA -> leaves
- * (RSA and EC P-256), PEM (plain and encrypted), PKCS#12 (default AES,
- * -legacy, with/without -name), JKS (RSA, EC, two entries, trust-only),
- * keytool's default PKCS#12 written to keystore.jks, JCEKS, and two CRLs.
+ * Key and trust stores made by the real tools (openssl CLI, Java keytool), for
+ * the tests whose point is reading what those tools write: root CA ->
+ * intermediate CA -> leaves (RSA and EC P-256), PEM (plain and encrypted),
+ * PKCS#12 (default AES, -legacy, with/without -name), JKS (RSA, EC, two
+ * entries, trust-only), keytool's default PKCS#12 written to keystore.jks,
+ * JCEKS, and CRLs. Certificates made by our own generator come from TestPki.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runTool, runToolOk } from './openssl-cli';
+import { TempDir } from './temp-dir';
 
 export const PW = 'Pw-9f3kQ!x'; // store password: asserted never to appear in messages
 export const KEY_PW = 'Kp-7zT2mW'; // PEM key passphrase
 
-function run(cmd: string, args: string[], cwd: string): string {
-  const env = { ...process.env };
-  delete env.JAVA_TOOL_OPTIONS; // "Picked up JAVA_TOOL_OPTIONS" noise / surprises
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
-  return r.stdout;
-}
+/** Runs Java's keytool (without JAVA_TOOL_OPTIONS: "Picked up ..." noise, surprises); stdout + stderr, or an error when it fails. */
+export const keytool = (args: string[], cwd?: string): string => runToolOk('keytool', args, { cwd, env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } });
 
-/** True when `keytool` runs here (the fixtures then make the JKS files; tests that need them ask requireTool). */
-export function hasKeytool(): boolean {
-  const env = { ...process.env };
-  delete env.JAVA_TOOL_OPTIONS;
-  const r = spawnSync('keytool', ['-help'], { env, encoding: 'utf8' });
-  return r.status === 0;
+/** True when `keytool` runs here (the stores then include the JKS files; tests that need them ask requireTool). */
+const hasKeytool = (): boolean => runTool('keytool', ['-help'], { env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } }).status === 0;
+
+/** The stores: file names as in `buildToolMadeStores`, read with `path(name)` / `read(name)`. */
+export class ToolMadeStores extends TempDir {
+  /** Whether the JKS/JCEKS files (keytool) were made. */
+  keytool = false;
+  /** Whether `openssl pkcs12 -legacy` works here (legacy provider present), so rsa-legacy.p12 and ec-legacy.p12 exist. */
+  legacy = false;
 }
 
 /** True when `openssl pkcs12 -legacy` works (legacy provider present). */
-function legacyWorks(dir: string): boolean {
+function legacyWorks(o: (...args: string[]) => string): boolean {
   try {
-    run('openssl', ['pkcs12', '-export', '-legacy', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-passout', `pass:${PW}`, '-out', 'probe-legacy.p12'], dir);
+    o('pkcs12', '-export', '-legacy', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-passout', `pass:${PW}`, '-out', 'probe-legacy.p12');
     return true;
   } catch {
     return false;
   }
-}
-
-export interface Pki {
-  dir: string;
-  /** Removes the tmp dir. */
-  remove: () => void;
-  p: (name: string) => string;
-  read: (name: string) => string;
-  keytool: boolean;
-  legacy: boolean;
 }
 
 const CA_EXT = `[req]
@@ -72,27 +59,21 @@ subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
 `;
 
-function caConf(dir: string, name: string): string {
-  writeFileSync(join(dir, `${name}-index.txt`), '');
-  writeFileSync(join(dir, `${name}-crlnumber`), '01\n');
-  const conf = `[ca]
-default_ca=CA_default
-[CA_default]
-database=${join(dir, `${name}-index.txt`)}
-crlnumber=${join(dir, `${name}-crlnumber`)}
-default_md=sha256
-default_crl_days=30
-`;
-  writeFileSync(join(dir, `${name}-ca.cnf`), conf);
+/** An `openssl ca` configuration for CA `name` (its own index and CRL number), for -gencrl and -revoke. */
+function caConf(stores: TempDir, name: string): string {
+  const database = stores.write(`${name}-index.txt`, '');
+  const crlnumber = stores.write(`${name}-crlnumber`, '01\n');
+  stores.write(`${name}-ca.cnf`, `[ca]\ndefault_ca=CA_default\n[CA_default]\ndatabase=${database}\ncrlnumber=${crlnumber}\ndefault_md=sha256\ndefault_crl_days=30\n`);
   return `${name}-ca.cnf`;
 }
 
-/** Builds the whole test PKI. Takes a few seconds (RSA keys, JVM starts). */
-export function buildPki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), 'mtls-material-'));
-  const o = (...args: string[]) => run('openssl', args, dir);
-  const kt = (...args: string[]) => run('keytool', args, dir);
-  writeFileSync(join(dir, 'ext.cnf'), CA_EXT);
+/** Builds the stores; with `jks: false`, no keytool stores (each keytool run starts a JVM). Takes a few seconds. */
+export function buildToolMadeStores(options: { jks?: boolean } = {}): ToolMadeStores {
+  const stores = new ToolMadeStores('mtls-material-');
+  const dir = stores.dir;
+  const o = (...args: string[]) => runToolOk('openssl', args, { cwd: dir });
+  const kt = (...args: string[]) => keytool(args, dir);
+  stores.write('ext.cnf', CA_EXT);
 
   // Root and intermediate CAs (RSA).
   o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-subj', '/O=Test/CN=Test Root CA', '-days', '30',
@@ -113,7 +94,7 @@ export function buildPki(): Pki {
   o('genpkey', ...EC, '-out', 'other.key');
   o('req', '-x509', '-key', 'other.key', '-subj', '/CN=stranger', '-days', '2', '-config', 'ext.cnf', '-out', 'stranger.pem');
 
-  const cat = (out: string, ...files: string[]) => writeFileSync(join(dir, out), files.map((f) => readFileSync(join(dir, f), 'utf8')).join(''));
+  const cat = (out: string, ...files: string[]) => stores.write(out, files.map((f) => stores.read(f)).join(''));
   cat('cas.pem', 'int.pem', 'root.pem');
   cat('rsa-chain.pem', 'rsa-leaf.pem', 'int.pem');
   cat('ec-chain.pem', 'ec-leaf.pem', 'int.pem');
@@ -137,23 +118,23 @@ export function buildPki(): Pki {
   o('pkcs12', '-export', '-nokeys', '-in', 'cas.pem', '-passout', `pass:${PW}`, '-out', 'trust.p12');
   // A key stored with someone else's certificate.
   o('pkcs12', '-export', '-inkey', 'other.key', '-nocerts', '-certfile', 'ec-leaf.pem', '-passout', `pass:${PW}`, '-out', 'mismatch.p12');
-  const legacy = legacyWorks(dir);
-  if (legacy) {
+  stores.legacy = legacyWorks(o);
+  if (stores.legacy) {
     o('pkcs12', '-export', '-legacy', '-in', 'rsa-leaf.pem', '-inkey', 'rsa-leaf.key', '-certfile', 'cas.pem', '-name', 'rsa-legacy', '-passout', `pass:${PW}`, '-out', 'rsa-legacy.p12');
     o('pkcs12', '-export', '-legacy', '-in', 'ec-leaf.pem', '-inkey', 'ec-leaf.key', '-certfile', 'cas.pem', '-name', 'ec-legacy', '-passout', `pass:${PW}`, '-out', 'ec-legacy.p12');
   }
 
   // CRLs: one per CA (root signs the intermediate's status, intermediate the leaves').
-  o('ca', '-gencrl', '-config', caConf(dir, 'root'), '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'root.crl');
-  o('ca', '-gencrl', '-config', caConf(dir, 'int'), '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int.crl');
+  o('ca', '-gencrl', '-config', caConf(stores, 'root'), '-keyfile', 'root.key', '-cert', 'root.pem', '-out', 'root.crl');
+  o('ca', '-gencrl', '-config', caConf(stores, 'int'), '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int.crl');
   cat('crls.pem', 'root.crl', 'int.crl');
   o('ca', '-revoke', 'client.pem', '-config', 'int-ca.cnf', '-keyfile', 'int.key', '-cert', 'int.pem');
   o('ca', '-gencrl', '-config', 'int-ca.cnf', '-keyfile', 'int.key', '-cert', 'int.pem', '-out', 'int-revoked.crl');
   cat('crls-client-revoked.pem', 'root.crl', 'int-revoked.crl');
   o('crl', '-in', 'int.crl', '-outform', 'DER', '-out', 'int.crl.der');
 
-  const keytool = hasKeytool();
-  if (keytool) {
+  stores.keytool = options.jks !== false && hasKeytool();
+  if (stores.keytool) {
     const toStore = (src: string, dest: string, type: string | undefined, keyPass = PW) =>
       kt('-importkeystore', '-noprompt', '-srckeystore', src, '-srcstoretype', 'PKCS12', '-srcstorepass', PW,
         '-destkeystore', dest, ...(type ? ['-deststoretype', type] : []), '-deststorepass', PW, '-destkeypass', keyPass);
@@ -171,12 +152,5 @@ export function buildPki(): Pki {
     kt('-importcert', '-noprompt', '-alias', 'intermediate', '-file', 'int.pem', '-keystore', 'trust.jks', '-storetype', 'JKS', '-storepass', PW);
     kt('-importcert', '-noprompt', '-alias', 'root', '-file', 'root.pem', '-keystore', 'trust-keytool.p12', '-storetype', 'PKCS12', '-storepass', PW);
   }
-  return {
-    dir,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-    p: (name) => join(dir, name),
-    read: (name) => readFileSync(join(dir, name), 'utf8'),
-    keytool,
-    legacy,
-  };
+  return stores;
 }
