@@ -96,7 +96,10 @@ function httpStatus(port, path) {
   });
 }
 
-async function runReliability({ rotations = 20, log = (line) => process.stdout.write(`${line}\n`) } = {}) {
+/**
+ * @param {{ rotations?: number, log?: (line: string) => void }} [options]
+ */
+async function runReliability({ rotations = 20, log = (line) => void process.stdout.write(`${line}\n`) } = {}) {
   const { initPki, loadIssuedCertificate, issueCertificate, createRootCa } = require('nest-mtls/testing');
   const work = mkdtempSync(join(tmpdir(), 'nest-mtls-reliability-'));
   const children = [];
@@ -219,6 +222,7 @@ async function runReliability({ rotations = 20, log = (line) => process.stdout.w
     load.send('stop');
     await finished;
     const brokenServed = seen.some((s) => s.serial === brokenSerial);
+    /** @type {{ rotations: number, swapMs: number[], slowestSwapMs: number, medianSwapMs: number, brokenServed: boolean, requests: { keepAlive: number, newConnections: number, failed: number, failures: Record<string, number> }, newCa: { before: unknown, after: unknown, ms: number }, outbound: { ms: number, failedPageLoads: number }, pass?: boolean }} */
     const report = {
       rotations,
       swapMs: swaps,

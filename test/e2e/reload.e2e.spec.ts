@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ClientCert, MtlsHttpClient, MtlsMaterialSource, RequireClientCert, type MtlsReloadResult } from 'nest-mtls';
-import { createRootCa, issueCertificate, type IssuedCertificate } from 'nest-mtls/pki';
+import { createRootCa, issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstValueFrom, filter } from 'rxjs';

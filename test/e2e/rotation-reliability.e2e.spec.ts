@@ -11,7 +11,7 @@ import { runReliability } from '../../scripts/rotation-reliability';
 describe('certificate rotation under load', () => {
   it('fails no request, serves each good swap within 5 s, never serves the broken one; trust store and outbound client follow', async () => {
     const lines: string[] = [];
-    const report = await runReliability({ rotations: 20, log: (line: string) => lines.push(line) });
+    const report = await runReliability({ rotations: 20, log: (line: string) => void lines.push(line) });
     console.log(lines.join('\n'));
     expect(report.requests.failed).toBe(0);
     expect(report.requests.keepAlive).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { sign, X509Certificate } from 'node:crypto';
-import type { IssuedCertificate } from 'nest-mtls/pki';
+import type { IssuedCertificate } from 'nest-mtls/testing';
 import { children, tbsWithSubject, tlv } from './der';
 
 /**

@@ -6,34 +6,29 @@ export type {
   CrlOptions,
   CrlReason,
   ExtendedKeyUsageName,
-  InitPkiOptions,
   IssuedCertificate,
   KeyAlgorithm,
   Pkcs12Options,
-  PkiFiles,
-  PkiIssueSpec,
-  PkiLayout,
   RevokedCertificate,
-} from '../pki';
+} from '../pki/certificate-spec.interface';
+export { createIntermediateCa, createRootCa, isSelfSigned, issueCertificate, randomSerialNumber } from '../pki/certificate-factory';
+export { createCrl } from '../pki/crl-factory';
+export { toPkcs12 } from '../pki/pkcs12-writer';
+export { nameFromRfc4514 } from '../pki/distinguished-name';
 export {
   DEFAULT_PKI_PASSWORD,
   DEFAULT_SERVICES,
   GLOBAL_CA_SUBJECT,
   ROOT_CA_SUBJECT,
   checkServiceName,
-  createCrl,
-  createIntermediateCa,
-  createRootCa,
   ensureDevPki,
   initPki,
-  isSelfSigned,
-  issueCertificate,
   issueIntoPki,
   loadIssuedCertificate,
-  nameFromRfc4514,
   openPki,
-  randomSerialNumber,
-  toPkcs12,
-} from '../pki';
-export { DEV_PKI_DIR, mtlsOptionsWithDevPki } from '../pki/dev-pki-options';
-export type { DevPkiOptions } from '../pki/dev-pki-options';
+  type InitPkiOptions,
+  type PkiFiles,
+  type PkiIssueSpec,
+  type PkiLayout,
+} from '../pki/dev-pki';
+export { DEV_PKI_DIR, mtlsOptionsWithDevPki, type DevPkiOptions } from '../pki/dev-pki-options';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../pki';
+import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../testing';
 import {
   asUsage,
   type CliCommand,
