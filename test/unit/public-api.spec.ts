@@ -38,7 +38,7 @@ describe('public API', () => {
     expect([...main.keys()].sort()).toEqual(
       [
         'CLIENT_CERT_POLICY', 'ClientCert', 'ClientCertForbiddenException', 'ClientCertGuard', 'ClientCertPolicy', 'ClientCertRequirement', 'ClientCertRule',
-        'ClientIdentity', 'DnFormatError', 'EnvSource', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
+        'ClientIdentity', 'DnFormatError', 'EnvSource', 'GuardDecision', 'MtlsEvents', 'TlsRefusal', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
         'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
         'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
         'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',

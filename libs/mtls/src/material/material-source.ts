@@ -8,6 +8,7 @@ import { logSafe } from '../logging/log-safe';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
 import { describeCert } from '../server/trust-path';
+import { MtlsEvents } from '../telemetry/mtls-events';
 import { loopbackCanary } from './loopback-canary';
 import { materialFingerprint } from './material-fingerprint';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
@@ -62,6 +63,8 @@ export class MtlsMaterialSource {
   readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
   /** The outcome of the last reload that was not `unchanged`, if any. */
   lastReload?: MtlsReloadResult;
+  /** What happens to mTLS in this application (refusals, guard decisions, callers), for metrics and audit. */
+  readonly events = new MtlsEvents();
 
   protected constructor(
     private readonly raw: MtlsOptions,
@@ -210,6 +213,7 @@ export class MtlsMaterialSource {
     this.watcher = undefined;
     this.changed.complete();
     this.reloaded.complete();
+    this.events.complete();
   }
 }
 

@@ -1,15 +1,17 @@
-import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
 import { describeInvocation, socketOf } from '../identity/socket-of-context';
 import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
+import { MtlsMaterialSource } from '../material/material-source';
 import { peerAddressOf, peerHostOf } from '../server/peer-address';
 import { anyVerifiedClient } from './client-cert-policies';
 import type { ClientCertPolicy } from './client-cert-policy';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
 import { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
 import { rememberJudgedCaller } from './judged-caller';
+import { routeOf } from './route-of-context';
 
 /**
  * The ContainerRequestFilter counterpart: lets a request (or a microservice
@@ -28,7 +30,11 @@ export class ClientCertGuard implements CanActivate {
   /** A flood of refused requests from one peer is one line, then a count per 10 s. */
   protected readonly refusalLines = new RepeatSummarizer((line) => this.logger.warn(line));
 
-  constructor(protected readonly reflector: Reflector) {}
+  constructor(
+    protected readonly reflector: Reflector,
+    /** The application's material source, for its event streams (metrics); absent only outside MtlsModule. */
+    @Optional() protected readonly source?: MtlsMaterialSource,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const peer = this.getPeer(context);
@@ -42,14 +48,16 @@ export class ClientCertGuard implements CanActivate {
         return this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `subject could not be parsed: ${logSafe(peer.reason)} (presented subject ${logSafe(peer.subject)})`);
     }
     const { identity } = peer;
+    this.source?.events.verifiedCallers.next(identity);
     let allowed = false;
     try {
       allowed = this.getPolicy(context)(identity);
     } catch (err) {
       this.logger.error(`policy threw for ${logSafe(identity.subject)}: ${logSafe((err as Error).message)}`);
     }
-    if (!allowed) this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${logSafe(identity.subject)}`);
+    if (!allowed) this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${logSafe(identity.subject)}`, identity.subject);
     rememberJudgedCaller(context, identity);
+    this.source?.events.guardDecisions.next({ route: routeOf(context), outcome: 'allowed', subject: identity.subject, peer: peerAddressOf(socketOf(context)) });
     return true;
   }
 
@@ -76,8 +84,9 @@ export class ClientCertGuard implements CanActivate {
    * summarised) and throws the refusal; the caller learns only `message`:
    * a 403 over HTTP, an RpcException over RPC.
    */
-  protected refuse(context: ExecutionContext, message: string, reason: string): never {
+  protected refuse(context: ExecutionContext, message: string, reason: string, subject?: string): never {
     const peer = peerAddressOf(socketOf(context));
+    this.source?.events.guardDecisions.next({ route: routeOf(context), outcome: 'refused', subject, peer });
     const what = logSafe(describeInvocation(context), 200);
     this.refusalLines.report(
       [peerHostOf(peer), what, reason].join('\u0000'),

@@ -36,6 +36,7 @@ export class TlsServerBinding {
     applyClientCertificateDemands(server, options);
     server.setSecureContext(snapshot.secureContext);
     this.refusals = hardenTlsServer(server, options);
+    this.refusals.onRefusal((refusal) => source.events.refusals.next(refusal));
     this.subscription = source.changes.subscribe((next) => {
       server.setSecureContext(next.secureContext);
       this.logger.log(`${this.endpoint}: new handshakes use material generation ${next.generation}`);
