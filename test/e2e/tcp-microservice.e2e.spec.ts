@@ -1,5 +1,5 @@
 import { Controller, Module, type INestApplication, type INestMicroservice } from '@nestjs/common';
-import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
+import { ClientProxyFactory, ClientsModule, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -20,7 +20,7 @@ import {
   type MtlsMaterialSnapshot,
   type MtlsOptions,
 } from 'nest-mtls';
-import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClientTlsOptions, mtlsTcpMicroservice } from 'nest-mtls/microservices';
+import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClient, mtlsTcpClientTlsOptions, mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { serviceMain } from '../support/spawn-service';
@@ -196,6 +196,19 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
     const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: svc.port, tlsOptions } });
     clients.push(client);
     await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).resolves.toEqual(ADA);
+  });
+
+  it('mtlsTcpClient() in ClientsModule.registerAsync: an injectable ClientProxy with the module\'s material', async () => {
+    @Module({ imports: [MtlsModule.forRoot(pki.pemOptions('home-page-service')), ClientsModule.registerAsync([mtlsTcpClient('USER_SERVICE', { host: 'localhost', port: svc.port })])] })
+    class CallerModule {}
+    const caller = await Test.createTestingModule({ imports: [CallerModule] }).compile();
+    try {
+      const users = caller.get<ClientProxy>('USER_SERVICE');
+      expect(users).toBeInstanceOf(MtlsTcpClient);
+      await expect(lastValueFrom(users.send(GET_USER, { id: 1 }))).resolves.toEqual(ADA);
+    } finally {
+      await caller.close();
+    }
   });
 
   it('a client whose certificate lacks clientAuth is refused when it is made', async () => {
