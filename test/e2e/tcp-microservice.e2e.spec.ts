@@ -376,11 +376,16 @@ describe('rotation on the TCP transport and its client', () => {
     const client = new MtlsTcpClient({ source, host: 'localhost', port: svc.port });
     try {
       expect(await lastValueFrom(client.send({ cmd: 'whoami' }, {}))).toMatchObject({ subject: 'CN=home-page-service,O=nest-mtls' });
+      const old = client.unwrap<TLSSocket>();
       const inFlight = lastValueFrom(client.send<string>({ cmd: 'slow' }, 600));
       await sleep(100);
       await swapMaterial(source, pki.pemOptions('event-service'));
       expect(await lastValueFrom(client.send({ cmd: 'whoami' }, {}))).toMatchObject({ subject: 'CN=event-service,O=nest-mtls' });
       await expect(inFlight).resolves.toBe('CN=home-page-service,O=nest-mtls');
+      expect(client.unwrap<TLSSocket>()).not.toBe(old);
+      // Drained, then closed.
+      await Promise.race([new Promise((resolve) => (old.destroyed ? resolve(undefined) : old.once('close', resolve))), sleep(3000)]);
+      expect(old.destroyed).toBe(true);
       // The new connection carries the new certificate from now on: user-service's policy refuses it.
       await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).rejects.toEqual({ status: 'error', message: 'Certificate subject is not recognized!' });
     } finally {

@@ -25,9 +25,10 @@ const DRAIN_CHECK_MS = 250;
  * Nest's TCP client (`ClientTCP`, a `ClientProxy`) over mutual TLS with the
  * application's material: presents our certificate, trusts only our trust
  * store (and CRLs), verifies the server's chain and name. Each new connection
- * reads the material in use at that moment; after a rotation the current
- * connection is retired (calls in flight are answered on it, new calls open a
- * connection with the new material, then it is closed), as MtlsHttpClient does.
+ * reads the material in use at that moment. After a rotation the connection
+ * made with the old material is not reused: the next call opens a new one
+ * with the new material, and the old one is closed once the calls in flight on
+ * it are answered (drained, not cut), as MtlsHttpClient does with its pool.
  *
  *     ClientsModule.registerAsync([mtlsTcpClient('USER_SERVICE', { host: 'user-service', port: 8444 })])
  *     // or: new MtlsTcpClient({ source: app.get(MtlsMaterialSource), host, port })
@@ -38,7 +39,9 @@ const DRAIN_CHECK_MS = 250;
 export class MtlsTcpClient extends ClientTCP {
   private readonly source: MtlsMaterialSource;
   private readonly servername?: string;
-  private readonly subscription: Subscription;
+  private subscription?: Subscription;
+  /** The material changed since the current connection was made. */
+  private stale = false;
   private readonly retiring = new Set<NodeJS.Timeout>();
   private readonly mtlsLogger = new Logger(MtlsTcpClient.name);
 
@@ -52,7 +55,21 @@ export class MtlsTcpClient extends ClientTCP {
     super({ ...tcp, tlsOptions: tlsOptionsOf(source.current(), servername) });
     this.source = source;
     this.servername = servername;
-    this.subscription = source.changes.subscribe(() => this.retireConnection());
+    this.follow();
+  }
+
+  /**
+   * Called by ClientProxy before every call: a connection made with older
+   * material is retired here, at the start of a call, so a call that is
+   * between connecting and sending never finds the connection gone.
+   */
+  override connect(): Promise<unknown> {
+    this.follow();
+    if (this.stale) {
+      this.stale = false;
+      this.retireConnection();
+    }
+    return super.connect();
   }
 
   /** Opens a connection with the material in use now. */
@@ -61,18 +78,26 @@ export class MtlsTcpClient extends ClientTCP {
     return super.createSocket();
   }
 
-  /** Closes the connection and stops following material changes. */
+  /** Closes the connection and stops following material changes (until the next call). */
   override close(): void {
-    this.subscription.unsubscribe();
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.stale = false;
     for (const timer of this.retiring) clearInterval(timer);
     this.retiring.clear();
     super.close();
   }
 
+  private follow(): void {
+    this.subscription ??= this.source.changes.subscribe(() => {
+      if (this.socket) this.stale = true;
+    });
+  }
+
   /**
-   * New calls go over a new connection (made with the new material); the
-   * current one is ended once the answers owed on it have arrived (or their
-   * callers gave up), never cut mid-call.
+   * This call and later ones go over a new connection (made with the new
+   * material); the current one is ended once the answers owed on it have
+   * arrived (or their callers gave up), never cut mid-call.
    */
   private retireConnection(): void {
     const socket = this.socket;
