@@ -5,7 +5,8 @@
  * expected and actual outcomes, stops the services, and exits 0 only when all
  * are as expected.
  *
- * Ports: USER_SERVICE_PORT (8443), HOME_PAGE_PORT (3000), EVENT_PORT (3001).
+ * Ports: USER_SERVICE_PORT (8443), USER_SERVICE_TCP_PORT (8444: user-service's
+ * Nest microservice over TCP with mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001).
  * PKI: MTLS_DEV_PKI_DIR (default ./.dev-pki, created on first use).
  */
 const { spawn, execSync } = require('node:child_process');
@@ -18,6 +19,7 @@ const { join, resolve } = require('node:path');
 const root = join(__dirname, '..');
 const ports = {
   user: Number(process.env.USER_SERVICE_PORT ?? 8443),
+  userTcp: Number(process.env.USER_SERVICE_TCP_PORT ?? 8444),
   home: Number(process.env.HOME_PAGE_PORT ?? 3000),
   event: Number(process.env.EVENT_PORT ?? 3001),
 };
@@ -29,8 +31,9 @@ function main_js(app) {
   return join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
 }
 
-function start(app, port) {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, MTLS_DEV_PKI_DIR: pkiDir };
+function start(app, port, extraEnv = {}) {
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, MTLS_DEV_PKI_DIR: pkiDir, ...extraEnv };
+  if (!extraEnv.TCP_PORT) delete env.TCP_PORT;
   for (const k of Object.keys(env)) if (k.startsWith('MTLS_') && k !== 'MTLS_DEV_PKI_DIR') delete env[k];
   const child = spawn(process.execPath, [main_js(app)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.output = '';
@@ -109,7 +112,45 @@ async function calls() {
     () => 'refused',
   );
   rows.push({ caller: '(plain HTTP)', callee: 'user-service GET /health', expected: 'refused', actual: plain });
+  // 5.-7. The same over Nest's TCP transport: a real Nest ClientProxy (MtlsTcpClient) with each service's certificate.
+  const tcp = 'user-service TCP get_user';
+  rows.push({ caller: 'home-page-service', callee: tcp, expected: 'user 1', actual: await tcpCall('home-page-service') });
+  rows.push({ caller: 'event-service', callee: tcp, expected: 'RPC error', actual: await tcpCall('event-service') });
+  rows.push({ caller: '(no certificate)', callee: tcp, expected: 'refused', actual: await tcpCall(undefined) });
   return rows;
+}
+
+/**
+ * { cmd: 'get_user' } with { id: 1 } over TCP with mTLS, presenting `service`'s
+ * certificate from the dev PKI (or none): 'user 1', 'RPC error' (the article's
+ * message), 'refused' (no answer: the handshake failed), or what came instead.
+ */
+async function tcpCall(service) {
+  // The built package, loaded only now (after ensure-built).
+  const { MtlsMaterialSource } = require('nest-mtls');
+  const { MtlsTcpClient } = require('nest-mtls/microservices');
+  const { mtlsOptionsWithDevPki } = require('nest-mtls/testing');
+  const { ClientProxyFactory, Transport } = require('@nestjs/microservices');
+  const { lastValueFrom, timeout } = require('rxjs');
+  // The demo's own clients stay quiet (dev PKI warnings, Nest's log of the refused handshake): the table says what happened.
+  require('@nestjs/common').Logger.overrideLogger(false);
+  const client = service
+    ? new MtlsTcpClient({
+        source: await MtlsMaterialSource.create(await mtlsOptionsWithDevPki(service, { devPki: true, env: { MTLS_DEV_PKI_DIR: pkiDir } })),
+        host: 'localhost',
+        port: ports.userTcp,
+      })
+    : ClientProxyFactory.create({ transport: Transport.TCP, options: { host: 'localhost', port: ports.userTcp, tlsOptions: { ca: readFileSync(join(pkiDir, 'truststore.pem')) } } });
+  client.on?.('error', () => undefined);
+  try {
+    const user = await lastValueFrom(client.send({ cmd: 'get_user' }, { id: 1 }).pipe(timeout(10000)));
+    return user?.id === 1 && user?.name === 'Ada Lovelace' ? 'user 1' : `answered ${JSON.stringify(user)}`;
+  } catch (err) {
+    if (err?.status === 'error') return err.message === 'Certificate subject is not recognized!' ? 'RPC error' : `RPC error (${err.message})`;
+    return service ? `failed (${err?.message ?? err})` : 'refused';
+  } finally {
+    client.close();
+  }
 }
 
 function printTable(rows) {
@@ -142,11 +183,11 @@ async function main() {
   if (!existsSync(join(pkiDir, 'truststore.pem'))) {
     execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}`, { stdio: 'inherit' });
   }
-  const user = start('user-service', ports.user);
+  const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp) });
   const home = start('home-page-service', ports.home);
   const event = start('event-service', ports.event);
-  await Promise.all([waitForPort(user, ports.user), waitForPort(home, ports.home), waitForPort(event, ports.event)]);
-  console.log(`\nservices up: user-service https://localhost:${ports.user}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
+  await Promise.all([waitForPort(user, ports.user), waitForPort(user, ports.userTcp), waitForPort(home, ports.home), waitForPort(event, ports.event)]);
+  console.log(`\nservices up: user-service https://localhost:${ports.user} and tcp://localhost:${ports.userTcp}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
   const rows = await calls();
   printTable(rows);
   const ok = rows.every((r) => r.expected === r.actual);

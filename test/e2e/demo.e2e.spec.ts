@@ -37,12 +37,12 @@ describe('demo', () => {
   const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
   afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
 
-  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused; exits 0', async () => {
-    const [user, home, event] = await Promise.all([freePort(), freePort(), freePort()]);
+  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP; exits 0', async () => {
+    const [user, userTcp, home, event] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
         cwd: ROOT,
-        env: { ...process.env, USER_SERVICE_PORT: String(user), HOME_PAGE_PORT: String(home), EVENT_PORT: String(event), MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
+        env: { ...process.env, USER_SERVICE_PORT: String(user), USER_SERVICE_TCP_PORT: String(userTcp), HOME_PAGE_PORT: String(home), EVENT_PORT: String(event), MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
       });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d));
@@ -52,6 +52,9 @@ describe('demo', () => {
     expect(r.out).toMatch(/home-page-service\s+user-service GET \/users\/1\s+200\s+200\s+yes/);
     expect(r.out).toMatch(/event-service\s+user-service GET \/users\/1\s+403\s+403\s+yes/);
     expect(r.out).toMatch(/\(no certificate\)\s+user-service GET \/health\s+refused\s+refused\s+yes/);
+    expect(r.out).toMatch(/home-page-service\s+user-service TCP get_user\s+user 1\s+user 1\s+yes/);
+    expect(r.out).toMatch(/event-service\s+user-service TCP get_user\s+RPC error\s+RPC error\s+yes/);
+    expect(r.out).toMatch(/\(no certificate\)\s+user-service TCP get_user\s+refused\s+refused\s+yes/);
     expect(r.out).toMatch(/all calls as expected/);
     expect(r.code).toBe(0);
   }, 180000);

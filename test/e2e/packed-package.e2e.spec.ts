@@ -51,7 +51,7 @@ describe('the packed nest-mtls in a stranger\'s app', () => {
   it('is a tarball of the built package, nothing else', async () => {
     expect(tarball).toBe(join(work, `nest-mtls-${PACKAGE_VERSION}.tgz`));
     const files = (await mustRunIn(work, 'tar', ['tzf', tarball])).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/testing/index.mjs', 'dist/cli/main.js']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/testing/index.mjs', 'dist/microservices/index.js', 'dist/microservices/index.mjs', 'dist/microservices/index.d.ts', 'dist/cli/main.js']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => !/^(dist|bin)\/|^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f))).toEqual([]);

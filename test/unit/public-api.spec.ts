@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
@@ -33,6 +34,7 @@ function exportsOf(entry: string): Map<string, boolean> {
 describe('public API', () => {
   const main = exportsOf(join(SRC, 'index.ts'));
   const testing = exportsOf(join(SRC, 'testing', 'index.ts'));
+  const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
     expect([...main.keys()].sort()).toEqual(
@@ -62,13 +64,37 @@ describe('public API', () => {
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);
   });
 
+  it('nest-mtls/microservices exports the TCP transport and client, and the main entry none of it', () => {
+    expect([...microservices.keys()].sort()).toEqual(
+      ['MtlsTcpClient', 'MtlsTcpClientOptions', 'MtlsTcpServer', 'MtlsTcpServerOptions', 'mtlsTcpClient', 'mtlsTcpClientTlsOptions', 'mtlsTcpMicroservice'].sort(),
+    );
+    for (const name of microservices.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('the main entry loads without @nestjs/microservices (an optional peer); nest-mtls/microservices needs it', () => {
+    // The built package (npm test builds first), with @nestjs/microservices made unresolvable.
+    const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
+    const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
+      M._resolveFilename = function (request, ...rest) {
+        if (/^@nestjs\\/microservices(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };`;
+    const load = (entry: string) => spawnSync(process.execPath, ['-e', `${hide} require(${JSON.stringify(join(dist, entry))}); console.log('loaded')`], { encoding: 'utf8' });
+    const main = load('index.js');
+    expect(main.stderr).toBe('');
+    expect(main.stdout.trim()).toBe('loaded');
+    const micro = load(join('microservices', 'index.js'));
+    expect(micro.status).not.toBe(0);
+    expect(micro.stderr).toMatch(/Cannot find module @nestjs\/microservices/);
+  });
+
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts')]) {
+    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts')]) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

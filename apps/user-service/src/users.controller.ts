@@ -1,8 +1,13 @@
-import { Controller, Get, Logger, Param, ParseIntPipe } from '@nestjs/common';
+import { Controller, Get, Logger, NotFoundException, Param, ParseIntPipe } from '@nestjs/common';
+import { MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { ClientCert, RequireClientCert } from 'nest-mtls';
 import { UsersService, type User } from './users.service';
 
-/** Only home-page-service may read users: the DN regex of the article, anchored. */
+/**
+ * Only home-page-service may read users: the DN regex of the article, anchored.
+ * The same policy guards both transports: `GET /users/:id` over HTTPS and
+ * `{ cmd: 'get_user' }` with `{ id }` over TCP (when TCP_PORT is set).
+ */
 @Controller('users')
 @RequireClientCert(/^CN=home-page-service(,|$)/)
 export class UsersController {
@@ -14,5 +19,20 @@ export class UsersController {
   findOne(@Param('id', ParseIntPipe) id: number, @ClientCert('subject') caller: string): User {
     this.logger.debug(`user ${id} read by ${caller}`);
     return this.users.findOne(id);
+  }
+
+  /** The TCP message `{ cmd: 'get_user' }` with payload `{ "id": 1 }`: the same user as `GET /users/1`. */
+  @MessagePattern({ cmd: 'get_user' })
+  getUser(@Payload() payload: unknown, @ClientCert('subject') caller: string): User {
+    const id = (payload as { id?: unknown } | null)?.id;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new RpcException('id must be a whole number');
+    this.logger.debug(`user ${id} read over TCP by ${caller}`);
+    try {
+      return this.users.findOne(id);
+    } catch (err) {
+      // Over RPC an HttpException would become "Internal server error": say what it is.
+      if (err instanceof NotFoundException) throw new RpcException(err.message);
+      throw err;
+    }
   }
 }

@@ -35,6 +35,8 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
         if (err.code !== 'ERR_TLS_RENEGOTIATION_DISABLED' || logged) return;
         logged = true;
         refusals.record({ stage: 'renegotiation', peer, reason: 'renegotiation', detail: 'client-initiated renegotiation is disabled' });
+        // Node only emits the error: an HTTP server closes the connection on it, a plain TLS server (TCP transport) would keep it open.
+        socket.destroy();
       });
     }
     if (!options.needClientAuth && options.validatePeers && !socket.authorized) {

@@ -1,0 +1,24 @@
+import type { AsyncMicroserviceOptions, CustomStrategy } from '@nestjs/microservices';
+import { MtlsMaterialSource } from '../material/material-source';
+import { MtlsTcpServer, type MtlsTcpServerOptions } from './mtls-tcp-server';
+
+/**
+ * Microservice options that serve Nest's TCP transport over mutual TLS with
+ * the application's MtlsModule material, for both ways of starting one:
+ *
+ *     app.connectMicroservice(mtlsTcpMicroservice({ port: 8444 }));       // hybrid
+ *     await app.startAllMicroservices();
+ *
+ *     const app = await NestFactory.createMicroservice(AppModule, mtlsTcpMicroservice({ port: 8444 }));
+ *     await app.listen();
+ *
+ * Nest resolves `MtlsMaterialSource` from the application when it creates the
+ * transport, so the material cannot be forgotten: without MtlsModule the
+ * application does not start (Nest cannot resolve MtlsMaterialSource).
+ */
+export function mtlsTcpMicroservice(options: MtlsTcpServerOptions = {}): AsyncMicroserviceOptions & { useFactory: (source: MtlsMaterialSource) => CustomStrategy } {
+  return {
+    inject: [MtlsMaterialSource],
+    useFactory: (source: MtlsMaterialSource): CustomStrategy => ({ strategy: new MtlsTcpServer(source, options) }),
+  };
+}
