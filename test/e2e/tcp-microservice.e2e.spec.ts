@@ -137,7 +137,7 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
   it("event-service (trusted, not admitted) gets an RPC error with the article's message, and the guard logs why", async () => {
     const client = await clientOf('event-service');
     await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).rejects.toEqual({ status: 'error', message: 'Certificate subject is not recognized!' });
-    expect(svc.logs.lines.join('\n')).toMatch(/WARN 403 RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    expect(svc.logs.lines.join('\n')).toMatch(/WARN refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls/);
   });
 
   it('a bad payload or an unknown user is an RPC error saying so, not a crash', async () => {

@@ -88,10 +88,11 @@ export class ClientCertGuard implements CanActivate {
     const peer = peerAddressOf(socketOf(context));
     this.source?.events.guardDecisions.next({ route: routeOf(context), outcome: 'refused', subject, peer });
     const what = logSafe(describeInvocation(context), 200);
+    const refused = context.getType<string>() === 'rpc' ? 'refused' : '403'; // an HTTP status only over HTTP
     this.refusalLines.report(
       [peerHostOf(peer), what, reason].join('\u0000'),
-      () => `403 ${what} from ${peer}: ${logSafe(reason, 800)}`,
-      (repeats, seconds) => `403 ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
+      () => `${refused} ${what} from ${peer}: ${logSafe(reason, 800)}`,
+      (repeats, seconds) => `${refused} ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
     );
     if (context.getType<string>() === 'rpc') throw rpcRefusal(message);
     throw new ClientCertForbiddenException(message);
