@@ -15,7 +15,7 @@ export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
 export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
 export type { TlsRefusal } from './server/tls-refusal-log';
-export { MtlsEvents, type GuardDecision } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision, type RevocationCheck } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
 // Who is calling: the identity of a verified client certificate.

@@ -13,6 +13,13 @@ export interface GuardDecision {
   peer: string;
 }
 
+/** One revocation check of a client certificate. */
+export interface RevocationCheck {
+  /** Where the status came from: CRL files, CRLs fetched from distribution points, or OCSP. */
+  source: 'crl' | 'crldp' | 'ocsp';
+  result: 'good' | 'revoked' | 'unknown';
+}
+
 /**
  * What happens to mTLS in one application, as streams: refused
  * connections (with their stable reason codes), guard decisions, and the
@@ -27,11 +34,14 @@ export class MtlsEvents {
   readonly guardDecisions = new Subject<GuardDecision>();
   /** The identity of each verified caller the guard judged (for the expiry of callers' certificates). */
   readonly verifiedCallers = new Subject<ClientIdentity>();
+  /** Every revocation check (when revocation checking is on). */
+  readonly revocationChecks = new Subject<RevocationCheck>();
 
   /** Ends every stream (at shutdown). */
   complete(): void {
     this.refusals.complete();
     this.guardDecisions.complete();
     this.verifiedCallers.complete();
+    this.revocationChecks.complete();
   }
 }
