@@ -4,6 +4,7 @@ import { withEnvVariable } from '../config/env-origin';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { validateMtlsOptions } from '../config/validate-mtls-options';
+import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
@@ -160,12 +161,24 @@ export class MtlsMaterialSource {
       this.fingerprint = fingerprint;
       this.failedFingerprint = undefined;
       this.swap(next);
-      this.logger.log(`reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`);
+      logLine(this.logger, 'log', `reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`, {
+        event: 'material_reloaded',
+        result: 'success',
+        trigger: logSafe(reason),
+        generation: next.generation,
+        serial: next.material.identity.chain[0].serialNumber,
+      });
       return this.report({ result: 'success', reason, generation: next.generation, at: new Date() });
     } catch (err) {
       this.failedFingerprint = fingerprint;
       const error = (err as Error).message.split('\n')[0];
-      this.logger.error(`reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`);
+      logLine(this.logger, 'error', `reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`, {
+        event: 'material_reloaded',
+        result: 'failure',
+        trigger: logSafe(reason),
+        generation: this.snapshot.generation,
+        serial: this.snapshot.material.identity.chain[0].serialNumber,
+      });
       return this.report({ result: 'failure', reason, generation: this.snapshot.generation, error, at: new Date() });
     }
   }
