@@ -60,7 +60,7 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
     this.server = server;
     this.unregister = registerDrainable(this.source, this);
     const { address, port: bound } = server.address() as AddressInfo;
-    logLine(this.logger, 'log', `admin port listening on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${Object.values(ADMIN_PATHS).join(', ')}; no client certificate)`, {
+    logLine(this.logger, 'log', `admin port open on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${Object.values(ADMIN_PATHS).join(', ')}; no client certificate)`, {
       event: 'admin_listening',
       host: address,
       port: bound,
