@@ -62,7 +62,11 @@ export class MtlsMaterialSource {
   readonly changes: Observable<MtlsMaterialSnapshot> = this.changed.asObservable();
   /** Emits the outcome of every reload (for metrics and health). */
   readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
-  /** The outcome of the last reload that was not `unchanged`, if any. */
+  /**
+   * The outcome of the last reload that was not `unchanged`, if any; or an
+   * `unchanged` one that found the files back to the material in use after a
+   * failure (the failure is over).
+   */
   lastReload?: MtlsReloadResult;
   /** What happens to mTLS in this application (refusals, guard decisions, callers), for metrics and audit. */
   readonly events = new MtlsEvents();
@@ -153,7 +157,20 @@ export class MtlsMaterialSource {
   private async reloadOnce(reason: string, force: boolean): Promise<MtlsReloadResult> {
     const fingerprint = materialFingerprint(this.raw);
     const unchanged = fingerprint === this.fingerprint || fingerprint === this.failedFingerprint;
-    if (unchanged && !force) return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, false);
+    if (unchanged && !force) {
+      // Files back to exactly the material in use after a failed reload: the failure is over (health and lastReload say so).
+      const recovered = fingerprint === this.fingerprint && this.lastReload?.result === 'failure';
+      if (recovered) {
+        this.failedFingerprint = undefined;
+        logLine(this.logger, 'log', `the TLS material files are back to what is served (${logSafe(reason)}): ${describeSnapshot(this.snapshot)}, generation ${this.snapshot.generation}`, {
+          event: 'material_reloaded',
+          result: 'unchanged',
+          trigger: logSafe(reason),
+          generation: this.snapshot.generation,
+        });
+      }
+      return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, recovered);
+    }
     try {
       const next = await MtlsMaterialSource.load(this.raw, this.snapshot.generation + 1, this.logger);
       for (const role of this.roles) assertRole(next, role);
