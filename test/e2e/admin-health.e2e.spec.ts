@@ -61,6 +61,25 @@ describe('admin port: /health', () => {
     expect(crls.crls.map((c: { issuer: string }) => c.issuer)).toEqual(['CN=Test Root CA,O=nest-mtls test', 'CN=Test Global CA,O=nest-mtls test']);
     expect(crls.crls.every((c: { current: boolean; nextUpdate: string }) => c.current && Date.parse(c.nextUpdate) > Date.now())).toBe(true);
     expect(reload).toMatchObject({ status: 'up', generation: 1, lastResult: 'none' });
+    expect(res.json.details.listening).toEqual({ status: 'up' });
+  });
+
+  it('is not ready (503, listening down) until the application listens: the admin port opens while it bootstraps', async () => {
+    @Module({ imports: [MtlsModule.forRoot(pki.pemOptions('user-service')), MtlsAdminModule.forRoot({ port: 0 })] })
+    class NotYetModule {}
+    const app = await NestFactory.create(NotYetModule, new MtlsExpressAdapter(), { logger: new CapturingLogger(), abortOnError: false });
+    try {
+      await app.init();
+      const adminPort = app.get(MtlsAdminServer).address()!.port;
+      const early = await adminGet(adminPort, '/health');
+      expect(early.status).toBe(503);
+      expect(early.json.error).toEqual({ listening: { status: 'down', message: 'the application does not listen yet' } });
+      expect((await adminGet(adminPort, '/health/live')).status).toBe(200);
+      await app.listen(0, '127.0.0.1');
+      expect((await adminGet(adminPort, '/health')).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 
   it('reveals no key material, password or policy, on any path', async () => {

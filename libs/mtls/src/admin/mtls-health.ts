@@ -1,4 +1,5 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import * as x509 from '@peculiar/x509';
 import type { X509Certificate } from 'node:crypto';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
@@ -36,6 +37,9 @@ export interface MtlsHealthAnswer {
  *   and error; down when the last reload failed (the files on disk are
  *   broken: the last good material is still served, but a restart would
  *   not start);
+ * - `listening`: down until the application's HTTP server listens (the
+ *   admin port opens while the application bootstraps, a moment before);
+ *   absent in an application without one;
  * - then the `healthIndicators` of the options.
  *
  * Nothing in it is key material, a password or a policy. Changes of the
@@ -52,6 +56,7 @@ export class MtlsHealth {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(MTLS_ADMIN_OPTIONS) options: MtlsAdminOptions,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.options = resolveAdminOptions(options);
   }
@@ -66,6 +71,7 @@ export class MtlsHealth {
         () => this.trustStore(snapshot),
         () => this.crls(snapshot, now),
         () => this.reload(snapshot),
+        ...(this.adapterHost?.httpAdapter ? [() => this.listening()] : []),
         ...this.options.healthIndicators,
       ]);
       answer = { httpStatus: 200, body };
@@ -146,6 +152,12 @@ export class MtlsHealth {
       return session.down({ ...details, error: logSafe(last.error ?? 'unknown', 600), message: `the last reload failed; still serving generation ${snapshot.generation}` });
     }
     return session.up(details);
+  }
+
+  /** Whether the application's HTTP server listens yet (readiness). */
+  protected listening(): HealthIndicatorResult {
+    const session = this.indicators.check('listening');
+    return this.adapterHost?.listening ? session.up() : session.down({ message: 'the application does not listen yet' });
   }
 
   private logChange(body: HealthCheckResult): void {
