@@ -6,13 +6,16 @@
  * are as expected.
  *
  * Ports: USER_SERVICE_PORT (8443), USER_SERVICE_TCP_PORT (8444: user-service's
- * Nest microservice over TCP with mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001).
+ * Nest microservice over TCP with mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001);
+ * admin ports (plain HTTP: /health, /metrics): USER_SERVICE_ADMIN_PORT (8081),
+ * HOME_PAGE_ADMIN_PORT (3080), EVENT_ADMIN_PORT (3081).
  * PKI: MTLS_DEV_PKI_DIR (default ./.dev-pki, created on first use).
+ * After the table it prints the admin URLs and the lines of user-service's
+ * /metrics these calls moved; those counts are part of what must be as expected.
  */
 const { spawn, execSync } = require('node:child_process');
 const { request: httpRequest } = require('node:http');
 const { request: httpsRequest } = require('node:https');
-const { connect: netConnect } = require('node:net');
 const { existsSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
@@ -22,6 +25,9 @@ const ports = {
   userTcp: Number(process.env.USER_SERVICE_TCP_PORT ?? 8444),
   home: Number(process.env.HOME_PAGE_PORT ?? 3000),
   event: Number(process.env.EVENT_PORT ?? 3001),
+  userAdmin: Number(process.env.USER_SERVICE_ADMIN_PORT ?? 8081),
+  homeAdmin: Number(process.env.HOME_PAGE_ADMIN_PORT ?? 3080),
+  eventAdmin: Number(process.env.EVENT_ADMIN_PORT ?? 3081),
 };
 const pkiDir = resolve(process.env.MTLS_DEV_PKI_DIR ?? join(root, '.dev-pki'));
 const userServiceUrl = `https://localhost:${ports.user}`;
@@ -34,6 +40,8 @@ function main_js(app) {
 function start(app, port, extraEnv = {}) {
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, MTLS_DEV_PKI_DIR: pkiDir, ...extraEnv };
   if (!extraEnv.TCP_PORT) delete env.TCP_PORT;
+  if (!extraEnv.ADMIN_PORT) delete env.ADMIN_PORT;
+  delete env.ADMIN_HOST; // 127.0.0.1
   for (const k of Object.keys(env)) if (k.startsWith('MTLS_') && k !== 'MTLS_DEV_PKI_DIR') delete env[k];
   const child = spawn(process.execPath, [main_js(app)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.output = '';
@@ -44,19 +52,24 @@ function start(app, port, extraEnv = {}) {
   return child;
 }
 
-function waitForPort(child, port, timeoutMs = 30000) {
+/**
+ * Resolves once the service's admin port answers /health with 200: its
+ * listeners are up and its material is good. (Probing the TLS ports with a bare
+ * TCP connection would itself be a refused handshake, counted in the metrics.)
+ */
+function waitForHealth(child, adminPort, timeoutMs = 30000) {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolveWait, reject) => {
     const attempt = () => {
       if (child.exitCode !== null) return reject(new Error(`${child.app} exited with ${child.exitCode}:\n${child.output}`));
-      const socket = netConnect({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolveWait();
-      });
-      socket.on('error', () => {
-        if (Date.now() > deadline) reject(new Error(`${child.app} did not listen on ${port} within ${timeoutMs} ms:\n${child.output}`));
-        else setTimeout(attempt, 200);
-      });
+      get(httpRequest, { host: '127.0.0.1', port: adminPort, path: '/health', timeout: 2000 }).then(
+        (res) => (res.status === 200 ? resolveWait() : retry()),
+        retry,
+      );
+    };
+    const retry = () => {
+      if (Date.now() > deadline) reject(new Error(`${child.app} was not healthy on its admin port ${adminPort} within ${timeoutMs} ms:\n${child.output}`));
+      else setTimeout(attempt, 200);
     };
     attempt();
   });
@@ -153,6 +166,40 @@ async function tcpCall(service) {
   }
 }
 
+/**
+ * The admin ports, and the samples of user-service's /metrics the calls above
+ * moved, checked against what they must be: the allowed and refused calls by
+ * route and message pattern, and the failed handshakes by reason.
+ */
+async function adminReport() {
+  const admins = [
+    ['user-service', ports.userAdmin],
+    ['home-page-service', ports.homeAdmin],
+    ['event-service', ports.eventAdmin],
+  ];
+  console.log('\nadmin ports (plain HTTP, no client certificate):');
+  for (const [app, port] of admins) {
+    const health = await get(httpRequest, { host: '127.0.0.1', port, path: '/health' });
+    const status = JSON.parse(health.body).status;
+    console.log(`  ${app.padEnd(17)}  http://127.0.0.1:${port}/health (${status})  http://127.0.0.1:${port}/metrics`);
+  }
+  const metrics = (await get(httpRequest, { host: '127.0.0.1', port: ports.userAdmin, path: '/metrics' })).body;
+  const moved = metrics.split('\n').filter((l) => /^mtls_(guard_decisions_total|handshake_failures_total)\{/.test(l) && !/ 0$/.test(l));
+  console.log(`\nuser-service /metrics, the samples these calls moved:`);
+  for (const line of moved) console.log(`  ${line}`);
+  const expected = [
+    'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
+    'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
+    'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',
+    'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="refused"} 1',
+    'mtls_handshake_failures_total{reason="no_certificate"} 2',
+    'mtls_handshake_failures_total{reason="protocol"} 1',
+  ];
+  const ok = expected.length === moved.length && expected.every((line) => moved.includes(line));
+  if (!ok) console.log(`\nMETRICS NOT AS EXPECTED; expected:\n${expected.map((l) => `  ${l}`).join('\n')}`);
+  return ok;
+}
+
 function printTable(rows) {
   const head = { caller: 'caller', callee: 'callee', expected: 'expected', actual: 'actual', ok: 'ok' };
   const all = [head, ...rows.map((r) => ({ ...r, ok: r.expected === r.actual ? 'yes' : 'NO' }))];
@@ -183,15 +230,20 @@ async function main() {
   if (!existsSync(join(pkiDir, 'truststore.pem'))) {
     execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}`, { stdio: 'inherit' });
   }
-  const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp) });
-  const home = start('home-page-service', ports.home);
-  const event = start('event-service', ports.event);
-  await Promise.all([waitForPort(user, ports.user), waitForPort(user, ports.userTcp), waitForPort(home, ports.home), waitForPort(event, ports.event)]);
+  const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp), ADMIN_PORT: String(ports.userAdmin) });
+  const home = start('home-page-service', ports.home, { ADMIN_PORT: String(ports.homeAdmin) });
+  const event = start('event-service', ports.event, { ADMIN_PORT: String(ports.eventAdmin) });
+  await Promise.all([waitForHealth(user, ports.userAdmin), waitForHealth(home, ports.homeAdmin), waitForHealth(event, ports.eventAdmin)]);
   console.log(`\nservices up: user-service https://localhost:${ports.user} and tcp://localhost:${ports.userTcp}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
   const rows = await calls();
   printTable(rows);
-  const ok = rows.every((r) => r.expected === r.actual);
-  console.log(ok ? '\nall calls as expected' : '\nSOME CALLS WERE NOT AS EXPECTED');
+  const callsOk = rows.every((r) => r.expected === r.actual);
+  console.log(callsOk ? '\nall calls as expected' : '\nSOME CALLS WERE NOT AS EXPECTED');
+  const metricsOk = await adminReport().catch((err) => {
+    console.log(`\nthe admin ports could not be read: ${err.message}`);
+    return false;
+  });
+  const ok = callsOk && metricsOk;
   if (!ok || process.env.DEMO_VERBOSE) for (const c of children) console.log(`\n--- ${c.app} output ---\n${c.output}`);
   return ok;
 }

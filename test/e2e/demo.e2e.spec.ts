@@ -37,12 +37,22 @@ describe('demo', () => {
   const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
   afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
 
-  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP; exits 0', async () => {
-    const [user, userTcp, home, event] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP, the admin ports and the metrics they moved; exits 0', async () => {
+    const [user, userTcp, home, event, userAdmin, homeAdmin, eventAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
         cwd: ROOT,
-        env: { ...process.env, USER_SERVICE_PORT: String(user), USER_SERVICE_TCP_PORT: String(userTcp), HOME_PAGE_PORT: String(home), EVENT_PORT: String(event), MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
+        env: {
+          ...process.env,
+          USER_SERVICE_PORT: String(user),
+          USER_SERVICE_TCP_PORT: String(userTcp),
+          HOME_PAGE_PORT: String(home),
+          EVENT_PORT: String(event),
+          USER_SERVICE_ADMIN_PORT: String(userAdmin),
+          HOME_PAGE_ADMIN_PORT: String(homeAdmin),
+          EVENT_ADMIN_PORT: String(eventAdmin),
+          MTLS_DEV_PKI_DIR: join(pkiDir, 'pki'),
+        },
       });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d));
@@ -56,6 +66,21 @@ describe('demo', () => {
     expect(r.out).toMatch(/event-service\s+user-service TCP get_user\s+RPC error\s+RPC error\s+yes/);
     expect(r.out).toMatch(/\(no certificate\)\s+user-service TCP get_user\s+refused\s+refused\s+yes/);
     expect(r.out).toMatch(/all calls as expected/);
+    expect(r.out).toContain(`user-service       http://127.0.0.1:${userAdmin}/health (ok)  http://127.0.0.1:${userAdmin}/metrics`);
+    expect(r.out).toContain(`home-page-service  http://127.0.0.1:${homeAdmin}/health (ok)`);
+    expect(r.out).toContain(`event-service      http://127.0.0.1:${eventAdmin}/health (ok)`);
+    const moved = r.out.slice(r.out.indexOf('the samples these calls moved:')).split('\n').slice(1).filter((l) => l.startsWith('  mtls_')).map((l) => l.trim());
+    expect(moved.sort()).toEqual(
+      [
+        'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
+        'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
+        'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',
+        'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="refused"} 1',
+        'mtls_handshake_failures_total{reason="no_certificate"} 2',
+        'mtls_handshake_failures_total{reason="protocol"} 1',
+      ].sort(),
+    );
+    expect(r.out).not.toMatch(/METRICS NOT AS EXPECTED/);
     expect(r.code).toBe(0);
   }, 180000);
 

@@ -30,8 +30,8 @@ describe('the table of MTLS_* variables', () => {
     for (const name of KNOWN_MTLS_VARIABLES) expect(name).toMatch(/^MTLS_[A-Z0-9_]+$/);
   });
 
-  it('knows the variables that are not options: the development PKI switch and directory', () => {
-    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual(['MTLS_DEV_PKI', 'MTLS_DEV_PKI_DIR']);
+  it('knows the variables that are not options: the development PKI switch and directory, the admin port expiry warning', () => {
+    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual(['MTLS_DEV_PKI', 'MTLS_DEV_PKI_DIR', 'MTLS_EXPIRY_WARNING_DAYS']);
     expect(mtlsOptionsFromEnv({ MTLS_DEV_PKI: 'true', MTLS_DEV_PKI_DIR: '/tmp/pki', MTLS_CRL_PATH: '/c.pem' })).toEqual({ crlPath: '/c.pem' });
   });
 });

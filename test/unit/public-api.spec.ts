@@ -35,6 +35,7 @@ describe('public API', () => {
   const main = exportsOf(join(SRC, 'index.ts'));
   const testing = exportsOf(join(SRC, 'testing', 'index.ts'));
   const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
+  const admin = exportsOf(join(SRC, 'admin', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
     expect([...main.keys()].sort()).toEqual(
@@ -48,6 +49,8 @@ describe('public API', () => {
         'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
         'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
         'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
+        'DEFAULT_SHUTDOWN_TIMEOUT_MS', 'DrainOutcome', 'GracefulShutdownOptions', 'LogFormat', 'MtlsConsoleLogger', 'ShutdownReport', 'enableGracefulShutdown', 'logFormatSetting',
+        'millisecondsSetting', 'shutdownGracefully',
       ].sort(),
     );
   });
@@ -71,6 +74,29 @@ describe('public API', () => {
     for (const name of microservices.keys()) expect(main.has(name)).toBe(false);
   });
 
+  it('nest-mtls/admin exports the admin port, health and metrics, and the main entry none of it', () => {
+    expect([...admin.keys()].sort()).toEqual(
+      ['ADMIN_PATHS', 'MTLS_ADMIN_OPTIONS', 'MtlsAdminModule', 'MtlsAdminOptions', 'MtlsAdminServer', 'MtlsHealth', 'MtlsHealthAnswer', 'MtlsMetrics', 'mtlsAdminOptionsFromEnv'].sort(),
+    );
+    for (const name of admin.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('the main entry loads without @nestjs/terminus and prom-client (optional peers); nest-mtls/admin needs them', () => {
+    const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
+    const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
+      M._resolveFilename = function (request, ...rest) {
+        if (/^(@nestjs\\/terminus|prom-client)(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };`;
+    const load = (entry: string) => spawnSync(process.execPath, ['-e', `${hide} require(${JSON.stringify(join(dist, entry))}); console.log('loaded')`], { encoding: 'utf8' });
+    const main = load('index.js');
+    expect(main.stderr).toBe('');
+    expect(main.stdout.trim()).toBe('loaded');
+    const adminEntry = load(join('admin', 'index.js'));
+    expect(adminEntry.status).not.toBe(0);
+    expect(adminEntry.stderr).toMatch(/Cannot find module (@nestjs\/terminus|prom-client)/);
+  });
+
   it('the main entry loads without @nestjs/microservices (an optional peer); nest-mtls/microservices needs it', () => {
     // The built package (npm test builds first), with @nestjs/microservices made unresolvable.
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
@@ -89,12 +115,12 @@ describe('public API', () => {
   });
 
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...admin].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts')]) {
+    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts')]) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

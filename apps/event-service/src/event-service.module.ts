@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { MtlsModule } from 'nest-mtls';
+import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
 import { EventsController } from './events.controller';
 
@@ -14,6 +15,8 @@ import { EventsController } from './events.controller';
         // A fresh clone runs with no settings: opt in to the development PKI, except in production.
         mtlsOptionsWithDevPki('event-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
     }),
+    // The admin port (plain HTTP: /health, /health/live, /metrics) on ADMIN_PORT, bound to ADMIN_HOST; unset: none.
+    MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => mtlsAdminOptionsFromEnv(config) }),
   ],
   controllers: [EventsController],
 })

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { MtlsModule } from 'nest-mtls';
+import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
 import { HomePageController } from './home-page.controller';
 import { UserServiceClient } from './user-service.client';
@@ -15,6 +16,8 @@ import { UserServiceClient } from './user-service.client';
         // A fresh clone runs with no settings: opt in to the development PKI, except in production.
         mtlsOptionsWithDevPki('home-page-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
     }),
+    // The admin port (plain HTTP: /health, /health/live, /metrics) on ADMIN_PORT, bound to ADMIN_HOST; unset: none.
+    MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => mtlsAdminOptionsFromEnv(config) }),
   ],
   controllers: [HomePageController],
   providers: [UserServiceClient],

@@ -1,6 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo, Server } from 'node:net';
-import { MtlsExpressAdapter, exitOnStartupError, logLevelsSetting, portSetting } from 'nest-mtls';
+import {
+  MtlsConsoleLogger,
+  MtlsExpressAdapter,
+  enableGracefulShutdown,
+  exitOnStartupError,
+  logFormatSetting,
+  logLevelsSetting,
+  millisecondsSetting,
+  portSetting,
+} from 'nest-mtls';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { UserServiceModule } from './user-service.module';
 
@@ -8,10 +17,13 @@ async function bootstrap(): Promise<void> {
   const port = portSetting('PORT', process.env.PORT, 8443);
   // Unset (or empty): no TCP listener, so several instances can run side by side with only PORT set.
   const tcpPort = process.env.TCP_PORT?.trim() ? portSetting('TCP_PORT', process.env.TCP_PORT, 8444) : undefined;
+  const timeoutMs = millisecondsSetting('SHUTDOWN_TIMEOUT_MS', process.env.SHUTDOWN_TIMEOUT_MS, 10_000);
+  // LOG_FORMAT=json: one JSON object per line; refusals carry reason, peer, subject and route as fields.
+  const logger = new MtlsConsoleLogger({ json: logFormatSetting('LOG_FORMAT', process.env.LOG_FORMAT) === 'json', logLevels: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
   // The adapter serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
-  const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false, logger: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
-  // SIGHUP reloads the TLS material (MtlsModule); only these end the process.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false, logger });
+  // SIGTERM/SIGINT: stop accepting (HTTPS, TCP, admin), let requests in flight finish, close, exit. SIGHUP reloads the TLS material.
+  enableGracefulShutdown(app, { timeoutMs });
   if (tcpPort !== undefined) {
     // Nest's TCP transport over mutual TLS with the same material (and the same rotation) as HTTPS.
     // `host: undefined` listens on every interface, as the HTTP server does without HOST.
@@ -21,7 +33,13 @@ async function bootstrap(): Promise<void> {
   await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
   const tcpServer = tcpPort !== undefined ? app.getMicroservices()[0].unwrap<Server>() : undefined;
   const tcp = tcpServer ? ` and tcp://localhost:${(tcpServer.address() as AddressInfo).port} (Nest microservice over mTLS)` : '';
-  console.log(`user-service listening on https://localhost:${port}${tcp} (client certificate required)`);
+  announce(logger, `user-service listening on https://localhost:${port}${tcp} (client certificate required)`);
 }
 
-bootstrap().catch(exitOnStartupError('user-service'));
+/** The line that says the service is up: a plain line, or a JSON record when logging JSON. */
+function announce(logger: MtlsConsoleLogger, line: string): void {
+  if (process.env.LOG_FORMAT?.trim().toLowerCase() === 'json') logger.log(line, 'user-service');
+  else console.log(line);
+}
+
+bootstrap().catch(exitOnStartupError('user-service', { json: process.env.LOG_FORMAT?.trim().toLowerCase() === 'json' }));

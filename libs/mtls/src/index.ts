@@ -18,6 +18,11 @@ export type { TlsRefusal } from './server/tls-refusal-log';
 export { MtlsEvents, type GuardDecision, type RevocationCheck } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
+// Running it: graceful shutdown, and logs as text or JSON.
+export { enableGracefulShutdown, shutdownGracefully, DEFAULT_SHUTDOWN_TIMEOUT_MS, type GracefulShutdownOptions, type ShutdownReport } from './shutdown/graceful-shutdown';
+export type { DrainOutcome } from './shutdown/drainable';
+export { MtlsConsoleLogger, logFormatSetting, type LogFormat } from './logging/mtls-console-logger';
+
 // Who is calling: the identity of a verified client certificate.
 export type { ClientIdentity, SubjectAltNames } from './identity/client-identity.interface';
 export { identityFromCertificate } from './identity/identity-from-certificate';
@@ -44,6 +49,6 @@ export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, typ
 export { DnFormatError } from './identity/dn-format.error';
 
 // Settings of a service that fail fast like ours, and log lines a peer cannot forge.
-export { portSetting, httpsUrlSetting } from './config/service-settings';
+export { portSetting, httpsUrlSetting, millisecondsSetting } from './config/service-settings';
 export { logLevelsSetting } from './config/log-levels';
 export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';

@@ -36,10 +36,14 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   reloadIntervalMs: ['MTLS_RELOAD_INTERVAL_MS', 'int'],
 };
 
+/** The variable of MtlsAdminModule's `expiryWarningDays` (nest-mtls/admin). */
+export const MTLS_EXPIRY_WARNING_DAYS = 'MTLS_EXPIRY_WARNING_DAYS';
+
 /** `MTLS_*` variables that are not MtlsModule options, and what reads them. */
 export const MTLS_ENV_NOT_OPTIONS: Readonly<Record<string, string>> = {
   MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/testing): true opts in to the development PKI',
   MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/testing): where the development PKI lives',
+  [MTLS_EXPIRY_WARNING_DAYS]: 'mtlsAdminOptionsFromEnv (nest-mtls/admin): /health warns when our certificate has fewer days left (default 14)',
 };
 
 /** Every `MTLS_*` name nest-mtls knows, options first, in table order. */

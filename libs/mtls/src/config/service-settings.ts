@@ -20,3 +20,14 @@ export function httpsUrlSetting(name: string, value: string | undefined, fallbac
   if (url.protocol !== 'https:') throw new Error(`${name}: expected an https:// URL (mutual TLS), got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
+
+/**
+ * A duration in whole milliseconds from a variable such as SHUTDOWN_TIMEOUT_MS
+ * (0 to 86400000), or an Error naming the variable; `fallback` when unset.
+ */
+export function millisecondsSetting(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const ms = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || ms > 86_400_000) throw new Error(`${name}: expected a whole number of milliseconds from 0 to 86400000, got "${value}"`);
+  return ms;
+}

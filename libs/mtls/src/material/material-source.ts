@@ -4,6 +4,7 @@ import { withEnvVariable } from '../config/env-origin';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { validateMtlsOptions } from '../config/validate-mtls-options';
+import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
@@ -61,7 +62,11 @@ export class MtlsMaterialSource {
   readonly changes: Observable<MtlsMaterialSnapshot> = this.changed.asObservable();
   /** Emits the outcome of every reload (for metrics and health). */
   readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
-  /** The outcome of the last reload that was not `unchanged`, if any. */
+  /**
+   * The outcome of the last reload that was not `unchanged`, if any; or an
+   * `unchanged` one that found the files back to the material in use after a
+   * failure (the failure is over).
+   */
   lastReload?: MtlsReloadResult;
   /** What happens to mTLS in this application (refusals, guard decisions, callers), for metrics and audit. */
   readonly events = new MtlsEvents();
@@ -152,7 +157,20 @@ export class MtlsMaterialSource {
   private async reloadOnce(reason: string, force: boolean): Promise<MtlsReloadResult> {
     const fingerprint = materialFingerprint(this.raw);
     const unchanged = fingerprint === this.fingerprint || fingerprint === this.failedFingerprint;
-    if (unchanged && !force) return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, false);
+    if (unchanged && !force) {
+      // Files back to exactly the material in use after a failed reload: the failure is over (health and lastReload say so).
+      const recovered = fingerprint === this.fingerprint && this.lastReload?.result === 'failure';
+      if (recovered) {
+        this.failedFingerprint = undefined;
+        logLine(this.logger, 'log', `the TLS material files are back to what is served (${logSafe(reason)}): ${describeSnapshot(this.snapshot)}, generation ${this.snapshot.generation}`, {
+          event: 'material_reloaded',
+          result: 'unchanged',
+          trigger: logSafe(reason),
+          generation: this.snapshot.generation,
+        });
+      }
+      return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, recovered);
+    }
     try {
       const next = await MtlsMaterialSource.load(this.raw, this.snapshot.generation + 1, this.logger);
       for (const role of this.roles) assertRole(next, role);
@@ -160,12 +178,24 @@ export class MtlsMaterialSource {
       this.fingerprint = fingerprint;
       this.failedFingerprint = undefined;
       this.swap(next);
-      this.logger.log(`reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`);
+      logLine(this.logger, 'log', `reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`, {
+        event: 'material_reloaded',
+        result: 'success',
+        trigger: logSafe(reason),
+        generation: next.generation,
+        serial: next.material.identity.chain[0].serialNumber,
+      });
       return this.report({ result: 'success', reason, generation: next.generation, at: new Date() });
     } catch (err) {
       this.failedFingerprint = fingerprint;
       const error = (err as Error).message.split('\n')[0];
-      this.logger.error(`reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`);
+      logLine(this.logger, 'error', `reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`, {
+        event: 'material_reloaded',
+        result: 'failure',
+        trigger: logSafe(reason),
+        generation: this.snapshot.generation,
+        serial: this.snapshot.material.identity.chain[0].serialNumber,
+      });
       return this.report({ result: 'failure', reason, generation: this.snapshot.generation, error, at: new Date() });
     }
   }

@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, Logger, Optional } from '@ne
 import { Reflector } from '@nestjs/core';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
 import { describeInvocation, socketOf } from '../identity/socket-of-context';
+import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { MtlsMaterialSource } from '../material/material-source';
@@ -28,7 +29,7 @@ import { routeOf } from './route-of-context';
 export class ClientCertGuard implements CanActivate {
   protected readonly logger = new Logger(ClientCertGuard.name);
   /** A flood of refused requests from one peer is one line, then a count per 10 s. */
-  protected readonly refusalLines = new RepeatSummarizer((line) => this.logger.warn(line));
+  protected readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
 
   constructor(
     protected readonly reflector: Reflector,
@@ -40,12 +41,12 @@ export class ClientCertGuard implements CanActivate {
     const peer = this.getPeer(context);
     switch (peer.status) {
       case 'none':
-        return this.refuse(context, NO_CERTIFICATE_MESSAGE, 'no client certificate');
+        return this.refuse(context, NO_CERTIFICATE_MESSAGE, 'no client certificate', undefined, 'no_certificate');
       case 'unverified':
         // Nothing of an unverified certificate is parsed: OpenSSL's rendering of its subject, cut short, for the log.
-        return this.refuse(context, NO_CERTIFICATE_MESSAGE, `certificate not verified (${peer.reason}), presented subject ${logSafe(peer.subject)}`);
+        return this.refuse(context, NO_CERTIFICATE_MESSAGE, `certificate not verified (${peer.reason}), presented subject ${logSafe(peer.subject)}`, undefined, 'not_verified');
       case 'unreadable':
-        return this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `subject could not be parsed: ${logSafe(peer.reason)} (presented subject ${logSafe(peer.subject)})`);
+        return this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `subject could not be parsed: ${logSafe(peer.reason)} (presented subject ${logSafe(peer.subject)})`, undefined, 'subject_unreadable');
     }
     const { identity } = peer;
     this.source?.events.verifiedCallers.next(identity);
@@ -55,7 +56,7 @@ export class ClientCertGuard implements CanActivate {
     } catch (err) {
       this.logger.error(`policy threw for ${logSafe(identity.subject)}: ${logSafe((err as Error).message)}`);
     }
-    if (!allowed) this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${logSafe(identity.subject)}`, identity.subject);
+    if (!allowed) this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `policy refused subject ${logSafe(identity.subject)}`, identity.subject, 'policy');
     rememberJudgedCaller(context, identity);
     this.source?.events.guardDecisions.next({ route: routeOf(context), outcome: 'allowed', subject: identity.subject, peer: peerAddressOf(socketOf(context)) });
     return true;
@@ -82,17 +83,24 @@ export class ClientCertGuard implements CanActivate {
   /**
    * Logs why (peer-supplied text escaped and cut; repeats from one peer
    * summarised) and throws the refusal; the caller learns only `message`:
-   * a 403 over HTTP, an RpcException over RPC.
+   * a 403 over HTTP, an RpcException over RPC. The line carries the fields
+   * `event` (`guard_refused`), `reason` (`code`: `no_certificate`,
+   * `not_verified`, `subject_unreadable`, `policy`), `route`, `peer` and
+   * `subject` for JSON logs; never the policy.
    */
-  protected refuse(context: ExecutionContext, message: string, reason: string, subject?: string): never {
+  protected refuse(context: ExecutionContext, message: string, reason: string, subject?: string, code = 'refused'): never {
     const peer = peerAddressOf(socketOf(context));
-    this.source?.events.guardDecisions.next({ route: routeOf(context), outcome: 'refused', subject, peer });
+    const route = routeOf(context);
+    this.source?.events.guardDecisions.next({ route, outcome: 'refused', subject, peer });
     const what = logSafe(describeInvocation(context), 200);
     const refused = context.getType<string>() === 'rpc' ? 'refused' : '403'; // an HTTP status only over HTTP
+    const fields = { event: 'guard_refused', reason: code, route: logSafe(route, 200), peer, subject: subject !== undefined ? logSafe(subject) : undefined };
     this.refusalLines.report(
       [peerHostOf(peer), what, reason].join('\u0000'),
       () => `${refused} ${what} from ${peer}: ${logSafe(reason, 800)}`,
       (repeats, seconds) => `${refused} ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
+      fields,
+      { ...fields, peer: peerHostOf(peer) },
     );
     if (context.getType<string>() === 'rpc') throw rpcRefusal(message);
     throw new ClientCertForbiddenException(message);

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { peerHostOf } from './peer-address';
@@ -28,13 +29,16 @@ const STAGE: Record<TlsRefusal['stage'], string> = {
  * presented subject, a hint where one helps), with peer-supplied text made
  * safe for the log, and summarises repeats of the same refusal from the same
  * peer host instead of writing each. Listeners (metrics) see every refusal.
+ * Each line carries the fields `event` (`tls_refused`), `stage`, `reason`,
+ * `peer`, `subject` and `detail` for JSON logs (peer-supplied text escaped
+ * and bounded there too).
  */
 export class TlsRefusalLog {
   private readonly listeners = new Set<(refusal: TlsRefusal) => void>();
   private readonly summarizer: RepeatSummarizer;
 
   constructor(private readonly logger = new Logger('MtlsServer')) {
-    this.summarizer = new RepeatSummarizer((line) => this.logger.warn(line));
+    this.summarizer = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
   }
 
   record(refusal: TlsRefusal): void {
@@ -42,6 +46,14 @@ export class TlsRefusalLog {
     const what = `${STAGE[refusal.stage]} from`;
     const detail = refusal.detail ? ` (${logSafe(refusal.detail, 120)})` : '';
     const key = [refusal.stage, peerHostOf(refusal.peer), refusal.reason, refusal.detail, refusal.subject].join('\u0000');
+    const fields = {
+      event: 'tls_refused',
+      stage: refusal.stage,
+      reason: refusal.reason,
+      peer: logSafe(refusal.peer, 64),
+      subject: refusal.subject !== undefined ? logSafe(refusal.subject) : undefined,
+      detail: refusal.detail !== undefined ? logSafe(refusal.detail, 120) : undefined,
+    };
     this.summarizer.report(
       key,
       () => {
@@ -50,6 +62,8 @@ export class TlsRefusalLog {
         return `${what} ${logSafe(refusal.peer, 64)} refused: ${refusal.reason}${detail}${subject}${hint ? `; hint: ${hint}` : ''}`;
       },
       (repeats, seconds) => `${what} ${logSafe(peerHostOf(refusal.peer), 64)} refused: ${refusal.reason}${detail}: and ${repeats} more in the last ${seconds} s`,
+      fields,
+      { ...fields, peer: logSafe(peerHostOf(refusal.peer), 64) },
     );
   }
 

@@ -1,0 +1,71 @@
+import type { HealthIndicatorFunction } from '@nestjs/terminus';
+import { readEnv, type EnvSource } from '../config/env-source';
+import { MTLS_EXPIRY_WARNING_DAYS } from '../config/mtls-env';
+import { MtlsConfigError } from '../config/mtls-config.error';
+import { portSetting } from '../config/service-settings';
+
+/** Options of MtlsAdminModule: where the admin port listens, and what /health and /metrics say. */
+export interface MtlsAdminOptions {
+  /**
+   * Port of the plain-HTTP admin listener (Dropwizard's admin connector:
+   * 8081). Unset: no admin listener (the metrics and health providers still
+   * exist in the application). 0: a free port (tests).
+   */
+  port?: number;
+  /** Address to bind (default `127.0.0.1`: only this machine; `0.0.0.0` in a container whose probes come from the kubelet). */
+  host?: string;
+  /** /health warns (`expiresSoon`) when our certificate has fewer days left than this (default 14; `MTLS_EXPIRY_WARNING_DAYS`). */
+  expiryWarningDays?: number;
+  /** Terminus health indicators of your own (a database ping, ...), checked by /health after ours. */
+  healthIndicators?: HealthIndicatorFunction[];
+  /** prom-client's default process and Node.js metrics on /metrics (default true). */
+  defaultMetrics?: boolean;
+  /** At most this many distinct callers' subjects in `mtls_peer_certificate_expiry_timestamp_seconds` (default 1000, the most recent). */
+  maxPeerSubjects?: number;
+}
+
+/** The options with their defaults filled in. */
+export type ResolvedMtlsAdminOptions = Required<Omit<MtlsAdminOptions, 'port'>> & Pick<MtlsAdminOptions, 'port'>;
+
+/** Defaults of MtlsAdminOptions. */
+export const ADMIN_DEFAULTS = { host: '127.0.0.1', expiryWarningDays: 14, defaultMetrics: true, maxPeerSubjects: 1000 } as const;
+
+/** Fills in the defaults and checks the values; throws MtlsConfigError naming the option. */
+export function resolveAdminOptions(options: MtlsAdminOptions = {}): ResolvedMtlsAdminOptions {
+  const resolved = { ...ADMIN_DEFAULTS, healthIndicators: [], ...stripUndefined(options) } as ResolvedMtlsAdminOptions;
+  if (resolved.port !== undefined && (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535)) {
+    throw new MtlsConfigError('port', `the admin port must be a whole number from 0 to 65535, got ${resolved.port}`);
+  }
+  if (!Number.isInteger(resolved.expiryWarningDays) || resolved.expiryWarningDays < 0 || resolved.expiryWarningDays > 3650) {
+    throw new MtlsConfigError('expiryWarningDays', `must be a whole number of days from 0 to 3650, got ${resolved.expiryWarningDays}`);
+  }
+  if (!Number.isInteger(resolved.maxPeerSubjects) || resolved.maxPeerSubjects < 1) {
+    throw new MtlsConfigError('maxPeerSubjects', `must be a whole number of at least 1, got ${resolved.maxPeerSubjects}`);
+  }
+  return resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * MtlsAdminOptions from the environment (`process.env`, a record, or
+ * @nestjs/config's ConfigService): `ADMIN_PORT` (unset or empty: no admin
+ * listener), `ADMIN_HOST` (default 127.0.0.1) and `MTLS_EXPIRY_WARNING_DAYS`
+ * (default 14). A bad value is an error naming the variable.
+ *
+ *     MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => mtlsAdminOptionsFromEnv(c) })
+ */
+export function mtlsAdminOptionsFromEnv(source: EnvSource = process.env): MtlsAdminOptions {
+  const portText = readEnv(source, 'ADMIN_PORT');
+  const days = readEnv(source, MTLS_EXPIRY_WARNING_DAYS);
+  if (days !== undefined && (!/^\d+$/.test(days) || Number(days) > 3650)) {
+    throw new MtlsConfigError('expiryWarningDays', `expected a whole number of days from 0 to 3650, got "${days}"`, MTLS_EXPIRY_WARNING_DAYS);
+  }
+  return {
+    port: portText === undefined ? undefined : portSetting('ADMIN_PORT', portText, 0),
+    host: readEnv(source, 'ADMIN_HOST') ?? ADMIN_DEFAULTS.host,
+    expiryWarningDays: days === undefined ? ADMIN_DEFAULTS.expiryWarningDays : Number(days),
+  };
+}
