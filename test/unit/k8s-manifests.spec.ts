@@ -85,7 +85,7 @@ describe('deploy/k8s', () => {
     expect(() => new Deployment(broken).validate()).toThrow();
     const noSecret = structuredClone(named('Certificate', 'user-service'));
     delete noSecret.spec.secretName;
-    expect(() => new Certificate(noSecret).validate()).toThrow();
+    expect(() => new Certificate(noSecret as ConstructorParameters<typeof Certificate>[0]).validate()).toThrow();
   });
 
   it('chains the issuers: self-signed root Issuer -> root CA -> global CA Issuer -> the services', () => {
