@@ -14,6 +14,9 @@ import type { MtlsMaterialSnapshot } from './material-snapshot';
 import { MaterialWatcher } from './material-watcher';
 import { otherSighupListeners } from './sighup-conflict';
 import { loadTlsMaterial } from './tls-material-loader';
+import { MtlsRevocation } from '../revocation/mtls-revocation';
+import { networkRevocationSources } from '../revocation/network-sources';
+import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 
 /** What our certificate is used for in this application: serving TLS, calling other services, or both. */
 export type MtlsRole = 'serverAuth' | 'clientAuth';
@@ -62,13 +65,24 @@ export class MtlsMaterialSource {
   readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
   /** The outcome of the last reload that was not `unchanged`, if any. */
   lastReload?: MtlsReloadResult;
+  /**
+   * Revocation checking of client certificates (CRL files, CRL distribution
+   * points, OCSP), which every TLS endpoint's revocation gate asks; follows
+   * each new snapshot.
+   */
+  readonly revocation: MtlsRevocation;
+  /** Every revocation answer about a new connection's certificate: source (`crl`, `crldp`, `ocsp`), result (`good`, `revoked`, `unknown`), from memory or not. For metrics. */
+  readonly revocationChecks: Observable<MtlsRevocationCheck>;
 
   protected constructor(
     private readonly raw: MtlsOptions,
     private snapshot: MtlsMaterialSnapshot,
     private fingerprint: string,
     protected readonly logger = new Logger('MtlsModule'),
-  ) {}
+  ) {
+    this.revocation = new MtlsRevocation(snapshot, networkRevocationSources);
+    this.revocationChecks = this.revocation.checks;
+  }
 
   /** Validates the options, reads every file, runs the startup checks and the loopback canary; throws MtlsConfigError before anything listens. */
   static async create(raw: MtlsOptions): Promise<MtlsMaterialSource> {
@@ -201,6 +215,7 @@ export class MtlsMaterialSource {
   /** Puts `next` in place and tells every listener. */
   protected swap(next: MtlsMaterialSnapshot): void {
     this.snapshot = next;
+    this.revocation.update(next);
     this.changed.next(next);
   }
 
@@ -208,6 +223,7 @@ export class MtlsMaterialSource {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    this.revocation.close();
     this.changed.complete();
     this.reloaded.complete();
   }
