@@ -1,9 +1,10 @@
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { CrlDistributionPointSource } from './crl-distribution-points';
 import type { NetworkRevocationSource } from './mtls-revocation';
 
 /** The network sources the options ask for: CRLs from distribution points (enableCRLDP) and OCSP (ocsp). */
 export function networkRevocationSources(snapshot: MtlsMaterialSnapshot, changed: (why: string) => void): NetworkRevocationSource[] {
-  void snapshot;
-  void changed;
-  return [];
+  const sources: NetworkRevocationSource[] = [];
+  if (snapshot.options.enableCRLDP) sources.push(new CrlDistributionPointSource(snapshot, changed));
+  return sources;
 }
