@@ -25,31 +25,42 @@ export interface CertificateFacts {
   /** RFC 4514 issuer and subject, for log lines. */
   issuer: string;
   subject: string;
-  /** `http:` URLs of its CRL Distribution Points (full names; distribution points limited to some reasons or with another CRL issuer are skipped). */
+  /** `http:` URLs of its CRL Distribution Points (LDAP, HTTPS and other schemes are not fetched). */
   crlUrls: string[];
   /** `http:` URLs of the OCSP responders in its Authority Information Access. */
   ocspUrls: string[];
 }
 
-/** Reads the facts of a certificate; throws when its extensions do not parse. */
-export function certificateFacts(certificate: X509Certificate): CertificateFacts {
-  const names = certificateNames(certificate);
-  const crlUrls: string[] = [];
-  const ocspUrls: string[] = [];
-  if (names.extensions) {
-    for (const extension of AsnConvert.parse(names.extensions, Extensions)) {
-      if (extension.extnID === id_ce_cRLDistributionPoints) {
-        for (const point of AsnConvert.parse(extension.extnValue, CRLDistributionPoints)) {
-          if (point.reasons || point.cRLIssuer) continue; // partial or indirect: not what we read
-          crlUrls.push(...httpUris(point.distributionPoint?.fullName ?? []));
-        }
-      } else if (extension.extnID === id_pe_authorityInfoAccess) {
-        for (const access of AsnConvert.parse(extension.extnValue, AuthorityInfoAccessSyntax)) {
-          if (access.accessMethod === ID_AD_OCSP) ocspUrls.push(...httpUris([access.accessLocation]));
-        }
+/**
+ * The URIs of a certificate's CRL Distribution Points (full names, any
+ * scheme; distribution points limited to some reasons or naming another CRL
+ * issuer are skipped) and of the OCSP responders in its Authority
+ * Information Access. Throws when its extensions do not parse.
+ */
+export function revocationUrls(certificate: X509Certificate): { crl: string[]; ocsp: string[] } {
+  const { extensions } = certificateNames(certificate);
+  const crl: string[] = [];
+  const ocsp: string[] = [];
+  for (const extension of extensions ? AsnConvert.parse(extensions, Extensions) : []) {
+    if (extension.extnID === id_ce_cRLDistributionPoints) {
+      for (const point of AsnConvert.parse(extension.extnValue, CRLDistributionPoints)) {
+        if (point.reasons || point.cRLIssuer) continue; // partial or indirect: not what we read
+        crl.push(...uris(point.distributionPoint?.fullName ?? []));
+      }
+    } else if (extension.extnID === id_pe_authorityInfoAccess) {
+      for (const access of AsnConvert.parse(extension.extnValue, AuthorityInfoAccessSyntax)) {
+        if (access.accessMethod === ID_AD_OCSP) ocsp.push(...uris([access.accessLocation]));
       }
     }
   }
+  return { crl: [...new Set(crl)], ocsp: [...new Set(ocsp)] };
+}
+
+/** Reads the facts of a certificate; throws when its extensions do not parse. */
+export function certificateFacts(certificate: X509Certificate): CertificateFacts {
+  const names = certificateNames(certificate);
+  const urls = revocationUrls(certificate);
+  const isHttp = (u: string) => /^http:\/\//i.test(u);
   return {
     certificate,
     fingerprint: certificate.fingerprint256,
@@ -57,14 +68,14 @@ export function certificateFacts(certificate: X509Certificate): CertificateFacts
     issuerDer: Buffer.from(names.issuer),
     issuer: safeDn(names.issuer),
     subject: safeDn(names.subject),
-    crlUrls: [...new Set(crlUrls)],
-    ocspUrls: [...new Set(ocspUrls)],
+    crlUrls: urls.crl.filter(isHttp),
+    ocspUrls: urls.ocsp.filter(isHttp),
   };
 }
 
-/** The `http:` URIs among general names (LDAP, HTTPS and other schemes are not fetched). */
-function httpUris(names: GeneralName[]): string[] {
-  return names.map((n) => n.uniformResourceIdentifier).filter((u): u is string => typeof u === 'string' && /^http:\/\//i.test(u));
+/** The URIs among general names. */
+function uris(names: GeneralName[]): string[] {
+  return names.map((n) => n.uniformResourceIdentifier).filter((u): u is string => typeof u === 'string');
 }
 
 function safeDn(der: ArrayBuffer): string {
