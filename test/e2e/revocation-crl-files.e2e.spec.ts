@@ -2,13 +2,16 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { MtlsMaterialSource, type MtlsReloadResult } from 'nest-mtls';
 import { filter, firstValueFrom } from 'rxjs';
 import { HealthController } from '../../apps/user-service/src/health.controller';
-import { replaceFile } from '../support/openssl-ca';
+import { readFileSync } from 'node:fs';
+import { createCrl, createIntermediateCa, issueCertificate, randomSerialNumber } from 'nest-mtls/testing';
+import { opensslCrl, replaceFile, type IndexEntry } from '../support/openssl-ca';
 import { requestOnSocket } from '../support/raw-http';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HOUR = 3600_000;
 
 /** Waits until `socket` closes; resolves with the ms it took, or rejects after `limitMs`. */
 function closedWithin(socket: TLSSocket, limitMs: number): Promise<number> {
@@ -151,6 +154,33 @@ describe('CRL files: the gate after the handshake', () => {
         expect.stringMatching(/^WARN connection from 127\.0\.0\.1:\d+ refused: crl_expired \(the CRL of CA CN=Test Global CA in .*short-chain\.pem \(CRL 2 of 2\) is out of date since /),
         expect.stringMatching(/^WARN TLS handshake from 127\.0\.0\.1:\d+ refused: crl_expired \(CRL_HAS_EXPIRED\)/),
       ]);
+    });
+  });
+
+  describe('a CRL too large to hand to OpenSSL (crlCheck chain, closed): the gate applies it with the same policy', () => {
+    let svc: RunningApp;
+
+    beforeAll(async () => {
+      const caCert = pki.write('global-ca.crt', pki.global.certPem);
+      const caKey = pki.write('global-ca.key', pki.global.keyPem);
+      const many: IndexEntry[] = Array.from({ length: 3000 }, () => ({ serialNumber: randomSerialNumber(), revokedAt: new Date(Date.now() - HOUR) }));
+      many.push({ serialNumber: pki.certs.revoked.issued.certificate.serialNumber, revokedAt: new Date(Date.now() - HOUR) });
+      const globalCrl = opensslCrl(pki, 'large', caCert, caKey, many);
+      const crlPath = pki.write('large-chain.pem', (await createCrl(pki.root)) + readFileSync(globalCrl, 'utf8'));
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
+    });
+    afterAll(() => svc?.close());
+
+    it('admits a good client, refuses the revoked one after the handshake, and a client whose intermediate has no CRL', async () => {
+      expect(svc.app.get(MtlsMaterialSource).current().secureContext.crl).toBeUndefined();
+      expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
+      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.63' } as ConnectionOptions)).toBe('refused');
+      const team = await createIntermediateCa(pki.root, { subject: 'CN=Team CA without CRL,O=nest-mtls test' });
+      const teamClient = await issueCertificate(team, { subject: 'CN=team-client' });
+      expect(await handshakeOutcome(svc.port, { key: teamClient.keyPem, cert: teamClient.chainPem, ca: pki.root.certPem, localAddress: '127.0.0.64' } as ConnectionOptions)).toBe('refused');
+      await sleep(100);
+      expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.63:'))).toMatch(/^WARN connection from 127\.0\.0\.63:\d+ refused: revoked \(serial [0-9A-F]+, issuer CN=Test Global CA,O=nest-mtls test, revoked at .*, by crl .*large-chain\.pem \(CRL 2 of 2\)\)/);
+      expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.64:'))).toMatch(/refused: revocation_unknown \(no revocation information for CN=team-client \(serial [0-9A-F]+\): no CRL of CA CN=Team CA without CRL in crlPath\)/);
     });
   });
 

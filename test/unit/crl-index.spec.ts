@@ -8,7 +8,7 @@ import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
 import { x509 } from 'nest-mtls/pki/webcrypto-keys';
 import { parseCrl } from 'nest-mtls/revocation/crl-index';
 import { normalizeSerial } from 'nest-mtls/revocation/serial-number';
-import { opensslChecksCrls } from 'nest-mtls/server/crl-checks';
+import { OPENSSL_CRL_MAX_BYTES, opensslChecksCrls } from 'nest-mtls/server/crl-checks';
 import { runStartupChecks } from 'nest-mtls/server/startup-checks';
 import { opensslCrl, type IndexEntry } from '../support/openssl-ca';
 import { requireTool } from '../support/require-tool';
@@ -88,6 +88,17 @@ describeOpenssl('the CRL index, against CRLs made by openssl ca', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     expect(loaded.crl.revokedCount).toBe(100_000);
     expect(ms).toBeLessThan(1000);
+  });
+
+  it('a large CRL is not handed to OpenSSL by a server (it would verify it again in every handshake), but still by the outbound client', async () => {
+    const big = opensslCrl(pki, 'large', caCert, caKey, entries(5000));
+    const file = pki.write('large-with-root.pem', (await createCrl(pki.root)) + readFileSync(big, 'utf8'));
+    const options = validateMtlsOptions({ ...pki.pemOptions('user-service'), crlPath: file });
+    const material = loadTlsMaterial(options);
+    await runStartupChecks(material, options);
+    expect(material.crls![1].crl.der.length).toBeGreaterThan(OPENSSL_CRL_MAX_BYTES);
+    expect(opensslChecksCrls(material, options)).toBe(false);
+    expect(opensslChecksCrls(material, options, new Date(), Infinity)).toBe(true);
   });
 
   it('refuses a CRL whose signature was tampered with, and a truncated one', () => {

@@ -121,16 +121,28 @@ export function checkCrlFiles(material: TlsMaterial, options: ResolvedMtlsOption
 }
 
 /**
+ * The most CRL bytes (DER, all files) a TLS server hands to OpenSSL. OpenSSL
+ * 3.0 verifies a CRL's signature again in every handshake that uses it,
+ * re-encoding and hashing all of it: about 1 ms per MB of CRL on this
+ * project's machine, so a CRL of 100,000 entries (3.5 MB) more than doubled
+ * the cost of a full handshake. Larger CRLs are checked by the revocation
+ * gate from their index (microseconds), with the same policy.
+ */
+export const OPENSSL_CRL_MAX_BYTES = 64 * 1024;
+
+/**
  * Whether OpenSSL checks the CRL files in the handshake (they go into the
  * secure context's `crl`): only when that is exactly the policy, because
  * once any CRL is given OpenSSL checks every CA of a chain and refuses what
- * it cannot check. So: crlCheck `chain`, revocationFailure `closed`, and a
- * current CRL for every CA we know. Otherwise the revocation gate checks the
- * files right after the handshake.
+ * it cannot check. So: crlCheck `chain`, revocationFailure `closed`, a
+ * current CRL for every CA we know, and (for a server, see
+ * OPENSSL_CRL_MAX_BYTES) CRLs small enough. Otherwise the revocation gate
+ * checks the files right after the handshake.
  */
-export function opensslChecksCrls(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date()): boolean {
+export function opensslChecksCrls(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date(), maxBytes = OPENSSL_CRL_MAX_BYTES): boolean {
   const crls = material.crls;
   if (!crls || crls.length === 0) return false;
+  if (crls.reduce((sum, c) => sum + c.crl.der.length, 0) > maxBytes) return false;
   if (options.crlCheck !== 'chain' || options.revocationFailure !== 'closed') return false;
   if (!crls.every((c) => c.issuerCa && c.crl.isCurrent(now))) return false;
   return knownCas(material).every((ca) => currentCrlOf(ca, crls, now).current !== undefined);
