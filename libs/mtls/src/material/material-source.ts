@@ -89,7 +89,12 @@ export class MtlsMaterialSource {
     const fingerprint = materialFingerprint(raw);
     const snapshot = await MtlsMaterialSource.load(raw, 1);
     await MtlsMaterialSource.canary(snapshot);
-    const source = new MtlsMaterialSource(raw, snapshot, fingerprint);
+    let source: MtlsMaterialSource;
+    try {
+      source = new MtlsMaterialSource(raw, snapshot, fingerprint);
+    } catch (err) {
+      throw withEnvVariable(err, raw); // crlCacheDir that cannot be created
+    }
     if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
     return source;
   }

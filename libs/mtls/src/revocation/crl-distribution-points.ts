@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MtlsConfigError } from '../config/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { logSafe } from '../logging/log-safe';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
@@ -57,7 +58,13 @@ export class CrlDistributionPointSource implements NetworkRevocationSource {
     private readonly maxBytes = MAX_CRL_BYTES,
   ) {
     this.options = snapshot.options;
-    if (this.options.crlCacheDir) mkdirSync(this.options.crlCacheDir, { recursive: true, mode: 0o700 });
+    if (this.options.crlCacheDir) {
+      try {
+        mkdirSync(this.options.crlCacheDir, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw new MtlsConfigError('crlCacheDir', `cannot create ${this.options.crlCacheDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    }
     this.prefetchCaCrls(snapshot);
   }
 
