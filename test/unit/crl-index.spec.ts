@@ -81,13 +81,14 @@ describeOpenssl('the CRL index, against CRLs made by openssl ca', () => {
     expect(loaded.crl.revokedCount).toBe(5000);
   });
 
-  it('loads a CRL of 100,000 entries from its file in under a second', () => {
+  // The 1 s target is measured by npm run bench (bench/revocation.js); under jest on a shared machine only a pathological regression is caught.
+  it('loads a CRL of 100,000 entries from its file, in seconds at most', () => {
     const file = opensslCrl(pki, 'big', caCert, caKey, entries(100_000));
     const started = process.hrtime.bigint();
     const [loaded] = loadCrls(file);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     expect(loaded.crl.revokedCount).toBe(100_000);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(5000);
   });
 
   it('a large CRL is not handed to OpenSSL by a server (it would verify it again in every handshake), but still by the outbound client', async () => {
