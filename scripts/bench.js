@@ -18,9 +18,10 @@
  *   BENCH_CRL=1             give both servers the PKI's CRLs (default: no CRL for either)
  *   BENCH_PIN=0             do not pin servers and generator to separate CPUs
  *   BENCH_NO_DOC=1          do not write docs/benchmark.md
+ *   BENCH_REVOCATION=0      skip the revocation part (bench/revocation.js: a 100,000-entry CRL, OCSP)
  */
 const { execFileSync } = require('node:child_process');
-const { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } = require('node:fs');
+const { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const processes = require('../bench/processes');
@@ -28,6 +29,7 @@ const { GeneratorClient } = require('../bench/generator-client');
 const report = require('../bench/report');
 const { measureCryptoCost } = require('../bench/crypto-cost');
 const { measureIdentityCost } = require('../bench/identity-cost');
+const { runRevocationBench } = require('../bench/revocation');
 
 const root = path.join(__dirname, '..');
 const USER_SERVICE_MAIN = path.join(root, 'dist/apps/user-service/apps/user-service/src/main.js');
@@ -317,8 +319,17 @@ async function main() {
   console.log(report.consoleTable(diagnostics) + '\n');
   console.log(reading.replace(/\*\*/g, '').replace(/`/g, ''));
 
+  // Revocation: its own servers, after the ones above are stopped (bench/revocation.js).
+  let revocation = '';
+  if (process.env.BENCH_REVOCATION !== '0') {
+    await processes.killAll();
+    revocation = (await runRevocationBench({ ...settings })).section;
+    console.log(`\n${revocation}`);
+  }
+
   if (process.env.BENCH_NO_DOC !== '1') {
     writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS });
+    if (revocation) appendFileSync(DOC, `\n${revocation}`);
     console.log(`\nbench: wrote ${path.relative(root, DOC)} (${durationS} s)`);
   }
 }

@@ -57,7 +57,8 @@ describe('user-service fails fast on bad configuration', () => {
     ['no material in production', () => ({ NODE_ENV: 'production' }), /: keyStorePath: no key material/],
     ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
     ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
-    ['CRL distribution points (Dropwizard\'s enableCRLDP)', () => ({ ...good, MTLS_ENABLE_CRLDP: 'true' }), /: MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*give them with crlPath/],
+    ['an unknown CRL check mode', () => ({ ...good, MTLS_CRL_CHECK: 'everything' }), /: MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf$/],
+    ['an OCSP responder over https', () => ({ ...good, MTLS_OCSP: 'true', MTLS_OCSP_RESPONDER_URL: 'https://ocsp.example/' }), /: MTLS_OCSP_RESPONDER_URL \(ocspResponderUrl\): must be an http: URL/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
   ];
 

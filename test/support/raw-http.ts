@@ -11,8 +11,10 @@ export function requestOnSocket(socket: TLSSocket, path: string, timeoutMs = 500
     const done = (result: { status: number; body: string } | 'closed' | 'silent') => {
       clearTimeout(timer);
       socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
       resolve(result);
     };
+    const onClose = () => done('closed');
     const onData = (chunk: Buffer) => {
       data += chunk.toString('latin1');
       const head = /^HTTP\/1\.1 (\d{3})[^\r]*\r\n([\s\S]*?)\r\n\r\n/.exec(data);
@@ -23,8 +25,8 @@ export function requestOnSocket(socket: TLSSocket, path: string, timeoutMs = 500
     };
     const timer = setTimeout(() => done('silent'), timeoutMs);
     socket.on('data', onData);
-    socket.once('close', () => done('closed'));
-    socket.once('error', () => undefined);
+    socket.once('close', onClose);
+    if (socket.listenerCount('error') === 0) socket.on('error', () => undefined);
     socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   });
 }

@@ -225,16 +225,18 @@ describe('mtls --version and help', () => {
       expect(r.stdout).toMatch(/^Usage: mtls pki COMMAND/);
       expect(r.stdout).toMatch(/\n {2}pki init {4}create a dev PKI/);
       expect(r.stdout).toMatch(/\n {2}pki issue {3}issue one more/);
+      expect(r.stdout).toMatch(/\n {2}pki revoke {2}revoke a certificate/);
+      expect(r.stdout).toMatch(/\n {2}pki crl {5}publish fresh CRLs/);
       expect(r.stdout).not.toContain('inspect');
     }
     const bare = await mtls('pki');
     expect(bare).toMatchObject({ code: 2, stdout: '' });
-    expect(bare.stderr).toBe("mtls: missing pki command (try 'pki init' or 'pki issue'). Run 'mtls pki --help' for usage.\n");
+    expect(bare.stderr).toBe("mtls: missing pki command (try 'pki init' or 'pki issue' or 'pki revoke' or 'pki crl'). Run 'mtls pki --help' for usage.\n");
     expect((await mtls('help', 'frobnicate')).code).toBe(2);
   });
 
   it('every command has its own --help', async () => {
-    for (const [cmd, option] of [['pki init', '--service NAME'], ['pki issue', '--subject DN'], ['inspect', '--alias A']]) {
+    for (const [cmd, option] of [['pki init', '--crl-url URL'], ['pki issue', '--subject DN'], ['pki revoke', '--cert FILE'], ['pki crl', '--days N'], ['inspect', '--alias A']]) {
       const r = await mtls(...cmd.split(' '), '--help');
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout).toContain(`Usage: mtls ${cmd}`);
@@ -368,3 +370,62 @@ describe('mtls inspect: key stores', () => {
 function dirPlaceholder(): string {
   return path.join(os.tmpdir(), 'nest-mtls-cli-unused');
 }
+
+describe('revocation in the dev PKI: pki init --crl-url --ocsp-url, pki revoke, pki crl, inspect', () => {
+  let rdir: string;
+  const crlUrl = 'http://127.0.0.1:8081/global-ca.crl';
+  const ocspUrl = 'http://127.0.0.1:8082/';
+
+  beforeAll(async () => {
+    rdir = work.path('revocation');
+    const r = await mtls('pki', 'init', rdir, '--crl-url', crlUrl, '--ocsp-url', ocspUrl);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('export MTLS_ENABLE_CRLDP=true');
+  });
+
+  it('puts the CRL distribution point and the OCSP responder into issued certificates; inspect shows them as openssl does', async () => {
+    const cert = path.join(rdir, 'user-service.crt');
+    const lines = (await mtls('inspect', cert)).stdout.split('\n');
+    expect(lines).toContain(`crl distribution points: ${crlUrl}`);
+    expect(lines).toContain(`ocsp: ${ocspUrl}`);
+    const text = openssl(['x509', '-in', cert, '-noout', '-text']);
+    expect(text).toMatch(new RegExp(`X509v3 CRL Distribution Points:[\\s\\S]*URI:${crlUrl.replace(/\./g, '\\.')}`));
+    expect(text).toContain(`OCSP - URI:${ocspUrl}`);
+    expect((await mtls('pki', 'issue', '--cn', 'later', rdir)).code).toBe(0);
+    expect((await mtls('inspect', path.join(rdir, 'later.crt'))).stdout).toContain(`crl distribution points: ${crlUrl}`);
+    // Without the options: no such lines.
+    expect((await mtls('inspect', path.join(dir, 'user-service.crt'))).stdout).not.toMatch(/crl distribution points|ocsp:/);
+  });
+
+  it('pki revoke lists the certificate in both CRLs and in index.txt; pki crl publishes them again', async () => {
+    const cert = path.join(rdir, 'event-service.crt');
+    const serial = openssl(['x509', '-in', cert, '-noout', '-serial']).trim().replace(/^serial=/, '');
+    const r = await mtls('pki', 'revoke', rdir, '--cert', cert, '--reason', 'keyCompromise');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Revoked CN=event-service,O=nest-mtls \\(serial ${serial}\\) at .* \\(keyCompromise\\)\\.`));
+    const globalCrl = openssl(['crl', '-inform', 'DER', '-in', path.join(rdir, 'global-ca.crl'), '-noout', '-text']);
+    expect(globalCrl).toContain(`Serial Number: ${serial}`);
+    expect(globalCrl).toContain('Key Compromise');
+    const pems = fs.readFileSync(path.join(rdir, 'crl.pem'), 'utf8').match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n/g)!;
+    expect(pems).toHaveLength(2);
+    expect(openssl(['crl', '-noout', '-text'], { input: pems[1] })).toContain(`Serial Number: ${serial}`);
+    const index = fs.readFileSync(path.join(rdir, 'index.txt'), 'utf8');
+    expect(index).toMatch(new RegExp(`^R\\t\\d{12}Z\\t\\d{12}Z,keyCompromise\\t${serial}\\tunknown\\t/O=nest-mtls/CN=event-service$`, 'm'));
+    expect(index).toMatch(/^V\t\d{12}Z\t\t[0-9A-F]+\tunknown\t\/O=nest-mtls\/CN=user-service$/m);
+    const crl = await mtls('pki', 'crl', rdir, '--days', '2');
+    expect(crl.stdout).toMatch(/^Published CRLs listing 1 revoked certificate, next update /);
+    const next = new Date(openssl(['crl', '-inform', 'DER', '-in', path.join(rdir, 'global-ca.crl'), '-noout', '-nextupdate']).replace(/^nextUpdate=/, '').trim());
+    expect(Math.abs(next.getTime() - Date.now() - 2 * 86_400_000)).toBeLessThan(60_000);
+    expect(openssl(['crl', '-inform', 'DER', '-in', path.join(rdir, 'global-ca.crl'), '-noout', '-text'])).toContain(`Serial Number: ${serial}`);
+  });
+
+  it('refuses a certificate of another PKI, and wrong arguments', async () => {
+    const stranger = await mtls('pki', 'revoke', rdir, '--cert', path.join(dir, 'user-service.crt'));
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toMatch(/^mtls pki revoke: CN=user-service,O=nest-mtls \(serial [0-9A-F]+\) was not issued by the global CA of .*\n$/);
+    expect((await mtls('pki', 'revoke', rdir)).stderr).toMatch(/^mtls pki revoke: --cert FILE is required\./);
+    expect((await mtls('pki', 'revoke', rdir, '--cert', path.join(rdir, 'user-service.crt'), '--reason', 'bored')).stderr).toMatch(/^mtls pki revoke: --reason must be one of keyCompromise, /);
+    expect((await mtls('pki', 'init', work.path('bad-url'), '--crl-url', 'ldap://x/crl')).stderr).toMatch(/^mtls pki init: --crl-url must be an http:\/\/ URL, got "ldap:\/\/x\/crl"\./);
+    expect((await mtls('pki', 'crl', rdir, '--days', '0')).code).toBe(2);
+  });
+});

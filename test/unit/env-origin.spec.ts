@@ -51,16 +51,16 @@ describe('withEnvVariable', () => {
     expect(withEnvVariable(already, { securityLevel: 1 }, { MTLS_SECURITY_LEVEL: '1' })).toBe(already);
   });
 
-  it('names MTLS_ENABLE_CRLDP when it asks for CRL distribution points', () => {
-    const env = { MTLS_ENABLE_CRLDP: 'true' };
+  it('names MTLS_OCSP_RESPONDER_URL when the responder it gives cannot be used', () => {
+    const env = { MTLS_OCSP: 'true', MTLS_OCSP_RESPONDER_URL: 'https://ocsp.example/' };
     const options = mtlsOptionsFromEnv(env);
-    expect(options).toEqual({ enableCRLDP: true });
+    expect(options).toEqual({ ocsp: true, ocspResponderUrl: 'https://ocsp.example/' });
     let refusal: unknown;
     try {
       validateMtlsOptions(options);
     } catch (err) {
       refusal = withEnvVariable(err, options, env);
     }
-    expect((refusal as Error).message).toMatch(/^MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*crlPath/);
+    expect((refusal as Error).message).toMatch(/^MTLS_OCSP_RESPONDER_URL \(ocspResponderUrl\): must be an http: URL/);
   });
 });

@@ -107,7 +107,7 @@ test('the CRLs are in effect: a revoked client is refused', async () => {
     trustStorePath: pki.path('cas.pem'),
     crlPath: pki.path('crls-client-revoked.pem'),
   });
-  expect(m.crls![1].crl.entries).toHaveLength(1);
+  expect(m.crls![1].crl.revokedCount).toBe(1);
   const out = await handshake(m, clientCert());
   expect(out.serverSawClient).toBeUndefined();
   expect(out.serverError).toBeDefined();

@@ -64,12 +64,39 @@ describe('validateMtlsOptions', () => {
     );
   });
 
-  it('accepts enableCRLDP (Dropwizard\'s name) as false, and refuses true, pointing to crlPath', () => {
-    expect(validateMtlsOptions({ enableCRLDP: false }).enableCRLDP).toBe(false);
-    expect(problem(() => validateMtlsOptions({ enableCRLDP: true, crlPath: '/etc/mtls/crl.pem' }))).toBe(
-      'enableCRLDP: CRL distribution points are not supported yet; download the CRLs of your CAs and give them with crlPath (they are checked at startup and in every handshake)',
-    );
+  it('takes the revocation settings, with closed failure and whole-chain CRL checks by default', () => {
+    expect(validateMtlsOptions({})).toMatchObject({
+      crlCheck: 'chain',
+      enableCRLDP: false,
+      ocsp: false,
+      revocationFailure: 'closed',
+      revocationRefreshMs: 300000,
+      revocationTimeoutMs: 5000,
+    });
+    const o = validateMtlsOptions({
+      crlPath: ['/a.pem', '/b.crl'],
+      crlCheck: 'leaf',
+      enableCRLDP: true,
+      crlCacheDir: '/var/cache/crls',
+      ocsp: true,
+      ocspResponderUrl: 'http://ocsp.example:8080/',
+      revocationFailure: 'open',
+    });
+    expect(o).toMatchObject({ crlPath: ['/a.pem', '/b.crl'], crlCheck: 'leaf', enableCRLDP: true, ocsp: true, revocationFailure: 'open' });
+  });
+
+  it('refuses revocation settings that are wrong or would do nothing, naming the option', () => {
+    expect(problem(() => validateMtlsOptions({ crlCheck: 'all' } as never))).toMatch(/^crlCheck: must be one of the following values: chain, leaf/);
+    expect(problem(() => validateMtlsOptions({ revocationFailure: 'soft' } as never))).toMatch(/^revocationFailure: must be one of the following values: closed, open/);
+    expect(problem(() => validateMtlsOptions({ crlPath: [] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
+    expect(problem(() => validateMtlsOptions({ crlPath: ['/a.pem', ''] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
     expect(problem(() => validateMtlsOptions({ enableCRLDP: 'true' } as never))).toMatch(/^enableCRLDP: must be a boolean value/);
+    expect(problem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'https://ocsp.example/' }))).toMatch(/^ocspResponderUrl: must be an http: URL/);
+    expect(problem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'ocsp.example' }))).toBe('ocspResponderUrl: not a URL: "ocsp.example"');
+    expect(problem(() => validateMtlsOptions({ ocspResponderUrl: 'http://ocsp.example/' }))).toMatch(/^ocspResponderUrl: is set but ocsp is not true/);
+    expect(problem(() => validateMtlsOptions({ crlCacheDir: '/tmp/crls' }))).toMatch(/^crlCacheDir: is set but enableCRLDP is not true/);
+    expect(problem(() => validateMtlsOptions({ revocationTimeoutMs: 10 }))).toMatch(/^revocationTimeoutMs: /);
+    expect(problem(() => validateMtlsOptions({ revocationRefreshMs: 10 }))).toMatch(/^revocationRefreshMs: /);
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {
@@ -103,6 +130,13 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_REQUEST_HEADER_TIMEOUT_MS: '7000',
       MTLS_SECURITY_LEVEL: '4',
       MTLS_ENABLE_CRLDP: 'false',
+      MTLS_CRL_CHECK: 'leaf',
+      MTLS_CRL_CACHE_DIR: '/var/cache/crls',
+      MTLS_OCSP: 'true',
+      MTLS_OCSP_RESPONDER_URL: 'http://ocsp.example/',
+      MTLS_REVOCATION_FAILURE: 'open',
+      MTLS_REVOCATION_REFRESH_MS: '60000',
+      MTLS_REVOCATION_TIMEOUT_MS: '2000',
     });
     expect(o).toEqual({
       keyStorePath: '/k.p12',
@@ -125,7 +159,20 @@ describe('mtlsOptionsFromEnv', () => {
       requestHeaderTimeoutMs: 7000,
       securityLevel: 4,
       enableCRLDP: false,
+      crlCheck: 'leaf',
+      crlCacheDir: '/var/cache/crls',
+      ocsp: true,
+      ocspResponderUrl: 'http://ocsp.example/',
+      revocationFailure: 'open',
+      revocationRefreshMs: 60000,
+      revocationTimeoutMs: 2000,
     });
+  });
+
+  it('reads MTLS_CRL_PATH as one path, or a comma list of paths', () => {
+    expect(mtlsOptionsFromEnv({ MTLS_CRL_PATH: '/crl.pem' })).toEqual({ crlPath: '/crl.pem' });
+    expect(mtlsOptionsFromEnv({ MTLS_CRL_PATH: '/root.crl, /global.crl,' })).toEqual({ crlPath: ['/root.crl', '/global.crl'] });
+    expect(problem(() => mtlsOptionsFromEnv({ MTLS_CRL_CHECK: 'everything' }))).toMatch(/^MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf/);
   });
 
   it('reads through a ConfigService-like getter and skips unset or empty variables', () => {

@@ -41,11 +41,12 @@ describe('public API', () => {
     expect([...main.keys()].sort()).toEqual(
       [
         'CLIENT_CERT_POLICY', 'ClientCert', 'ClientCertForbiddenException', 'ClientCertGuard', 'ClientCertPolicy', 'ClientCertRequirement', 'ClientCertRule',
+        'CrlCheck', 'CrlRevocation', 'MtlsRevocationCheck', 'ParsedCrl', 'RevocationFailure', 'RevocationSource',
         'ClientIdentity', 'DnFormatError', 'EnvSource', 'GuardDecision', 'MtlsEvents', 'TlsRefusal', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
         'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
         'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
         'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
-        'ResolvedMtlsOptions', 'RevocationCheck', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'allOf', 'anyOf',
+        'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'allOf', 'anyOf',
         'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
         'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
         'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
@@ -61,7 +62,7 @@ describe('public API', () => {
         'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
         'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
         'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
-        'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'randomSerialNumber', 'toPkcs12',
+        'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'publishCrl', 'randomSerialNumber', 'revokeInPki', 'RevokedInPki', 'toPkcs12',
       ].sort(),
     );
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);

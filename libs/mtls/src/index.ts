@@ -6,16 +6,18 @@
 // The module, its options, and the joint to TLS endpoints.
 export { MtlsModule } from './mtls.module';
 export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
-export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol } from './config/mtls-options.interface';
+export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol, CrlCheck, RevocationFailure } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
 export type { TlsMaterial, KeyMaterial, TrustMaterial, LoadedCrl } from './material/tls-material.interface';
+export type { ParsedCrl, CrlRevocation } from './revocation/crl-index';
+export type { MtlsRevocationCheck, RevocationSource } from './revocation/revocation-answer';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
 export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
 export type { TlsRefusal } from './server/tls-refusal-log';
-export { MtlsEvents, type GuardDecision, type RevocationCheck } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
 // Running it: graceful shutdown, and logs as text or JSON.

@@ -1,11 +1,13 @@
 import type { X509Certificate } from 'node:crypto';
 import { issuerDn, subjectDn } from '../identity/dn-format';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
+import { revocationUrls } from '../revocation/certificate-facts';
 
 /**
  * What `mtls inspect` prints about one certificate, a line each: the subject
  * first (the DN policies match), then issuer, SANs, SPIFFE ID, validity,
- * serial, SHA-256 fingerprint, and a warning when it is outside its validity.
+ * serial, SHA-256 fingerprint, its CRL distribution points and OCSP
+ * responders (when it names any), and a warning when it is outside its validity.
  * Throws when the certificate cannot be read as an identity.
  */
 export function certificateReport(cert: X509Certificate, now = Date.now()): string[] {
@@ -26,6 +28,9 @@ export function certificateReport(cert: X509Certificate, now = Date.now()): stri
     `serial: ${identity.serialNumber}`,
     `sha256: ${identity.fingerprint256}`,
   ];
+  const urls = revocationUrls(cert);
+  if (urls.crl.length > 0) lines.push(`crl distribution points: ${urls.crl.join(', ')}`);
+  if (urls.ocsp.length > 0) lines.push(`ocsp: ${urls.ocsp.join(', ')}`);
   if (identity.validTo.getTime() < now) lines.push(`EXPIRED: not valid since ${identity.validTo.toISOString()}`);
   else if (identity.validFrom.getTime() > now) lines.push(`NOT YET VALID: valid from ${identity.validFrom.toISOString()}`);
   return lines;

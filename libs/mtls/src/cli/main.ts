@@ -2,13 +2,15 @@
 import { type CliCommand, type CliIo, UsageError } from './commands/command';
 import { inspectCommand } from './commands/inspect.command';
 import { pkiInitCommand } from './commands/pki-init.command';
+import { pkiCrlCommand } from './commands/pki-crl.command';
 import { pkiIssueCommand } from './commands/pki-issue.command';
+import { pkiRevokeCommand } from './commands/pki-revoke.command';
 import { packageVersion } from './package-version';
 
-const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, inspectCommand];
+const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, pkiRevokeCommand, pkiCrlCommand, inspectCommand];
 
 /** Command groups (`pki`): the first word of several commands. */
-const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, CRLs' };
+const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, revocation and CRLs' };
 
 const HELP = `Usage: mtls COMMAND [options]
 

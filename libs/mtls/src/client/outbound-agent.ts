@@ -3,6 +3,7 @@ import { Agent } from 'node:https';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { opensslChecksCrls } from '../server/crl-checks';
 
 /** The TLS settings a failed call is explained with. */
 export interface OutboundTlsSettings {
@@ -37,7 +38,10 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
   }
 
   private make(snapshot: MtlsMaterialSnapshot): { agent: Agent; settings: OutboundTlsSettings } {
-    const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = snapshot.secureContext;
+    const { key, cert, ca, minVersion, maxVersion, ciphers } = snapshot.secureContext;
+    // The upstream's chain is checked against the CRL files by OpenSSL whenever that is the policy, whatever their size:
+    // the pool keeps connections alive, so the cost of a large CRL per handshake is paid rarely (the server's gate does not apply here).
+    const crl = opensslChecksCrls(snapshot.material, snapshot.options, new Date(), Infinity) ? snapshot.material.crls?.map((c) => c.pem) : undefined;
     return {
       agent: new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
       settings: { supportedProtocols: snapshot.options.supportedProtocols, securityLevel: snapshot.options.securityLevel },

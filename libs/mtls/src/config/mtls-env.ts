@@ -1,7 +1,7 @@
 import type { MtlsOptions } from './mtls-options.interface';
 
 /** How the text of a variable becomes an option value. */
-export type EnvKind = 'string' | 'boolean' | 'list' | 'int';
+export type EnvKind = 'string' | 'boolean' | 'list' | 'paths' | 'int';
 
 /**
  * The one table of `MTLS_*` variables: the variable of each option (every
@@ -21,8 +21,15 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   trustStorePath: ['MTLS_TRUST_STORE_PATH', 'string'],
   trustStorePassword: ['MTLS_TRUST_STORE_PASSWORD', 'string'],
   trustStoreType: ['MTLS_TRUST_STORE_TYPE', 'string'],
-  crlPath: ['MTLS_CRL_PATH', 'string'],
+  crlPath: ['MTLS_CRL_PATH', 'paths'],
+  crlCheck: ['MTLS_CRL_CHECK', 'string'],
   enableCRLDP: ['MTLS_ENABLE_CRLDP', 'boolean'],
+  crlCacheDir: ['MTLS_CRL_CACHE_DIR', 'string'],
+  ocsp: ['MTLS_OCSP', 'boolean'],
+  ocspResponderUrl: ['MTLS_OCSP_RESPONDER_URL', 'string'],
+  revocationFailure: ['MTLS_REVOCATION_FAILURE', 'string'],
+  revocationRefreshMs: ['MTLS_REVOCATION_REFRESH_MS', 'int'],
+  revocationTimeoutMs: ['MTLS_REVOCATION_TIMEOUT_MS', 'int'],
   needClientAuth: ['MTLS_NEED_CLIENT_AUTH', 'boolean'],
   validatePeers: ['MTLS_VALIDATE_PEERS', 'boolean'],
   validateCerts: ['MTLS_VALIDATE_CERTS', 'boolean'],

@@ -9,12 +9,27 @@ import {
   IsString,
   Max,
   Min,
+  ValidateBy,
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
-import type { KeyStoreType, MtlsOptions } from './mtls-options.interface';
+import type { CrlCheck, KeyStoreType, MtlsOptions, RevocationFailure } from './mtls-options.interface';
 
 const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
+const CRL_CHECKS: CrlCheck[] = ['chain', 'leaf'];
+const REVOCATION_FAILURES: RevocationFailure[] = ['closed', 'open'];
+
+/** A non-empty path, or a non-empty list of non-empty paths. */
+function IsPathOrPaths(): PropertyDecorator {
+  const isPath = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+  return ValidateBy({
+    name: 'isPathOrPaths',
+    validator: {
+      validate: (value: unknown) => isPath(value) || (Array.isArray(value) && value.length > 0 && value.every(isPath)),
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} must be a file path or a non-empty list of file paths`,
+    },
+  });
+}
 
 const SECURITY_LEVEL: ValidationOptions = {
   message: (args: ValidationArguments) => `${args.property} must be a whole number from 2 to 5 (an OpenSSL security level), got ${JSON.stringify(args.value)}`,
@@ -32,8 +47,15 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsString() @IsNotEmpty() trustStorePath?: string;
   @IsOptional() @IsString() trustStorePassword?: string;
   @IsOptional() @IsIn(STORE_TYPES) trustStoreType?: KeyStoreType;
-  @IsOptional() @IsString() @IsNotEmpty() crlPath?: string;
+  @IsOptional() @IsPathOrPaths() crlPath?: string | string[];
+  @IsOptional() @IsIn(CRL_CHECKS) crlCheck?: CrlCheck;
   @IsOptional() @IsBoolean() enableCRLDP?: boolean;
+  @IsOptional() @IsString() @IsNotEmpty() crlCacheDir?: string;
+  @IsOptional() @IsBoolean() ocsp?: boolean;
+  @IsOptional() @IsString() @IsNotEmpty() ocspResponderUrl?: string;
+  @IsOptional() @IsIn(REVOCATION_FAILURES) revocationFailure?: RevocationFailure;
+  @IsOptional() @IsInt() @Min(1000) @Max(86_400_000) revocationRefreshMs?: number;
+  @IsOptional() @IsInt() @Min(100) @Max(60_000) revocationTimeoutMs?: number;
   @IsOptional() @IsBoolean() needClientAuth?: boolean;
   @IsOptional() @IsBoolean() validatePeers?: boolean;
   @IsOptional() @IsBoolean() validateCerts?: boolean;

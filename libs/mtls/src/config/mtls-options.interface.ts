@@ -24,14 +24,52 @@ export interface MtlsOptions {
   trustStorePassword?: string;
   /** `PKCS12`, `JKS` or `PEM`; sniffed from the file's content when not given. */
   trustStoreType?: KeyStoreType;
-  /** PEM file with one or more CRLs. Once given, every CA in a chain needs a current CRL. */
-  crlPath?: string;
   /**
-   * Dropwizard's switch for CRL distribution points (fetching the CRLs that
-   * certificates name). Not supported yet: `true` is refused at startup (give
-   * the CRLs with `crlPath`); `false` is accepted, so a ported YAML keeps it.
+   * One or more CRL files (PEM with one or more CRLs, or one DER CRL each), part of
+   * the live material: re-read when they change and applied to new handshakes
+   * without a restart. Each CRL must be signed by a CA we know (the trust store
+   * or our own chain). Which CAs need one: see `crlCheck`.
+   */
+  crlPath?: string | string[];
+  /**
+   * What is checked against CRLs: `chain` (default): every certificate of the
+   * client's chain, so every CA needs a current CRL; `leaf`: the client
+   * certificate only, so only its issuer needs one.
+   */
+  crlCheck?: CrlCheck;
+  /**
+   * Dropwizard's switch for CRL distribution points: download the CRLs named by
+   * the HTTP URLs in the CRL Distribution Points extension of client
+   * certificates (and of our CAs), verify and cache them, refresh them before
+   * their nextUpdate, and refuse revoked callers right after the handshake.
    */
   enableCRLDP?: boolean;
+  /** Where downloaded CRLs are also kept on disk, so a restart does not depend on the CRL server. Off by default (memory only). */
+  crlCacheDir?: string;
+  /**
+   * Ask an OCSP responder about each client certificate (the responder of the
+   * certificate's Authority Information Access, or `ocspResponderUrl`), right
+   * after the handshake; answers are cached per certificate until their
+   * nextUpdate (at most `revocationRefreshMs`).
+   */
+  ocsp?: boolean;
+  /** The OCSP responder to ask instead of the one each certificate names (Dropwizard's `ocspResponderUrl`). An `http:` URL. */
+  ocspResponderUrl?: string;
+  /**
+   * When the revocation status of a client certificate cannot be learned (the
+   * CRL server or OCSP responder is down, a CRL is past its nextUpdate):
+   * `closed` (default) refuses the connection, `open` admits it with a warning.
+   * Both log the reason.
+   */
+  revocationFailure?: RevocationFailure;
+  /**
+   * The longest a downloaded CRL or an OCSP answer is used before it is asked
+   * for again, in ms (default 300000), even when its nextUpdate is later: how
+   * soon a revocation reaches callers that stay connected.
+   */
+  revocationRefreshMs?: number;
+  /** Time a CRL download or an OCSP query may take, in ms (default 5000); then its status is unknown. */
+  revocationTimeoutMs?: number;
   /** Demand a client certificate in the handshake (default true). false = request but do not require ("want"). */
   needClientAuth?: boolean;
   /** Verify the peer's chain in the handshake (default true). false moves the refusal to the guard: it never trusts an unverified certificate. */
@@ -69,6 +107,12 @@ export interface MtlsOptions {
   reloadIntervalMs?: number;
 }
 
+/** Which certificates of a client's chain are checked against CRLs. */
+export type CrlCheck = 'chain' | 'leaf';
+
+/** What happens when a client certificate's revocation status cannot be learned. */
+export type RevocationFailure = 'closed' | 'open';
+
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
 
@@ -83,6 +127,12 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   requestHeaderTimeoutMs: number;
   watch: boolean;
   securityLevel: SecurityLevel;
+  crlCheck: CrlCheck;
+  enableCRLDP: boolean;
+  ocsp: boolean;
+  revocationFailure: RevocationFailure;
+  revocationRefreshMs: number;
+  revocationTimeoutMs: number;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }

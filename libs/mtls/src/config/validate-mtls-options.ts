@@ -1,5 +1,5 @@
 import { validateSync } from 'class-validator';
-import { refuseCrlDistributionPoints } from './crl-distribution-points';
+import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
 import { MtlsConfigError } from './mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
@@ -17,6 +17,12 @@ export const MTLS_DEFAULTS = {
   requestHeaderTimeoutMs: 10_000,
   watch: true,
   securityLevel: 2,
+  crlCheck: 'chain',
+  enableCRLDP: false,
+  ocsp: false,
+  revocationFailure: 'closed',
+  revocationRefreshMs: 300_000,
+  revocationTimeoutMs: 5_000,
 } as const;
 
 /**
@@ -31,7 +37,7 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
   }
   const first = firstShapeProblem(options);
   if (first) throw new MtlsConfigError(first.option, first.problem);
-  refuseCrlDistributionPoints(options);
+  checkRevocationSettings(options);
   const merged = { ...MTLS_DEFAULTS, ...stripUndefined(options) };
   const resolved: ResolvedMtlsOptions = {
     ...merged,

@@ -7,7 +7,10 @@ export const MATERIAL_FILE_SETTINGS = ['keyStorePath', 'certPath', 'keyPath', 't
 
 /** The files the material is read from (through symlinks, as the loaders read them). */
 export function materialFiles(options: MtlsOptions): string[] {
-  return MATERIAL_FILE_SETTINGS.map((setting) => options[setting]).filter((path): path is string => typeof path === 'string' && path.length > 0);
+  return MATERIAL_FILE_SETTINGS.flatMap((setting) => {
+    const value = options[setting];
+    return Array.isArray(value) ? value : [value];
+  }).filter((path): path is string => typeof path === 'string' && path.length > 0);
 }
 
 /**

@@ -16,6 +16,9 @@ import type { MtlsMaterialSnapshot } from './material-snapshot';
 import { MaterialWatcher } from './material-watcher';
 import { otherSighupListeners } from './sighup-conflict';
 import { loadTlsMaterial } from './tls-material-loader';
+import { MtlsRevocation } from '../revocation/mtls-revocation';
+import { networkRevocationSources } from '../revocation/network-sources';
+import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 
 /** What our certificate is used for in this application: serving TLS, calling other services, or both. */
 export type MtlsRole = 'serverAuth' | 'clientAuth';
@@ -70,20 +73,37 @@ export class MtlsMaterialSource {
   lastReload?: MtlsReloadResult;
   /** What happens to mTLS in this application (refusals, guard decisions, callers), for metrics and audit. */
   readonly events = new MtlsEvents();
+  /**
+   * Revocation checking of client certificates (CRL files, CRL distribution
+   * points, OCSP), which every TLS endpoint's revocation gate asks; follows
+   * each new snapshot.
+   */
+  readonly revocation: MtlsRevocation;
+  /** Every revocation answer about a new connection's certificate: source (`crl`, `crldp`, `ocsp`), result (`good`, `revoked`, `unknown`), from memory or not. For metrics. */
+  readonly revocationChecks: Observable<MtlsRevocationCheck>;
 
   protected constructor(
     private readonly raw: MtlsOptions,
     private snapshot: MtlsMaterialSnapshot,
     private fingerprint: string,
     protected readonly logger = new Logger('MtlsModule'),
-  ) {}
+  ) {
+    this.revocation = new MtlsRevocation(snapshot, networkRevocationSources);
+    this.revocationChecks = this.revocation.checks;
+    this.revocation.checks.subscribe((check) => this.events.revocationChecks.next(check));
+  }
 
   /** Validates the options, reads every file, runs the startup checks and the loopback canary; throws MtlsConfigError before anything listens. */
   static async create(raw: MtlsOptions): Promise<MtlsMaterialSource> {
     const fingerprint = materialFingerprint(raw);
     const snapshot = await MtlsMaterialSource.load(raw, 1);
     await MtlsMaterialSource.canary(snapshot);
-    const source = new MtlsMaterialSource(raw, snapshot, fingerprint);
+    let source: MtlsMaterialSource;
+    try {
+      source = new MtlsMaterialSource(raw, snapshot, fingerprint);
+    } catch (err) {
+      throw withEnvVariable(err, raw); // crlCacheDir that cannot be created
+    }
     if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
     return source;
   }
@@ -234,6 +254,7 @@ export class MtlsMaterialSource {
   /** Puts `next` in place and tells every listener. */
   protected swap(next: MtlsMaterialSnapshot): void {
     this.snapshot = next;
+    this.revocation.update(next);
     this.changed.next(next);
   }
 
@@ -241,6 +262,7 @@ export class MtlsMaterialSource {
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    this.revocation.close();
     this.changed.complete();
     this.reloaded.complete();
     this.events.complete();

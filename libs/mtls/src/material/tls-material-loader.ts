@@ -4,11 +4,18 @@ import { loadKeyMaterial } from './key-material-loader';
 import type { TlsMaterial } from './tls-material.interface';
 import { loadTrustMaterial } from './trust-material-loader';
 
-/** Reads all TLS material named by the options, once: identity, trust store, CRLs. Throws `MtlsConfigError`. */
+/** The CRL files of the options: `crlPath` as one path or a list. */
+export function crlFiles(options: Pick<MtlsOptions, 'crlPath'>): string[] {
+  const { crlPath } = options;
+  if (crlPath === undefined) return [];
+  return Array.isArray(crlPath) ? crlPath : [crlPath];
+}
+
+/** Reads all TLS material named by the options, once: identity, trust store, CRLs (of every CRL file). Throws `MtlsConfigError`. */
 export function loadTlsMaterial(options: MtlsOptions): TlsMaterial {
   return {
     identity: loadKeyMaterial(options),
     trust: loadTrustMaterial(options),
-    crls: options.crlPath ? loadCrls(options.crlPath) : undefined,
+    crls: options.crlPath ? crlFiles(options).flatMap((file) => loadCrls(file)) : undefined,
   };
 }

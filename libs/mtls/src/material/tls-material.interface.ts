@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { X509Crl } from '@peculiar/x509';
+import type { CrlIndex } from '../revocation/crl-index';
 
 /** Our own identity: private key and certificate chain (leaf first, root usually omitted). */
 export interface KeyMaterial {
@@ -31,16 +31,18 @@ export interface TrustMaterial {
 export interface LoadedCrl {
   /** The CRL as one PEM block: one entry of the `crl` option of `tls.createSecureContext`. */
   pem: string;
-  /** The parsed CRL (issuer, thisUpdate, nextUpdate, entries). */
-  crl: X509Crl;
+  /** The parsed CRL: issuer, thisUpdate, nextUpdate, and its revoked serial numbers, indexed. */
+  crl: CrlIndex;
   /** Where it came from, for messages: the file path (and position when the file holds several). */
   source: string;
+  /** The CA whose key signed it (the trust store or our chain), found by the startup checks. */
+  issuerCa?: X509Certificate;
 }
 
 /** Everything read from disk at startup, once. */
 export interface TlsMaterial {
   identity: KeyMaterial;
   trust: TrustMaterial;
-  /** One entry per CRL (Node reads one CRL per entry); undefined when no crlPath. */
+  /** One entry per CRL of every `crlPath` file (Node reads one CRL per entry); undefined when no crlPath. */
   crls?: LoadedCrl[];
 }

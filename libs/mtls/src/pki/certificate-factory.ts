@@ -11,6 +11,7 @@ const CA_DAYS = 3650;
 const EKU_OIDS: Record<string, string> = {
   serverAuth: x509.ExtendedKeyUsage.serverAuth,
   clientAuth: x509.ExtendedKeyUsage.clientAuth,
+  ocspSigning: x509.ExtendedKeyUsage.ocspSigning,
 };
 
 type Kind = 'root' | 'intermediate' | 'leaf';
@@ -78,6 +79,7 @@ async function create(kind: Kind, issuer: IssuedCertificate | undefined, spec: C
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(pair.keys.publicKey));
   if (issuerCert) extensions.push(await authorityKeyIdentifier(issuerCert));
   if (spec.crlDistributionPoints?.length) extensions.push(new x509.CRLDistributionPointsExtension(spec.crlDistributionPoints));
+  if (spec.ocspUrls?.length) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: spec.ocspUrls }));
 
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
@@ -116,7 +118,7 @@ function normaliseSerial(serial: string | undefined): string {
 
 function ekuOid(name: string): string {
   const oid = EKU_OIDS[name];
-  if (!oid) throw new Error(`unknown extended key usage "${name}" (use serverAuth or clientAuth)`);
+  if (!oid) throw new Error(`unknown extended key usage "${name}" (use serverAuth, clientAuth or ocspSigning)`);
   return oid;
 }
 

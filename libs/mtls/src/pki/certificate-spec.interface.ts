@@ -3,8 +3,8 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 /** Key type of a generated certificate: ECDSA P-256 (default, fast) or RSA (2048 bits unless `modulusLength` says otherwise). */
 export type KeyAlgorithm = 'ec' | 'rsa';
 
-/** Extended key usages a generated certificate may carry. */
-export type ExtendedKeyUsageName = 'serverAuth' | 'clientAuth';
+/** Extended key usages a generated certificate may carry (`ocspSigning`: a delegated OCSP responder). */
+export type ExtendedKeyUsageName = 'serverAuth' | 'clientAuth' | 'ocspSigning';
 
 /** What to put into a certificate. Everything but the subject has a default. */
 export interface CertificateSpec {
@@ -39,6 +39,8 @@ export interface CertificateSpec {
   serialNumber?: string;
   /** CRL distribution point URIs; no extension when absent or empty. */
   crlDistributionPoints?: string[];
+  /** OCSP responder URIs, in an Authority Information Access extension; none when absent or empty. */
+  ocspUrls?: string[];
 }
 
 /** A generated certificate with its private key and chain. */

@@ -2,9 +2,10 @@ import { randomBytes, X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { createIntermediateCa, createRootCa, issueCertificate } from './certificate-factory';
-import type { CertificateSpec, IssuedCertificate, KeyAlgorithm } from './certificate-spec.interface';
+import type { CertificateSpec, CrlReason, IssuedCertificate, KeyAlgorithm } from './certificate-spec.interface';
 import { createCrl } from './crl-factory';
 import { toPkcs12 } from './pkcs12-writer';
+import { subjectDn } from '../identity/dn-format';
 
 /** The services a dev PKI issues certificates for unless told otherwise (the demo services). */
 export const DEFAULT_SERVICES: readonly string[] = ['user-service', 'home-page-service', 'event-service'];
@@ -27,6 +28,9 @@ const FILE = {
   globalKey: 'global-ca.key',
   trustStore: 'truststore.pem',
   crl: 'crl.pem',
+  globalCrl: 'global-ca.crl',
+  index: 'index.txt',
+  revoked: 'revoked.json',
   meta: 'pki.json',
 } as const;
 
@@ -47,8 +51,16 @@ export interface PkiLayout {
   dir: string;
   /** truststore.pem: the root CA only. */
   trustStore: string;
-  /** crl.pem: an empty CRL of the root and one of the global CA, concatenated. */
+  /** crl.pem: a CRL of the root and one of the global CA (with what `revokeInPki` revoked), concatenated: for `crlPath`. */
   crl: string;
+  /** global-ca.crl: the global CA's CRL alone, DER: what a CRL distribution point serves. */
+  globalCrl: string;
+  /** index.txt: the global CA's certificates as an OpenSSL CA database, for `openssl ocsp -index`. */
+  index: string;
+  /** The URL put in the CRL Distribution Points of the certificates the global CA issues (`--crl-url`), if any. */
+  crlUrl?: string;
+  /** The OCSP responder URL put in their Authority Information Access (`--ocsp-url`), if any. */
+  ocspUrl?: string;
   /** root-ca.crt */
   rootCa: string;
   /** root-ca.key */
@@ -75,6 +87,10 @@ export interface InitPkiOptions {
   password?: string;
   /** Replace an existing PKI in `dir`. */
   force?: boolean;
+  /** A CRL distribution point URL for every certificate the global CA issues (serve `global-ca.crl` there). */
+  crlUrl?: string;
+  /** An OCSP responder URL for every certificate the global CA issues (e.g. `openssl ocsp -index index.txt ...`). */
+  ocspUrl?: string;
 }
 
 /** What `issueIntoPki` makes: a spec plus the file name and (optionally) the .p12 password. */
@@ -91,6 +107,16 @@ interface PkiMeta {
   keyAlgorithm: KeyAlgorithm;
   password: string;
   createdAt: string;
+  crlUrl?: string;
+  ocspUrl?: string;
+}
+
+/** One certificate revoked with `revokeInPki`, as recorded in revoked.json. */
+interface RevokedRecord {
+  serialNumber: string;
+  subject: string;
+  revokedAt: string;
+  reason?: CrlReason;
 }
 
 /**
@@ -107,6 +133,9 @@ export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<P
   if (keyAlgorithm !== 'ec' && keyAlgorithm !== 'rsa') throw new Error(`unknown key algorithm "${String(keyAlgorithm)}" (use ec or rsa)`);
   services.forEach(checkServiceName);
   if (new Set(services).size !== services.length) throw new Error(`duplicate service name in ${services.join(', ')}`);
+  for (const [option, url] of [['crlUrl', opts.crlUrl], ['ocspUrl', opts.ocspUrl]] as const) {
+    if (url !== undefined && !/^http:\/\/[^/\s]+/i.test(url)) throw new Error(`${option} must be an http:// URL (CRLs and OCSP answers are fetched over plain HTTP), got "${url}"`);
+  }
   if (!opts.force) {
     const existing = [FILE.rootCert, FILE.globalCert, FILE.meta].find((f) => existsSync(path.join(root, f)));
     if (existing) throw new Error(`${root} already holds a PKI (${existing}); use force (--force) to replace it`);
@@ -115,23 +144,129 @@ export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<P
 
   const rootCa = await createRootCa({ subject: ROOT_CA_SUBJECT, keyAlgorithm });
   const globalCa = await createIntermediateCa(rootCa, { subject: GLOBAL_CA_SUBJECT, keyAlgorithm });
-  const nextUpdate = new Date(Date.now() + CRL_VALIDITY_DAYS * DAY_MS);
-  const crls = (await createCrl(rootCa, { nextUpdate })) + (await createCrl(globalCa, { nextUpdate }));
 
-  const meta: PkiMeta = { version: 1, keyAlgorithm, password, createdAt: new Date().toISOString() };
+  const meta: PkiMeta = {
+    version: 1,
+    keyAlgorithm,
+    password,
+    createdAt: new Date().toISOString(),
+    ...(opts.crlUrl ? { crlUrl: opts.crlUrl } : {}),
+    ...(opts.ocspUrl ? { ocspUrl: opts.ocspUrl } : {}),
+  };
   await writeAtomic(path.join(root, FILE.rootKey), rootCa.keyPem, 0o600);
   await writeAtomic(path.join(root, FILE.rootCert), rootCa.certPem);
   await writeAtomic(path.join(root, FILE.globalKey), globalCa.keyPem, 0o600);
   await writeAtomic(path.join(root, FILE.globalCert), globalCa.certPem);
   await writeAtomic(path.join(root, FILE.trustStore), rootCa.certPem);
-  await writeAtomic(path.join(root, FILE.crl), crls);
+  await writeAtomic(path.join(root, FILE.revoked), '[]\n');
+  await writeAtomic(path.join(root, FILE.index), '');
   await writeAtomic(path.join(root, FILE.meta), JSON.stringify(meta, null, 2) + '\n', 0o600);
+  await writeCrls(root, rootCa, globalCa, [], CRL_VALIDITY_DAYS);
 
   const layout = layoutOf(root, meta);
-  await Promise.all(
-    services.map(async (name) => writeLeaf(layout.service(name), await issueCertificate(globalCa, serviceSpec(name, keyAlgorithm)), name, password)),
+  const leaves = await Promise.all(
+    services.map(async (name) => {
+      const leaf = await issueCertificate(globalCa, { ...serviceSpec(name, keyAlgorithm), ...revocationUrlsOf(meta) });
+      await writeLeaf(layout.service(name), leaf, name, password);
+      return leaf;
+    }),
   );
+  await writeAtomic(layout.index, leaves.map((leaf) => indexLine(leaf.certificate)).join(''));
   return layout;
+}
+
+/** What `revokeInPki` did. */
+export interface RevokedInPki {
+  serialNumber: string;
+  subject: string;
+  revokedAt: Date;
+  /** The CRL files written again: crl.pem and global-ca.crl. */
+  crl: string;
+  globalCrl: string;
+}
+
+/**
+ * Revokes a certificate the global CA of the PKI in `dir` issued: records it
+ * (revoked.json, index.txt) and publishes new CRLs (crl.pem and
+ * global-ca.crl), so that a service reading crl.pem, a CRL distribution point
+ * serving global-ca.crl and `openssl ocsp -index index.txt` all know it.
+ */
+export async function revokeInPki(dir: string, cert: X509Certificate, opts: { reason?: CrlReason; date?: Date } = {}): Promise<RevokedInPki> {
+  const layout = await openPki(dir);
+  const globalCa = await loadIssuedCertificate(layout.globalCa, layout.globalCaKey);
+  if (!cert.checkIssued(globalCa.certificate) || !cert.verify(globalCa.certificate.publicKey)) {
+    throw new Error(`${subjectDn(cert)} (serial ${cert.serialNumber}) was not issued by the global CA of ${layout.dir}`);
+  }
+  const revoked = await readRevoked(layout.dir);
+  const revokedAt = opts.date ?? new Date();
+  if (!revoked.some((r) => r.serialNumber === cert.serialNumber)) {
+    revoked.push({ serialNumber: cert.serialNumber, subject: subjectDn(cert), revokedAt: revokedAt.toISOString(), ...(opts.reason ? { reason: opts.reason } : {}) });
+    await writeAtomic(path.join(layout.dir, FILE.revoked), JSON.stringify(revoked, null, 2) + '\n');
+  }
+  const index = existsSync(layout.index) ? await fs.readFile(layout.index, 'utf8') : '';
+  const lines = index.split('\n').filter((l) => l.length > 0 && l.split('\t')[3] !== opensslSerial(cert.serialNumber));
+  lines.push(indexLine(cert, revokedAt, opts.reason).trimEnd());
+  await writeAtomic(layout.index, lines.join('\n') + '\n');
+  await publishCrl(layout.dir);
+  return { serialNumber: cert.serialNumber, subject: subjectDn(cert), revokedAt, crl: layout.crl, globalCrl: layout.globalCrl };
+}
+
+/**
+ * Publishes fresh CRLs of the PKI in `dir`, valid `days` (default 365):
+ * crl.pem (the root's and the global CA's, for crlPath) and global-ca.crl
+ * (the global CA's alone, DER, for a CRL distribution point), listing every
+ * certificate revoked with `revokeInPki`.
+ */
+export async function publishCrl(dir: string, opts: { days?: number } = {}): Promise<{ crl: string; globalCrl: string; revoked: number; nextUpdate: Date }> {
+  const layout = await openPki(dir);
+  const rootCa = await loadIssuedCertificate(layout.rootCa, layout.rootCaKey);
+  const globalCa = await loadIssuedCertificate(layout.globalCa, layout.globalCaKey);
+  const revoked = await readRevoked(layout.dir);
+  const nextUpdate = await writeCrls(layout.dir, rootCa, globalCa, revoked, opts.days ?? CRL_VALIDITY_DAYS);
+  return { crl: layout.crl, globalCrl: layout.globalCrl, revoked: revoked.length, nextUpdate };
+}
+
+async function writeCrls(dir: string, rootCa: IssuedCertificate, globalCa: IssuedCertificate, revoked: RevokedRecord[], days: number): Promise<Date> {
+  const nextUpdate = new Date(Date.now() + days * DAY_MS);
+  const entries = revoked.map((r) => ({ serialNumber: r.serialNumber, date: new Date(r.revokedAt), ...(r.reason ? { reason: r.reason } : {}) }));
+  const globalPem = await createCrl(globalCa, { nextUpdate, revoked: entries });
+  await writeAtomic(path.join(dir, FILE.crl), (await createCrl(rootCa, { nextUpdate })) + globalPem);
+  await writeAtomic(path.join(dir, FILE.globalCrl), Buffer.from(globalPem.replace(/-----[A-Z0-9 ]+-----/g, ''), 'base64'));
+  return nextUpdate;
+}
+
+async function readRevoked(dir: string): Promise<RevokedRecord[]> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, FILE.revoked), 'utf8')) as RevokedRecord[];
+  } catch {
+    return [];
+  }
+}
+
+/** The CRLDP and AIA of the certificates the global CA issues, from pki.json. */
+function revocationUrlsOf(meta: Pick<PkiMeta, 'crlUrl' | 'ocspUrl'>): Pick<CertificateSpec, 'crlDistributionPoints' | 'ocspUrls'> {
+  return { ...(meta.crlUrl ? { crlDistributionPoints: [meta.crlUrl] } : {}), ...(meta.ocspUrl ? { ocspUrls: [meta.ocspUrl] } : {}) };
+}
+
+/** OpenSSL's spelling of a serial in index.txt: upper-case hex, an even number of digits. */
+function opensslSerial(serial: string): string {
+  const hex = serial.toUpperCase().replace(/^0+/, '') || '0';
+  return hex.length % 2 ? `0${hex}` : hex;
+}
+
+/** `YYMMDDHHMMSSZ` */
+function indexTime(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+}
+
+const OPENSSL_REASON: Partial<Record<CrlReason, string>> = { cACompromise: 'CACompromise' };
+
+/** One line of index.txt (OpenSSL's CA database): V(alid) or R(evoked). */
+function indexLine(cert: X509Certificate, revokedAt?: Date, reason?: CrlReason): string {
+  const expiry = indexTime(new Date(cert.validTo));
+  const revoked = revokedAt ? indexTime(revokedAt) + (reason ? `,${OPENSSL_REASON[reason] ?? reason}` : '') : '';
+  const subject = '/' + cert.subject.split('\n').join('/'); // Node's order is the encoded one, as OpenSSL's slash form
+  return `${revokedAt ? 'R' : 'V'}\t${expiry}\t${revoked}\t${opensslSerial(cert.serialNumber)}\tunknown\t${subject}\n`;
 }
 
 /** One more leaf from the global CA of the PKI in `dir`, written as NAME.crt/.key/.chain.pem/.p12 (replacing any). */
@@ -140,9 +275,11 @@ export async function issueIntoPki(dir: string, spec: PkiIssueSpec): Promise<Pki
   checkServiceName(spec.name);
   const { name, password, ...certSpec } = spec;
   const globalCa = await loadIssuedCertificate(layout.globalCa, layout.globalCaKey);
-  const leaf = await issueCertificate(globalCa, { ...certSpec, keyAlgorithm: certSpec.keyAlgorithm ?? layout.keyAlgorithm });
+  const leaf = await issueCertificate(globalCa, { ...revocationUrlsOf(layout), ...certSpec, keyAlgorithm: certSpec.keyAlgorithm ?? layout.keyAlgorithm });
   const files = layout.service(name);
   await writeLeaf(files, leaf, name, password ?? layout.password);
+  const index = existsSync(layout.index) ? await fs.readFile(layout.index, 'utf8') : '';
+  await writeAtomic(layout.index, index + indexLine(leaf.certificate));
   return files;
 }
 
@@ -186,6 +323,8 @@ export async function openPki(dir: string): Promise<PkiLayout> {
     keyAlgorithm: meta.keyAlgorithm === 'rsa' ? 'rsa' : 'ec',
     password: typeof meta.password === 'string' ? meta.password : DEFAULT_PKI_PASSWORD,
     createdAt: meta.createdAt ?? '',
+    ...(typeof meta.crlUrl === 'string' ? { crlUrl: meta.crlUrl } : {}),
+    ...(typeof meta.ocspUrl === 'string' ? { ocspUrl: meta.ocspUrl } : {}),
   });
 }
 
@@ -195,6 +334,10 @@ function layoutOf(root: string, meta: PkiMeta): PkiLayout {
     dir: root,
     trustStore: p(FILE.trustStore),
     crl: p(FILE.crl),
+    globalCrl: p(FILE.globalCrl),
+    index: p(FILE.index),
+    ...(meta.crlUrl ? { crlUrl: meta.crlUrl } : {}),
+    ...(meta.ocspUrl ? { ocspUrl: meta.ocspUrl } : {}),
     rootCa: p(FILE.rootCert),
     rootCaKey: p(FILE.rootKey),
     globalCa: p(FILE.globalCert),

@@ -6,6 +6,7 @@ import { closeConnectionsWithoutRequest } from './first-request-deadline';
 import { judgeEveryHandshake } from './judge-every-handshake';
 import { peerAddressOf, rememberPeerAddresses } from './peer-address';
 import { reasonFromTlsError, reasonFromVerifyError } from './refusal-reason';
+import { runsBeforeRevocationGate } from './revocation-gate';
 import { TlsRefusalLog } from './tls-refusal-log';
 
 /**
@@ -24,7 +25,8 @@ import { TlsRefusalLog } from './tls-refusal-log';
 export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions, refusals = new TlsRefusalLog()): TlsRefusalLog {
   rememberPeerAddresses(server);
 
-  server.on('secureConnection', (socket: TLSSocket) => {
+  // Runs at once on every connection, before the revocation gate holds it back from the application.
+  server.on('secureConnection', runsBeforeRevocationGate((socket: TLSSocket) => {
     const peer = peerAddressOf(socket);
     if (options.allowRenegotiation) {
       judgeEveryHandshake(socket, peer, refusals);
@@ -47,7 +49,7 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
         socket.destroy();
       }
     }
-  });
+  }));
 
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     // Node destroyed the socket already; its verify error (if the handshake got that far) is still there.

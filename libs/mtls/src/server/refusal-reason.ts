@@ -9,6 +9,7 @@ export type RefusalReason =
   | 'not_yet_valid'
   | 'revoked'
   | 'crl_expired'
+  | 'revocation_unknown'
   | 'bad_purpose'
   | 'weak_key'
   | 'protocol'
@@ -24,6 +25,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'not_yet_valid',
   'revoked',
   'crl_expired',
+  'revocation_unknown',
   'bad_purpose',
   'weak_key',
   'protocol',
@@ -119,6 +121,8 @@ export function refusalHint(reason: RefusalReason, detail: string | undefined): 
       return 'the certificate is not valid yet: check the clocks of both machines';
     case 'crl_expired':
       return 'a CRL is missing or past its nextUpdate: publish a current CRL for every CA in the chain';
+    case 'revocation_unknown':
+      return 'the revocation status of the certificate could not be learned (CRL server or OCSP responder unreachable or slow, no CRL for its CA); with revocationFailure closed such callers are refused until it can';
     case 'bad_purpose':
       return 'the certificate may not be used for TLS client authentication (no clientAuth extended key usage)';
     case 'weak_key':

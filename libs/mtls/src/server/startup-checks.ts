@@ -1,11 +1,9 @@
-// @peculiar/x509 resolves tsyringe at load time, which needs the Reflect metadata polyfill.
-import 'reflect-metadata';
 import type { X509Certificate } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import type { LoadedCrl, TlsMaterial } from '../material/tls-material.interface';
+import type { TlsMaterial } from '../material/tls-material.interface';
 import { tls12SuitesWithoutForwardSecrecy } from '../config/cipher-suites';
+import { checkCrlFiles, findCrlIssuers } from './crl-checks';
 import { checkKeyStrength } from './key-strength';
 import { buildPath, describeCert } from './trust-path';
 
@@ -19,8 +17,9 @@ function identitySetting(options: ResolvedMtlsOptions): string {
 /**
  * The fail-fast checks that run before the service listens: our certificate
  * is within its validity window; with validateCerts, its chain verifies up to
- * a CA of the trust store (with the CRLs); every CA we know has a current CRL
- * once CRLs are given (OpenSSL refuses every client otherwise); our key and
+ * a CA of the trust store; each CRL is signed by a CA we know, current (or,
+ * with revocationFailure open, a warning), and with crlCheck chain every CA
+ * we know has one; our own certificate is not revoked; our key and
  * the CA keys we send are as strong as securityLevel demands. Throws
  * MtlsConfigError naming the setting; returns warnings worth logging.
  */
@@ -49,7 +48,10 @@ export async function runStartupChecks(material: TlsMaterial, options: ResolvedM
     for (const cert of path.slice(1)) checkValidity(setting, cert, material.identity.source, now);
   }
 
-  if (material.crls) await checkCrls(material, material.crls, now);
+  if (material.crls) {
+    findCrlIssuers(material);
+    warnings.push(...checkCrlFiles(material, options, now));
+  }
   checkCipherSuitesFitKey(material, options);
   const withoutForwardSecrecy = tls12SuitesWithoutForwardSecrecy(options);
   if (withoutForwardSecrecy.length > 0) {
@@ -80,41 +82,6 @@ function checkValidity(setting: string, cert: X509Certificate, source: string, n
   const to = new Date(cert.validTo);
   if (to < now) throw new MtlsConfigError(setting, `the certificate ${describeCert(cert)} from ${source} expired on ${to.toISOString()}`);
   if (from > now) throw new MtlsConfigError(setting, `the certificate ${describeCert(cert)} from ${source} is not valid before ${from.toISOString()}`);
-}
-
-async function checkCrls(material: TlsMaterial, crls: LoadedCrl[], now: Date): Promise<void> {
-  const cas = [...material.trust.cas.filter((c) => c.ca), ...material.identity.chain.slice(1).filter((c) => c.ca)];
-  const seen = new Set<string>();
-  for (const ca of cas) {
-    const key = ca.fingerprint256;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const peculiarCa = new x509.X509Certificate(ca.raw);
-    const subject = Buffer.from(peculiarCa.subjectName.toArrayBuffer());
-    let current: LoadedCrl | undefined;
-    for (const loaded of crls) {
-      if (!Buffer.from(loaded.crl.issuerName.toArrayBuffer()).equals(subject)) continue;
-      if (!(await loaded.crl.verify({ publicKey: peculiarCa }))) continue;
-      current = loaded;
-      break;
-    }
-    if (!current) {
-      throw new MtlsConfigError(
-        'crlPath',
-        `no CRL signed by CA ${describeCert(ca)} in ${crls[0].source}: once any CRL is given, every CA in a chain needs one, or every client is refused`,
-      );
-    }
-    const next = current.crl.nextUpdate;
-    if (next && next < now) {
-      throw new MtlsConfigError('crlPath', `the CRL of CA ${describeCert(ca)} in ${current.source} expired on ${next.toISOString()}: every client would be refused`);
-    }
-  }
-  const leaf = material.identity.chain[0];
-  for (const loaded of crls) {
-    if (loaded.crl.findRevoked(leaf.serialNumber.toLowerCase())) {
-      throw new MtlsConfigError('crlPath', `our own certificate ${describeCert(leaf)} (serial ${leaf.serialNumber}) is revoked by ${loaded.source}`);
-    }
-  }
 }
 
 /** With TLS 1.2 only, at least one listed suite must fit our key type, or no handshake can succeed. */

@@ -7,8 +7,13 @@ import { refusalHint, type RefusalReason } from './refusal-reason';
 
 /** One connection the server refused at the TLS level. */
 export interface TlsRefusal {
-  /** Where it was refused: the first handshake, a renegotiation, or an idle connection after its handshake. */
-  stage: 'handshake' | 'renegotiation' | 'connection';
+  /**
+   * Where it was refused: the first handshake, a renegotiation, an idle
+   * connection after its handshake, the revocation check right after the
+   * handshake (before any request is read), or an open connection whose
+   * certificate was revoked later.
+   */
+  stage: 'handshake' | 'renegotiation' | 'connection' | 'revocation' | 'live';
   /** `127.0.0.1:51234`, as remembered when the connection arrived. */
   peer: string;
   reason: RefusalReason;
@@ -22,7 +27,10 @@ const STAGE: Record<TlsRefusal['stage'], string> = {
   handshake: 'TLS handshake',
   renegotiation: 'TLS renegotiation',
   connection: 'connection',
+  revocation: 'connection',
+  live: 'open connection',
 };
+const VERB: Record<TlsRefusal['stage'], string> = { handshake: 'refused', renegotiation: 'refused', connection: 'refused', revocation: 'refused', live: 'closed' };
 
 /**
  * Writes each refused connection as one line (peer, reason code, detail,
@@ -44,7 +52,7 @@ export class TlsRefusalLog {
   record(refusal: TlsRefusal): void {
     for (const listener of this.listeners) listener(refusal);
     const what = `${STAGE[refusal.stage]} from`;
-    const detail = refusal.detail ? ` (${logSafe(refusal.detail, 120)})` : '';
+    const detail = refusal.detail ? ` (${logSafe(refusal.detail, refusal.stage === 'revocation' || refusal.stage === 'live' ? 400 : 120)})` : '';
     const key = [refusal.stage, peerHostOf(refusal.peer), refusal.reason, refusal.detail, refusal.subject].join('\u0000');
     const fields = {
       event: 'tls_refused',
@@ -59,9 +67,9 @@ export class TlsRefusalLog {
       () => {
         const subject = refusal.subject !== undefined ? `; presented subject ${logSafe(refusal.subject)}` : '';
         const hint = refusalHint(refusal.reason, refusal.detail);
-        return `${what} ${logSafe(refusal.peer, 64)} refused: ${refusal.reason}${detail}${subject}${hint ? `; hint: ${hint}` : ''}`;
+        return `${what} ${logSafe(refusal.peer, 64)} ${VERB[refusal.stage]}: ${refusal.reason}${detail}${subject}${hint ? `; hint: ${hint}` : ''}`;
       },
-      (repeats, seconds) => `${what} ${logSafe(peerHostOf(refusal.peer), 64)} refused: ${refusal.reason}${detail}: and ${repeats} more in the last ${seconds} s`,
+      (repeats, seconds) => `${what} ${logSafe(peerHostOf(refusal.peer), 64)} ${VERB[refusal.stage]}: ${refusal.reason}${detail}: and ${repeats} more in the last ${seconds} s`,
       fields,
       { ...fields, peer: logSafe(peerHostOf(refusal.peer), 64) },
     );

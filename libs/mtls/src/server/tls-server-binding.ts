@@ -5,12 +5,15 @@ import { MtlsConfigError } from '../config/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { hardenTlsServer } from './harden-tls-server';
+import { installRevocationGate } from './revocation-gate';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 /**
  * What a TLS endpoint (an HTTP adapter, a TCP transport) does with the
  * material MtlsModule hands it: checks that our certificate may serve,
  * applies the client-certificate demands and the hardening to the server,
+ * installs the revocation gate (every connection, resumed ones included, is
+ * judged right after its handshake, before the application reads from it),
  * installs the secure context, and swaps in every later one. Until then the
  * server stays fail-closed and `assertInstalled()` refuses to listen.
  */
@@ -37,6 +40,7 @@ export class TlsServerBinding {
     server.setSecureContext(snapshot.secureContext);
     this.refusals = hardenTlsServer(server, options);
     this.refusals.onRefusal((refusal) => source.events.refusals.next(refusal));
+    installRevocationGate(server, source.revocation, this.refusals, this.logger);
     this.subscription = source.changes.subscribe((next) => {
       server.setSecureContext(next.secureContext);
       this.logger.log(`${this.endpoint}: new handshakes use material generation ${next.generation}`);

@@ -2,8 +2,14 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { TlsMaterial } from '../material/tls-material.interface';
 import { cipherString } from './cipher-string';
+import { opensslChecksCrls } from './crl-checks';
 
-/** Key, chain, trust and CRLs as Node's secure context wants them (also what a reload swaps in). */
+/**
+ * Key, chain, trust and CRLs as Node's secure context wants them (also what a
+ * reload swaps in). The CRLs go to OpenSSL only when its whole-chain,
+ * refuse-when-unsure check is the policy (see opensslChecksCrls); otherwise
+ * the revocation gate applies them after the handshake.
+ */
 export function secureContextOptions(material: TlsMaterial, options: ResolvedMtlsOptions): SecureContextOptions {
   const { ciphers, minVersion } = cipherString(options);
   return {
@@ -11,7 +17,7 @@ export function secureContextOptions(material: TlsMaterial, options: ResolvedMtl
     cert: material.identity.chain.map((c) => c.toString()).join(''),
     // Only our CAs: giving `ca` replaces Node's public root store for peer verification.
     ca: material.trust.cas.map((c) => c.toString()),
-    crl: material.crls?.map((c) => c.pem),
+    crl: opensslChecksCrls(material, options) ? material.crls?.map((c) => c.pem) : undefined,
     minVersion,
     maxVersion: options.supportedProtocols[options.supportedProtocols.length - 1],
     // Suites plus `@SECLEVEL=N`: the minimum key strength, ours and the peer's, in TLS 1.2 and 1.3.

@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
+import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 import type { TlsRefusal } from '../server/tls-refusal-log';
 
 /** One decision of ClientCertGuard. */
@@ -11,13 +12,6 @@ export interface GuardDecision {
   subject?: string;
   /** `127.0.0.1:51234` */
   peer: string;
-}
-
-/** One revocation check of a client certificate. */
-export interface RevocationCheck {
-  /** Where the status came from: CRL files, CRLs fetched from distribution points, or OCSP. */
-  source: 'crl' | 'crldp' | 'ocsp';
-  result: 'good' | 'revoked' | 'unknown';
 }
 
 /**
@@ -35,7 +29,7 @@ export class MtlsEvents {
   /** The identity of each verified caller the guard judged (for the expiry of callers' certificates). */
   readonly verifiedCallers = new Subject<ClientIdentity>();
   /** Every revocation check (when revocation checking is on). */
-  readonly revocationChecks = new Subject<RevocationCheck>();
+  readonly revocationChecks = new Subject<MtlsRevocationCheck>();
 
   /** Ends every stream (at shutdown). */
   complete(): void {

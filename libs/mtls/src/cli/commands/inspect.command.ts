@@ -12,6 +12,7 @@ and --all shows each.
   subject: the DN policies match, exactly as
            openssl x509 -noout -subject -nameopt RFC2253,-esc_msb prints it
   issuer, san, spiffe, not before, not after, serial, sha256,
+  crl distribution points and ocsp: where its revocation is published,
   key entry: the alias, for a key store's own certificate
   (chain of key entry: for a CA certificate stored with it)
   and a warning line when the certificate has expired or is not yet valid.

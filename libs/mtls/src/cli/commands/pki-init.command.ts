@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { checkServiceName, DEFAULT_SERVICES, initPki } from '../../testing';
 import { asUsage, type CliCommand, type CliIo, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
-const HELP = `Usage: mtls pki init DIR [--service NAME]... [--rsa] [--force] [--password P]
+const HELP = `Usage: mtls pki init DIR [--service NAME]... [--rsa] [--force] [--password P] [--crl-url URL] [--ocsp-url URL]
 
 Creates a development PKI in DIR: a root CA, a "global" intermediate CA, and
 a certificate for each service with DNS names NAME and localhost, IPs
@@ -14,6 +14,11 @@ Options:
   --rsa           RSA 2048 keys instead of ECDSA P-256
   --force         replace an existing PKI in DIR
   --password P    password of the .p12 keystores (default: changeit)
+  --crl-url URL   a CRL distribution point in every certificate the global CA
+                  issues (serve DIR/global-ca.crl there; enableCRLDP reads it)
+  --ocsp-url URL  an OCSP responder in every certificate the global CA issues
+                  (e.g. openssl ocsp -index DIR/index.txt -CA DIR/global-ca.crt
+                  -rsigner DIR/global-ca.crt -rkey DIR/global-ca.key -port N)
   -h, --help      this help
 `;
 
@@ -27,6 +32,8 @@ export const pkiInitCommand: CliCommand = {
       rsa: { type: 'boolean' },
       force: { type: 'boolean' },
       password: { type: 'string' },
+      'crl-url': { type: 'string' },
+      'ocsp-url': { type: 'string' },
     });
     if (values.help) {
       io.stdout.write(HELP);
@@ -40,8 +47,13 @@ export const pkiInitCommand: CliCommand = {
     const twice = given.find((s, i) => given.indexOf(s) !== i);
     if (twice !== undefined) throw new UsageError(`--service "${twice}" is given twice`);
     const services = given.length > 0 ? given : [...DEFAULT_SERVICES];
+    const crlUrl = stringOption(values, 'crl-url');
+    const ocspUrl = stringOption(values, 'ocsp-url');
+    for (const [option, url] of [['crl-url', crlUrl], ['ocsp-url', ocspUrl]] as const) {
+      if (url !== undefined && !/^http:\/\/[^/\s]+/i.test(url)) throw new UsageError(`--${option} must be an http:// URL, got "${url}"`);
+    }
 
-    const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password, services });
+    const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password, services, crlUrl, ocspUrl });
     const rel = (file: string) => path.relative(layout.dir, file);
     const example = layout.service(services[0]);
     const width = Math.max(18, ...services.map((s) => s.length));
@@ -51,7 +63,10 @@ export const pkiInitCommand: CliCommand = {
         `  root CA      ${rel(layout.rootCa)}  ${rel(layout.rootCaKey)}`,
         `  global CA    ${rel(layout.globalCa)}  ${rel(layout.globalCaKey)}`,
         `  trust store  ${rel(layout.trustStore)} (the root CA only)`,
-        `  CRLs         ${rel(layout.crl)} (root and global CA, nothing revoked)`,
+        `  CRLs         ${rel(layout.crl)} (root and global CA, nothing revoked), ${rel(layout.globalCrl)} (global CA, DER)`,
+        `  CA database  ${rel(layout.index)} (for openssl ocsp -index)`,
+        ...(crlUrl ? [`  CRL distribution point of issued certificates: ${crlUrl} (serve ${rel(layout.globalCrl)} there)`] : []),
+        ...(ocspUrl ? [`  OCSP responder of issued certificates: ${ocspUrl}`] : []),
         ...services.map((s) => {
           const f = layout.service(s);
           return `  ${s.padEnd(width)} ${rel(f.cert)}  ${rel(f.key)}  ${rel(f.chain)}  ${rel(f.p12)} (alias ${s})`;
@@ -63,7 +78,9 @@ export const pkiInitCommand: CliCommand = {
         `  export MTLS_TRUST_STORE_PATH=${layout.trustStore}`,
         `  export MTLS_CRL_PATH=${layout.crl}`,
         `(or MTLS_CERT_PATH=${example.chain} and MTLS_KEY_PATH=${example.key} instead of the keystore)`,
-        `More certificates: mtls pki issue --cn NAME ${layout.dir}`,
+        ...(crlUrl ? ['  export MTLS_ENABLE_CRLDP=true'] : []),
+        ...(ocspUrl ? ['  export MTLS_OCSP=true'] : []),
+        `More certificates: mtls pki issue --cn NAME ${layout.dir}; revoke one: mtls pki revoke ${layout.dir} --cert FILE`,
         '',
       ].join('\n'),
     );

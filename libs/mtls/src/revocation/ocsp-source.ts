@@ -1,0 +1,117 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { logSafe } from '../logging/log-safe';
+import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { httpFetch } from './http-fetch';
+import { Lru } from './lru';
+import type { NetworkRevocationSource } from './mtls-revocation';
+import { ocspRequest, readOcspResponse, type OcspStatus } from './ocsp';
+import type { ChainLink, MaybeAnswer, RevocationAnswer } from './revocation-answer';
+
+/** The largest OCSP response read. */
+const MAX_OCSP_BYTES = 1024 * 1024;
+/** After a failed query, how long a certificate answers "unknown" at once instead of asking again. */
+const RETRY_AFTER_MS = 2000;
+
+interface CachedStatus {
+  url: string;
+  status: OcspStatus;
+  refreshAt: number;
+  expiresAt: number;
+}
+
+/**
+ * OCSP for client certificates (`ocsp: true`): the responder of the
+ * certificate's Authority Information Access, or `ocspResponderUrl`, is
+ * asked once per certificate (concurrent connections share the query), the
+ * answer checked (readOcspResponse) and cached by certificate until its
+ * nextUpdate, at most revocationRefreshMs without one; it is asked again in
+ * the background after revocationRefreshMs or three quarters of the
+ * answer's life. Keep-alive traffic never causes a query: answers are per
+ * connection, and from memory.
+ */
+export class OcspSource implements NetworkRevocationSource {
+  readonly name = 'ocsp' as const;
+  private readonly cache = new Lru<string, CachedStatus>(10_000);
+  private readonly inflight = new Map<string, Promise<CachedStatus>>();
+  private readonly failures = new Lru<string, { at: number; error: string }>(10_000);
+  private options: ResolvedMtlsOptions;
+
+  constructor(
+    snapshot: MtlsMaterialSnapshot,
+    private readonly changed: (why: string) => void,
+    private readonly logger = new Logger('MtlsRevocation'),
+  ) {
+    this.options = snapshot.options;
+  }
+
+  update(snapshot: MtlsMaterialSnapshot): void {
+    this.options = snapshot.options;
+  }
+
+  answer(link: ChainLink, now: Date, cachedOnly: boolean): MaybeAnswer {
+    if (link.kind !== 'leaf') return undefined;
+    const url = this.options.ocspResponderUrl ?? link.facts.ocspUrls[0];
+    if (!url) return undefined;
+    const key = link.facts.fingerprint;
+    const cached = this.cache.get(key);
+    const time = now.getTime();
+    if (cached && (cachedOnly || time < cached.expiresAt)) {
+      if (!cachedOnly && time >= cached.refreshAt) void this.query(url, link).catch(() => undefined);
+      return toAnswer(cached);
+    }
+    if (cachedOnly) return undefined;
+    const failed = this.failures.get(key);
+    if (failed && time - failed.at < RETRY_AFTER_MS && !this.inflight.has(key)) return unknown(url, failed.error);
+    return this.query(url, link).then(toAnswer, (err: Error) => unknown(url, err.message));
+  }
+
+  private query(url: string, link: ChainLink): Promise<CachedStatus> {
+    const key = link.facts.fingerprint;
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const query = this.ask(url, link).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, query);
+    return query;
+  }
+
+  private async ask(url: string, link: ChainLink): Promise<CachedStatus> {
+    const key = link.facts.fingerprint;
+    const nonce = randomBytes(16);
+    let entry: CachedStatus;
+    try {
+      const body = await httpFetch(
+        url,
+        { timeoutMs: this.options.revocationTimeoutMs, maxBytes: MAX_OCSP_BYTES },
+        { method: 'POST', body: ocspRequest(link.facts.certificate, link.issuer, nonce), contentType: 'application/ocsp-request', accept: 'application/ocsp-response' },
+      );
+      const status = readOcspResponse(body, link.facts.certificate, link.issuer, nonce);
+      if (status.status === 'unknown') throw new Error(`${url} does not know the certificate (status unknown)`);
+      const fetchedAt = Date.now();
+      const refresh = this.options.revocationRefreshMs;
+      const expiresAt = status.nextUpdate ? Math.min(status.nextUpdate.getTime(), fetchedAt + 7 * 86_400_000) : fetchedAt + refresh;
+      entry = { url, status, expiresAt, refreshAt: Math.min(fetchedAt + refresh, fetchedAt + Math.floor((expiresAt - fetchedAt) * 0.75)) };
+    } catch (err) {
+      const error = `OCSP ${url}: ${(err as Error).message.replace(`${url}: `, '')}`;
+      if (!this.failures.get(key)) this.logger.warn(`${logSafe(error, 300)} (about ${logSafe(link.facts.subject)}, serial ${link.facts.certificate.serialNumber})`);
+      this.failures.set(key, { at: Date.now(), error });
+      throw new Error(error);
+    }
+    this.failures.delete(key);
+    const previous = this.cache.get(key);
+    this.cache.set(key, entry);
+    if (previous && previous.status.status !== entry.status.status) this.changed(`an OCSP answer about ${link.facts.subject}`);
+    return entry;
+  }
+}
+
+function toAnswer(cached: CachedStatus): RevocationAnswer {
+  const { status, url } = cached;
+  if (status.status === 'revoked') return { result: 'revoked', source: 'ocsp', by: url, revokedAt: status.revokedAt, reason: status.reason };
+  return { result: 'good', source: 'ocsp', by: url };
+}
+
+function unknown(url: string, error: string): RevocationAnswer {
+  return { result: 'unknown', source: 'ocsp', by: url, refusal: 'revocation_unknown', detail: error };
+}

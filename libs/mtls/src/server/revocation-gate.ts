@@ -1,0 +1,148 @@
+import { Logger } from '@nestjs/common';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import { logSafe } from '../logging/log-safe';
+import { RepeatSummarizer } from '../logging/repeat-summarizer';
+import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from '../revocation/mtls-revocation';
+import type { PeerChain } from '../revocation/peer-chain';
+import { peerAddressOf, peerHostOf } from './peer-address';
+import type { TlsRefusalLog } from './tls-refusal-log';
+
+const BEFORE_GATE = Symbol('nest-mtls:runs-before-revocation-gate');
+const GATED = Symbol('nest-mtls:revocation-gate');
+
+type Listener = ((...args: unknown[]) => void) & { [BEFORE_GATE]?: true; listener?: Listener };
+
+/**
+ * Marks a `secureConnection` listener of ours (the per-connection hardening)
+ * to run at once, before the revocation gate decides; every other listener
+ * (the HTTP parser, a TCP transport's framing) sees the connection only once
+ * it is admitted.
+ */
+export function runsBeforeRevocationGate<T extends (...args: never[]) => void>(listener: T): T {
+  (listener as unknown as Listener)[BEFORE_GATE] = true;
+  return listener;
+}
+
+/**
+ * The revocation gate of a TLS server: right after each handshake, full or
+ * resumed, before the application reads a byte of the connection, the
+ * client's certificate (and with crlCheck chain its CAs) is judged by
+ * `revocation` (CRL files, CRLs from distribution points, OCSP, from memory
+ * when known). A revoked certificate, or one whose status is unknown under
+ * revocationFailure `closed`, ends the connection without an HTTP answer
+ * and one line in the refusal log (`revoked` with serial and issuer,
+ * `revocation_unknown` or `crl_expired` with why); under `open` an unknown
+ * status is admitted with a warning. Admitted connections are registered so
+ * that a later revocation closes them.
+ *
+ * Node's TLS server has no asynchronous step inside the handshake, and
+ * pausing the socket does not hold back the HTTP parser (it reads the TLS
+ * handle directly), so the gate holds back the `secureConnection` event
+ * itself: listeners marked with {@link runsBeforeRevocationGate} run at
+ * once, the others when the connection is admitted (synchronously when every
+ * answer is in memory, which is the common case).
+ */
+export function installRevocationGate(server: TlsServer, revocation: MtlsRevocation, refusals: TlsRefusalLog, logger = new Logger('MtlsServer')): void {
+  const target = server as TlsServer & { [GATED]?: true };
+  if (target[GATED]) return;
+  target[GATED] = true;
+  const admittedUnknown = new RepeatSummarizer((line) => logger.warn(line));
+  const judgedAgain = new WeakSet<TLSSocket>();
+  const emit = server.emit;
+
+  const decide = (socket: TLSSocket, verdict: RevocationVerdict, chain: PeerChain | undefined): boolean => {
+    if (socket.destroyed) return false;
+    const peer = peerAddressOf(socket);
+    const subject = chain?.leaf.subject;
+    if (verdict.result === 'good' || (verdict.result === 'unknown' && revocation.failOpen)) {
+      if (verdict.result === 'unknown') {
+        const detail = verdict.detail;
+        admittedUnknown.report(
+          [peerHostOf(peer), subject, detail].join('\u0000'),
+          () => `connection from ${logSafe(peer, 64)} admitted without a revocation answer (revocationFailure open): ${verdict.refusal} (${logSafe(detail, 400)})${subject ? `; subject ${logSafe(subject)}` : ''}`,
+          (repeats, seconds) => `connection from ${logSafe(peerHostOf(peer), 64)} admitted without a revocation answer: ${verdict.refusal}: and ${repeats} more in the last ${seconds} s`,
+        );
+      }
+      if (chain) {
+        revocation.live.add(socket, chain, (detail) => {
+          refusals.record({ stage: 'live', peer, reason: 'revoked', detail, subject });
+          socket.destroy();
+        });
+      }
+      if (!judgedAgain.has(socket)) {
+        // With allowRenegotiation, a TLS 1.2 renegotiation may present another certificate: judged like the first.
+        judgedAgain.add(socket);
+        socket.on('secure', () => {
+          const again = judge(socket);
+          if (again) void Promise.resolve(again.verdict).then((v) => decide(socket, v, again.chain), () => socket.destroy());
+        });
+      }
+      return true;
+    }
+    refusals.record({ stage: 'revocation', peer, reason: verdict.result === 'revoked' ? 'revoked' : verdict.refusal, detail: describeVerdict(verdict), subject });
+    socket.destroy();
+    return false;
+  };
+
+  /** The verdict about a connection: a value from memory, or a promise bounded by the revocation timeout. */
+  const judge = (socket: TLSSocket): { chain?: PeerChain; verdict: RevocationVerdict | Promise<RevocationVerdict> } | undefined => {
+    if (!revocation.active || !socket.authorized || socket.authorizationError) return undefined; // unverified peers never reach a handler that trusts them
+    const chain = revocation.chainOf(socket);
+    if (!chain) {
+      return { verdict: { result: 'unknown', refusal: 'revocation_unknown', detail: 'the chain of the client certificate cannot be rebuilt from the CAs we know' } };
+    }
+    const verdict = revocation.judge(chain);
+    if (!(verdict instanceof Promise)) return { chain, verdict };
+    return { chain, verdict: withTimeout(verdict, revocation.timeoutMs + 1000) };
+  };
+
+  server.emit = function gatedEmit(this: TlsServer, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'secureConnection') return (emit as (this: TlsServer, e: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
+    const socket = args[0] as TLSSocket;
+    const listeners = this.rawListeners('secureConnection') as Listener[];
+    const before = listeners.filter(isBeforeGate);
+    const after = listeners.filter((l) => !isBeforeGate(l));
+    for (const listener of before) listener.call(this, socket);
+    if (socket.destroyed) return listeners.length > 0;
+    const release = () => {
+      for (const listener of after) listener.call(this, socket);
+    };
+    const judged = judge(socket);
+    if (!judged) {
+      release();
+    } else if (!(judged.verdict instanceof Promise)) {
+      if (decide(socket, judged.verdict, judged.chain)) release();
+    } else {
+      judged.verdict.then(
+        (verdict) => {
+          if (decide(socket, verdict, judged.chain)) process.nextTick(release);
+        },
+        (err: unknown) => {
+          if (decide(socket, { result: 'unknown', refusal: 'revocation_unknown', detail: (err as Error).message }, judged.chain)) process.nextTick(release);
+        },
+      );
+    }
+    return listeners.length > 0;
+  } as typeof server.emit;
+}
+
+function isBeforeGate(listener: Listener): boolean {
+  return listener[BEFORE_GATE] === true || listener.listener?.[BEFORE_GATE] === true;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the revocation check did not finish within ${ms} ms`)), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
