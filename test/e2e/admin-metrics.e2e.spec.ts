@@ -1,4 +1,3 @@
-import { MtlsMaterialSource } from 'nest-mtls';
 import { issueCertificate } from 'nest-mtls/testing';
 import { writeFileSync } from 'node:fs';
 import { UsersController } from '../../apps/user-service/src/users.controller';
@@ -42,7 +41,7 @@ describe('admin port: /metrics', () => {
   it('starts every refusal reason at 0, and the reload results', () => {
     const reasons = samplesOf(before, 'mtls_handshake_failures_total').map((s) => s.labels.reason);
     expect(reasons.sort()).toEqual(
-      ['no_certificate', 'unknown_ca', 'expired', 'not_yet_valid', 'revoked', 'crl_expired', 'bad_purpose', 'weak_key', 'protocol', 'timeout', 'renegotiation', 'other'].sort(),
+      ['no_certificate', 'unknown_ca', 'expired', 'not_yet_valid', 'revoked', 'revocation_unknown', 'crl_expired', 'bad_purpose', 'weak_key', 'protocol', 'timeout', 'renegotiation', 'other'].sort(),
     );
     expect(samplesOf(before, 'mtls_handshake_failures_total').every((s) => s.value === 0)).toBe(true);
     expect(sample(before, 'mtls_reloads_total', { result: 'success' })).toBe(0);
@@ -123,17 +122,6 @@ describe('admin port: /metrics', () => {
     expect(samplesOf(after, 'mtls_certificate_expiry_timestamp_seconds').find((s) => s.labels.role === 'server')?.labels.serial).toBe(renewed.certificate.serialNumber);
   });
 
-  it('mtls_revocation_checks_total{source,result}: every check the revocation work reports on MtlsEvents.revocationChecks', async () => {
-    // The contract with revocation checking (CRL files, distribution points, OCSP): one event per check.
-    const { events } = svc.app.get(MtlsMaterialSource);
-    events.revocationChecks.next({ source: 'crl', result: 'good' });
-    events.revocationChecks.next({ source: 'crl', result: 'good' });
-    events.revocationChecks.next({ source: 'ocsp', result: 'revoked' });
-    const after = await scrape(svc.adminPort!);
-    expect(sample(after, 'mtls_revocation_checks_total', { source: 'crl', result: 'good' })).toBe(2);
-    expect(sample(after, 'mtls_revocation_checks_total', { source: 'ocsp', result: 'revoked' })).toBe(1);
-  });
-
   it("prom-client's default process and Node.js metrics are there too", async () => {
     const after = await scrape(svc.adminPort!);
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
@@ -175,5 +163,31 @@ describe('admin port: /metrics', () => {
     } finally {
       await bounded.close();
     }
+  });
+});
+
+/** mtls_revocation_checks_total after real revocation checks: CRL files checked by the revocation gate (crlCheck leaf). */
+describe('admin port: /metrics of revocation checks', () => {
+  let pki: TestPki;
+  let svc: AdminApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startAdminApp(pki.pemOptions('user-service', { crlPath: pki.crlAll, crlCheck: 'leaf' }), [UsersController], { providers: [UsersService] });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('mtls_revocation_checks_total{source,result}: one per new connection, good and revoked', async () => {
+    expect((await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service'))).status).toBe(200);
+    expect((await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service'))).status).toBe(200);
+    expect(await handshakeOutcome(svc.port, pki.clientTls('revoked'), '/users/1')).toBe('refused');
+    const after = await scrape(svc.adminPort!);
+    expect(sample(after, 'mtls_revocation_checks_total', { source: 'crl', result: 'good' })).toBe(2);
+    expect(sample(after, 'mtls_revocation_checks_total', { source: 'crl', result: 'revoked' })).toBe(1);
+    expect(sample(after, 'mtls_handshake_failures_total', { reason: 'revoked' })).toBe(1);
   });
 });
