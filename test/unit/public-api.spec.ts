@@ -48,6 +48,9 @@ describe('public API', () => {
         'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
         'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
         'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
+        // Typed rules: matchers, and policies in words.
+        'OneOrMany', 'describePolicy', 'explainPolicy', 'PolicyExplanation', 'hasCommonName', 'hasEmail', 'hasIpAddress', 'hasOrganizationalUnit',
+        'inTrustDomain', 'issuerMatches',
       ].sort(),
     );
   });

@@ -30,8 +30,24 @@ export { RequireClientCert } from './policy/require-client-cert.decorator';
 export { ClientCert } from './policy/client-cert.decorator';
 export { ClientCertGuard } from './policy/client-cert.guard';
 export { ClientCertForbiddenException } from './policy/client-cert-forbidden.exception';
-export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement } from './policy/client-cert-policy';
-export { anyVerifiedClient, subjectMatches, hasDnsName, hasUri, hasSpiffeId, fingerprintIn, anyOf, allOf } from './policy/client-cert-policies';
+export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';
+export {
+  anyVerifiedClient,
+  subjectMatches,
+  issuerMatches,
+  hasCommonName,
+  hasOrganizationalUnit,
+  hasDnsName,
+  hasUri,
+  hasEmail,
+  hasIpAddress,
+  hasSpiffeId,
+  inTrustDomain,
+  fingerprintIn,
+  anyOf,
+  allOf,
+} from './policy/client-cert-policies';
+export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
 export { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
 
 // Calling other services with our certificate.
