@@ -51,6 +51,10 @@ describe('public API', () => {
         // Typed rules: matchers, and policies in words.
         'OneOrMany', 'describePolicy', 'explainPolicy', 'PolicyExplanation', 'hasCommonName', 'hasEmail', 'hasIpAddress', 'hasOrganizationalUnit',
         'inTrustDomain', 'issuerMatches',
+        // Default policy, audit mode, trusted proxy, endpoint identification, policy inventory.
+        'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
+        'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
+        'RevocationLookup', 'denyEveryClient', 'verifyClientChain',
       ].sort(),
     );
   });

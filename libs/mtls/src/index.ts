@@ -6,7 +6,16 @@
 // The module, its options, and the joint to TLS endpoints.
 export { MtlsModule } from './mtls.module';
 export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
-export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol } from './config/mtls-options.interface';
+export type {
+  MtlsOptions,
+  ResolvedMtlsOptions,
+  KeyStoreType,
+  TlsProtocol,
+  DefaultPolicy,
+  PolicyMode,
+  ForwardedCertHeader,
+  EndpointIdentification,
+} from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
@@ -15,7 +24,7 @@ export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
 export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
 export type { TlsRefusal } from './server/tls-refusal-log';
-export { MtlsEvents, type GuardDecision, type RevocationCheck } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision, type GuardRefusalReason, type RevocationCheck } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
 // Who is calling: the identity of a verified client certificate.
@@ -24,15 +33,19 @@ export { identityFromCertificate } from './identity/identity-from-certificate';
 export { formatDn, subjectDn, issuerDn } from './identity/dn-format';
 export { subjectAltNames } from './identity/subject-alt-names';
 export { peerIdentity, peerCertificateState, type PeerCertificateState } from './identity/peer-identity';
+export { MtlsIdentitySource, type CallerState } from './identity/identity-source';
+export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, type ChainProblem, type RevocationLookup } from './material/verify-client-chain';
 
 // Which callers may enter: the guard, its decorators and policies.
-export { RequireClientCert } from './policy/require-client-cert.decorator';
+export { RequireClientCert, RequireAnyClientCert } from './policy/require-client-cert.decorator';
+export { ClientCertMode } from './policy/client-cert-mode.decorator';
 export { ClientCert } from './policy/client-cert.decorator';
 export { ClientCertGuard } from './policy/client-cert.guard';
 export { ClientCertForbiddenException } from './policy/client-cert-forbidden.exception';
 export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';
 export {
   anyVerifiedClient,
+  denyEveryClient,
   subjectMatches,
   issuerMatches,
   hasCommonName,
@@ -48,7 +61,8 @@ export {
   allOf,
 } from './policy/client-cert-policies';
 export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
-export { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
+export { MtlsPolicyInventory, type PolicyInventoryEntry } from './policy/policy-inventory';
+export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
 
 // Calling other services with our certificate.
 export { MtlsHttpClient, type MtlsRequest, type MtlsResponse } from './client/mtls-http-client';
