@@ -1,8 +1,9 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { ServerIdentityAgent } from './server-identity-agent';
 
 /** The TLS settings a failed call is explained with. */
 export interface OutboundTlsSettings {
@@ -15,7 +16,9 @@ export interface OutboundTlsSettings {
  * keep-alive `https.Agent` made from the current material, made on first use
  * (an application that never calls out needs no clientAuth EKU), and made anew
  * when the material changes. The previous pool is drained, not cut: requests
- * in flight finish, and none of its connections is reused afterwards.
+ * in flight finish, and none of its connections is reused afterwards. Calls
+ * that require a server identity get their own connections and TLS sessions
+ * per rule (ServerIdentityAgent), so resumption never skips the check.
  */
 @Injectable()
 export class MtlsOutboundAgent implements OnModuleDestroy {
@@ -39,7 +42,7 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
   private make(snapshot: MtlsMaterialSnapshot): { agent: Agent; settings: OutboundTlsSettings } {
     const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = snapshot.secureContext;
     return {
-      agent: new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
+      agent: new ServerIdentityAgent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
       settings: { supportedProtocols: snapshot.options.supportedProtocols, securityLevel: snapshot.options.securityLevel },
     };
   }
