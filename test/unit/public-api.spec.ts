@@ -54,7 +54,7 @@ describe('public API', () => {
         // Default policy, audit mode, trusted proxy, endpoint identification, policy inventory.
         'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
         'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
-        'RevocationLookup', 'denyEveryClient', 'verifyClientChain',
+        'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
       ].sort(),
     );
   });

@@ -74,6 +74,6 @@ export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, typ
 export { DnFormatError } from './identity/dn-format.error';
 
 // Settings of a service that fail fast like ours, and log lines a peer cannot forge.
-export { portSetting, httpsUrlSetting } from './config/service-settings';
+export { portSetting, httpsUrlSetting, spiffeIdSetting } from './config/service-settings';
 export { logLevelsSetting } from './config/log-levels';
 export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';
