@@ -213,6 +213,48 @@ describe('errors', () => {
   });
 });
 
+describe('mtls explain', () => {
+  const cert = (name: string) => path.join(dir, `${name}.crt`);
+
+  it('a certificate that passes a SPIFFE rule: exit 0, which part decided', async () => {
+    const r = await mtls('explain', cert('home-page-service'), '--policy', '{"spiffeId":["spiffe://example.org/home-page-service"]}');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      [
+        'subject: CN=home-page-service,O=nest-mtls',
+        'spiffe:  spiffe://example.org/home-page-service',
+        'policy:  SPIFFE ID is spiffe://example.org/home-page-service',
+        'result:  admitted',
+        'because: SPIFFE ID spiffe://example.org/home-page-service is spiffe://example.org/home-page-service',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a certificate that does not: exit 3, the failing part named, and every part of the rule weighed', async () => {
+    const r = await mtls('explain', cert('event-service'), '--policy', '{"dns":"localhost","spiffeId":"spiffe://example.org/home-page-service"}');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('result:  refused\nbecause: SPIFFE ID spiffe://example.org/event-service does not satisfy: SPIFFE ID is spiffe://example.org/home-page-service\n');
+    expect(r.stdout).toContain('parts:\n  admits   DNS SAN localhost is localhost\n  refuses  SPIFFE ID spiffe://example.org/event-service');
+  });
+
+  it('a DN regex, several policies (any of them), and a key store', async () => {
+    const r = await mtls('explain', path.join(dir, 'home-page-service.p12'), '--password', 'changeit', '--policy', '^CN=event-service,', '--policy', '^CN=home-page-service(,|$)');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('policy:  any of: (subject DN matches /^CN=event-service,/) or (subject DN matches /^CN=home-page-service(,|$)/)');
+    expect(r.stdout).toContain('because: subject DN CN=home-page-service,O=nest-mtls matches /^CN=home-page-service(,|$)/');
+  });
+
+  it('a malformed policy or a missing one is a usage error naming the value', async () => {
+    const bad = await mtls('explain', cert('user-service'), '--policy', '{"spiffeId":"spiffe://example.org/a/../b"}');
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toBe(`mtls explain: --policy: spiffeId "spiffe://example.org/a/../b" is not a SPIFFE ID: the path has a ".." segment. Run 'mtls explain --help' for usage.\n`);
+    expect((await mtls('explain', cert('user-service'), '--policy', '{"spiffeId":')).stderr).toMatch(/^mtls explain: --policy: not valid JSON/);
+    expect((await mtls('explain', cert('user-service'))).stderr).toMatch(/^mtls explain: --policy is required/);
+    expect((await mtls('explain', path.join(dir, 'nope.crt'), '--policy', 'x')).code).toBe(1);
+  });
+});
+
 describe('mtls --version and help', () => {
   it('--version and -v print the package version', async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8'));
@@ -235,7 +277,7 @@ describe('mtls --version and help', () => {
   });
 
   it('every command has its own --help', async () => {
-    for (const [cmd, option] of [['pki init', '--service NAME'], ['pki issue', '--subject DN'], ['inspect', '--alias A']]) {
+    for (const [cmd, option] of [['pki init', '--service NAME'], ['pki issue', '--subject DN'], ['inspect', '--alias A'], ['explain', '--policy POLICY']]) {
       const r = await mtls(...cmd.split(' '), '--help');
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout).toContain(`Usage: mtls ${cmd}`);

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { type CliCommand, type CliIo, UsageError } from './commands/command';
+import { explainCommand } from './commands/explain.command';
 import { inspectCommand } from './commands/inspect.command';
 import { pkiInitCommand } from './commands/pki-init.command';
 import { pkiIssueCommand } from './commands/pki-issue.command';
 import { packageVersion } from './package-version';
 
-const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, inspectCommand];
+const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, inspectCommand, explainCommand];
 
 /** Command groups (`pki`): the first word of several commands. */
 const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, CRLs' };
