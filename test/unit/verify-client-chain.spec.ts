@@ -16,6 +16,7 @@ describe('verifyClientChain', () => {
     const own = pki.certs['user-service'].issued;
     material = { identity: { key: own.key, keyPem: own.keyPem, chain: own.chain, source: 'test' }, trust: { cas: [pki.root.certificate], source: pki.trustStore } };
     withCrls = { ...material, crls: loadCrls(pki.crlAll) };
+    await pki.issue('weak-rsa', { subject: 'CN=weak', keyAlgorithm: 'rsa', modulusLength: 1024 });
     // Signed by a leaf (not a CA) of our own PKI.
     await pki.issue('by-a-leaf', { subject: 'CN=by-a-leaf' }, pki.certs['event-service'].issued);
   });
@@ -35,6 +36,15 @@ describe('verifyClientChain', () => {
     expect(await verify('home-page-service', material, [])).toMatchObject({ verified: false, problem: 'untrusted' });
     expect(await verify('expired')).toMatchObject({ verified: false, problem: 'expired', reason: expect.stringMatching(/^CN=home-page-service expired on /) });
     expect(await verify('server-only-eku')).toMatchObject({ verified: false, problem: 'purpose', reason: expect.stringMatching(/no clientAuth/) });
+  });
+
+  it('refuses a key weaker than the security level, as the handshake would', async () => {
+    const weak = pki.certs['weak-rsa'].issued;
+    expect(await verifyClientChain(weak.certificate, [pki.global.certificate], material, { securityLevel: 2 })).toMatchObject({
+      verified: false,
+      problem: 'weak-key',
+      reason: 'CN=weak has a 1024-bit RSA key, weaker than securityLevel 2 allows',
+    });
   });
 
   it('refuses a chain through a certificate that is not a CA', async () => {

@@ -159,6 +159,7 @@ export class MtlsIdentitySource {
     const events = this.source?.events;
     const crls = material.crls;
     const verdict = await verifyClientChain(leaf, intermediates, material, {
+      securityLevel: snapshot.options.securityLevel,
       revocation: crls
         ? async (cert, issuer) => {
             const answer = await crlStatus(cert, issuer, crls);

@@ -1,13 +1,16 @@
 import type { X509Certificate } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags, id_ce_basicConstraints, id_ce_keyUsage } from '@peculiar/asn1-x509';
+import type { SecurityLevel } from '../config/mtls-options.interface';
+import { SECURITY_LEVEL_MINIMUMS } from '../config/security-level';
+import { keyWeakness } from '../server/key-strength';
 import { buildPath, describeCert } from '../server/trust-path';
 import { distinctCertificates } from './certificate-chain';
 import { crlStatus } from './crl-status';
 import type { TlsMaterial } from './tls-material.interface';
 
 /** Why a client chain did not verify, as a stable code (for metrics) next to the sentence. */
-export type ChainProblem = 'untrusted' | 'expired' | 'not-yet-valid' | 'not-a-ca' | 'purpose' | 'unsupported-extension' | 'revoked' | 'revocation-unknown';
+export type ChainProblem = 'untrusted' | 'expired' | 'not-yet-valid' | 'not-a-ca' | 'purpose' | 'weak-key' | 'unsupported-extension' | 'revoked' | 'revocation-unknown';
 
 /** The outcome of {@link verifyClientChain}. */
 export type ClientChainVerdict =
@@ -21,6 +24,8 @@ export type RevocationLookup = (cert: X509Certificate, issuer: X509Certificate) 
 export interface ClientChainOptions {
   /** Default: now. */
   now?: Date;
+  /** Refuse keys weaker than this OpenSSL security level allows, as the handshake does (`securityLevel`). Default: not checked. */
+  securityLevel?: SecurityLevel;
   /**
    * Revocation of every certificate of the path but the trust anchor.
    * Default: the material's CRLs when `crlPath` is given (as OpenSSL does
@@ -76,7 +81,8 @@ const fail = (problem: ChainProblem, reason: string): ClientChainVerdict => ({ v
  * them) to a CA of our trust store, every signature, every certificate within
  * its validity, every issuer a CA (basicConstraints, keyCertSign, path
  * length), the leaf usable by a TLS client (extended key usage clientAuth
- * and key usage digitalSignature, when present), no critical extension it
+ * and key usage digitalSignature, when present), keys as strong as
+ * `options.securityLevel` asks, no critical extension it
  * does not understand (name constraints included: such chains are refused,
  * not half-checked), and revocation as `options.revocation` or the
  * material's CRLs say. Never throws: a certificate it cannot read is a refusal.
@@ -96,6 +102,14 @@ export async function verifyClientChain(leaf: X509Certificate, intermediates: re
       if (to < now) return fail('expired', `${describeCert(cert)} expired on ${to.toISOString()}`);
       if (from > now) return fail('not-yet-valid', `${describeCert(cert)} is not valid before ${from.toISOString()}`);
       if (to < validUntil) validUntil = to;
+    }
+
+    if (options.securityLevel !== undefined) {
+      const min = SECURITY_LEVEL_MINIMUMS[options.securityLevel];
+      for (const cert of path) {
+        const weak = keyWeakness(cert.publicKey, min);
+        if (weak) return fail('weak-key', `${describeCert(cert)} has a ${weak} key, weaker than securityLevel ${options.securityLevel} allows`);
+      }
     }
 
     for (let i = 0; i < path.length; i++) {

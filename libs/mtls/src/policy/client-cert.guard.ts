@@ -44,13 +44,19 @@ export class ClientCertGuard implements CanActivate {
   /** The same for callers audit mode lets in. */
   protected readonly auditLines = new RepeatSummarizer((line) => this.logger.warn(line));
 
+  /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
+  protected readonly identities?: MtlsIdentitySource;
+
   constructor(
     protected readonly reflector: Reflector,
     /** The application's material source, for its options and event streams (metrics); absent only outside MtlsModule. */
     @Optional() protected readonly source?: MtlsMaterialSource,
-    /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
-    @Optional() protected readonly identities?: MtlsIdentitySource,
-  ) {}
+    /** The application's identity source; made from `source` when a guard is constructed by hand with the first two only. */
+    @Optional() identities?: MtlsIdentitySource,
+  ) {
+    // A guard made with `new ClientCertGuard(reflector, source)` still honours the proxy and endpoint settings.
+    this.identities = identities ?? (source ? new MtlsIdentitySource(source) : undefined);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     // A global guard and @RequireClientCert's are the same judge with the same metadata: judge (and count) once.
