@@ -86,6 +86,20 @@ describe('identity from a trusted proxy: x-forwarded-client-cert', () => {
     ]);
   });
 
+  it('a caller verified once is found by a hash of the header: no second verification (and no second revocation check)', async () => {
+    const checks: string[] = [];
+    const subscription = svc.app.get(MtlsMaterialSource).events.revocationChecks.subscribe((c) => checks.push(`${c.source}:${c.result}`));
+    try {
+      const header = { 'x-forwarded-client-cert': xfccOf('home-page-service', { hash: false }) }; // a header this file has not sent yet
+      expect((await get('/p/home', 'envoy', header)).status).toBe(200);
+      expect(checks).toEqual(['crl:good', 'crl:good']); // the leaf against the global CA's CRL, the global CA against the root's
+      expect((await get('/p/home', 'envoy', header)).status).toBe(200);
+      expect(checks).toHaveLength(2);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
   it('the trusted proxy without the header is judged as itself', async () => {
     expect((await get('/p/whoami', 'envoy')).json).toMatchObject({ subject: 'CN=envoy,O=mesh', spiffeId: ENVOY });
     expect((await get('/p/home', 'envoy')).status).toBe(403);

@@ -11,7 +11,7 @@ import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import type { ClientIdentity } from './client-identity.interface';
 import { EndpointIdentification, type EndpointVerdict } from './endpoint-identification';
 import { ForwardedCertificateError } from './forwarded/forwarded-certificate.error';
-import { forwardedHeaderNames, readForwardedCertificate, type RequestHeaders } from './forwarded/forwarded-certificate';
+import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from './forwarded/forwarded-certificate';
 import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';
 import { peerCertificateState, type PeerCertificateState } from './peer-identity';
@@ -119,6 +119,15 @@ export class MtlsIdentitySource {
     if (!options?.forwardedCertHeader || context.getType<string>() !== 'http') return self;
     const headers = context.switchToHttp().getRequest<{ headers?: RequestHeaders } | undefined>()?.headers;
     if (!headers || !this.isTrustedProxy(direct.identity)) return self; // the header of anyone else is ignored (and removed by the filter)
+    const raw = forwardedHeaderText(headers, options.forwardedCertHeader);
+    if (raw === undefined) return self; // a trusted proxy without the header is judged as itself
+    const snapshot = this.source!.current();
+    // A caller verified within the last minute, for this material: one hash, nothing parsed.
+    const key = createHash('sha256').update(options.forwardedCertHeader).update('\0').update(raw).digest('hex');
+    const known = this.forwards.peek(key);
+    if (known?.identity && known.generation === snapshot.generation && known.expires > Date.now()) {
+      return { status: 'verified', identity: known.identity, via: 'proxy', proxy: direct.identity };
+    }
     let forwarded;
     try {
       forwarded = readForwardedCertificate(headers, options.forwardedCertHeader);
@@ -126,31 +135,15 @@ export class MtlsIdentitySource {
       if (err instanceof ForwardedCertificateError) return { status: 'malformed', reason: err.message, proxy: direct.identity };
       return { status: 'malformed', reason: `the forwarded certificate cannot be read: ${(err as Error).message}`, proxy: direct.identity };
     }
-    if (!forwarded) return self; // a trusted proxy without the header is judged as itself
-    const snapshot = this.source!.current();
-    const verdict = await this.verifyForwarded(forwarded.raw, forwarded.leaf, forwarded.intermediates, snapshot);
+    if (!forwarded) return self;
+    const verdict = await this.judgeForwarded(forwarded.leaf, forwarded.intermediates, snapshot);
+    // Only verified ones are kept: a refusal is judged again next time (it may be a clock or CRL matter).
+    if (verdict.identity) this.forwards.set(key, verdict);
+    else this.forwards.delete(key);
     if (verdict.identity) return { status: 'verified', identity: verdict.identity, via: 'proxy', proxy: direct.identity };
     const failure = verdict.failure!;
     if (failure.problem === 'unreadable') return { status: 'unreadable', reason: failure.reason, subject: failure.subject, via: 'proxy', proxy: direct.identity };
     return { status: 'unverified', reason: failure.reason, subject: failure.subject, via: 'proxy', problem: failure.problem, proxy: direct.identity };
-  }
-
-  /** Verifies a forwarded certificate, or finds the recent verdict for the same header and material. */
-  private async verifyForwarded(raw: string, leaf: X509Certificate, intermediates: X509Certificate[], snapshot: MtlsMaterialSnapshot): Promise<VerifiedForward> {
-    const key = createHash('sha256').update(raw).digest('hex');
-    const now = Date.now();
-    let fresh = false;
-    let entry = this.forwards.get(key, () => {
-      fresh = true;
-      return { expires: 0, generation: -1 };
-    });
-    if (fresh || entry.generation !== snapshot.generation || entry.expires <= now) {
-      entry = await this.judgeForwarded(leaf, intermediates, snapshot);
-      // Only verified ones are kept: a refusal is judged again next time (it may be a clock or CRL matter).
-      if (entry.identity) this.forwards.set(key, entry);
-      else this.forwards.delete(key);
-    }
-    return entry;
   }
 
   private async judgeForwarded(leaf: X509Certificate, intermediates: X509Certificate[], snapshot: MtlsMaterialSnapshot): Promise<VerifiedForward> {

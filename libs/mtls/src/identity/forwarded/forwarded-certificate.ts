@@ -31,6 +31,18 @@ function headerText(headers: RequestHeaders, name: string): string | undefined {
 }
 
 /**
+ * The text of the forwarded-certificate header(s) of a request, as one
+ * string (the cache key of a verified forward: a known caller is found
+ * without parsing anything); undefined when the request carries none.
+ */
+export function forwardedHeaderText(headers: RequestHeaders, header: ForwardedCertHeader): string | undefined {
+  if (header === 'x-forwarded-client-cert') return headerText(headers, 'x-forwarded-client-cert');
+  const cert = headerText(headers, 'client-cert');
+  const chain = headerText(headers, 'client-cert-chain');
+  return cert === undefined && chain === undefined ? undefined : `${cert ?? ''}\n${chain ?? ''}`;
+}
+
+/**
  * The client certificate a trusted proxy forwarded in `header`, or
  * undefined when the request has none (the proxy is then judged as itself).
  * Only the certificate counts: the proxy's Subject/URI/DNS fields are never
