@@ -114,8 +114,9 @@ export class MtlsHttpClient {
         res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...settings })));
       });
       call.on('socket', (socket) => {
+        // A kept-alive socket finished its handshake long ago: no listener on it (one per request would pile up).
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
-        socket.once('secureConnect', () => (handshakeDone = true));
+        else socket.once('secureConnect', () => (handshakeDone = true));
       });
       call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...settings })));
       call.end(payload);
