@@ -31,6 +31,8 @@ const ports = {
 };
 const pkiDir = resolve(process.env.MTLS_DEV_PKI_DIR ?? join(root, '.dev-pki'));
 const userServiceUrl = `https://localhost:${ports.user}`;
+/** Who user-service must be for its callers, besides its name: its SPIFFE ID in the development PKI. */
+const userServiceSpiffeId = 'spiffe://example.org/user-service';
 const children = [];
 
 function main_js(app) {
@@ -38,7 +40,7 @@ function main_js(app) {
 }
 
 function start(app, port, extraEnv = {}) {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, MTLS_DEV_PKI_DIR: pkiDir, ...extraEnv };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, USER_SERVICE_SPIFFE_ID: userServiceSpiffeId, MTLS_DEV_PKI_DIR: pkiDir, ...extraEnv };
   if (!extraEnv.TCP_PORT) delete env.TCP_PORT;
   if (!extraEnv.ADMIN_PORT) delete env.ADMIN_PORT;
   delete env.ADMIN_HOST; // 127.0.0.1
@@ -98,6 +100,13 @@ async function calls() {
     callee: 'user-service GET /users/1',
     expected: '200',
     actual: home.status === 200 && home.body.includes('Ada Lovelace') ? '200' : `${home.status} (home page answered ${home.status})`,
+  });
+  // The list, which user-service grants home-page-service by its SPIFFE ID (spiffe://example.org/home-page-service).
+  rows.push({
+    caller: 'home-page-service',
+    callee: 'user-service GET /users',
+    expected: '200',
+    actual: home.status === 200 && home.body.includes('Alan Turing') ? '200' : `${home.status} (no list on the home page)`,
   });
   // 2. event-service -> user-service: trusted certificate, refused by the policy.
   const event = await get(httpRequest, { host: '127.0.0.1', port: ports.event, path: '/' });
@@ -224,11 +233,27 @@ async function stopAll() {
   );
 }
 
+/** True when every demo service's certificate in the PKI carries its SPIFFE ID. */
+function hasSpiffeIds(dir) {
+  const { X509Certificate } = require('node:crypto');
+  return ['user-service', 'home-page-service', 'event-service'].every((service) => {
+    try {
+      const san = new X509Certificate(readFileSync(join(dir, `${service}.crt`))).subjectAltName ?? '';
+      return san.split(', ').includes(`URI:spiffe://example.org/${service}`);
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function main() {
   execSync(`${process.execPath} ${join(__dirname, 'ensure-built.js')}`, { stdio: 'inherit' });
   // The services create the dev PKI on first use; make it once here, with the mtls tool, so the run shows it.
-  if (!existsSync(join(pkiDir, 'truststore.pem'))) {
-    execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}`, { stdio: 'inherit' });
+  // A PKI made before the services had SPIFFE IDs is made again (the SPIFFE rules would refuse its certificates).
+  const stale = existsSync(join(pkiDir, 'truststore.pem')) && !hasSpiffeIds(pkiDir);
+  if (stale) console.log(`${pkiDir} predates SPIFFE IDs (spiffe://example.org/<service>): making it again`);
+  if (!existsSync(join(pkiDir, 'truststore.pem')) || stale) {
+    execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}${stale ? ' --force' : ''}`, { stdio: 'inherit' });
   }
   const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp), ADMIN_PORT: String(ports.userAdmin) });
   const home = start('home-page-service', ports.home, { ADMIN_PORT: String(ports.homeAdmin) });

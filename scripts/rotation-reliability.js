@@ -127,7 +127,9 @@ async function runReliability({ rotations = 20, log = (line) => void process.std
 
     // home-page-service, its client material in a secret volume of its own.
     const clientVolume = new SecretVolume(join(work, 'home-page-service'));
-    const homeCert = await issue('CN=home-page-service,O=nest-mtls');
+    // Its SPIFFE ID too, as the development PKI gives it: user-service's GET /users (on the home page) admits it by that.
+    const homeSpiffe = { uri: ['spiffe://example.org/home-page-service'] };
+    const homeCert = await issue('CN=home-page-service,O=nest-mtls', homeSpiffe);
     clientVolume.update({ 'tls.crt': homeCert.chainPem, 'tls.key': homeCert.keyPem, 'ca.crt': rootPem });
     const homePort = await freePort();
     const home = await startService('home-page-service', {
@@ -204,7 +206,7 @@ async function runReliability({ rotations = 20, log = (line) => void process.std
 
     // home-page-service's own certificate swapped to another subject: user-service sees it on new calls.
     const rotatedSubject = 'CN=home-page-service,OU=rotated,O=nest-mtls';
-    const rotatedHome = await issue(rotatedSubject);
+    const rotatedHome = await issue(rotatedSubject, homeSpiffe);
     const outboundSince = Date.now();
     clientVolume.update({ 'tls.crt': rotatedHome.chainPem, 'tls.key': rotatedHome.keyPem, 'ca.crt': rootPem });
     let outboundMs = Infinity;

@@ -41,14 +41,18 @@ describe('home-page-service with a malformed upstream answer', () => {
   let port: number;
   let logs: CapturingLogger;
   let answer: { type: string; body: string } = { type: 'application/json', body: '' };
+  const ADA = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' };
+  /** The answer to GET /users (the list); GET /users/1 gets `answer`. */
+  let list: { type: string; body: string } = { type: 'application/json', body: JSON.stringify([ADA]) };
   const saved = { ...process.env };
 
   beforeAll(async () => {
     pki = await TestPki.create();
     const us = pki.certs['user-service'].issued;
-    upstream = createHttpsServer({ key: us.keyPem, cert: us.chainPem, ca: pki.root.certPem, requestCert: true, rejectUnauthorized: true }, (_req, res) => {
-      res.writeHead(200, { 'content-type': answer.type });
-      res.end(answer.body);
+    upstream = createHttpsServer({ key: us.keyPem, cert: us.chainPem, ca: pki.root.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      const { type, body } = req.url === '/users' ? list : answer;
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     Object.assign(process.env, {
@@ -96,6 +100,23 @@ describe('home-page-service with a malformed upstream answer', () => {
     expect(res.body).toMatch(/user-service&#39;s answer was not a user/);
     expect(res.body).not.toMatch(STACK_FRAME);
     expect(res.body).not.toMatch(/TypeError|Cannot read|is not a function/);
+  });
+
+  it.each([
+    ['an object', JSON.stringify(ADA), 'expected a JSON array of users, got an object'],
+    ['a user with a wrong field', JSON.stringify([ADA, { ...ADA, id: 'two' }]), 'user 2: id must not be less than 1; id must be an integer number'],
+  ])('answers 502 saying the list was not a list of users, for %s', async (_what, body, problem) => {
+    answer = { type: 'application/json', body: JSON.stringify(ADA) };
+    list = { type: 'application/json', body };
+    logs.lines.length = 0;
+    try {
+      const res = await httpGet(port);
+      expect(res.status).toBe(502);
+      expect(res.body).toMatch(/user-service&#39;s answer was not a list of users/);
+      expect(logs.lines).toContainEqual(expect.stringContaining(problem));
+    } finally {
+      list = { type: 'application/json', body: JSON.stringify([ADA]) };
+    }
   });
 
   it('names the field that was wrong in its log line, not to the browser', async () => {

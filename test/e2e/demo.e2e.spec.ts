@@ -60,6 +60,7 @@ describe('demo', () => {
       child.on('exit', (code) => resolve({ code, out }));
     });
     expect(r.out).toMatch(/home-page-service\s+user-service GET \/users\/1\s+200\s+200\s+yes/);
+    expect(r.out).toMatch(/home-page-service\s+user-service GET \/users\s+200\s+200\s+yes/);
     expect(r.out).toMatch(/event-service\s+user-service GET \/users\/1\s+403\s+403\s+yes/);
     expect(r.out).toMatch(/\(no certificate\)\s+user-service GET \/health\s+refused\s+refused\s+yes/);
     expect(r.out).toMatch(/home-page-service\s+user-service TCP get_user\s+user 1\s+user 1\s+yes/);

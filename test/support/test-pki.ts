@@ -50,6 +50,8 @@ export const PASSWORD = 'test-pass';
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
 const LOCAL = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
+/** The SPIFFE ID the development PKI gives a service, as the demo's certificates carry it. */
+export const spiffe = (service: string) => `spiffe://example.org/${service}`;
 
 /**
  * A PKI made at test time, like the article's: root CA -> global CA -> service
@@ -85,10 +87,10 @@ export class TestPki extends TempDir {
     this.trustStore = this.write('truststore.pem', this.root.certPem);
 
     await Promise.all([
-      this.issue('user-service', { subject: 'CN=user-service,O=nest-mtls', ...LOCAL }),
-      this.issue('home-page-service', { subject: 'CN=home-page-service,O=nest-mtls', ...LOCAL }),
-      this.issue('event-service', { subject: 'CN=event-service,O=nest-mtls', ...LOCAL }),
-      this.issue('home-page-service-evil', { subject: 'CN=home-page-service-evil,O=nest-mtls' }),
+      this.issue('user-service', { subject: 'CN=user-service,O=nest-mtls', uri: [spiffe('user-service')], ...LOCAL }),
+      this.issue('home-page-service', { subject: 'CN=home-page-service,O=nest-mtls', uri: [spiffe('home-page-service')], ...LOCAL }),
+      this.issue('event-service', { subject: 'CN=event-service,O=nest-mtls', uri: [spiffe('event-service')], ...LOCAL }),
+      this.issue('home-page-service-evil', { subject: 'CN=home-page-service-evil,O=nest-mtls', uri: [spiffe('home-page-service-evil')] }),
       this.issue('smuggler', { subject: 'CN=api\\,O=Example' }),
       this.issue('api-example', { subject: 'CN=api,O=Example' }),
       this.issue('spiffe', { subject: 'CN=workload', uri: ['spiffe://example.org/ns/prod/sa/home'] }),

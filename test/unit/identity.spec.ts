@@ -36,7 +36,8 @@ describe('identityFromCertificate', () => {
       ip: ['10.0.0.1', '2001:db8::1:0:0:1', '::1', '2001:db8::2:1', 'fe80:0:0:1::'],
       email: ['ops@example.com'],
     });
-    expect(identity.spiffeId).toBe('spiffe://example.org/ns/prod/sa/svc');
+    // Three URI SANs: not an X509-SVID (exactly one URI SAN), so no SPIFFE ID, whichever URIs are spiffe://.
+    expect(identity.spiffeId).toBeUndefined();
     expect(identity.serialNumber).toBe(cert.serialNumber);
     expect(identity.fingerprint256).toBe(cert.fingerprint256);
     expect(identity.validFrom).toEqual(new Date(cert.validFrom));
@@ -45,6 +46,17 @@ describe('identityFromCertificate', () => {
     expect(identity.certificate).toBe(cert);
     expect(identity.subject).toBe('CN=svc,O=Example');
     expect(identity.issuer).toBe('CN=svc,O=Example');
+  });
+
+  test('the SPIFFE ID of an X509-SVID: its one URI SAN, when that is a valid SPIFFE ID; OUs in DN order', async () => {
+    expect(identityFromCertificate(await issued('CN=a,OU=web+OU=edge,OU=payments,O=Example', { uri: ['spiffe://example.org/ns/prod/sa/web'] }))).toMatchObject({
+      spiffeId: 'spiffe://example.org/ns/prod/sa/web',
+      organizationalUnits: ['web', 'edge', 'payments'],
+    });
+    for (const uri of ['spiffe://Example.org/x', 'spiffe://example.org/a/../b', 'spiffe://example.org/a/', 'https://example.org/x', 'spiffe://example.org:443/x']) {
+      expect(identityFromCertificate(await issued('CN=a', { uri: [uri] })).spiffeId).toBeUndefined();
+    }
+    expect(identityFromCertificate(await issued('CN=a', { uri: ['spiffe://example.org/a', 'spiffe://example.org/b'] })).spiffeId).toBeUndefined();
   });
 
   test('no SAN extension: empty lists, no SPIFFE ID', async () => {

@@ -4,6 +4,8 @@ import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interfac
 import { CLIENT_CERT_POLICY, RequireClientCert, allOf, anyOf, fingerprintIn, hasDnsName, hasSpiffeId, subjectMatches, type ClientCertPolicy } from 'nest-mtls';
 import { compileRequirements } from 'nest-mtls/policy/client-cert-policies';
 
+const FP = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, '0')).join(':');
+
 // Policies are pure functions of an identity; the TLS side is covered by the end-to-end tests.
 function identity(subject: string, extra: Partial<ClientIdentity> = {}): ClientIdentity {
   return {
@@ -11,7 +13,7 @@ function identity(subject: string, extra: Partial<ClientIdentity> = {}): ClientI
     issuer: 'CN=global-ca',
     san: { dns: [], uri: [], ip: [], email: [] },
     serialNumber: '01',
-    fingerprint256: 'AA:BB:CC',
+    fingerprint256: FP,
     validFrom: new Date(0),
     validTo: new Date(0),
     certificate: undefined as never,
@@ -56,8 +58,8 @@ describe('client certificate policies', () => {
   it('SPIFFE IDs and fingerprint pins', () => {
     expect(hasSpiffeId('spiffe://example.org/home')(identity('CN=x', { spiffeId: 'spiffe://example.org/home' }))).toBe(true);
     expect(hasSpiffeId('spiffe://example.org/home')(identity('CN=x'))).toBe(false);
-    expect(fingerprintIn('aabbcc')(identity('CN=x'))).toBe(true);
-    expect(fingerprintIn('aabbcd')(identity('CN=x'))).toBe(false);
+    expect(fingerprintIn(FP.replace(/:/g, '').toLowerCase())(identity('CN=x'))).toBe(true);
+    expect(fingerprintIn(FP.replace(/..$/, '00'))(identity('CN=x'))).toBe(false);
   });
 
   it('combinators fail closed when empty', () => {

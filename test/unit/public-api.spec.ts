@@ -52,6 +52,13 @@ describe('public API', () => {
         'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
         'DEFAULT_SHUTDOWN_TIMEOUT_MS', 'DrainOutcome', 'GracefulShutdownOptions', 'LogFormat', 'MtlsConsoleLogger', 'ShutdownReport', 'enableGracefulShutdown', 'logFormatSetting',
         'millisecondsSetting', 'shutdownGracefully',
+        // Typed rules: matchers, and policies in words.
+        'OneOrMany', 'describePolicy', 'explainPolicy', 'PolicyExplanation', 'hasCommonName', 'hasEmail', 'hasIpAddress', 'hasOrganizationalUnit',
+        'inTrustDomain', 'issuerMatches',
+        // Default policy, audit mode, trusted proxy, endpoint identification, policy inventory.
+        'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
+        'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
+        'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
       ].sort(),
     );
   });

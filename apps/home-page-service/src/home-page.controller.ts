@@ -16,7 +16,8 @@ export class HomePageController {
   @Header('content-type', 'text/html; charset=utf-8')
   async home(@Res({ passthrough: true }) res: Response): Promise<string> {
     try {
-      return renderHomePage(await this.users.getUser(1));
+      const [user, all] = await Promise.all([this.users.getUser(1), this.users.listUsers()]);
+      return renderHomePage(user, all);
     } catch (err) {
       if (err instanceof NotAUserError) {
         this.logger.warn(`${err.message}: ${logSafe(err.problems)}`);
@@ -26,6 +27,11 @@ export class HomePageController {
       if (!(err instanceof MtlsClientError)) throw err;
       this.logger.warn(`user-service call failed: ${logSafe(err.message)}`);
       res.status(502);
+      // A user-service that is not who USER_SERVICE_SPIFFE_ID says: name what answered instead.
+      if (err.serverIdentity) {
+        const { expected, found } = err.serverIdentity;
+        return renderUpstreamError('user-service', `the server at ${new URL(err.url).origin} is not who USER_SERVICE_SPIFFE_ID says (${expected}): it is ${found}`);
+      }
       return renderUpstreamError('user-service', err.message);
     }
   }

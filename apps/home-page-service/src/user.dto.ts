@@ -26,6 +26,22 @@ export function userFromAnswer(answer: unknown): UserView {
   if (answer === null || answer === undefined || typeof answer !== 'object' || Array.isArray(answer)) {
     throw new NotAUserError(`expected a JSON object, got ${kindOf(answer)}`);
   }
+  return checkedUser(answer);
+}
+
+/** The users in user-service's answer to GET /users: a JSON array of users, each checked as by userFromAnswer. */
+export function usersFromAnswer(answer: unknown): UserView[] {
+  if (!Array.isArray(answer)) throw new NotAUserError(`expected a JSON array of users, got ${kindOf(answer)}`, 'a list of users');
+  return answer.map((item, n) => {
+    try {
+      return userFromAnswer(item);
+    } catch (err) {
+      throw new NotAUserError(`user ${n + 1}: ${(err as NotAUserError).problems}`, 'a list of users');
+    }
+  });
+}
+
+function checkedUser(answer: object): UserView {
   const { id, name, email, phone } = answer as Record<string, unknown>;
   const dto = Object.assign(new UserDto(), { id, name, email, phone });
   const errors = validateSync(dto, { forbidUnknownValues: true });
@@ -37,5 +53,5 @@ function kindOf(value: unknown): string {
   if (value === undefined) return 'an empty body';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -3,10 +3,15 @@ import { MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { ClientCert, RequireClientCert } from 'nest-mtls';
 import { UsersService, type User } from './users.service';
 
+/** home-page-service's SPIFFE ID, as the development PKI issues it. */
+export const HOME_PAGE_SERVICE = 'spiffe://example.org/home-page-service';
+
 /**
  * Only home-page-service may read users: the DN regex of the article, anchored.
  * The same policy guards both transports: `GET /users/:id` over HTTPS and
  * `{ cmd: 'get_user' }` with `{ id }` over TCP (when TCP_PORT is set).
+ * The list, `GET /users`, names home-page-service by its SPIFFE ID instead:
+ * the URI SAN the development PKI (and a mesh) gives it, matched whole.
  */
 @Controller('users')
 @RequireClientCert(/^CN=home-page-service(,|$)/)
@@ -14,6 +19,14 @@ export class UsersController {
   private readonly logger = new Logger(UsersController.name);
 
   constructor(private readonly users: UsersService) {}
+
+  /** The list: a SPIFFE rule (handler metadata wins over the controller's DN regex). */
+  @Get()
+  @RequireClientCert({ spiffeId: HOME_PAGE_SERVICE })
+  findAll(@ClientCert('spiffeId') caller: string): User[] {
+    this.logger.debug(`user list read by ${caller}`);
+    return this.users.findAll();
+  }
 
   @Get(':id')
   findOne(@Param('id', ParseIntPipe) id: number, @ClientCert('subject') caller: string): User {

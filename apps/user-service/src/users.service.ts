@@ -16,6 +16,11 @@ const USERS: User[] = [
 /** The protected data: an in-memory user store. */
 @Injectable()
 export class UsersService {
+  /** Every user. */
+  findAll(): User[] {
+    return USERS.map((u) => ({ ...u }));
+  }
+
   findOne(id: number): User {
     const user = USERS.find((u) => u.id === id);
     if (!user) throw new NotFoundException(`user ${id} not found`);

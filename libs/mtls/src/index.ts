@@ -6,7 +6,18 @@
 // The module, its options, and the joint to TLS endpoints.
 export { MtlsModule } from './mtls.module';
 export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
-export type { MtlsOptions, ResolvedMtlsOptions, KeyStoreType, TlsProtocol, CrlCheck, RevocationFailure } from './config/mtls-options.interface';
+export type {
+  MtlsOptions,
+  ResolvedMtlsOptions,
+  KeyStoreType,
+  TlsProtocol,
+  DefaultPolicy,
+  PolicyMode,
+  ForwardedCertHeader,
+  EndpointIdentification,
+  CrlCheck,
+  RevocationFailure,
+} from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
@@ -17,7 +28,7 @@ export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
 export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
 export type { TlsRefusal } from './server/tls-refusal-log';
-export { MtlsEvents, type GuardDecision } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
 // Running it: graceful shutdown, and logs as text or JSON.
@@ -31,15 +42,36 @@ export { identityFromCertificate } from './identity/identity-from-certificate';
 export { formatDn, subjectDn, issuerDn } from './identity/dn-format';
 export { subjectAltNames } from './identity/subject-alt-names';
 export { peerIdentity, peerCertificateState, type PeerCertificateState } from './identity/peer-identity';
+export { MtlsIdentitySource, type CallerState } from './identity/identity-source';
+export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, type ChainProblem, type RevocationLookup } from './material/verify-client-chain';
 
 // Which callers may enter: the guard, its decorators and policies.
-export { RequireClientCert } from './policy/require-client-cert.decorator';
+export { RequireClientCert, RequireAnyClientCert } from './policy/require-client-cert.decorator';
+export { ClientCertMode } from './policy/client-cert-mode.decorator';
 export { ClientCert } from './policy/client-cert.decorator';
 export { ClientCertGuard } from './policy/client-cert.guard';
 export { ClientCertForbiddenException } from './policy/client-cert-forbidden.exception';
-export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement } from './policy/client-cert-policy';
-export { anyVerifiedClient, subjectMatches, hasDnsName, hasUri, hasSpiffeId, fingerprintIn, anyOf, allOf } from './policy/client-cert-policies';
-export { CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
+export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';
+export {
+  anyVerifiedClient,
+  denyEveryClient,
+  subjectMatches,
+  issuerMatches,
+  hasCommonName,
+  hasOrganizationalUnit,
+  hasDnsName,
+  hasUri,
+  hasEmail,
+  hasIpAddress,
+  hasSpiffeId,
+  inTrustDomain,
+  fingerprintIn,
+  anyOf,
+  allOf,
+} from './policy/client-cert-policies';
+export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
+export { MtlsPolicyInventory, type PolicyInventoryEntry } from './policy/policy-inventory';
+export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
 
 // Calling other services with our certificate.
 export { MtlsHttpClient, type MtlsRequest, type MtlsResponse } from './client/mtls-http-client';
@@ -51,6 +83,6 @@ export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, typ
 export { DnFormatError } from './identity/dn-format.error';
 
 // Settings of a service that fail fast like ours, and log lines a peer cannot forge.
-export { portSetting, httpsUrlSetting, millisecondsSetting } from './config/service-settings';
+export { portSetting, httpsUrlSetting, millisecondsSetting, spiffeIdSetting } from './config/service-settings';
 export { logLevelsSetting } from './config/log-levels';
 export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';

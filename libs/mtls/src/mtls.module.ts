@@ -1,10 +1,14 @@
 import { Module, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { MtlsHttpClient } from './client/mtls-http-client';
 import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
 import { MtlsMaterialSource } from './material/material-source';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
+import { MtlsIdentitySource } from './identity/identity-source';
 import { ClientCertGuard } from './policy/client-cert.guard';
+import { MtlsPolicyInventory } from './policy/policy-inventory';
+import { ForwardedHeaderFilter } from './server/forwarded-header-filter';
 import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
 
 /**
@@ -18,10 +22,13 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
  * application's MtlsMaterialSource; when the application initialises, it
  * installs that material into the TLS endpoint (MtlsExpressAdapter), the same
  * under NestFactory and @nestjs/testing, and starts following the files
- * (certificate rotation without restart). Provides ClientCertGuard and
- * MtlsHttpClient. Global unless `isGlobal: false`.
+ * (certificate rotation without restart). Provides ClientCertGuard (with
+ * its identity source: the TLS peer, or a trusted proxy's forwarded
+ * certificate), MtlsHttpClient and the policy inventory (logged at debug
+ * level at startup). Global unless `isGlobal: false`.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: MtlsMaterialSource,
@@ -31,9 +38,12 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
     MtlsEndpointInstaller,
     MtlsOutboundAgent,
     MtlsHttpClient,
+    MtlsIdentitySource,
+    ForwardedHeaderFilter,
+    MtlsPolicyInventory,
     ClientCertGuard,
   ],
-  exports: [MtlsMaterialSource, MtlsHttpClient, ClientCertGuard],
+  exports: [MtlsMaterialSource, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],
 })
 export class MtlsModule extends MtlsConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   constructor(private readonly source: MtlsMaterialSource) {

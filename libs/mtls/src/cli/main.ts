@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { type CliCommand, type CliIo, UsageError } from './commands/command';
+import { explainCommand } from './commands/explain.command';
 import { inspectCommand } from './commands/inspect.command';
 import { pkiInitCommand } from './commands/pki-init.command';
 import { pkiCrlCommand } from './commands/pki-crl.command';
@@ -7,7 +8,7 @@ import { pkiIssueCommand } from './commands/pki-issue.command';
 import { pkiRevokeCommand } from './commands/pki-revoke.command';
 import { packageVersion } from './package-version';
 
-const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, pkiRevokeCommand, pkiCrlCommand, inspectCommand];
+const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, pkiRevokeCommand, pkiCrlCommand, inspectCommand, explainCommand];
 
 /** Command groups (`pki`): the first word of several commands. */
 const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, revocation and CRLs' };

@@ -2,6 +2,7 @@ import { maxHeaderSize } from 'node:http';
 import type { SecurityLevel } from '../config/mtls-options.interface';
 import { curveName, SECURITY_LEVEL_MINIMUMS } from '../config/security-level';
 import { MtlsClientError } from './mtls-client.error';
+import { ServerIdentityMismatchError } from './server-identity';
 
 /** What classifyClientError needs to know about the call that failed. */
 export interface FailedCall {
@@ -52,6 +53,15 @@ const NO_AGREEMENT = /alert handshake failure|alert insufficient security|no sha
 export function classifyClientError(err: LowLevelError, call: FailedCall): MtlsClientError {
   if (err instanceof MtlsClientError) return err;
   const { url } = call;
+  if (err instanceof ServerIdentityMismatchError) {
+    return new MtlsClientError({
+      kind: 'tls',
+      url,
+      message: `refused the certificate of ${url}: the server is not who the call requires (serverIdentity): expected ${err.expected}, found ${err.found}`,
+      cause: err,
+      serverIdentity: { expected: err.expected, found: err.found },
+    });
+  }
   const code = err.code ?? '';
   const detail = code && code !== 'EPROTO' ? code : opensslReason(err.message);
   const tls = (message: string) => new MtlsClientError({ kind: 'tls', url, message, cause: err });

@@ -36,6 +36,8 @@ export interface MtlsClientErrorOptions {
   upstreamMessage?: string;
   /** The low-level error code; defaults to `cause.code` when that is a string. */
   causeCode?: string;
+  /** For a server that is not the identity the call required (`serverIdentity`): what was expected and what it is, in words. */
+  serverIdentity?: { expected: string; found: string };
   /** The error that caused this one (a socket, TLS or HTTP parser error). */
   cause?: unknown;
 }
@@ -57,6 +59,12 @@ export class MtlsClientError extends MtlsError {
    * Not stable across Node/OpenSSL versions: switch on `kind`/`code`, log this.
    */
   readonly causeCode?: string;
+  /**
+   * For kind `tls` when the server's certificate did not match the call's
+   * `serverIdentity`: `expected` (the rule in words) and `found` (its SPIFFE
+   * ID and subject, or subject and DNS names). Names from a verified certificate.
+   */
+  readonly serverIdentity?: { expected: string; found: string };
 
   constructor(options: MtlsClientErrorOptions) {
     super(MTLS_CLIENT_ERROR_CODES[options.kind], options.message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -64,6 +72,7 @@ export class MtlsClientError extends MtlsError {
     this.url = options.url;
     if (options.status !== undefined) this.status = options.status;
     if (options.upstreamMessage !== undefined) this.upstreamMessage = options.upstreamMessage;
+    if (options.serverIdentity !== undefined) this.serverIdentity = options.serverIdentity;
     const causeCode = options.causeCode ?? codeOf(options.cause);
     if (causeCode !== undefined) this.causeCode = causeCode;
   }

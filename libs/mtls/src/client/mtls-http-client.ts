@@ -2,9 +2,12 @@ import { Injectable, Scope } from '@nestjs/common';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { logSafe } from '../logging/log-safe';
+import type { ClientCertRequirement } from '../policy/client-cert-policy';
 import { classifyClientError } from './classify-client-error';
 import { MtlsClientError } from './mtls-client.error';
 import { MtlsOutboundAgent } from './outbound-agent';
+import { serverIdentityRule } from './server-identity';
+import { SERVER_IDENTITY_OPTION } from './server-identity-agent';
 
 /** One outbound request. */
 export interface MtlsRequest {
@@ -14,6 +17,16 @@ export interface MtlsRequest {
   body?: string | Buffer | object;
   /** Whole-call timeout in ms (default 10000). */
   timeoutMs?: number;
+  /**
+   * Who the server must be, besides the name in the URL: a rule over its
+   * certificate as `@RequireClientCert` takes it, e.g.
+   * `{ spiffeId: 'spiffe://example.org/user-service' }`, a subject DN regex,
+   * `{ dns: 'user-service.internal' }`. A server that does not match fails the
+   * call with an MtlsClientError of kind `tls` naming the expected and the
+   * actual identity, before any request is sent; it holds on resumed TLS
+   * sessions and kept-alive connections too.
+   */
+  serverIdentity?: ClientCertRequirement;
 }
 
 /** The answer, read whole (up to 1 MiB). */
@@ -43,7 +56,11 @@ export class MtlsHttpClient {
     pool.enable();
   }
 
-  /** Sends a request; any HTTP status resolves. Network and TLS failures reject with MtlsClientError. */
+  /**
+   * Sends a request; any HTTP status resolves. Network and TLS failures
+   * (a server that is not `serverIdentity` included) reject with
+   * MtlsClientError; a malformed `serverIdentity` rejects with a TypeError naming it.
+   */
   request(url: string, req: MtlsRequest = {}): Promise<MtlsResponse> {
     let target: URL;
     try {
@@ -59,8 +76,14 @@ export class MtlsHttpClient {
       if (!Buffer.isBuffer(req.body) && typeof req.body === 'object') headers['content-type'] ??= 'application/json';
     }
     const timeoutMs = req.timeoutMs ?? 10_000;
+    let rule;
+    try {
+      rule = req.serverIdentity === undefined ? undefined : serverIdentityRule(req.serverIdentity);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const { agent, settings } = this.pool.current();
-    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent };
+    const options: RequestOptions = { method: req.method ?? 'GET', headers, agent, ...(rule ? { [SERVER_IDENTITY_OPTION]: rule } : {}) };
     return new Promise<MtlsResponse>((resolveCall, rejectCall) => {
       let handshakeDone = false;
       // A deadline for the whole call (connect, handshake, answer), not an idle timeout.
@@ -91,8 +114,9 @@ export class MtlsHttpClient {
         res.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone: true, freshConnection: false, ...settings })));
       });
       call.on('socket', (socket) => {
+        // A kept-alive socket finished its handshake long ago: no listener on it (one per request would pile up).
         if ((socket as TLSSocket).encrypted && !(socket as TLSSocket).connecting) handshakeDone = true;
-        socket.once('secureConnect', () => (handshakeDone = true));
+        else socket.once('secureConnect', () => (handshakeDone = true));
       });
       call.on('error', (err) => reject(classifyClientError(err, { url, handshakeDone, freshConnection: !call.reusedSocket, ...settings })));
       call.end(payload);

@@ -1,9 +1,10 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Agent } from 'node:https';
+import type { Agent } from 'node:https';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { opensslChecksCrls } from '../server/crl-checks';
+import { ServerIdentityAgent } from './server-identity-agent';
 
 /** The TLS settings a failed call is explained with. */
 export interface OutboundTlsSettings {
@@ -16,7 +17,9 @@ export interface OutboundTlsSettings {
  * keep-alive `https.Agent` made from the current material, made on first use
  * (an application that never calls out needs no clientAuth EKU), and made anew
  * when the material changes. The previous pool is drained, not cut: requests
- * in flight finish, and none of its connections is reused afterwards.
+ * in flight finish, and none of its connections is reused afterwards. Calls
+ * that require a server identity get their own connections and TLS sessions
+ * per rule (ServerIdentityAgent), so resumption never skips the check.
  */
 @Injectable()
 export class MtlsOutboundAgent implements OnModuleDestroy {
@@ -43,7 +46,7 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
     // the pool keeps connections alive, so the cost of a large CRL per handshake is paid rarely (the server's gate does not apply here).
     const crl = opensslChecksCrls(snapshot.material, snapshot.options, new Date(), Infinity) ? snapshot.material.crls?.map((c) => c.pem) : undefined;
     return {
-      agent: new Agent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
+      agent: new ServerIdentityAgent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
       settings: { supportedProtocols: snapshot.options.supportedProtocols, securityLevel: snapshot.options.securityLevel },
     };
   }

@@ -41,6 +41,11 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   securityLevel: ['MTLS_SECURITY_LEVEL', 'int'],
   watch: ['MTLS_WATCH', 'boolean'],
   reloadIntervalMs: ['MTLS_RELOAD_INTERVAL_MS', 'int'],
+  defaultPolicy: ['MTLS_DEFAULT_POLICY', 'string'],
+  policyMode: ['MTLS_POLICY_MODE', 'string'],
+  forwardedCertHeader: ['MTLS_FORWARDED_CERT_HEADER', 'string'],
+  trustedProxy: ['MTLS_TRUSTED_PROXY', 'string'],
+  endpointIdentification: ['MTLS_ENDPOINT_IDENTIFICATION', 'string'],
 };
 
 /** The variable of MtlsAdminModule's `expiryWarningDays` (nest-mtls/admin). */

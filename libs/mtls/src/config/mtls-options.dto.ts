@@ -1,4 +1,5 @@
 import {
+  Allow,
   ArrayNotEmpty,
   IsArray,
   IsBoolean,
@@ -7,13 +8,15 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
+  Matches,
   Max,
   Min,
   ValidateBy,
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
-import type { CrlCheck, KeyStoreType, MtlsOptions, RevocationFailure } from './mtls-options.interface';
+import type { ClientCertRequirement } from '../policy/client-cert-policy';
+import type { CrlCheck, DefaultPolicy, EndpointIdentification, ForwardedCertHeader, KeyStoreType, MtlsOptions, PolicyMode, RevocationFailure } from './mtls-options.interface';
 
 const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
 const CRL_CHECKS: CrlCheck[] = ['chain', 'leaf'];
@@ -67,4 +70,15 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsBoolean() watch?: boolean;
   @IsOptional() @IsInt() @Min(1000) @Max(86_400_000) reloadIntervalMs?: number;
   @IsOptional() @IsInt(SECURITY_LEVEL) @Min(2, SECURITY_LEVEL) @Max(5, SECURITY_LEVEL) securityLevel?: number;
+  @IsOptional() @IsIn(['any-verified', 'deny'], oneOf('any-verified', 'deny')) defaultPolicy?: DefaultPolicy;
+  @IsOptional() @IsIn(['enforce', 'audit'], oneOf('enforce', 'audit')) policyMode?: PolicyMode;
+  @IsOptional() @IsString(oneOf('x-forwarded-client-cert', 'client-cert')) @Matches(/^(x-forwarded-client-cert|client-cert)$/i, oneOf('x-forwarded-client-cert', 'client-cert'))
+  forwardedCertHeader?: ForwardedCertHeader;
+  /** A RegExp, string, rule or function: compiled (and its values checked) by validateMtlsOptions. */
+  @IsOptional() @Allow() trustedProxy?: ClientCertRequirement;
+  @IsOptional() @IsString(oneOf('HTTPS')) @Matches(/^https$/i, oneOf('HTTPS')) endpointIdentification?: EndpointIdentification;
+}
+
+function oneOf(...values: string[]): ValidationOptions {
+  return { message: (args: ValidationArguments) => `${args.property} must be ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}, got ${JSON.stringify(args.value)}` };
 }

@@ -1,3 +1,5 @@
+import type { ClientCertRequirement } from '../policy/client-cert-policy';
+
 /**
  * Options of MtlsModule. Names follow Dropwizard's HTTPS connector so a Java
  * team can port its YAML; every option also reads from an `MTLS_*` variable
@@ -105,6 +107,48 @@ export interface MtlsOptions {
   watch?: boolean;
   /** Re-read the material every so many ms anyway (1000 to 86400000); off by default. */
   reloadIntervalMs?: number;
+  /**
+   * What a route without `@RequireClientCert` admits when ClientCertGuard
+   * guards it anyway (registered globally as `APP_GUARD`): `any-verified`
+   * (default) admits any verified certificate; `deny` admits nobody, so every
+   * route must say who may call it (`@RequireAnyClientCert()` for "any
+   * verified certificate").
+   */
+  defaultPolicy?: DefaultPolicy;
+  /**
+   * `enforce` (default): ClientCertGuard refuses callers its policies refuse.
+   * `audit`: it logs and counts them (`outcome: 'audited'` in
+   * `MtlsEvents.guardDecisions`) and lets them in, so a policy can be
+   * tightened safely. `@ClientCertMode()` on a controller or handler wins.
+   * A missing or unverified certificate is refused in both modes.
+   */
+  policyMode?: PolicyMode;
+  /**
+   * Take the caller's certificate from this header when a trusted proxy
+   * (`trustedProxy`) terminates TLS in front of the service:
+   * `x-forwarded-client-cert` (Envoy, Istio: the last element, its `Cert`
+   * and `Chain`) or `client-cert` (RFC 9440, with `client-cert-chain`). The
+   * forwarded certificate is verified again against our trust store, its
+   * validity and, when CRLs are given, revocation. From any other peer the
+   * header is ignored and removed from the request.
+   */
+  forwardedCertHeader?: ForwardedCertHeader;
+  /**
+   * Who may forward a certificate in `forwardedCertHeader`: what the direct
+   * peer's own verified certificate must match, as for `@RequireClientCert`
+   * (a subject DN regex, a rule such as `{ spiffeId: 'spiffe://example.org/envoy' }`,
+   * or a policy). From the environment: a DN regex, or a JSON rule when the
+   * value starts with `{`.
+   */
+  trustedProxy?: ClientCertRequirement;
+  /**
+   * `HTTPS`: the client certificate must name the address the client
+   * connects from, as an IP SAN or as a DNS SAN that resolves to it (Java's
+   * `endpointIdentificationAlgorithm`, which the article sets). DNS answers
+   * are cached for 30 s; the check runs once per connection. Callers that
+   * fail it are refused with 403 (the reason goes to the log).
+   */
+  endpointIdentification?: EndpointIdentification;
 }
 
 /** Which certificates of a client's chain are checked against CRLs. */
@@ -112,6 +156,18 @@ export type CrlCheck = 'chain' | 'leaf';
 
 /** What happens when a client certificate's revocation status cannot be learned. */
 export type RevocationFailure = 'closed' | 'open';
+
+/** What routes without a policy admit under a global ClientCertGuard. */
+export type DefaultPolicy = 'any-verified' | 'deny';
+
+/** Whether ClientCertGuard enforces its policies or only reports what it would refuse. */
+export type PolicyMode = 'enforce' | 'audit';
+
+/** The headers a trusted proxy may forward the client certificate in (lowercase; any case is accepted). */
+export type ForwardedCertHeader = 'x-forwarded-client-cert' | 'client-cert';
+
+/** Endpoint identification algorithms: `HTTPS` only (any case is accepted), as Java's. */
+export type EndpointIdentification = 'HTTPS';
 
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -133,6 +189,8 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   revocationFailure: RevocationFailure;
   revocationRefreshMs: number;
   revocationTimeoutMs: number;
+  defaultPolicy: DefaultPolicy;
+  policyMode: PolicyMode;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }

@@ -3,7 +3,8 @@ import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
 import { MtlsConfigError } from './mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
-import type { MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
+import type { EndpointIdentification, ForwardedCertHeader, MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
+import { compileTrustedProxy } from './trusted-proxy';
 import { resolveProtocols } from './tls-protocols';
 
 /** Defaults of the options a security review looks at first. */
@@ -23,6 +24,8 @@ export const MTLS_DEFAULTS = {
   revocationFailure: 'closed',
   revocationRefreshMs: 300_000,
   revocationTimeoutMs: 5_000,
+  defaultPolicy: 'any-verified',
+  policyMode: 'enforce',
 } as const;
 
 /**
@@ -44,7 +47,10 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
     securityLevel: merged.securityLevel as SecurityLevel,
     supportedProtocols: resolveProtocols([...merged.supportedProtocols]),
     cipherSuitesOpenSsl: options.supportedCipherSuites ? resolveCipherSuites(options.supportedCipherSuites) : undefined,
+    forwardedCertHeader: merged.forwardedCertHeader?.toLowerCase() as ForwardedCertHeader | undefined,
+    endpointIdentification: merged.endpointIdentification?.toUpperCase() as EndpointIdentification | undefined,
   };
+  checkProxySettings(resolved);
   // From level 3 OpenSSL drops suites without forward secrecy without a word: say it here.
   const withoutForwardSecrecy = tls12SuitesWithoutForwardSecrecy(resolved);
   if (resolved.securityLevel >= 3 && withoutForwardSecrecy.length > 0) {
@@ -70,6 +76,17 @@ export function firstShapeProblem(options: MtlsOptions): { option: string; probl
     ? 'is not an option of MtlsModule'
     : constraint.replace(new RegExp(`^${first.property} `), '');
   return { option: first.property, problem };
+}
+
+/** forwardedCertHeader and trustedProxy go together; the proxy's requirement must compile. */
+function checkProxySettings(options: ResolvedMtlsOptions): void {
+  if (options.forwardedCertHeader !== undefined && options.trustedProxy === undefined) {
+    throw new MtlsConfigError('trustedProxy', `required with forwardedCertHeader (${options.forwardedCertHeader}): who may forward a client certificate (a DN regex or a rule the proxy's own certificate matches)`);
+  }
+  if (options.trustedProxy !== undefined && options.forwardedCertHeader === undefined) {
+    throw new MtlsConfigError('forwardedCertHeader', 'required with trustedProxy: the header the proxy forwards the client certificate in (x-forwarded-client-cert or client-cert)');
+  }
+  if (options.trustedProxy !== undefined) compileTrustedProxy(options.trustedProxy);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -21,8 +21,14 @@ export interface ClientIdentity {
   /** The (first, most specific) CN of the subject, unescaped; undefined when none. */
   commonName?: string;
   san: SubjectAltNames;
-  /** The first `spiffe://` URI SAN, if any. */
+  /**
+   * The SPIFFE ID, when the certificate is an X509-SVID: exactly one URI SAN,
+   * and it is a valid SPIFFE ID. A certificate with several URI SANs has none
+   * (the X509-SVID standard says to reject it); its URIs are still in `san.uri`.
+   */
   spiffeId?: string;
+  /** The values of every OU attribute of the subject, most specific RDN first, unescaped (string values only). */
+  organizationalUnits?: string[];
   /** Serial number, uppercase hex without separators (as `X509Certificate.serialNumber`). */
   serialNumber: string;
   /** SHA-256 fingerprint, uppercase hex pairs joined by `:` (as `X509Certificate.fingerprint256`). */

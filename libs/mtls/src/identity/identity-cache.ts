@@ -27,6 +27,27 @@ export class IdentityCache<V> {
     return built;
   }
 
+  /** The value cached under `fingerprint256`, if any (marked as recently used). */
+  peek(fingerprint256: string): V | undefined {
+    const hit = this.entries.get(fingerprint256);
+    if (hit === undefined) return undefined;
+    this.entries.delete(fingerprint256);
+    this.entries.set(fingerprint256, hit);
+    return hit;
+  }
+
+  /** Puts (or replaces) the value of `fingerprint256`. */
+  set(fingerprint256: string, value: V): void {
+    this.entries.delete(fingerprint256);
+    this.entries.set(fingerprint256, value);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  /** Forgets the value of `fingerprint256`. */
+  delete(fingerprint256: string): void {
+    this.entries.delete(fingerprint256);
+  }
+
   get size(): number {
     return this.entries.size;
   }

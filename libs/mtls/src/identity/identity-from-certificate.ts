@@ -3,10 +3,11 @@ import type { ClientIdentity } from './client-identity.interface';
 import { certificateNames, formatDn, formatRdns } from './dn-format';
 import { DnFormatError } from './dn-format.error';
 import { nameAttributes, type NameAttribute } from './name-attributes';
+import { spiffeIdOfUris } from './spiffe-id';
 import { subjectAltNamesFromExtensionsDer } from './subject-alt-names';
 
 const COMMON_NAME = '2.5.4.3';
-const SPIFFE_PREFIX = 'spiffe://';
+const ORGANIZATIONAL_UNIT = '2.5.4.11';
 
 /**
  * The first CN as the DN string shows it (most specific RDN first), unescaped;
@@ -20,9 +21,14 @@ function commonName(subject: NameAttribute[][]): string | undefined {
   return undefined;
 }
 
+/** The text of every OU, in DN order (most specific first); dumped (non-string) values are left out. */
+function organizationalUnits(subject: NameAttribute[][]): string[] {
+  return subject.flatMap((rdn) => rdn.filter((a) => a.oid === ORGANIZATIONAL_UNIT && a.text !== undefined).map((a) => a.text as string));
+}
+
 /**
  * Builds the {@link ClientIdentity} of a certificate: subject and issuer DN
- * as OpenSSL prints them (RFC 2253), CN, SANs by type, SPIFFE ID, serial,
+ * as OpenSSL prints them (RFC 2253), CN, SANs by type, SPIFFE ID (X509-SVID: one URI SAN), OUs, serial,
  * SHA-256 fingerprint and validity.
  *
  * @throws DnFormatError when a DN cannot be printed as OpenSSL would, or the
@@ -37,7 +43,8 @@ export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
     issuer: formatDn(names.issuer),
     commonName: commonName(subject),
     san,
-    spiffeId: san.uri.find((uri) => uri.startsWith(SPIFFE_PREFIX)),
+    spiffeId: spiffeIdOfUris(san.uri),
+    organizationalUnits: organizationalUnits(subject),
     serialNumber: cert.serialNumber,
     fingerprint256: cert.fingerprint256,
     validFrom: new Date(cert.validFrom),

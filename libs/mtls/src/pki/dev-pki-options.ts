@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readEnv, type EnvSource } from '../config/env-source';
 import { parseEnvValue } from '../config/env-value';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { mtlsOptionsFromEnv } from '../config/mtls-options-from-env';
 import type { MtlsOptions } from '../config/mtls-options.interface';
-import { ensureDevPki } from './dev-pki';
+import { devSpiffeId, ensureDevPki, type PkiLayout } from './dev-pki';
 
 /** Where the development PKI lives unless MTLS_DEV_PKI_DIR says otherwise (git-ignored). */
 export const DEV_PKI_DIR = '.dev-pki';
@@ -47,7 +49,10 @@ export async function mtlsOptionsWithDevPki(service: string, { devPki = false, e
   const material = options.keyStorePath ?? options.certPath ?? options.keyPath ?? options.trustStorePath;
   if (material !== undefined) return options;
   const pki = await ensureDevPki(resolve(readEnv(env, 'MTLS_DEV_PKI_DIR') ?? DEV_PKI_DIR));
-  new Logger('MtlsModule').warn(`${service}: no MTLS_* key or trust settings; using the development PKI in ${pki.dir} (opted in; never in production)`);
+  const logger = new Logger('MtlsModule');
+  logger.warn(`${service}: no MTLS_* key or trust settings; using the development PKI in ${pki.dir} (opted in; never in production)`);
+  const stale = withoutSpiffeId(pki, service);
+  if (stale) logger.warn(stale);
   return {
     keyStorePath: pki.service(service).p12,
     keyStorePassword: pki.password,
@@ -55,4 +60,17 @@ export async function mtlsOptionsWithDevPki(service: string, { devPki = false, e
     crlPath: pki.crl,
     ...options,
   };
+}
+
+/** A warning when `service`'s certificate predates the SPIFFE IDs of the development PKI (policies naming them would refuse it). */
+function withoutSpiffeId(pki: PkiLayout, service: string): string | undefined {
+  let san: string | undefined;
+  try {
+    san = new X509Certificate(readFileSync(pki.service(service).cert)).subjectAltName;
+  } catch {
+    return undefined; // no such certificate: the key store setting says so
+  }
+  const id = devSpiffeId(service);
+  if (san?.split(', ').includes(`URI:${id}`)) return undefined;
+  return `${service}: its certificate in ${pki.dir} has no SPIFFE ID ${id} (the PKI predates them), so rules naming it refuse this service; re-create the PKI with \`mtls pki init ${pki.dir} --force\``;
 }

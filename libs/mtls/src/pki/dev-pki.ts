@@ -122,7 +122,8 @@ interface RevokedRecord {
 /**
  * Creates a development PKI in `dir`: root CA -> "global" intermediate CA ->
  * one certificate per service (`CN=NAME,O=nest-mtls`, DNS NAME and localhost,
- * IP 127.0.0.1 and ::1, serverAuth + clientAuth). Refuses to touch a
+ * IP 127.0.0.1 and ::1, the SPIFFE ID `spiffe://example.org/NAME` as its one
+ * URI SAN, serverAuth + clientAuth). Refuses to touch a
  * directory that already holds a PKI unless `force`.
  */
 export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<PkiLayout> {
@@ -351,10 +352,19 @@ function layoutOf(root: string, meta: PkiMeta): PkiLayout {
   };
 }
 
+/** The trust domain of the development PKI's SPIFFE IDs. */
+export const DEV_SPIFFE_TRUST_DOMAIN = 'example.org';
+
+/** The SPIFFE ID the development PKI gives a service: `spiffe://example.org/NAME`. */
+export function devSpiffeId(name: string): string {
+  return `spiffe://${DEV_SPIFFE_TRUST_DOMAIN}/${name}`;
+}
+
 function serviceSpec(name: string, keyAlgorithm: KeyAlgorithm): CertificateSpec {
   return {
     subject: `CN=${name},O=nest-mtls`,
     dns: [name, 'localhost'],
+    uri: [devSpiffeId(name)],
     ip: ['127.0.0.1', '::1'],
     extendedKeyUsage: ['serverAuth', 'clientAuth'],
     keyAlgorithm,

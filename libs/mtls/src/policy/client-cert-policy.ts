@@ -6,21 +6,50 @@ import type { ClientIdentity } from '../identity/client-identity.interface';
  */
 export type ClientCertPolicy = (identity: ClientIdentity) => boolean;
 
+/** One value, or a list of them (any may match). */
+export type OneOrMany<T> = T | T[];
+
 /**
- * A declarative rule: every field given must match; within a list, any entry
- * may match. Strings in `dns`/`uri`/`spiffeId` compare exactly; RegExps test.
+ * A declarative rule over a certificate: every field given must match;
+ * within a list, any entry may. Strings compare exactly (DNS names and e-mail
+ * domains without regard to case), RegExps test. Every value is checked when
+ * the rule is compiled (when `@RequireClientCert` is applied, when MtlsModule
+ * starts): a malformed SPIFFE ID, CIDR block or fingerprint throws, naming it.
  */
 export interface ClientCertRule {
-  /** Regex over the subject DN string (RFC 4514, as `mtls inspect` prints it). */
+  /** Regex over the subject DN string (RFC 4514, as `mtls inspect` prints it). Anchor it: `/^CN=api,O=Example$/`. */
   subject?: RegExp | string;
-  /** DNS names in the subject alternative names. */
-  dns?: Array<string | RegExp>;
+  /** Regex over the issuing CA's DN (the certificate's issuer), e.g. `/^CN=Payments Issuing CA,/`. */
+  issuer?: RegExp | string;
+  /** The (most specific) CN of the subject, unescaped: `'home-page-service'`. */
+  cn?: OneOrMany<string | RegExp>;
+  /** Any OU of the subject, unescaped: `'payments'`. */
+  ou?: OneOrMany<string | RegExp>;
+  /** DNS names in the subject alternative names (strings compare without regard to case). */
+  dns?: OneOrMany<string | RegExp>;
   /** URIs in the subject alternative names. */
-  uri?: Array<string | RegExp>;
-  /** SPIFFE IDs (`spiffe://trust-domain/path`). */
-  spiffeId?: Array<string | RegExp>;
-  /** Pinned SHA-256 fingerprints, hex, with or without colons. */
-  fingerprint256?: string[];
+  uri?: OneOrMany<string | RegExp>;
+  /** E-mail addresses (rfc822Name) in the subject alternative names (the domain compares without regard to case). */
+  email?: OneOrMany<string | RegExp>;
+  /**
+   * IP addresses in the subject alternative names: an address (`10.1.2.3`,
+   * `2001:db8::7`) or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`); IPv4-mapped
+   * IPv6 addresses (`::ffff:10.1.2.3`) count as their IPv4 address.
+   */
+  ip?: OneOrMany<string>;
+  /**
+   * SPIFFE IDs, compared whole: `spiffe://example.org/home-page-service`
+   * admits neither `.../home-page-service-evil` nor `.../home-page-service/x`.
+   * A trailing `/*` admits every ID below that path, by whole segments:
+   * `spiffe://example.org/ns/prod/*` admits `.../ns/prod/sa/web`, never
+   * `.../ns/production`. The certificate's SPIFFE ID counts only when it is
+   * an X509-SVID (exactly one URI SAN).
+   */
+  spiffeId?: OneOrMany<string | RegExp>;
+  /** SPIFFE trust domains (`example.org`, or `spiffe://example.org`): every SPIFFE ID of the domain. */
+  spiffeTrustDomain?: OneOrMany<string>;
+  /** Pinned SHA-256 fingerprints: 64 hex digits, either case, with or without colons between the pairs. */
+  fingerprint256?: OneOrMany<string>;
 }
 
 /** What @RequireClientCert accepts: a DN regex (or its source), a rule, or a policy function. */

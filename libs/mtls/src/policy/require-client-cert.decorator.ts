@@ -1,5 +1,5 @@
 import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
-import { compileRequirements } from './client-cert-policies';
+import { anyVerifiedClient, compileRequirements } from './client-cert-policies';
 import type { ClientCertRequirement } from './client-cert-policy';
 import { CLIENT_CERT_POLICY } from './client-cert.constants';
 import { ClientCertGuard } from './client-cert.guard';
@@ -11,10 +11,23 @@ import { ClientCertGuard } from './client-cert.guard';
  * `mtls inspect` prints it: anchor it (`/^CN=home-page-service(,|$)/`).
  *
  *     @RequireClientCert(/^CN=home-page-service(,|$)/)
- *     @RequireClientCert({ spiffeId: ['spiffe://example.org/home'] })
+ *     @RequireClientCert({ spiffeId: 'spiffe://example.org/home-page-service' })
+ *     @RequireClientCert({ spiffeTrustDomain: 'example.org', ou: 'payments' })
  *
- * A RegExp with the g or y flag throws here, when the class is defined.
+ * Every value is checked here, when the class is defined: a RegExp with the
+ * g or y flag, a malformed SPIFFE ID, CIDR block or fingerprint, an unknown
+ * or empty rule throw, naming the value.
  */
 export function RequireClientCert(...requirements: ClientCertRequirement[]): ClassDecorator & MethodDecorator {
   return applyDecorators(SetMetadata(CLIENT_CERT_POLICY, compileRequirements(requirements)), UseGuards(ClientCertGuard));
+}
+
+/**
+ * Any verified client certificate may call this route, and nothing more is
+ * asked: what a route needs under a global guard with `defaultPolicy: 'deny'`
+ * to stay open to every trusted caller (a health check, say). Says it in
+ * words where `@RequireClientCert()` without arguments says it by omission.
+ */
+export function RequireAnyClientCert(): ClassDecorator & MethodDecorator {
+  return applyDecorators(SetMetadata(CLIENT_CERT_POLICY, anyVerifiedClient), UseGuards(ClientCertGuard));
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { logSafe } from '../logging/log-safe';
@@ -95,6 +96,16 @@ export class MtlsRevocation {
   /** The chain of the verified client of `socket`, rebuilt from the CAs we know (undefined when it cannot be). */
   chainOf(socket: TLSSocket): PeerChain | undefined {
     return this.chains.chainOf(socket);
+  }
+
+  /**
+   * Judges a chain that did not come in a TLS handshake (a certificate a
+   * trusted proxy forwarded, with its intermediates); undefined when it does
+   * not lead to a CA we know.
+   */
+  judgeCertificates(leaf: X509Certificate, intermediates: X509Certificate[]): RevocationVerdict | Promise<RevocationVerdict> | undefined {
+    const chain = this.chains.build(leaf, intermediates);
+    return chain ? this.judge(chain) : undefined;
   }
 
   /**

@@ -55,14 +55,18 @@ export class ChainBuilder {
     return facts;
   }
 
-  /** Builds the chain of `leaf` from the CAs we know. */
-  build(leaf: X509Certificate): PeerChain | undefined {
+  /**
+   * Builds the chain of `leaf` from the CAs we know, and from `intermediates`
+   * (CA certificates that came with it, e.g. forwarded by a proxy; each step
+   * still checks the issuer's signature; they are not remembered).
+   */
+  build(leaf: X509Certificate, intermediates: X509Certificate[] = []): PeerChain | undefined {
     const links: ChainLink[] = [];
     let current = leaf;
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       if (isSelfSigned(current)) break;
       const facts = this.factsOf(current);
-      const issuer = this.issuerOf(current, facts);
+      const issuer = this.issuerOf(current, facts, intermediates);
       if (!issuer) {
         if (depth > 0 && this.trusted.has(current.fingerprint256)) break; // a trust anchor that is not self-signed
         return undefined;
@@ -74,8 +78,8 @@ export class ChainBuilder {
     return links.length > 0 ? { leaf: links[0].facts, links } : undefined;
   }
 
-  private issuerOf(cert: X509Certificate, facts: CertificateFacts): X509Certificate | undefined {
-    for (const candidate of [...this.trusted.values(), ...this.learnt.values()]) {
+  private issuerOf(cert: X509Certificate, facts: CertificateFacts, intermediates: X509Certificate[] = []): X509Certificate | undefined {
+    for (const candidate of [...this.trusted.values(), ...this.learnt.values(), ...intermediates.filter((c) => c.ca)]) {
       if (subjectDer(candidate).equals(facts.issuerDer) && cert.checkIssued(candidate) && cert.verify(candidate.publicKey)) return candidate;
     }
     return undefined;

@@ -3,14 +3,36 @@ import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 import type { TlsRefusal } from '../server/tls-refusal-log';
 
+/**
+ * Why ClientCertGuard refused (or, in audit mode, would have refused) a caller:
+ * - `no-certificate`: none presented (or forwarded);
+ * - `unverified`: a certificate that did not verify (in the handshake, or a forwarded one re-verified here);
+ * - `unreadable`: a verified certificate whose names cannot be read exactly;
+ * - `malformed-forwarded-header`: the trusted proxy's forwarded-certificate header cannot be read (400);
+ * - `endpoint-identification`: the certificate does not name the address the client connects from;
+ * - `policy`: the route's policy refused the identity.
+ */
+export type GuardRefusalReason = 'no-certificate' | 'unverified' | 'unreadable' | 'malformed-forwarded-header' | 'endpoint-identification' | 'policy';
+
 /** One decision of ClientCertGuard. */
 export interface GuardDecision {
   /** The Nest route path (`/users/:id`) or message pattern (`{"cmd":"get_user"}`), never the raw URL. */
   route: string;
-  outcome: 'allowed' | 'refused';
+  /**
+   * `allowed`; `refused` (403, RpcException, or 400 for a malformed forwarded
+   * header); `audited`: the policy would have refused, and the route's mode is
+   * `audit`, so the caller was let in.
+   */
+  outcome: 'allowed' | 'refused' | 'audited';
+  /** For `refused` and `audited`: why. */
+  reason?: GuardRefusalReason;
+  /** The route's policy mode: `enforce` or `audit`. */
+  mode: 'enforce' | 'audit';
+  /** Where the caller's identity came from: its own TLS connection, or a certificate forwarded by the trusted proxy. */
+  via?: 'tls' | 'proxy';
   /** The caller's verified subject, when there was one. */
   subject?: string;
-  /** `127.0.0.1:51234` */
+  /** `127.0.0.1:51234` (the TLS peer: the proxy, when the identity was forwarded) */
   peer: string;
 }
 

@@ -6,7 +6,8 @@ const HELP = `Usage: mtls pki init DIR [--service NAME]... [--rsa] [--force] [--
 
 Creates a development PKI in DIR: a root CA, a "global" intermediate CA, and
 a certificate for each service with DNS names NAME and localhost, IPs
-127.0.0.1 and ::1, usable as TLS server and client. Without --service: the
+127.0.0.1 and ::1, the SPIFFE ID spiffe://example.org/NAME (its one URI SAN),
+usable as TLS server and client. Without --service: the
 demo services ${DEFAULT_SERVICES.join(', ')}.
 
 Options:

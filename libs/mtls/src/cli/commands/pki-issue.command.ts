@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
 import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../testing';
+import { devSpiffeId } from '../../pki/dev-pki';
 import {
   asUsage,
   type CliCommand,
@@ -30,7 +31,8 @@ Options:
   --dns D          DNS name (repeatable)
   --uri U          URI, e.g. a SPIFFE ID (repeatable)
   --ip I           IP address (repeatable)
-                   (without --dns/--uri/--ip: DNS NAME and localhost, IP 127.0.0.1 and ::1)
+                   (without --dns/--uri/--ip: DNS NAME and localhost, IP 127.0.0.1
+                   and ::1, URI spiffe://example.org/NAME)
   --client-only    extended key usage clientAuth only
   --server-only    extended key usage serverAuth only
   --days N         validity in days, 1 to ${MAX_DAYS} (default: 365)
@@ -101,7 +103,7 @@ export const pkiIssueCommand: CliCommand = {
       name,
       subject,
       dns: noSans ? [name, 'localhost'] : dns,
-      uri,
+      uri: noSans ? [devSpiffeId(name)] : uri,
       ip: noSans ? ['127.0.0.1', '::1'] : ip,
       extendedKeyUsage: eku,
       notAfter: new Date(Date.now() + days * 24 * 60 * 60 * 1000),

@@ -1,0 +1,174 @@
+import { Injectable, Optional, type ExecutionContext } from '@nestjs/common';
+import { createHash, type X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { compileTrustedProxy } from '../config/trusted-proxy';
+import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { revocationLookupOf } from '../revocation/forwarded-revocation';
+import { MtlsMaterialSource } from '../material/material-source';
+import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { verifyClientChain, type ChainProblem } from '../material/verify-client-chain';
+import type { ClientCertPolicy } from '../policy/client-cert-policy';
+import type { ClientIdentity } from './client-identity.interface';
+import { EndpointIdentification, type EndpointVerdict } from './endpoint-identification';
+import { ForwardedCertificateError } from './forwarded/forwarded-certificate.error';
+import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from './forwarded/forwarded-certificate';
+import { IdentityCache } from './identity-cache';
+import { identityFromCertificate } from './identity-from-certificate';
+import { peerCertificateState, type PeerCertificateState } from './peer-identity';
+import { socketOf } from './socket-of-context';
+
+/**
+ * Who the caller of one request or message is, and where that came from:
+ * - the states of {@link PeerCertificateState}, for the TLS peer itself (`via: 'tls'`),
+ *   or for a certificate a trusted proxy forwarded (`via: 'proxy'`, with the proxy's identity);
+ * - `malformed`: the trusted proxy sent a forwarded-certificate header that cannot be read (answered 400).
+ */
+export type CallerState =
+  | { status: 'none' }
+  | { status: 'unverified'; reason: string; subject?: string; via?: 'tls' | 'proxy'; problem?: ChainProblem; proxy?: ClientIdentity }
+  | { status: 'unreadable'; reason: string; subject?: string; via?: 'tls' | 'proxy'; proxy?: ClientIdentity }
+  | { status: 'verified'; identity: ClientIdentity; via: 'tls' | 'proxy'; proxy?: ClientIdentity }
+  | { status: 'malformed'; reason: string; proxy: ClientIdentity };
+
+/** A forwarded certificate that verified: its identity, until when that holds, for which material. */
+interface VerifiedForward {
+  identity?: ClientIdentity;
+  failure?: { reason: string; problem: ChainProblem | 'unreadable'; subject: string };
+  expires: number;
+  generation: number;
+}
+
+/** A verified forward is judged again after this long at most (CRLs may have changed meanwhile). */
+const FORWARD_RECHECK_MS = 60_000;
+
+/**
+ * The identity source of ClientCertGuard: the verified certificate of the
+ * TLS peer, or, when the peer is the trusted proxy (`trustedProxy`) and the
+ * request carries `forwardedCertHeader`, the certificate the proxy forwarded,
+ * verified again here against our trust store, its validity and the CRLs.
+ * A proxy without the header is judged as itself. Forwarded certificates are
+ * verified once and remembered (by a hash of the header, per material
+ * generation, at most a minute); the per-request cost of a known caller is
+ * one hash. Also judges endpoint identification (`endpointIdentification`).
+ */
+@Injectable()
+export class MtlsIdentitySource {
+  private readonly forwards = new IdentityCache<VerifiedForward>(1024);
+  private readonly proxyPolicies = new WeakMap<ResolvedMtlsOptions, ClientCertPolicy>();
+  /** Endpoint identification with its DNS cache (one per application). */
+  readonly endpoints = new EndpointIdentification();
+
+  constructor(@Optional() private readonly source?: MtlsMaterialSource) {}
+
+  /** The options in force (undefined outside MtlsModule). */
+  private options(): ResolvedMtlsOptions | undefined {
+    return this.source?.current().options;
+  }
+
+  /** The trusted proxy's requirement, compiled once per set of options. */
+  private proxyPolicy(options: ResolvedMtlsOptions): ClientCertPolicy | undefined {
+    if (options.trustedProxy === undefined || options.forwardedCertHeader === undefined) return undefined;
+    let policy = this.proxyPolicies.get(options);
+    if (!policy) {
+      policy = compileTrustedProxy(options.trustedProxy);
+      this.proxyPolicies.set(options, policy);
+    }
+    return policy;
+  }
+
+  /** True when `identity` (a TLS peer's verified certificate) is the trusted proxy. A policy that throws says no. */
+  isTrustedProxy(identity: ClientIdentity): boolean {
+    const options = this.options();
+    const policy = options && this.proxyPolicy(options);
+    if (!policy) return false;
+    try {
+      return policy(identity) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The header names a trusted proxy forwards certificates in (empty when the feature is off). */
+  forwardedHeaders(): string[] {
+    const header = this.options()?.forwardedCertHeader;
+    return header ? forwardedHeaderNames(header) : [];
+  }
+
+  /**
+   * Removes the forwarded-certificate headers from a request unless its TLS
+   * peer is the trusted proxy; returns the names removed (for the log).
+   */
+  stripUntrusted(headers: RequestHeaders, socket: Socket | undefined): string[] {
+    const names = this.forwardedHeaders().filter((name) => headers[name] !== undefined);
+    if (names.length === 0) return [];
+    const peer = peerCertificateState(socket);
+    if (peer.status === 'verified' && this.isTrustedProxy(peer.identity)) return [];
+    for (const name of names) delete headers[name];
+    return names;
+  }
+
+  /**
+   * The caller of this request or message. `direct` is what the TLS peer
+   * presented (ClientCertGuard's `getPeer`): it is the answer unless the peer
+   * is the trusted proxy and forwarded a certificate.
+   */
+  async identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context))): Promise<CallerState> {
+    if (direct.status !== 'verified') return direct.status === 'none' ? direct : { ...direct, via: 'tls' };
+    const options = this.options();
+    const self: CallerState = { status: 'verified', identity: direct.identity, via: 'tls' };
+    if (!options?.forwardedCertHeader || context.getType<string>() !== 'http') return self;
+    const headers = context.switchToHttp().getRequest<{ headers?: RequestHeaders } | undefined>()?.headers;
+    if (!headers || !this.isTrustedProxy(direct.identity)) return self; // the header of anyone else is ignored (and removed by the filter)
+    const raw = forwardedHeaderText(headers, options.forwardedCertHeader);
+    if (raw === undefined) return self; // a trusted proxy without the header is judged as itself
+    const snapshot = this.source!.current();
+    // A caller verified within the last minute, for this material: one hash, nothing parsed.
+    const key = createHash('sha256').update(options.forwardedCertHeader).update('\0').update(raw).digest('hex');
+    const known = this.forwards.peek(key);
+    if (known?.identity && known.generation === snapshot.generation && known.expires > Date.now()) {
+      return { status: 'verified', identity: known.identity, via: 'proxy', proxy: direct.identity };
+    }
+    let forwarded;
+    try {
+      forwarded = readForwardedCertificate(headers, options.forwardedCertHeader);
+    } catch (err) {
+      if (err instanceof ForwardedCertificateError) return { status: 'malformed', reason: err.message, proxy: direct.identity };
+      return { status: 'malformed', reason: `the forwarded certificate cannot be read: ${(err as Error).message}`, proxy: direct.identity };
+    }
+    if (!forwarded) return self;
+    const verdict = await this.judgeForwarded(forwarded.leaf, forwarded.intermediates, snapshot);
+    // Only verified ones are kept: a refusal is judged again next time (it may be a clock or CRL matter).
+    if (verdict.identity) this.forwards.set(key, verdict);
+    else this.forwards.delete(key);
+    if (verdict.identity) return { status: 'verified', identity: verdict.identity, via: 'proxy', proxy: direct.identity };
+    const failure = verdict.failure!;
+    if (failure.problem === 'unreadable') return { status: 'unreadable', reason: failure.reason, subject: failure.subject, via: 'proxy', proxy: direct.identity };
+    return { status: 'unverified', reason: failure.reason, subject: failure.subject, via: 'proxy', problem: failure.problem, proxy: direct.identity };
+  }
+
+  private async judgeForwarded(leaf: X509Certificate, intermediates: X509Certificate[], snapshot: MtlsMaterialSnapshot): Promise<VerifiedForward> {
+    const { material, generation } = snapshot;
+    const subject = leaf.subject.replace(/\n/g, ', ');
+    // The application's own revocation checking (CRL files, distribution points, OCSP; it reports its checks), when it has any.
+    const revocation = this.source?.revocation.active ? revocationLookupOf(this.source.revocation, leaf, intermediates) : undefined;
+    const verdict = await verifyClientChain(leaf, intermediates, material, { securityLevel: snapshot.options.securityLevel, revocation });
+    if (!verdict.verified) return { failure: { reason: `forwarded certificate not verified: ${verdict.reason}`, problem: verdict.problem, subject }, expires: 0, generation };
+    let identity: ClientIdentity;
+    try {
+      identity = identityFromCertificate(leaf);
+    } catch (err) {
+      return { failure: { reason: `forwarded certificate: subject could not be parsed: ${(err as Error).message}`, problem: 'unreadable', subject }, expires: 0, generation };
+    }
+    return { identity, expires: Math.min(verdict.validUntil.getTime(), Date.now() + FORWARD_RECHECK_MS), generation };
+  }
+
+  /**
+   * Endpoint identification of a TLS peer, when `endpointIdentification` is
+   * on: its certificate must name the address it connects from. Undefined
+   * when the setting is off or there is no socket (nothing to judge).
+   */
+  async checkEndpoint(socket: Socket | undefined, identity: ClientIdentity): Promise<EndpointVerdict | undefined> {
+    if (this.options()?.endpointIdentification !== 'HTTPS' || !socket) return undefined;
+    return this.endpoints.check(socket, identity);
+  }
+}

@@ -1,0 +1,36 @@
+import type { X509Certificate } from 'node:crypto';
+import { certificateFacts } from '../revocation/certificate-facts';
+import { CrlFileSource } from '../revocation/crl-file-source';
+import { describeCert } from '../server/trust-path';
+import type { LoadedCrl } from './tls-material.interface';
+
+/** The revocation status of one certificate according to the CRLs of the material. */
+export interface CrlStatus {
+  /** `good`: a current CRL of its issuer does not list it; `revoked`: it does; `unknown`: no current CRL of its issuer. */
+  status: 'good' | 'revoked' | 'unknown';
+  /** For messages: which CRL said so, or why none could. */
+  detail: string;
+}
+
+/** One CRL source per set of CRLs (one per material snapshot). */
+const sources = new WeakMap<LoadedCrl[], CrlFileSource>();
+
+/**
+ * Whether the CRL files of the material revoke `cert`, issued by `issuer`,
+ * decided by the same CRL index the revocation gate uses (each CRL's signer
+ * checked when the material was loaded): the CRL of that issuer must be
+ * current and must not list the certificate. As OpenSSL in the handshake
+ * once CRLs are given, a CA without a current CRL makes the status
+ * `unknown`, which callers refuse.
+ */
+export async function crlStatus(cert: X509Certificate, issuer: X509Certificate, crls: LoadedCrl[], now = new Date()): Promise<CrlStatus> {
+  let source = sources.get(crls);
+  if (!source) {
+    source = new CrlFileSource(crls);
+    sources.set(crls, source);
+  }
+  const answer = await source.answer({ facts: certificateFacts(cert), issuer, kind: cert.ca ? 'ca' : 'leaf' }, now);
+  if (!answer) return { status: 'unknown', detail: `no CRL signed by ${describeCert(issuer)}` };
+  if (answer.result === 'unknown') return { status: 'unknown', detail: answer.detail };
+  return { status: answer.result, detail: `${answer.result === 'revoked' ? 'revoked' : 'not listed'} by ${answer.by}` };
+}
