@@ -197,6 +197,7 @@ async function adminReport() {
   console.log(`\nuser-service /metrics, the samples these calls moved:`);
   for (const line of moved) console.log(`  ${line}`);
   const expected = [
+    'mtls_guard_decisions_total{route="/users",outcome="allowed"} 1',
     'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
     'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
     'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',

@@ -100,6 +100,20 @@ describe('MtlsExpressAdapter and MtlsModule', () => {
     }
   });
 
+  it('a plain adapter in an application that only calls out (serve: false): no warning, a plain log line', async () => {
+    @Module({ imports: [MtlsModule.forRoot({ ...pki.pemOptions('home-page-service'), serve: false })] })
+    class CallerModule {}
+    const logs = new CapturingLogger();
+    const app = await NestFactory.create(CallerModule, new ExpressAdapter(), { logger: logs, abortOnError: false });
+    try {
+      await app.listen(0, '127.0.0.1');
+      expect(logs.lines.some((l) => /does NOT serve mutual TLS/.test(l))).toBe(false);
+      expect(logs.lines.some((l) => /^LOG serving through ExpressAdapter without mutual TLS, as configured \(MtlsModule serve: false\)/.test(l))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
   describe('roles: EKU checks for what the application does', () => {
     @Injectable()
     class CallsOut {

@@ -73,6 +73,7 @@ describe('demo', () => {
     const moved = r.out.slice(r.out.indexOf('the samples these calls moved:')).split('\n').slice(1).filter((l) => l.startsWith('  mtls_')).map((l) => l.trim());
     expect(moved.sort()).toEqual(
       [
+        'mtls_guard_decisions_total{route="/users",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
         'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',

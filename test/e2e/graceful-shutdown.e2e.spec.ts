@@ -123,12 +123,13 @@ describe('graceful shutdown (SIGTERM)', () => {
   /** A user-service stand-in over real mTLS that answers user 1 after `upstreamDelayMs`. */
   async function slowUpstream(): Promise<number> {
     const us = pki.certs['user-service'].issued;
-    upstream = createHttpsServer({ key: us.keyPem, cert: us.chainPem, ca: pki.root.certPem, requestCert: true, rejectUnauthorized: true }, (_req, res) => {
+    const ada = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' };
+    upstream = createHttpsServer({ key: us.keyPem, cert: us.chainPem, ca: pki.root.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
       upstreamGotRequest();
       const timer = setTimeout(() => {
         answers.delete(timer);
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' }));
+        res.end(JSON.stringify(req.url === '/users' ? [ada] : ada)); // the home page reads user 1 and the list
       }, upstreamDelayMs);
       answers.add(timer);
     });

@@ -10,6 +10,7 @@ import { EventsController } from './events.controller';
     ConfigModule.forRoot({ isGlobal: true }),
     // Its own certificate (CN=event-service): trusted by user-service, but not allowed.
     MtlsModule.forRootAsync({
+      serve: false, // plain HTTP for browsers; mutual TLS only on the calls to user-service
       inject: [ConfigService],
       useFactory: (config: ConfigService) =>
         // A fresh clone runs with no settings: opt in to the development PKI, except in production.

@@ -11,6 +11,7 @@ import { UserServiceClient } from './user-service.client';
     ConfigModule.forRoot({ isGlobal: true }),
     // Client side only: the material MtlsHttpClient presents to user-service.
     MtlsModule.forRootAsync({
+      serve: false, // plain HTTP for browsers; mutual TLS only on the calls to user-service
       inject: [ConfigService],
       useFactory: (config: ConfigService) =>
         // A fresh clone runs with no settings: opt in to the development PKI, except in production.

@@ -5,7 +5,18 @@ import type { MtlsOptions } from './config/mtls-options.interface';
 export interface MtlsModuleExtras {
   /** Register the module globally, so the guard and client resolve everywhere (default true). */
   isGlobal?: boolean;
+  /**
+   * `false` for an application that only calls other services with
+   * MtlsHttpClient and serves no mutual TLS itself (e.g. plain HTTP for
+   * browsers): its plain HTTP adapter is then expected, not warned about.
+   * Default true: an application that imports MtlsModule is told loudly when
+   * its adapter does not serve mutual TLS.
+   */
+  serve?: boolean;
 }
+
+/** Injection token of the `serve` extra of MtlsModule. */
+export const MTLS_SERVES = Symbol('nest-mtls:serves');
 
 /**
  * Nest's ConfigurableModuleBuilder parts of MtlsModule; `MTLS_MODULE_OPTIONS`
@@ -18,5 +29,9 @@ export const {
   ASYNC_OPTIONS_TYPE: MTLS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<MtlsOptions>({ moduleName: 'Mtls' })
   .setClassMethodName('forRoot')
-  .setExtras<MtlsModuleExtras>({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<MtlsModuleExtras>({ isGlobal: true, serve: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    providers: [...(definition.providers ?? []), { provide: MTLS_SERVES, useValue: extras.serve !== false }],
+  }))
   .build();

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { certificateFacts } from '../revocation/certificate-facts';
 import { CrlFileSource } from '../revocation/crl-file-source';
+import { subjectDer } from '../server/crl-checks';
 import { describeCert } from '../server/trust-path';
 import type { LoadedCrl } from './tls-material.interface';
 
@@ -24,13 +25,23 @@ const sources = new WeakMap<LoadedCrl[], CrlFileSource>();
  * `unknown`, which callers refuse.
  */
 export async function crlStatus(cert: X509Certificate, issuer: X509Certificate, crls: LoadedCrl[], now = new Date()): Promise<CrlStatus> {
+  // Material read by MtlsModule has each CRL's signer found (findCrlIssuers); material made by hand may not:
+  // a CRL of this issuer that its key verifies is taken as its CRL.
+  let learnt = false;
+  for (const loaded of crls) {
+    if (!loaded.issuerCa && subjectDer(issuer).equals(loaded.crl.issuerDer) && loaded.crl.verifiedBy(issuer.publicKey)) {
+      loaded.issuerCa = issuer;
+      learnt = true;
+    }
+  }
   let source = sources.get(crls);
-  if (!source) {
+  if (!source || learnt) {
     source = new CrlFileSource(crls);
     sources.set(crls, source);
   }
   const answer = await source.answer({ facts: certificateFacts(cert), issuer, kind: cert.ca ? 'ca' : 'leaf' }, now);
   if (!answer) return { status: 'unknown', detail: `no CRL signed by ${describeCert(issuer)}` };
   if (answer.result === 'unknown') return { status: 'unknown', detail: answer.detail };
-  return { status: answer.result, detail: `${answer.result === 'revoked' ? 'revoked' : 'not listed'} by ${answer.by}` };
+  if (answer.result === 'revoked') return { status: 'revoked', detail: `revoked by the CRL of ${describeCert(issuer)} (${answer.by})` };
+  return { status: 'good', detail: `not listed by the CRL of ${describeCert(issuer)}` };
 }

@@ -1,6 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
 import type { RevocationLookup } from '../material/verify-client-chain';
+import { describeCert } from '../server/trust-path';
 import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from './mtls-revocation';
+
+const SOURCE = { crl: 'the CRL', crldp: 'the CRL from the distribution point', ocsp: 'the OCSP responder' } as const;
 
 /**
  * The revocation lookup for a certificate chain that did not arrive in a TLS
@@ -18,6 +21,7 @@ export function revocationLookupOf(revocation: MtlsRevocation, leaf: X509Certifi
     if (judged.result === 'good') return { status: 'good', detail: 'not revoked' };
     const concerns = !judged.link || judged.link.facts.fingerprint === cert.fingerprint256;
     if (!concerns) return { status: 'good', detail: 'not revoked' };
-    return { status: judged.result, detail: describeVerdict(judged) };
+    if (judged.result === 'revoked') return { status: 'revoked', detail: `revoked by ${SOURCE[judged.answer.source]} of ${describeCert(judged.link.issuer)} (${judged.answer.by})` };
+    return { status: 'unknown', detail: describeVerdict(judged) };
   };
 }

@@ -37,8 +37,11 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
         if (err.code !== 'ERR_TLS_RENEGOTIATION_DISABLED' || logged) return;
         logged = true;
         refusals.record({ stage: 'renegotiation', peer, reason: 'renegotiation', detail: 'client-initiated renegotiation is disabled' });
-        // Node only emits the error: an HTTP server closes the connection on it, a plain TLS server (TCP transport) would keep it open.
-        socket.destroy();
+        // Node only emits the error: an HTTP server answers it and closes the connection (its own error handler,
+        // which may run after this one), a plain TLS server (TCP transport) would keep it open: close what is left.
+        setImmediate(() => {
+          if (!socket.destroyed) socket.destroy();
+        });
       });
     }
     if (!options.needClientAuth && options.validatePeers && !socket.authorized) {

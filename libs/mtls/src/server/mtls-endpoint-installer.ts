@@ -1,6 +1,7 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { MtlsMaterialSource } from '../material/material-source';
+import { MTLS_SERVES } from '../mtls.module-definition';
 import { isMtlsEndpoint, MTLS_ENDPOINT } from './mtls-endpoint';
 
 /**
@@ -17,6 +18,8 @@ export class MtlsEndpointInstaller implements OnModuleInit {
   constructor(
     private readonly host: HttpAdapterHost,
     private readonly source: MtlsMaterialSource,
+    /** The `serve` extra of MtlsModule: false when the application only calls out. */
+    @Optional() @Inject(MTLS_SERVES) private readonly serves: boolean = true,
   ) {}
 
   onModuleInit(): void {
@@ -27,8 +30,12 @@ export class MtlsEndpointInstaller implements OnModuleInit {
       return;
     }
     const name = (adapter as object).constructor?.name ?? 'the HTTP adapter';
+    if (this.serves === false) {
+      this.logger.log(`serving through ${name} without mutual TLS, as configured (MtlsModule serve: false): MtlsHttpClient calls out with our certificate`);
+      return;
+    }
     this.logger.warn(
-      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() to NestFactory.create`,
+      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() to NestFactory.create (or MtlsModule.forRoot({ serve: false, ... }) for an application that only calls out)`,
     );
   }
 }
