@@ -16,4 +16,4 @@ try {
   process.stderr.write('nest-mtls: tsc failed (errors above)\n');
   process.exit(1);
 }
-for (const entry of ['dist/index.js', 'dist/testing/index.js']) writeEsmEntries(join(pkg, entry));
+for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/fastify/index.js']) writeEsmEntries(join(pkg, entry));

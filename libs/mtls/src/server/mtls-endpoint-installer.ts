@@ -28,7 +28,7 @@ export class MtlsEndpointInstaller implements OnModuleInit {
     }
     const name = (adapter as object).constructor?.name ?? 'the HTTP adapter';
     this.logger.warn(
-      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() to NestFactory.create`,
+      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() (nest-mtls) or new MtlsFastifyAdapter() (nest-mtls/fastify) to NestFactory.create`,
     );
   }
 }
