@@ -28,6 +28,11 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.listened).toBe(true);
   });
 
+  it('starts on Fastify with HTTP_ADAPTER=fastify (the same settings, the same checks)', async () => {
+    const run = await runService('user-service', { ...good, HTTP_ADAPTER: 'fastify' });
+    expect(run.listened).toBe(true);
+  });
+
   it('starts with MTLS_ENABLE_CRLDP=false (a ported Dropwizard setting that asks for nothing)', async () => {
     const run = await runService('user-service', { ...good, MTLS_ENABLE_CRLDP: 'false' });
     expect(run.listened).toBe(true);
@@ -59,6 +64,8 @@ describe('user-service fails fast on bad configuration', () => {
     ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
     ['CRL distribution points (Dropwizard\'s enableCRLDP)', () => ({ ...good, MTLS_ENABLE_CRLDP: 'true' }), /: MTLS_ENABLE_CRLDP \(enableCRLDP\): CRL distribution points are not supported yet; .*give them with crlPath/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
+    ['an HTTP adapter it does not have', () => ({ ...good, HTTP_ADAPTER: 'koa' }), /^user-service: cannot start: HTTP_ADAPTER: expected one of express, fastify, got "koa"$/],
+    ['a certificate without the serverAuth EKU, on Fastify', () => ({ ...good, HTTP_ADAPTER: 'fastify', MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate .* lacks the serverAuth extended key usage$/],
   ];
 
   it.each(cases)('refuses %s', async (_what, env, message) => {
