@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 
 /**
  * A stranger's Nest app outside the repository, made from the files in
@@ -10,6 +10,10 @@ import { join } from 'node:path';
  */
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'consumer-app', 'src');
+/** Entry files of the Fastify app, copied into its src/ instead of the Express ones. */
+const FASTIFY_FIXTURE = join(__dirname, '..', 'fixtures', 'consumer-app', 'fastify');
+/** The Express entry files of FIXTURE (they import MtlsExpressAdapter). */
+const EXPRESS_ENTRIES = ['main.ts', 'main-testing.ts'];
 
 /** The Nest patch the consumer pins: a different one than the repository's. */
 export const CONSUMER_NEST_VERSION = '12.5.0';
@@ -20,6 +24,13 @@ export interface ModuleFormat {
   /** package.json "type". */
   type: 'module' | 'commonjs';
 }
+
+/**
+ * Which HTTP platform the consumer installs: Express (the platform package and
+ * @types/express) or Fastify (@nestjs/platform-fastify and NOT
+ * @nestjs/platform-express, so the main entry of nest-mtls must load without it).
+ */
+export type HttpPlatform = 'express' | 'fastify';
 
 /** The two ways a Nest app ships today; both use Nest 12's starter tsconfig (nodenext). */
 export const MODULE_FORMATS: ModuleFormat[] = [
@@ -63,23 +74,23 @@ export function consumerTsconfig(overrides: Record<string, unknown> = {}): objec
 }
 
 /** The consumer's package.json: Nest pinned to CONSUMER_NEST_VERSION, nest-mtls from the tarball. */
-export function consumerPackageJson(format: ModuleFormat, tarball: string, starters: Starter[]): object {
+export function consumerPackageJson(format: ModuleFormat, tarball: string, starters: Starter[], platform: HttpPlatform = 'express'): object {
   const nest = CONSUMER_NEST_VERSION;
   return {
-    name: `stranger-app-${format.name}`,
+    name: `stranger-app-${format.name}${platform === 'express' ? '' : `-${platform}`}`,
     version: '1.0.0',
     private: true,
     type: format.type,
     dependencies: {
       '@nestjs/common': nest,
       '@nestjs/core': nest,
-      '@nestjs/platform-express': nest,
+      [`@nestjs/platform-${platform}`]: nest,
       'nest-mtls': `file:${tarball}`,
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',
     },
     devDependencies: Object.assign(
-      { '@types/express': '^5.0.0', '@types/node': '^20.19.0', typescript: '6.0.3' },
+      { ...(platform === 'express' ? { '@types/express': '^5.0.0' } : {}), '@types/node': '^20.19.0', typescript: '6.0.3' },
       ...starters.map((s) => s.devDependencies ?? {}),
     ),
   };
@@ -115,12 +126,20 @@ export async function mustRunIn(cwd: string, cmd: string, args: string[], timeou
   return r;
 }
 
-/** Writes the consumer project into `dir` (package.json, tsconfig.json, src/) without installing it. */
-export function writeConsumerApp(dir: string, format: ModuleFormat, tarball: string, starters: Starter[]): void {
+/**
+ * Writes the consumer project into `dir` (package.json, tsconfig.json, src/) without installing it.
+ * A Fastify app gets the shared files of the fixture and the Fastify entry files instead of the Express ones.
+ */
+export function writeConsumerApp(dir: string, format: ModuleFormat, tarball: string, starters: Starter[], platform: HttpPlatform = 'express'): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumerPackageJson(format, tarball, starters), null, 2)}\n`);
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumerPackageJson(format, tarball, starters, platform), null, 2)}\n`);
   writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(consumerTsconfig(), null, 2)}\n`);
-  cpSync(FIXTURE, join(dir, 'src'), { recursive: true });
+  if (platform === 'express') {
+    cpSync(FIXTURE, join(dir, 'src'), { recursive: true });
+    return;
+  }
+  cpSync(FIXTURE, join(dir, 'src'), { recursive: true, filter: (file) => !EXPRESS_ENTRIES.includes(basename(file)) });
+  for (const file of readdirSync(FASTIFY_FIXTURE)) cpSync(join(FASTIFY_FIXTURE, file), join(dir, 'src', file));
 }
 
 /** A started consumer app: its port, its output so far, and a way to stop it. */
