@@ -61,6 +61,21 @@ describe.each(HTTP_ADAPTERS)('user-service over mutual TLS (%s)', (adapter) => {
     expect(res.json).toEqual({ message: 'Cannot GET /nope', error: 'Not Found', statusCode: 404 });
   });
 
+  it('answers a malformed request inside the TLS connection with 400 and closes it (Fastify with its JSON body, Node for Express with none)', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => undefined);
+      socket.write('GARBAGE\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    if (adapter === 'fastify') expect(JSON.parse(body)).toEqual({ error: 'Bad Request', message: 'Client Error', statusCode: 400 });
+    else expect(body).toBe('');
+  });
+
   it('gives no HTTP answer to plain HTTP on the TLS port', async () => {
     const answer = await plainHttpExchange(svc.port);
     expect(answer).not.toMatch(/^HTTP\//);
