@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /**
@@ -10,10 +10,8 @@ import { basename, join } from 'node:path';
  */
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'consumer-app', 'src');
-/** Entry files of the Fastify app, copied into its src/ instead of the Express ones. */
-const FASTIFY_FIXTURE = join(__dirname, '..', 'fixtures', 'consumer-app', 'fastify');
-/** The Express entry files of FIXTURE (they import MtlsExpressAdapter). */
-const EXPRESS_ENTRIES = ['main.ts', 'main-testing.ts'];
+/** The entry files of FIXTURE that belong to one platform (each imports its adapter); the rest is shared. */
+const ENTRIES: Record<HttpPlatform, string[]> = { express: ['main.ts', 'main-testing.ts'], fastify: ['main-fastify.ts'] };
 
 /** The Nest patch the consumer pins: a different one than the repository's. */
 export const CONSUMER_NEST_VERSION = '12.5.0';
@@ -128,18 +126,15 @@ export async function mustRunIn(cwd: string, cmd: string, args: string[], timeou
 
 /**
  * Writes the consumer project into `dir` (package.json, tsconfig.json, src/) without installing it.
- * A Fastify app gets the shared files of the fixture and the Fastify entry files instead of the Express ones.
+ * It gets the shared files of the fixture and the entry files of its platform only.
  */
 export function writeConsumerApp(dir: string, format: ModuleFormat, tarball: string, starters: Starter[], platform: HttpPlatform = 'express'): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumerPackageJson(format, tarball, starters, platform), null, 2)}\n`);
   writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(consumerTsconfig(), null, 2)}\n`);
-  if (platform === 'express') {
-    cpSync(FIXTURE, join(dir, 'src'), { recursive: true });
-    return;
-  }
-  cpSync(FIXTURE, join(dir, 'src'), { recursive: true, filter: (file) => !EXPRESS_ENTRIES.includes(basename(file)) });
-  for (const file of readdirSync(FASTIFY_FIXTURE)) cpSync(join(FASTIFY_FIXTURE, file), join(dir, 'src', file));
+  const otherPlatforms = (Object.keys(ENTRIES) as HttpPlatform[]).filter((p) => p !== platform);
+  const skipped = new Set(otherPlatforms.flatMap((p) => ENTRIES[p]));
+  cpSync(FIXTURE, join(dir, 'src'), { recursive: true, filter: (file) => !skipped.has(basename(file)) });
 }
 
 /** A started consumer app: its port, its output so far, and a way to stop it. */
