@@ -28,6 +28,9 @@ export class ClientCertGuard implements CanActivate {
   /** A flood of refused requests from one peer is one line, then a count per 10 s. */
   protected readonly refusalLines = new RepeatSummarizer((line) => this.logger.warn(line));
 
+  /** Route metadata does not change once the application runs: each route's policy is looked up once. */
+  private readonly policies = new WeakMap<object, WeakMap<object, ClientCertPolicy>>();
+
   constructor(protected readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -55,10 +58,16 @@ export class ClientCertGuard implements CanActivate {
 
   /** The policy of the route: handler metadata wins over controller metadata. */
   protected getPolicy(context: ExecutionContext): ClientCertPolicy {
-    return (
-      this.reflector.getAllAndOverride<ClientCertPolicy | undefined>(CLIENT_CERT_POLICY, [context.getHandler(), context.getClass()]) ??
-      anyVerifiedClient
-    );
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.policies.get(handler);
+    let policy = byController?.get(controller);
+    if (!policy) {
+      policy = this.reflector.getAllAndOverride<ClientCertPolicy | undefined>(CLIENT_CERT_POLICY, [handler, controller]) ?? anyVerifiedClient;
+      if (!byController) this.policies.set(handler, (byController = new WeakMap()));
+      byController.set(controller, policy);
+    }
+    return policy;
   }
 
   /**
