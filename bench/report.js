@@ -22,7 +22,7 @@ const ADAPTERS = [
   ['A', 'Express'],
   ['F', 'Fastify'],
 ];
-const LABEL = { A: 'nest-mtls Express', F: 'nest-mtls Fastify', B: 'bare Node' };
+const LABEL = { A: 'nest-mtls Express', F: 'nest-mtls Fastify', B: 'bare Node', T: 'Nest + Fastify without nest-mtls' };
 
 /**
  * `series[key]` is the list of per-round results of one run kind, e.g.
@@ -50,6 +50,12 @@ function comparisons(series) {
       bare: rate(`B ${kind} /users/1`),
       bySide: Object.fromEntries(ADAPTERS.map(([side]) => [side, compare(metric, `${side} ${kind} /users/1`, `B ${kind} /users/1`, targets[side])])),
     })),
+    reference: series['T keepalive /users/1']
+      ? {
+          ours: compare('keep-alive requests/s, GET /users/1: nest-mtls Fastify vs Nest + Fastify without nest-mtls', 'F keepalive /users/1', 'T keepalive /users/1', null),
+          framework: compare('keep-alive requests/s, GET /users/1: Nest + Fastify without nest-mtls vs bare Node', 'T keepalive /users/1', 'B keepalive /users/1', null),
+        }
+      : null,
     guard: Object.fromEntries(
       ADAPTERS.map(([side, name]) => [side, compare(`keep-alive requests/s, nest-mtls ${name}: guarded /users/1 vs /health`, `${side} keepalive /users/1`, `${side} keepalive /health`, 0.95)]),
     ),
@@ -70,6 +76,15 @@ function markdownTables(series) {
     const { A, F } = m.bySide;
     lines.push(
       `| ${m.metric} | ${cell(A.a)} | ${cell(F.a)} | ${cell(m.bare)} | ${ratioCell(A.ratios)} | ${ratioCell(F.ratios)} | ${targetText(A)}; ${targetText(F)} | ${ratio(A.capacity)}; ${ratio(F.capacity)} |`,
+    );
+  }
+  const { reference } = comparisons(series);
+  if (reference) {
+    lines.push('');
+    lines.push('| keep-alive requests/s, GET /users/1 (16 connections) | nest-mtls Fastify | Nest + Fastify without nest-mtls | bare Node | nest-mtls Fastify / reference | reference / bare | capacity ratios (same) |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      `| the Fastify gap, split | ${cell(reference.ours.a)} | ${cell(reference.ours.b)} | ${cell(reference.framework.b)} | ${ratioCell(reference.ours.ratios)} | ${ratioCell(reference.framework.ratios)} | ${ratio(reference.ours.capacity)}; ${ratio(reference.framework.capacity)} |`,
     );
   }
   lines.push('');
@@ -117,7 +132,7 @@ function consoleTable(markdown) {
 }
 
 /** The reading: numbers turned into sentences (what each server spends per request and per handshake). */
-function reading(series, cryptoCost, identityCost) {
+function reading(series, cryptoCost, identityCost, guardCost) {
   const { main, guard } = comparisons(series);
   const us = (key) => median(series[key].map((r) => r.serverCpuUsPerOk));
   const share = (key) => median(series[key].map((r) => r.serverCpuShare));
@@ -137,6 +152,18 @@ function reading(series, cryptoCost, identityCost) {
       `the gap to bare Node is the framework's request pipeline (routing, guard/pipe/interceptor machinery, the response), ` +
       `about ${int(ka.A - ka.B)} µs per request through Express and ${int(ka.F - ka.B)} µs through Fastify, not the route's policy.`,
   );
+  const { reference } = comparisons(series);
+  if (reference) {
+    const t = us('T keepalive /users/1');
+    out.push(
+      `- **The Fastify gap, split.** Nest on the plain FastifyAdapter with a hand-written cached subject check (no nest-mtls) spends ` +
+        `${int(t)} µs per kept-alive GET /users/1, ${ratio(reference.framework.ratio)} of bare Node's rate: Nest + Fastify's own ` +
+        `${int(t - ka.B)} µs. user-service on MtlsFastifyAdapter spends ${int(ka.F)} µs (${ratio(reference.ours.ratio)} of that reference's rate): ` +
+        `nest-mtls's part is about ${int(ka.F - t)} µs per request (ClientCertGuard, the identity lookup, the policy, @ClientCert, the ` +
+        `first-request deadline's request hook, and user-service's own controller)` +
+        (guardCost ? `; timed alone, in-process, the guard and @ClientCert take ${guardCost.guardUs.toFixed(2)} µs per request on a known caller.` : '.'),
+    );
+  }
   const conn = (perConn, perReq) => perConn - perReq;
   out.push(
     `- **Per new connection** (handshake + one request) the server spends about ${int(full.A)} / ${int(full.F)} / ${int(full.B)} µs of CPU ` +

@@ -10,6 +10,9 @@
  *   A  user-service as built (dist/), HTTP_ADAPTER=express, MTLS_KEY_STORE_PATH etc. from a dev PKI made now
  *   F  the same user-service with HTTP_ADAPTER=fastify
  *   B  bench/bare-server.js: https.createServer, same key/chain/trust, hand-written CN check
+ *   T  bench/nest-fastify-server.js: Nest + plain FastifyAdapter over https, no nest-mtls, a guard with
+ *      the hand-written CN check (the issue's throwaway app): keep-alive only, to split the Fastify gap
+ *      into Nest + Fastify's part and nest-mtls's
  *   generator  bench/load-generator.js, its own process (each gets one core: taskset)
  *   reload under load  bench/reload-under-load.js: full handshakes per 250 ms around a SIGHUP
  *                      reload of changed files, PEM and PKCS#12 material, both adapters
@@ -34,6 +37,7 @@ const { GeneratorClient } = require('../bench/generator-client');
 const report = require('../bench/report');
 const { measureCryptoCost } = require('../bench/crypto-cost');
 const { measureIdentityCost } = require('../bench/identity-cost');
+const { measureGuardCost } = require('../bench/guard-cost');
 const { measureReloadUnderLoad, reloadTable, reloadReading } = require('../bench/reload-under-load');
 const { measurePerRequestWork, perRequestWorkTable } = require('../bench/per-request-work');
 
@@ -42,6 +46,7 @@ const USER_SERVICE_MAIN = path.join(root, 'dist/apps/user-service/apps/user-serv
 const DEV_PKI = path.join(root, 'libs/mtls/dist/testing/index.js');
 const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
+const NEST_FASTIFY_SERVER = path.join(root, 'bench/nest-fastify-server.js');
 const GENERATOR = path.join(root, 'bench/load-generator.js');
 const DOC = path.join(root, 'docs/benchmark.md');
 
@@ -121,6 +126,7 @@ const SIDES = {
   A: { label: 'nest-mtls Express', short: 'Express' },
   F: { label: 'nest-mtls Fastify', short: 'Fastify' },
   B: { label: 'bare Node', short: 'bare' },
+  T: { label: 'Nest + Fastify without nest-mtls', short: 'N+F ref' },
 };
 
 /** Starts user-service with `HTTP_ADAPTER=adapter` (pinned to CPU 1) with `extraEnv` (and `nodeArgs`); resolves once it listens. */
@@ -163,12 +169,22 @@ async function startServers(pki) {
       ...(settings.crl ? { BARE_CRL: pki.crl } : {}),
     }),
   });
+  const portT = await processes.freePort();
+  const t = processes.startServer({
+    name: 'Nest + Fastify reference server',
+    script: NEST_FASTIFY_SERVER,
+    cwd: root,
+    logFile: path.join(tmpDir, 'nest-fastify-server.log'),
+    cpu: 1,
+    env: childEnv({ PORT: String(portT), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
+  });
   const [A, F] = await Promise.all([
     startUserService('nest-mtls user-service (Express)', 'express', material, 'user-service-express.log'),
     startUserService('nest-mtls user-service (Fastify)', 'fastify', material, 'user-service-fastify.log'),
     processes.waitForReady(b, /listening on/, 20000),
+    processes.waitForReady(t, /listening on/, 60000),
   ]);
-  return { A, F, B: { child: b, port: portB } };
+  return { A, F, B: { child: b, port: portB }, T: { child: t, port: portT } };
 }
 
 const RUNS = {
@@ -189,17 +205,18 @@ async function measure(generator, servers, side, kind, urlPath, seconds) {
  * The plan of one round. Order alternates between rounds (A, B, F then F, B,
  * A) so drift of the machine does not favour one side, and bare Node (B) runs
  * between the two adapters. Each adapter's keep-alive /users/1 run sits next
- * to its /health run.
+ * to its /health run; the Nest + Fastify reference (T, keep-alive only) runs
+ * between bare Node and the Fastify adapter.
  */
 function roundPlan(round) {
   const even = round % 2 === 0;
-  const order = even ? ['A', 'B', 'F'] : ['F', 'B', 'A'];
+  const order = even ? ['A', 'B', 'T', 'F'] : ['F', 'T', 'B', 'A'];
   const keepAlive = order.flatMap((side) => {
-    if (side === 'B') return [['B', 'keepalive', '/users/1']];
+    if (side === 'B' || side === 'T') return [[side, 'keepalive', '/users/1']];
     const pair = [[side, 'keepalive', '/health'], [side, 'keepalive', '/users/1']];
     return side === order[0] ? pair : pair.reverse();
   });
-  const each = (kind) => order.map((side) => [side, kind, '/users/1']);
+  const each = (kind) => order.filter((side) => side !== 'T').map((side) => [side, kind, '/users/1']);
   return [...keepAlive, ...each('full'), ...each('resumed')];
 }
 
@@ -252,6 +269,9 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   \`GET /users/1\` is behind \`@RequireClientCert(/^CN=home-page-service(,|$)/)\` with ParseIntPipe and \`@ClientCert('subject')\`;
   \`GET /health\` accepts any verified certificate. Both run the real ClientCertGuard, identity and policy. The users controller's
   per-read line is at debug level, off unless \`LOG_LEVEL=debug\`; the service's stdout goes to a log file.
+- **Nest + Fastify without nest-mtls** (keep-alive only): \`bench/nest-fastify-server.js\`, Nest on the plain FastifyAdapter
+  with the same https options, a guard doing bare Node's subject check (cached per connection) and ParseIntPipe: the issue's
+  throwaway app. Whatever user-service on MtlsFastifyAdapter costs beyond it is nest-mtls's.
 - **bare Node**: \`bench/bare-server.js\`, \`https.createServer\` with the same key, chain and trust store, \`requestCert\`,
   \`rejectUnauthorized\`, TLS 1.2–1.3; \`/users/1\` checks \`getPeerCertificate().subject.CN === 'home-page-service'\` once per
   connection (cached on the socket, as nest-mtls caches the identity) and answers the same JSON; no logging.
@@ -261,7 +281,7 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   - keep-alive: ${settings.keepAliveConnections} kept-alive connections, one request in flight on each;
   - full handshakes: a new connection per request (\`Connection: close\`), no session offered, ${settings.handshakeConcurrency} concurrent;
   - resumed handshakes: the same, offering the newest TLS 1.3 ticket the worker received; \`isSessionReused()\` is counted.
-- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, bare, Fastify, then Fastify, bare, Express),
+- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, bare, reference, Fastify, then the reverse),
   after an unmeasured warm-up of ${settings.warmupSeconds} s per server and mode. Cells: median of rounds (min–max). Ratios: median
   of the per-round ratios (min–max), bare Node running right between the two adapters in every round. Only 200 answers inside
   the measured window count.
@@ -331,6 +351,8 @@ async function main() {
   if (identityCost) {
     console.log(`bench: nest-mtls identity of the client certificate: first build ${identityCost.identityUs.toFixed(0)} µs, later connections (cache by fingerprint) ${identityCost.cachedUs?.toFixed(1) ?? '?'} µs (warm)`);
   }
+  const guardCost = measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
+  if (guardCost) console.log(`bench: nest-mtls per request, ClientCertGuard + @ClientCert on a known caller: ${guardCost.guardUs.toFixed(2)} µs (in-process, warm)`);
   const servers = await startServers(pki);
   for (const side of Object.keys(SIDES)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
 
@@ -361,10 +383,11 @@ async function main() {
   const ordered = {};
   for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B']) ordered[`${side} ${kind} /users/1`] = series[`${side} ${kind} /users/1`];
   for (const side of ['A', 'F']) ordered[`${side} keepalive /health`] = series[`${side} keepalive /health`];
+  ordered['T keepalive /users/1'] = series['T keepalive /users/1'];
 
   const tables = report.markdownTables(ordered);
   const diagnostics = report.diagnosticsTable(ordered);
-  const reading = report.reading(ordered, cryptoCost, identityCost);
+  const reading = report.reading(ordered, cryptoCost, identityCost, guardCost);
 
   console.log(`\nMachine: ${host.cpu}; Node ${host.node}; OpenSSL ${host.openssl}; ${negotiated}`);
   console.log(`Medians of ${settings.rounds} rounds × ${settings.seconds} s (min–max); ratio = median of per-round nest-mtls/bare ratios\n`);
