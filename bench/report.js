@@ -54,6 +54,9 @@ function comparisons(series) {
       ? {
           ours: compare('keep-alive requests/s, GET /users/1: nest-mtls Fastify vs Nest + Fastify without nest-mtls', 'F keepalive /users/1', 'T keepalive /users/1', null),
           framework: compare('keep-alive requests/s, GET /users/1: Nest + Fastify without nest-mtls vs bare Node', 'T keepalive /users/1', 'B keepalive /users/1', null),
+          routes: series['T keepalive /health']
+            ? compare('keep-alive requests/s, Nest + Fastify without nest-mtls: /users/1 vs /health', 'T keepalive /users/1', 'T keepalive /health', null)
+            : null,
         }
       : null,
     guard: Object.fromEntries(
@@ -93,6 +96,10 @@ function markdownTables(series) {
   for (const [side, name] of ADAPTERS) {
     const g = guard[side];
     lines.push(`| nest-mtls ${name} | ${cell(g.a)} | ${cell(g.b)} | ${ratioCell(g.ratios)} | ${targetText(g)} | ${ratio(g.capacity)} |`);
+  }
+  if (reference && reference.routes) {
+    const r = reference.routes;
+    lines.push(`| Nest + Fastify without nest-mtls (only /users/1 guarded, by a hand-written check) | ${cell(r.a)} | ${cell(r.b)} | ${ratioCell(r.ratios)} | — | ${ratio(r.capacity)} |`);
   }
   return lines.join('\n');
 }
@@ -190,8 +197,16 @@ function reading(series, cryptoCost, identityCost, guardCost) {
   for (const [side, name] of ADAPTERS) {
     out.push(
       `- **Guarded vs /health** on ${name}: ${int(us(`${side} keepalive /users/1`))} µs vs ${int(health[side])} µs per request (ratio ${ratio(guard[side].ratio)}); ` +
-        `/users/1 adds the DN-regex policy, ParseIntPipe, the @ClientCert parameter and the JSON user (its \`user 1 read by ...\` line is at debug ` +
-        `level, off unless LOG_LEVEL=debug).`,
+        `both routes run ClientCertGuard; /users/1 adds the DN-regex policy, a route parameter with ParseIntPipe, the @ClientCert parameter ` +
+        `and the JSON user (its \`user 1 read by ...\` line is at debug level, off unless LOG_LEVEL=debug).`,
+    );
+  }
+  if (reference && reference.routes) {
+    out.push(
+      `- **The same two routes without nest-mtls** (the reference: /users/1 behind a hand-written check, /health unguarded): ` +
+        `${int(us('T keepalive /users/1'))} µs vs ${int(us('T keepalive /health'))} µs (ratio ${ratio(reference.routes.ratio)}). The difference ` +
+        `between the routes is mostly Nest's work for a route parameter with a pipe, not the guard` +
+        (guardCost ? ` (ClientCertGuard and @ClientCert: ${guardCost.guardUs.toFixed(2)} µs per request, timed alone).` : '.'),
     );
   }
   const targets = [...main.flatMap((m) => ADAPTERS.map(([side, name]) => [name, m.bySide[side]])), ...ADAPTERS.map(([side, name]) => [name, guard[side]])];
