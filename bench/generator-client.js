@@ -34,8 +34,11 @@ class GeneratorClient {
     });
   }
 
-  /** One measured run against `port`; `serverPid` is the process whose CPU time is sampled. */
-  run({ mode, port, path, seconds, concurrency, serverPid }) {
+  /**
+   * One measured run against `port`; `serverPid` is the process whose CPU time is sampled.
+   * `onStart` is called when the measured window opens; `bucketMs` asks for 200 answers per slice.
+   */
+  run({ mode, port, path, seconds, concurrency, serverPid, bucketMs, onStart }) {
     if (this.pending) return Promise.reject(new Error('a run is already in progress'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -46,12 +49,13 @@ class GeneratorClient {
       this.pending = {
         id,
         serverPid,
+        onStart,
         cpuStart: null,
         cpuEnd: null,
         resolve: (r) => (clearTimeout(timer), resolve(r)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       };
-      this.child.send({ type: 'run', id, mode, port, path, seconds, concurrency });
+      this.child.send({ type: 'run', id, mode, port, path, seconds, concurrency, bucketMs });
     });
   }
 
@@ -71,8 +75,10 @@ class GeneratorClient {
         self: process.cpuUsage(),
         at: Date.now(),
       };
-      if (msg.phase === 'start') p.cpuStart = sample;
-      else p.cpuEnd = sample;
+      if (msg.phase === 'start') {
+        p.cpuStart = sample;
+        if (p.onStart) p.onStart();
+      } else p.cpuEnd = sample;
     } else if (msg.type === 'result') {
       this.pending = null;
       const r = msg.result;

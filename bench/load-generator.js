@@ -6,7 +6,7 @@
  * core). It talks to the parent over IPC:
  *
  *   parent -> { type: 'init', key, cert, ca, servername }        (file paths)
- *   parent -> { type: 'run', id, mode, port, path, seconds, concurrency }
+ *   parent -> { type: 'run', id, mode, port, path, seconds, concurrency, bucketMs? }
  *   child  -> { type: 'mark', id, phase: 'start' | 'end' }       (measured window)
  *   child  -> { type: 'result', id, result } | { type: 'failed', id, error }
  *
@@ -16,7 +16,9 @@
  *   full       a new TLS connection per request, no session given: full handshake
  *   resumed    a new TLS connection per request, resuming the last ticket this
  *              worker received (TLS 1.3 PSK); socket.isSessionReused() is counted
- * Only responses completed inside the measured window count.
+ * Only responses completed inside the measured window count. With `bucketMs`,
+ * the result also has `buckets`: 200 answers per slice of the window, by the
+ * time they completed (the reload-under-load run reads handshakes/s per 250 ms).
  */
 const tls = require('node:tls');
 const { readFileSync } = require('node:fs');
@@ -37,19 +39,34 @@ function requestBytes(port, path, close) {
   return Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: application/json\r\n${close ? 'Connection: close\r\n' : ''}\r\n`, 'latin1');
 }
 
-function newTally() {
-  return { ok: 0, statuses: {}, errors: {}, errorCount: 0, connections: 0, reused: 0, protocol: null, cipher: null };
+function newTally(window, bucketMs) {
+  return { ok: 0, statuses: {}, errors: {}, errorCount: 0, connections: 0, reused: 0, protocol: null, cipher: null, window, bucketMs, buckets: bucketMs ? [] : undefined, errorBuckets: bucketMs ? [] : undefined };
+}
+
+/** The slice of the window `now` falls in. */
+function bucketOf(tally) {
+  return Math.floor((performance.now() - tally.window.startedAt) / tally.bucketMs);
 }
 
 function countStatus(tally, status) {
   tally.statuses[status] = (tally.statuses[status] || 0) + 1;
-  if (status === 200) tally.ok++;
+  if (status === 200) {
+    tally.ok++;
+    if (tally.buckets) {
+      const b = bucketOf(tally);
+      tally.buckets[b] = (tally.buckets[b] || 0) + 1;
+    }
+  }
 }
 
 function countError(tally, err) {
   const code = (err && (err.code || err.message)) || 'error';
   tally.errors[code] = (tally.errors[code] || 0) + 1;
   tally.errorCount++;
+  if (tally.errorBuckets) {
+    const b = bucketOf(tally);
+    tally.errorBuckets[b] = (tally.errorBuckets[b] || 0) + 1;
+  }
 }
 
 /** A measured window: warm-up (`prepare`) outside it, then `seconds` inside it. */
@@ -129,7 +146,7 @@ function keepAliveConnection(port, request, tally, window) {
 }
 
 async function runKeepAlive(msg, window) {
-  const tally = newTally();
+  const tally = newTally(window, msg.bucketMs);
   const request = requestBytes(msg.port, msg.path, false);
   const conns = await Promise.all(Array.from({ length: msg.concurrency }, () => keepAliveConnection(msg.port, request, tally, window)));
   const closed = conns.map(({ socket }) => new Promise((r) => (socket.destroyed ? r() : socket.once('close', r))));
@@ -178,7 +195,7 @@ function oneShot(port, request, session, onSession) {
 }
 
 async function runHandshakes(msg, window, resume) {
-  const tally = newTally();
+  const tally = newTally(window, msg.bucketMs);
   const request = requestBytes(msg.port, msg.path, true);
   const workers = Array.from({ length: msg.concurrency }, () => ({ session: null }));
   const onSessionOf = (worker) => (resume ? (ticket) => (worker.session = ticket) : null);
@@ -219,6 +236,12 @@ async function run(msg) {
   else if (msg.mode === 'resumed') tally = await runHandshakes(msg, window, true);
   else throw new Error(`unknown mode ${msg.mode}`);
   const seconds = window.elapsedMs / 1000;
+  delete tally.window;
+  if (tally.buckets) {
+    const n = Math.ceil(window.elapsedMs / tally.bucketMs);
+    tally.buckets = Array.from({ length: n }, (_, i) => tally.buckets[i] || 0);
+    tally.errorBuckets = Array.from({ length: n }, (_, i) => tally.errorBuckets[i] || 0);
+  }
   return {
     ...tally,
     elapsedMs: window.elapsedMs,

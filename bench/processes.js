@@ -30,11 +30,11 @@ function taskset() {
   return tasksetPath;
 }
 
-/** Command and args to run `node script args` (pinned to `cpu` when possible). */
-function nodeCommand(script, args, cpu) {
+/** Command and args to run `node [nodeArgs] script args` (pinned to `cpu` when possible). */
+function nodeCommand(script, args, cpu, nodeArgs = []) {
   const pin = taskset();
-  if (pin && cpu !== undefined) return { command: pin, args: ['-c', String(cpu), process.execPath, script, ...args], pinned: cpu };
-  return { command: process.execPath, args: [script, ...args], pinned: null };
+  if (pin && cpu !== undefined) return { command: pin, args: ['-c', String(cpu), process.execPath, ...nodeArgs, script, ...args], pinned: cpu };
+  return { command: process.execPath, args: [...nodeArgs, script, ...args], pinned: null };
 }
 
 /**
@@ -42,9 +42,9 @@ function nodeCommand(script, args, cpu) {
  * per request), stdin is a pipe whose EOF tells a cooperating child that the
  * bench is gone.
  */
-function startServer({ name, script, env, cwd, logFile, cpu }) {
+function startServer({ name, script, env, cwd, logFile, cpu, nodeArgs }) {
   const out = openSync(logFile, 'a');
-  const { command, args, pinned } = nodeCommand(script, [], cpu);
+  const { command, args, pinned } = nodeCommand(script, [], cpu, nodeArgs);
   const child = spawn(command, args, { cwd, env, stdio: ['pipe', out, out] });
   closeSync(out);
   child.benchName = name;
@@ -135,33 +135,33 @@ function freePort() {
   });
 }
 
+/** SIGTERM to one child, SIGKILL after `graceMs`. Resolves when it is gone. */
+function stop(child, graceMs = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {}
+      resolve();
+    }, graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      if (child.stdin) child.stdin.end();
+      child.kill('SIGTERM');
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}
+
 /** SIGTERM to every child still running, SIGKILL after `graceMs`. Resolves when all are gone. */
 function killAll(graceMs = 3000) {
-  const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
-  return Promise.all(
-    alive.map(
-      (child) =>
-        new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            try {
-              child.kill('SIGKILL');
-            } catch {}
-            resolve();
-          }, graceMs);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          try {
-            if (child.stdin) child.stdin.end();
-            child.kill('SIGTERM');
-          } catch {
-            clearTimeout(timer);
-            resolve();
-          }
-        }),
-    ),
-  );
+  return Promise.all([...children].map((child) => stop(child, graceMs)));
 }
 
 /** Last resort on process exit: synchronous SIGKILL of anything left. */
@@ -173,4 +173,4 @@ function killAllNow() {
   }
 }
 
-module.exports = { startServer, startGenerator, waitForReady, cpuTimeMs, machineBusyMs, freePort, killAll, killAllNow, logOf, tail, taskset };
+module.exports = { startServer, startGenerator, waitForReady, cpuTimeMs, machineBusyMs, freePort, stop, killAll, killAllNow, logOf, tail, taskset };

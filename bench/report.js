@@ -18,36 +18,50 @@ function ratioCell(values) {
   return `${ratio(median(values))} (${ratio(min(values))}–${ratio(max(values))})`;
 }
 
+const ADAPTERS = [
+  ['A', 'Express'],
+  ['F', 'Fastify'],
+];
+const LABEL = { A: 'nest-mtls Express', F: 'nest-mtls Fastify', B: 'bare Node', T: 'Nest + Fastify without nest-mtls' };
+
 /**
  * `series[key]` is the list of per-round results of one run kind, e.g.
- * series['A keepalive /users/1']. Comparisons pair round i of both sides.
+ * series['A keepalive /users/1'] (A: Express, F: Fastify, B: bare Node).
+ * Comparisons pair round i of both sides.
  */
 function comparisons(series) {
   const rate = (key) => series[key].map((r) => r.rate);
-  const compare = (metric, a, b, target, labels) => {
+  const compare = (metric, a, b, target) => {
     const ratios = pairedRatios(rate(a), rate(b));
     const cost = (key) => median(series[key].map((r) => r.serverCpuUsPerOk));
     const capacity = cost(b) / cost(a);
     const r = median(ratios);
-    return {
-      metric,
-      a: rate(a),
-      b: rate(b),
-      ratios,
-      ratio: r,
-      capacity,
-      target,
-      met: target === null ? null : r >= target,
-      labels,
-    };
+    return { metric, a: rate(a), b: rate(b), ratios, ratio: r, capacity, target, met: target === null ? null : r >= target };
   };
+  const kinds = [
+    ['keepalive', 'keep-alive requests/s, GET /users/1 (16 connections)', { A: null, F: 0.8 }],
+    ['full', 'full handshakes/s (new connection + GET /users/1, 8 concurrent)', { A: 0.9, F: 0.9 }],
+    ['resumed', 'resumed handshakes/s (TLS 1.3 ticket + GET /users/1, 8 concurrent)', { A: 0.9, F: 0.9 }],
+  ];
   return {
-    main: [
-      compare('keep-alive requests/s, GET /users/1 (16 connections)', 'A keepalive /users/1', 'B keepalive /users/1', null),
-      compare('full handshakes/s (new connection + GET /users/1, 8 concurrent)', 'A full /users/1', 'B full /users/1', 0.9),
-      compare('resumed handshakes/s (TLS 1.3 ticket + GET /users/1, 8 concurrent)', 'A resumed /users/1', 'B resumed /users/1', 0.9),
-    ],
-    guard: compare('keep-alive requests/s, nest-mtls: guarded /users/1 vs /health', 'A keepalive /users/1', 'A keepalive /health', 0.95),
+    main: kinds.map(([kind, metric, targets]) => ({
+      kind,
+      metric,
+      bare: rate(`B ${kind} /users/1`),
+      bySide: Object.fromEntries(ADAPTERS.map(([side]) => [side, compare(metric, `${side} ${kind} /users/1`, `B ${kind} /users/1`, targets[side])])),
+    })),
+    reference: series['T keepalive /users/1']
+      ? {
+          ours: compare('keep-alive requests/s, GET /users/1: nest-mtls Fastify vs Nest + Fastify without nest-mtls', 'F keepalive /users/1', 'T keepalive /users/1', null),
+          framework: compare('keep-alive requests/s, GET /users/1: Nest + Fastify without nest-mtls vs bare Node', 'T keepalive /users/1', 'B keepalive /users/1', null),
+          routes: series['T keepalive /health']
+            ? compare('keep-alive requests/s, Nest + Fastify without nest-mtls: /users/1 vs /health', 'T keepalive /users/1', 'T keepalive /health', null)
+            : null,
+        }
+      : null,
+    guard: Object.fromEntries(
+      ADAPTERS.map(([side, name]) => [side, compare(`keep-alive requests/s, nest-mtls ${name}: guarded /users/1 vs /health`, `${side} keepalive /users/1`, `${side} keepalive /health`, 0.95)]),
+    ),
   };
 }
 
@@ -59,13 +73,34 @@ function targetText(c) {
 function markdownTables(series) {
   const { main, guard } = comparisons(series);
   const lines = [];
-  lines.push('| metric | nest-mtls | bare Node | ratio (nest-mtls / bare) | target | capacity ratio (server CPU) |');
-  lines.push('|---|---:|---:|---:|---|---:|');
-  for (const c of main) lines.push(`| ${c.metric} | ${cell(c.a)} | ${cell(c.b)} | ${ratioCell(c.ratios)} | ${targetText(c)} | ${ratio(c.capacity)} |`);
+  lines.push('| metric | nest-mtls Express | nest-mtls Fastify | bare Node | Express / bare | Fastify / bare | target (Express; Fastify) | capacity ratio, server CPU (Express; Fastify) |');
+  lines.push('|---|---:|---:|---:|---:|---:|---|---:|');
+  for (const m of main) {
+    const { A, F } = m.bySide;
+    lines.push(
+      `| ${m.metric} | ${cell(A.a)} | ${cell(F.a)} | ${cell(m.bare)} | ${ratioCell(A.ratios)} | ${ratioCell(F.ratios)} | ${targetText(A)}; ${targetText(F)} | ${ratio(A.capacity)}; ${ratio(F.capacity)} |`,
+    );
+  }
+  const { reference } = comparisons(series);
+  if (reference) {
+    lines.push('');
+    lines.push('| keep-alive requests/s, GET /users/1 (16 connections) | nest-mtls Fastify | Nest + Fastify without nest-mtls | bare Node | nest-mtls Fastify / reference | reference / bare | capacity ratios (same) |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      `| the Fastify gap, split | ${cell(reference.ours.a)} | ${cell(reference.ours.b)} | ${cell(reference.framework.b)} | ${ratioCell(reference.ours.ratios)} | ${ratioCell(reference.framework.ratios)} | ${ratio(reference.ours.capacity)}; ${ratio(reference.framework.capacity)} |`,
+    );
+  }
   lines.push('');
-  lines.push('| metric (nest-mtls only) | guarded /users/1 | /health | ratio (guarded / health) | target | capacity ratio (server CPU) |');
+  lines.push('| keep-alive requests/s (16 connections) | guarded /users/1 | /health | ratio (guarded / health) | target | capacity ratio (server CPU) |');
   lines.push('|---|---:|---:|---:|---|---:|');
-  lines.push(`| keep-alive requests/s (16 connections) | ${cell(guard.a)} | ${cell(guard.b)} | ${ratioCell(guard.ratios)} | ${targetText(guard)} | ${ratio(guard.capacity)} |`);
+  for (const [side, name] of ADAPTERS) {
+    const g = guard[side];
+    lines.push(`| nest-mtls ${name} | ${cell(g.a)} | ${cell(g.b)} | ${ratioCell(g.ratios)} | ${targetText(g)} | ${ratio(g.capacity)} |`);
+  }
+  if (reference && reference.routes) {
+    const r = reference.routes;
+    lines.push(`| Nest + Fastify without nest-mtls (only /users/1 guarded, by a hand-written check) | ${cell(r.a)} | ${cell(r.b)} | ${ratioCell(r.ratios)} | — | ${ratio(r.capacity)} |`);
+  }
   return lines.join('\n');
 }
 
@@ -75,7 +110,7 @@ function diagnosticsTable(series) {
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const [key, runs] of Object.entries(series)) {
     const [side, mode, path] = key.split(' ');
-    const server = side === 'A' ? 'nest-mtls' : 'bare Node';
+    const server = LABEL[side];
     const conns = sum(runs.map((r) => r.connections));
     const resumed = mode === 'keepalive' ? '—' : `${pct(sum(runs.map((r) => r.reused)) / conns)} of ${int(conns)}`;
     const bad = {};
@@ -103,85 +138,82 @@ function consoleTable(markdown) {
   return rows.map((r, n) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') + (n === 0 ? '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : '')).join('\n');
 }
 
-/** The reading: numbers turned into sentences (what the server spends per request and per handshake). */
-function reading(series, cryptoCost, identityCost) {
+/** The reading: numbers turned into sentences (what each server spends per request and per handshake). */
+function reading(series, cryptoCost, identityCost, guardCost) {
   const { main, guard } = comparisons(series);
   const us = (key) => median(series[key].map((r) => r.serverCpuUsPerOk));
   const share = (key) => median(series[key].map((r) => r.serverCpuShare));
   const gen = (key) => median(series[key].map((r) => r.clientCpuShare));
   const out = [];
 
-  const kaA = us('A keepalive /users/1');
-  const kaB = us('B keepalive /users/1');
-  const healthA = us('A keepalive /health');
-  const fullA = us('A full /users/1');
-  const fullB = us('B full /users/1');
-  const resA = us('A resumed /users/1');
-  const resB = us('B resumed /users/1');
+  const ka = { A: us('A keepalive /users/1'), F: us('F keepalive /users/1'), B: us('B keepalive /users/1') };
+  const health = { A: us('A keepalive /health'), F: us('F keepalive /health') };
+  const full = { A: us('A full /users/1'), F: us('F full /users/1'), B: us('B full /users/1') };
+  const res = { A: us('A resumed /users/1'), F: us('F resumed /users/1'), B: us('B resumed /users/1') };
+  const [kaMain, fullMain, resMain] = main;
 
   out.push(
-    `- **Per request (kept-alive connection)** the nest-mtls server spends about ${int(kaA)} µs of CPU on GET /users/1, bare Node about ${int(kaB)} µs: ` +
-      `roughly ${int(kaA - kaB)} µs more per request (keep-alive ratio ${ratio(main[0].ratio)}). /health, which runs the same guard on the ` +
-      `cached identity but no DN regex, pipe or log line, costs ${int(healthA)} µs` +
-      (kaA - healthA < 0.3 * (kaA - kaB)
-        ? `, so most of the difference is the Nest + Express request pipeline (routing, body-parser checks, guard/pipe machinery, ` +
-          `res.json with ETag), not the route's policy.`
-        : `.`) +
-      ` TLS record crypto for a ~100-byte answer is small in both.`,
+    `- **Per request (kept-alive connection)** the server spends about ${int(ka.A)} µs of CPU on GET /users/1 on Express, ${int(ka.F)} µs on Fastify ` +
+      `and ${int(ka.B)} µs as bare Node (keep-alive ratios ${ratio(kaMain.bySide.A.ratio)} and ${ratio(kaMain.bySide.F.ratio)}). /health runs the same guard ` +
+      `on the cached identity without the DN regex, pipe or parameter and costs ${int(health.A)} µs (Express) and ${int(health.F)} µs (Fastify): ` +
+      `the gap to bare Node is the framework's request pipeline (routing, guard/pipe/interceptor machinery, the response), ` +
+      `about ${int(ka.A - ka.B)} µs per request through Express and ${int(ka.F - ka.B)} µs through Fastify, not the route's policy.`,
   );
-  const connA = fullA - kaA;
-  const connB = fullB - kaB;
-  const resConnA = resA - kaA;
-  const resConnB = resB - kaB;
-  out.push(
-    `- **Per new connection** the server spends about ${int(fullA)} µs (nest-mtls) vs ${int(fullB)} µs (bare) of CPU for a full handshake plus one request, ` +
-      `and ${int(resA)} µs vs ${int(resB)} µs for a resumed one. Taking off each server's per-request cost leaves the connection work: ` +
-      `${int(connB)} µs (full) and ${int(resConnB)} µs (resumed) for bare Node (TCP accept and close, Node's TLS socket and HTTP parser, ` +
-      `OpenSSL's handshake with certificate decoding, chain verification and session tickets), ${int(connA)} µs and ${int(resConnA)} µs for nest-mtls.`,
-  );
-  const extraFull = connA - connB;
-  const extraResumed = resConnA - resConnB;
-  if (extraFull > 0.1 * connB || extraResumed > 0.1 * resConnB) {
-    let why = '';
-    if (identityCost) {
-      why =
-        ` It is not the caller's identity: the guard builds it once per certificate (about ${int(identityCost.identityUs)} µs, the first ` +
-        `connection of a caller) and every later connection finds it by SHA-256 fingerprint (about ${(identityCost.cachedUs ?? 0).toFixed(1)} µs, ` +
-        `plus reading the peer certificate's fingerprint from the socket). What remains is outside the identity; a CPU profile shows no single hotspot, and the likeliest ` +
-        `cause is Nest and Express meeting each new socket's first request with cold caches, which the keep-alive figure does not show.`;
-    }
+  const { reference } = comparisons(series);
+  if (reference) {
+    const t = us('T keepalive /users/1');
     out.push(
-      `- **nest-mtls spends about ${int(extraFull)} µs more per full handshake and ${int(extraResumed)} µs more per resumed one** than bare Node, ` +
-        `on top of its per-request overhead.${why} For a 0.90 ratio, nest-mtls may spend at most ${int(fullB / 0.9 - fullB)} µs more than bare ` +
-        `per full handshake + request and ${int(resB / 0.9 - resB)} µs per resumed one; it spends ${int(fullA - fullB)} and ${int(resA - resB)}.`,
-    );
-  } else {
-    out.push(
-      `- The connection work is about the same in both servers (the same Node/OpenSSL handshake); it dwarfs the framework's per-request ` +
-        `overhead, which is why the handshake ratios (${ratio(main[1].ratio)} full, ${ratio(main[2].ratio)} resumed) are closer to 1 ` +
-        `than the keep-alive ratio (${ratio(main[0].ratio)}).`,
+      `- **The Fastify gap, split.** Nest on the plain FastifyAdapter with a hand-written cached subject check (no nest-mtls) spends ` +
+        `${int(t)} µs per kept-alive GET /users/1, ${ratio(reference.framework.ratio)} of bare Node's rate: Nest + Fastify's own ` +
+        `${int(t - ka.B)} µs. user-service on MtlsFastifyAdapter spends ${int(ka.F)} µs (${ratio(reference.ours.ratio)} of that reference's rate): ` +
+        `nest-mtls's part is about ${int(ka.F - t)} µs per request (ClientCertGuard, the identity lookup, the policy, @ClientCert, the ` +
+        `first-request deadline's request hook, and user-service's own controller)` +
+        (guardCost ? `; timed alone, in-process, the guard and @ClientCert take ${guardCost.guardUs.toFixed(2)} µs per request on a known caller.` : '.'),
     );
   }
+  const conn = (perConn, perReq) => perConn - perReq;
+  out.push(
+    `- **Per new connection** (handshake + one request) the server spends about ${int(full.A)} / ${int(full.F)} / ${int(full.B)} µs of CPU ` +
+      `(Express / Fastify / bare) for a full handshake, ${int(res.A)} / ${int(res.F)} / ${int(res.B)} µs for a resumed one. Taking off each server's ` +
+      `per-request cost leaves the connection work: ${int(conn(full.A, ka.A))} / ${int(conn(full.F, ka.F))} / ${int(conn(full.B, ka.B))} µs (full) and ` +
+      `${int(conn(res.A, ka.A))} / ${int(conn(res.F, ka.F))} / ${int(conn(res.B, ka.B))} µs (resumed): TCP accept and close, Node's TLS socket and ` +
+      `HTTP parser, OpenSSL's handshake with certificate decoding, chain verification and session tickets, and for nest-mtls the per-connection ` +
+      `hooks (refusal log, renegotiation guard, first-request deadline) and the caller's identity` +
+      (identityCost
+        ? ` (built once per certificate, about ${int(identityCost.identityUs)} µs; later connections find it by SHA-256 fingerprint, about ${(identityCost.cachedUs ?? 0).toFixed(1)} µs)`
+        : '') +
+      '.',
+  );
   if (cryptoCost) {
     out.push(
       `- **Crypto is the smaller part of a handshake here.** Measured with node:crypto on this machine: ECDSA P-256 sign ${int(cryptoCost.signUs)} µs, ` +
         `verify ${int(cryptoCost.verifyUs)} µs, X25519 key pair + derive ${int(cryptoCost.x25519Us)} µs. The server's public-key work per full ` +
         `handshake (3 verifies: client CertificateVerify + 2 chain signatures; 1 sign; X25519) is about ${int(cryptoCost.fullHandshakeUs)} µs ` +
-        `(${pct(cryptoCost.fullHandshakeUs / connB)} of bare Node's connection work), per resumed handshake about ` +
-        `${int(cryptoCost.resumedHandshakeUs)} µs (${pct(cryptoCost.resumedHandshakeUs / resConnB)}). The rest of bare Node's connection work is bookkeeping ` +
+        `(${pct(cryptoCost.fullHandshakeUs / conn(full.B, ka.B))} of bare Node's connection work), per resumed handshake about ` +
+        `${int(cryptoCost.resumedHandshakeUs)} µs (${pct(cryptoCost.resumedHandshakeUs / conn(res.B, ka.B))}). The rest is bookkeeping ` +
         `in OpenSSL 3.0, malloc, Node's socket/stream/HTTP setup and the kernel.`,
     );
   }
-  const gDiff = kaA - healthA;
-  out.push(
-    `- **Guarded vs /health** on nest-mtls: ${int(kaA)} µs vs ${int(healthA)} µs per request (ratio ${ratio(guard.ratio)}). Both routes run the guard and ` +
-      `read the cached identity; /users/1 adds the DN-regex policy, ParseIntPipe, the @ClientCert parameter and the JSON user ` +
-      `(its \`user 1 read by ...\` line is at debug level, off unless LOG_LEVEL=debug), about ${int(gDiff)} µs in all.`,
-  );
-  for (const c of [...main, guard]) {
+  for (const [side, name] of ADAPTERS) {
+    out.push(
+      `- **Guarded vs /health** on ${name}: ${int(us(`${side} keepalive /users/1`))} µs vs ${int(health[side])} µs per request (ratio ${ratio(guard[side].ratio)}); ` +
+        `both routes run ClientCertGuard; /users/1 adds the DN-regex policy, a route parameter with ParseIntPipe, the @ClientCert parameter ` +
+        `and the JSON user (its \`user 1 read by ...\` line is at debug level, off unless LOG_LEVEL=debug).`,
+    );
+  }
+  if (reference && reference.routes) {
+    out.push(
+      `- **The same two routes without nest-mtls** (the reference: /users/1 behind a hand-written check, /health unguarded): ` +
+        `${int(us('T keepalive /users/1'))} µs vs ${int(us('T keepalive /health'))} µs (ratio ${ratio(reference.routes.ratio)}). The difference ` +
+        `between the routes is mostly Nest's work for a route parameter with a pipe, not the guard` +
+        (guardCost ? ` (ClientCertGuard and @ClientCert: ${guardCost.guardUs.toFixed(2)} µs per request, timed alone).` : '.'),
+    );
+  }
+  const targets = [...main.flatMap((m) => ADAPTERS.map(([side, name]) => [name, m.bySide[side]])), ...ADAPTERS.map(([side, name]) => [name, guard[side]])];
+  for (const [name, c] of targets) {
     if (c.target === null) continue;
     out.push(
-      `- Target ${c.metric}: ratio ${ratio(c.ratio)} vs ≥ ${c.target.toFixed(2)}: **${c.met ? 'met' : 'not met'}** ` +
+      `- Target ${name}, ${c.metric}: ratio ${ratio(c.ratio)} vs ≥ ${c.target.toFixed(2)}: **${c.met ? 'met' : 'not met'}** ` +
         `(by server CPU per answer: ${ratio(c.capacity)}, ${c.capacity >= c.target ? 'met' : 'not met'}).`,
     );
   }
@@ -193,13 +225,14 @@ function reading(series, cryptoCost, identityCost) {
         `ratios built from them) are the steadier numbers. Re-run on a quiet machine for cleaner rates.`,
     );
   }
+  const named = (k) => `${LABEL[k[0]]} ${k.slice(2)}`;
   const saturated = Object.keys(series).filter((k) => share(k) < 0.85);
   const genBusy = Object.keys(series).filter((k) => gen(k) > 0.9);
-  if (saturated.length) out.push(`- Server CPU below 85% of a core in: ${saturated.join(', ')}: the generator or round trips, not the server alone, bound those rates.`);
+  if (saturated.length) out.push(`- Server CPU below 85% of a core in: ${saturated.map(named).join(', ')}: the generator or round trips, not the server alone, bound those rates.`);
   else out.push('- The server under test was at ≥ 85% of its core in every run.');
   if (genBusy.length) {
     out.push(
-      `- The generator was above 90% of its core in: ${genBusy.join(', ')}. A TLS client pays about what the server pays per handshake, ` +
+      `- The generator was above 90% of its core in: ${genBusy.map(named).join(', ')}. A TLS client pays about what the server pays per handshake, ` +
         `so on 2 cores the handshake rates are bounded by the generator as much as by the server and their ratio is pulled towards 1; ` +
         `the capacity ratio (server CPU per answer, bare / nest-mtls) does not depend on the generator and is the better estimate there.`,
     );

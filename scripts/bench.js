@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * npm run bench: nest-mtls's user-service vs Node's bare https server, same
- * certificates, same route, same load generator, interleaved rounds; prints
- * medians, spreads and ratios and writes docs/benchmark.md. A benchmark, not
- * a test: it exits non-zero only when something crashes.
+ * npm run bench: nest-mtls's user-service on Express and on Fastify vs Node's
+ * bare https server, same certificates, same route, same load generator,
+ * interleaved rounds; prints medians, spreads and ratios, then measures a
+ * reload of the material under load, and writes docs/benchmark.md. A
+ * benchmark, not a test: it exits non-zero only when something crashes.
  *
- *   A  user-service as built (dist/), MTLS_KEY_STORE_PATH etc. from a dev PKI made now
+ *   A  user-service as built (dist/), HTTP_ADAPTER=express, MTLS_KEY_STORE_PATH etc. from a dev PKI made now
+ *   F  the same user-service with HTTP_ADAPTER=fastify
  *   B  bench/bare-server.js: https.createServer, same key/chain/trust, hand-written CN check
+ *   T  bench/nest-fastify-server.js: Nest + plain FastifyAdapter over https, no nest-mtls, a guard with
+ *      the hand-written CN check (the issue's throwaway app): keep-alive only, to split the Fastify gap
+ *      into Nest + Fastify's part and nest-mtls's
  *   generator  bench/load-generator.js, its own process (each gets one core: taskset)
+ *   reload under load  bench/reload-under-load.js: full handshakes per 250 ms around a SIGHUP
+ *                      reload of changed files, PEM and PKCS#12 material, both adapters
  *
  * Env:
  *   BENCH_SECONDS           measured seconds per run (default 3; 1 for a quick check)
@@ -19,6 +26,7 @@
  *   BENCH_PIN=0             do not pin servers and generator to separate CPUs
  *   BENCH_NO_DOC=1          do not write docs/benchmark.md
  *   BENCH_REVOCATION=0      skip the revocation part (bench/revocation.js: a 100,000-entry CRL, OCSP)
+ *   BENCH_RELOAD=0          skip the reload-under-load runs
  */
 const { execFileSync } = require('node:child_process');
 const { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } = require('node:fs');
@@ -30,12 +38,16 @@ const report = require('../bench/report');
 const { measureCryptoCost } = require('../bench/crypto-cost');
 const { measureIdentityCost } = require('../bench/identity-cost');
 const { runRevocationBench } = require('../bench/revocation');
+const { measureGuardCost } = require('../bench/guard-cost');
+const { measureReloadUnderLoad, reloadTable, reloadReading } = require('../bench/reload-under-load');
+const { measurePerRequestWork, perRequestWorkTable } = require('../bench/per-request-work');
 
 const root = path.join(__dirname, '..');
 const USER_SERVICE_MAIN = path.join(root, 'dist/apps/user-service/apps/user-service/src/main.js');
 const DEV_PKI = path.join(root, 'libs/mtls/dist/testing/index.js');
 const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
+const NEST_FASTIFY_SERVER = path.join(root, 'bench/nest-fastify-server.js');
 const GENERATOR = path.join(root, 'bench/load-generator.js');
 const DOC = path.join(root, 'docs/benchmark.md');
 
@@ -53,6 +65,7 @@ const settings = {
   keepAliveConnections: Math.round(numberSetting('BENCH_KEEPALIVE_CONNECTIONS', 16, { min: 1, max: 256 })),
   handshakeConcurrency: Math.round(numberSetting('BENCH_HANDSHAKE_CONCURRENCY', 8, { min: 1, max: 256 })),
   crl: process.env.BENCH_CRL === '1',
+  reload: process.env.BENCH_RELOAD !== '0',
 };
 settings.warmupSeconds = numberSetting('BENCH_WARMUP_SECONDS', Math.min(2, settings.seconds), { min: 0.5, max: 60 });
 
@@ -108,24 +121,39 @@ function childEnv(extra) {
   return { ...env, ...extra };
 }
 
-async function startServers(pki) {
-  const user = pki.service('user-service');
-  const [portA, portB] = [await processes.freePort(), await processes.freePort()];
-  const a = processes.startServer({
-    name: 'nest-mtls user-service',
+/** The servers under test, by side: the two user-service adapters and bare Node. */
+const SIDES = {
+  A: { label: 'nest-mtls Express', short: 'Express' },
+  F: { label: 'nest-mtls Fastify', short: 'Fastify' },
+  B: { label: 'bare Node', short: 'bare' },
+  T: { label: 'Nest + Fastify without nest-mtls', short: 'N+F ref' },
+};
+
+/** Starts user-service with `HTTP_ADAPTER=adapter` (pinned to CPU 1) with `extraEnv` (and `nodeArgs`); resolves once it listens. */
+async function startUserService(name, adapter, extraEnv, logName, nodeArgs = []) {
+  const port = await processes.freePort();
+  const child = processes.startServer({
+    name,
     script: USER_SERVICE_MAIN,
     cwd: root,
-    logFile: path.join(tmpDir, 'user-service.log'),
+    logFile: path.join(tmpDir, logName),
     cpu: 1,
-    env: childEnv({
-      PORT: String(portA),
-      HOST: '127.0.0.1',
-      MTLS_KEY_STORE_PATH: user.p12,
-      MTLS_KEY_STORE_PASSWORD: pki.password,
-      MTLS_TRUST_STORE_PATH: pki.trustStore,
-      ...(settings.crl ? { MTLS_CRL_PATH: pki.crl } : {}),
-    }),
+    nodeArgs,
+    env: childEnv({ PORT: String(port), HOST: '127.0.0.1', HTTP_ADAPTER: adapter, ...extraEnv }),
   });
+  await processes.waitForReady(child, /listening on/, 60000);
+  return { child, port };
+}
+
+async function startServers(pki) {
+  const user = pki.service('user-service');
+  const material = {
+    MTLS_KEY_STORE_PATH: user.p12,
+    MTLS_KEY_STORE_PASSWORD: pki.password,
+    MTLS_TRUST_STORE_PATH: pki.trustStore,
+    ...(settings.crl ? { MTLS_CRL_PATH: pki.crl } : {}),
+  };
+  const portB = await processes.freePort();
   const b = processes.startServer({
     name: 'bare Node server',
     script: BARE_SERVER,
@@ -141,8 +169,22 @@ async function startServers(pki) {
       ...(settings.crl ? { BARE_CRL: pki.crl } : {}),
     }),
   });
-  await Promise.all([processes.waitForReady(a, /listening on/, 60000), processes.waitForReady(b, /listening on/, 20000)]);
-  return { A: { child: a, port: portA }, B: { child: b, port: portB } };
+  const portT = await processes.freePort();
+  const t = processes.startServer({
+    name: 'Nest + Fastify reference server',
+    script: NEST_FASTIFY_SERVER,
+    cwd: root,
+    logFile: path.join(tmpDir, 'nest-fastify-server.log'),
+    cpu: 1,
+    env: childEnv({ PORT: String(portT), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
+  });
+  const [A, F] = await Promise.all([
+    startUserService('nest-mtls user-service (Express)', 'express', material, 'user-service-express.log'),
+    startUserService('nest-mtls user-service (Fastify)', 'fastify', material, 'user-service-fastify.log'),
+    processes.waitForReady(b, /listening on/, 20000),
+    processes.waitForReady(t, /listening on/, 60000),
+  ]);
+  return { A, F, B: { child: b, port: portB }, T: { child: t, port: portT } };
 }
 
 const RUNS = {
@@ -160,17 +202,22 @@ async function measure(generator, servers, side, kind, urlPath, seconds) {
 }
 
 /**
- * The plan of one round. Order alternates between rounds (A before B, then B
- * before A) so drift of the machine does not favour one side. The A
- * keep-alive /users/1 run sits between its two partners (B /users/1 and A /health).
+ * The plan of one round. Order alternates between rounds (A, B, F then F, B,
+ * A) so drift of the machine does not favour one side, and bare Node (B) runs
+ * between the two adapters. Each adapter's keep-alive /users/1 run sits next
+ * to its /health run; the Nest + Fastify reference (T, keep-alive only, both
+ * routes) runs between bare Node and the Fastify adapter.
  */
 function roundPlan(round) {
   const even = round % 2 === 0;
-  const pair = (kind) => (even ? [['A', kind, '/users/1'], ['B', kind, '/users/1']] : [['B', kind, '/users/1'], ['A', kind, '/users/1']]);
-  const keepAlive = even
-    ? [['A', 'keepalive', '/health'], ['A', 'keepalive', '/users/1'], ['B', 'keepalive', '/users/1']]
-    : [['B', 'keepalive', '/users/1'], ['A', 'keepalive', '/users/1'], ['A', 'keepalive', '/health']];
-  return [...keepAlive, ...pair('full'), ...pair('resumed')];
+  const order = even ? ['A', 'B', 'T', 'F'] : ['F', 'T', 'B', 'A'];
+  const keepAlive = order.flatMap((side) => {
+    if (side === 'B') return [[side, 'keepalive', '/users/1']];
+    const pair = [[side, 'keepalive', '/health'], [side, 'keepalive', '/users/1']];
+    return side === order[0] ? pair : pair.reverse();
+  });
+  const each = (kind) => order.filter((side) => side !== 'T').map((side) => [side, kind, '/users/1']);
+  return [...keepAlive, ...each('full'), ...each('resumed')];
 }
 
 function describe(r) {
@@ -183,7 +230,7 @@ function describe(r) {
   return `${Math.round(r.rate).toLocaleString('en-US').padStart(7)}/s${cpu}, generator CPU ${Math.round(r.clientCpuShare * 100)}%${extra.length ? ', ' + extra.join(', ') : ''}`;
 }
 
-function writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS }) {
+function writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable }) {
   const command = [
     process.env.BENCH_SECONDS ? `BENCH_SECONDS=${process.env.BENCH_SECONDS}` : null,
     process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS}` : null,
@@ -192,23 +239,40 @@ function writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, d
   ]
     .filter(Boolean)
     .join(' ');
-  const doc = `# Benchmark: nest-mtls vs bare Node https
+  const reloadSection = reload
+    ? `## Reload under load
+
+Full handshakes per 250 ms window while user-service reloads changed files on SIGHUP (\`MTLS_WATCH=false\`), each adapter,
+PEM files and PKCS#12 stores (decoded with node-forge, on the event loop; their PBKDF2 runs in Node's crypto). A fresh service
+per run, pinned to CPU 1, after a 2 s warm-up.
+
+${reload.table}
+
+${reload.reading}
+`
+    : '## Reload under load\n\nNot measured in this run (`BENCH_RELOAD=0`).\n';
+  const doc = `# Benchmark: nest-mtls on Express and Fastify vs bare Node https
 
 Generated by \`${command}\` (scripts/bench.js) on ${startedAt.toISOString()} in ${durationS} s.
-Quick check: \`BENCH_SECONDS=1 npm run bench\` (same tables, noisier numbers, about a minute).
+Quick check: \`BENCH_SECONDS=1 BENCH_ROUNDS=1 npm run bench\` (same tables, noisier numbers).
 
 Machine: ${host.cpu}; Node ${host.node}; OpenSSL ${host.openssl}; ${host.platform}; load average at start ${host.load}.
 Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki\`, EC P-256: root CA -> global CA -> leaf), ${
-    settings.crl ? 'CRLs given to both servers' : 'no CRL for either server'
+    settings.crl ? 'CRLs given to every server' : 'no CRL for any server'
   }.
 
 ## Setup
 
-- **nest-mtls**: the built user-service (\`dist/apps/user-service/.../main.js\`), \`NODE_ENV=production\`, material from
+- **nest-mtls Express / Fastify**: the built user-service (\`dist/apps/user-service/.../main.js\`) with \`HTTP_ADAPTER=express\`
+  (MtlsExpressAdapter) or \`HTTP_ADAPTER=fastify\` (MtlsFastifyAdapter), \`NODE_ENV=production\`, material from
   \`MTLS_KEY_STORE_PATH\` (user-service.p12), \`MTLS_KEY_STORE_PASSWORD\`, \`MTLS_TRUST_STORE_PATH\` (truststore.pem).
-  \`GET /users/1\` is behind \`@RequireClientCert(/^CN=home-page-service(,|$)/)\`; \`GET /health\` accepts any verified certificate.
-  The users controller's per-read line (\`user 1 read by CN=home-page-service,...\`) is at debug level, off unless \`LOG_LEVEL=debug\`;
-  the service's stdout goes to a log file.
+  \`GET /users/1\` is behind \`@RequireClientCert(/^CN=home-page-service(,|$)/)\` with ParseIntPipe and \`@ClientCert('subject')\`;
+  \`GET /health\` accepts any verified certificate. Both run the real ClientCertGuard, identity and policy. The users controller's
+  per-read line is at debug level, off unless \`LOG_LEVEL=debug\`; the service's stdout goes to a log file.
+- **Nest + Fastify without nest-mtls** (keep-alive only): \`bench/nest-fastify-server.js\`, Nest on the plain FastifyAdapter
+  with the same https options, a guard doing bare Node's subject check (cached per connection) and ParseIntPipe on
+  \`GET /users/:id\`, an unguarded \`GET /health\`: the issue's throwaway app. Whatever user-service on MtlsFastifyAdapter costs
+  beyond it is nest-mtls's (and user-service's controller: the \`@ClientCert\` parameter, the debug line).
 - **bare Node**: \`bench/bare-server.js\`, \`https.createServer\` with the same key, chain and trust store, \`requestCert\`,
   \`rejectUnauthorized\`, TLS 1.2–1.3; \`/users/1\` checks \`getPeerCertificate().subject.CN === 'home-page-service'\` once per
   connection (cached on the socket, as nest-mtls caches the identity) and answers the same JSON; no logging.
@@ -218,15 +282,16 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   - keep-alive: ${settings.keepAliveConnections} kept-alive connections, one request in flight on each;
   - full handshakes: a new connection per request (\`Connection: close\`), no session offered, ${settings.handshakeConcurrency} concurrent;
   - resumed handshakes: the same, offering the newest TLS 1.3 ticket the worker received; \`isSessionReused()\` is counted.
-- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order A,B then B,A), after an unmeasured warm-up of
-  ${settings.warmupSeconds} s per server and mode. Cells: median of rounds (min–max). Ratios: median of the per-round ratios
-  (min–max), each round's A and B run back to back. Only 200 answers inside the measured window count.
+- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, bare, reference, Fastify, then the reverse),
+  after an unmeasured warm-up of ${settings.warmupSeconds} s per server and mode. Cells: median of rounds (min–max). Ratios: median
+  of the per-round ratios (min–max), bare Node running right between the two adapters in every round. Only 200 answers inside
+  the measured window count.
 
 ## Results
 
 ${tables}
 
-The "capacity ratio" column is bare Node's server CPU per answer divided by nest-mtls's (CPU time of the server process from
+The "capacity ratio" columns are bare Node's server CPU per answer divided by nest-mtls's (CPU time of the server process from
 /proc over the measured window): the throughput ratio if each server had a whole core to itself and were the only limit. It
 does not depend on the generator or on other load as much as the rates do. Per-run details (medians over the rounds):
 
@@ -236,6 +301,17 @@ ${diagnostics}
 
 ${reading}
 
+## Work per request, counted
+
+user-service with \`bench/count-per-request.js\` preloaded (it wraps \`fs\` reads, \`X509Certificate\` and the peer-certificate
+getters), counting after a warm-up over 1 s each of keep-alive, full and resumed handshake load:
+
+${workTable}
+
+No file I/O and no certificate parsing per request; one peer-certificate read per new connection, whose SHA-256 fingerprint finds
+the caller's identity built on its first connection.
+
+${reloadSection}
 ## Profile of the per-connection cost (one-off, not re-run by the bench)
 
 \`perf record -F 999\` of bench/bare-server.js under the full and resumed handshake loads (2026-11-27, this machine; symbols
@@ -252,6 +328,20 @@ formatting ≈ 9%): the identity was built on every new connection, and \`getPee
 (≈ 315 µs per full handshake here, against ≈ 126 µs for \`getPeerCertificate(false)\`). Since then the identity is built once
 per certificate (parsed in one pass) and found by SHA-256 fingerprint on later connections, read with
 \`getPeerCertificate(false)\`; the per-connection difference left is in the tables above.
+
+## Profile of the Fastify request path (one-off, not re-run by the bench)
+
+\`node --cpu-prof\` of user-service on MtlsFastifyAdapter and of bench/nest-fastify-server.js (Nest on the plain FastifyAdapter,
+no nest-mtls), each under the keep-alive GET /users/1 load, 6 s windows, 2026-11-28 on this machine (shared with other jobs, so
+the split is approximate). Per request, of about 40–55 µs of busy CPU: the TLS write of the answer (\`writev\`: encrypting the
+record and the syscall) 15–19 µs in both; Nest's route handler and response path (router-execution-context, Fastify's
+\`reply.send\` with its hooks and serializer) about 20 µs, most of it under the TLS write; Fastify's routing and the five
+\`onRequest\` hooks Nest's adapter installs about 4 µs; parsing the request 4–8 µs. Functions of nest-mtls: ClientCertGuard
+2.4 µs inclusive of Nest's guard consumer (of it the route's policy lookup through the Reflector about 0.9 µs and the WeakMap
+entry for the admitted identity about 0.7 µs, both since removed: the policy is looked up once per route and the identity rides
+on the request), user-service's \`logger.debug\` line about 1 µs (off, but its level is checked), nothing per request on the
+socket (no file I/O, no certificate parsing: see "Work per request, counted"). So the gap between user-service on Fastify and
+bare Node is Nest + Fastify's request pipeline: the reference row of the results table measures it without nest-mtls.
 `;
   mkdirSync(path.dirname(DOC), { recursive: true });
   writeFileSync(DOC, doc);
@@ -261,7 +351,7 @@ async function main() {
   const startedAt = new Date();
   const host = machine();
   console.log(`bench: ${host.cpu}, Node ${host.node}, OpenSSL ${host.openssl}, load ${host.load}`);
-  console.log(`bench: ${settings.rounds} rounds × ${settings.seconds} s per run, warm-up ${settings.warmupSeconds} s, ` + `CRL ${settings.crl ? 'on' : 'off'} for both`);
+  console.log(`bench: ${settings.rounds} rounds × ${settings.seconds} s per run, warm-up ${settings.warmupSeconds} s, ` + `CRL ${settings.crl ? 'on' : 'off'} for all`);
   ensureBuilt();
   const cryptoCost = measureCryptoCost();
   console.log(
@@ -276,8 +366,10 @@ async function main() {
   if (identityCost) {
     console.log(`bench: nest-mtls identity of the client certificate: first build ${identityCost.identityUs.toFixed(0)} µs, later connections (cache by fingerprint) ${identityCost.cachedUs?.toFixed(1) ?? '?'} µs (warm)`);
   }
+  const guardCost = measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
+  if (guardCost) console.log(`bench: nest-mtls per request, ClientCertGuard + @ClientCert on a known caller: ${guardCost.guardUs.toFixed(2)} µs (in-process, warm)`);
   const servers = await startServers(pki);
-  console.log(`bench: nest-mtls on 127.0.0.1:${servers.A.port} (pid ${servers.A.child.pid}), bare on 127.0.0.1:${servers.B.port} (pid ${servers.B.child.pid})`);
+  for (const side of Object.keys(SIDES)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
 
   const generator = new GeneratorClient(processes.startGenerator({ script: GENERATOR, cwd: root, cpu: 0 }));
   const client = pki.service('home-page-service');
@@ -288,7 +380,7 @@ async function main() {
   for (const [side, kind, urlPath] of roundPlan(0)) {
     const r = await measure(generator, servers, side, kind, urlPath, settings.warmupSeconds);
     if (r.protocol) negotiated = `${r.protocol}, ${r.cipher}`;
-    console.log(`  warm-up ${side} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
+    console.log(`  warm-up ${SIDES[side].short.padEnd(7)} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
   }
 
   const series = {};
@@ -298,26 +390,49 @@ async function main() {
       const r = await measure(generator, servers, side, kind, urlPath, settings.seconds);
       const key = `${side} ${kind} ${urlPath}`;
       (series[key] = series[key] || []).push(r);
-      console.log(`  ${side === 'A' ? 'nest-mtls' : 'bare     '} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
+      console.log(`  ${SIDES[side].short.padEnd(7)} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
     }
   }
-  generator.stop();
 
   // Stable order for the tables.
   const ordered = {};
-  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'B']) ordered[`${side} ${kind} /users/1`] = series[`${side} ${kind} /users/1`];
-  ordered['A keepalive /health'] = series['A keepalive /health'];
+  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B']) ordered[`${side} ${kind} /users/1`] = series[`${side} ${kind} /users/1`];
+  for (const side of ['A', 'F']) ordered[`${side} keepalive /health`] = series[`${side} keepalive /health`];
+  for (const urlPath of ['/users/1', '/health']) ordered[`T keepalive ${urlPath}`] = series[`T keepalive ${urlPath}`];
 
   const tables = report.markdownTables(ordered);
   const diagnostics = report.diagnosticsTable(ordered);
-  const reading = report.reading(ordered, cryptoCost, identityCost);
-  const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  const reading = report.reading(ordered, cryptoCost, identityCost, guardCost);
 
   console.log(`\nMachine: ${host.cpu}; Node ${host.node}; OpenSSL ${host.openssl}; ${negotiated}`);
   console.log(`Medians of ${settings.rounds} rounds × ${settings.seconds} s (min–max); ratio = median of per-round nest-mtls/bare ratios\n`);
   for (const table of tables.split('\n\n')) console.log(report.consoleTable(table) + '\n');
   console.log(report.consoleTable(diagnostics) + '\n');
   console.log(reading.replace(/\*\*/g, '').replace(/`/g, ''));
+
+  // The throughput servers are done: stop them so the next runs have CPU 1 to themselves.
+  await Promise.all(Object.values(servers).map((server) => processes.stop(server.child)));
+
+  console.log('\nbench: work per request and per connection (counted in user-service, after a warm-up)');
+  const work = await measurePerRequestWork({ pki, generator, startUserService, settings });
+  const workTable = perRequestWorkTable(work);
+  console.log(report.consoleTable(workTable));
+  let reload = null;
+  if (settings.reload) {
+    console.log(`\nbench: reload under load (full handshakes, ${settings.handshakeConcurrency} concurrent, handshakes/s per 250 ms around 4 swaps per run)`);
+    const runs = await measureReloadUnderLoad({
+      pki,
+      tmpDir,
+      generator,
+      startUserService,
+      concurrency: settings.handshakeConcurrency,
+      log: (line) => console.log(line),
+    });
+    reload = { table: reloadTable(runs), reading: reloadReading(runs) };
+    console.log('\n' + report.consoleTable(reload.table) + '\n');
+    console.log(reload.reading.replace(/\*\*/g, '').replace(/`/g, ''));
+  }
+  generator.stop();
 
   // Revocation: its own servers, after the ones above are stopped (bench/revocation.js).
   let revocation = '';
@@ -326,9 +441,10 @@ async function main() {
     revocation = (await runRevocationBench({ ...settings })).section;
     console.log(`\n${revocation}`);
   }
+  const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   if (process.env.BENCH_NO_DOC !== '1') {
-    writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS });
+    writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable });
     if (revocation) appendFileSync(DOC, `\n${revocation}`);
     console.log(`\nbench: wrote ${path.relative(root, DOC)} (${durationS} s)`);
   }

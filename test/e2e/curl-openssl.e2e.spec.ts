@@ -1,5 +1,5 @@
 import { sClient } from '../support/openssl-client';
-import { startUserService, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startUserService, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { requireTool } from '../support/require-tool';
 import { run } from '../support/tls-probe';
@@ -11,13 +11,13 @@ const describeOpenssl = requireTool('openssl', 'the openssl s_client checks') ? 
  * The article's checks with the tools a person would use: curl and
  * openssl s_client against user-service on loopback.
  */
-describe('user-service seen by curl and openssl s_client', () => {
+describe.each(HTTP_ADAPTERS)('%s: user-service seen by curl and openssl s_client', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll }, adapter);
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EventServiceModule } from '../../apps/event-service/src/event-service.module';
 import { HomePageModule } from '../../apps/home-page-service/src/home-page.module';
-import { CapturingLogger, startUserService } from '../support/start-app';
+import { CapturingLogger, HTTP_ADAPTERS, startUserService } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { httpsGet } from '../support/tls-probe';
 
@@ -178,8 +178,8 @@ describe('no stack trace reaches a caller of a demo service', () => {
     }
   });
 
-  it('user-service answers bad paths and ids with 400/404 JSON', async () => {
-    const app = await startUserService(pki);
+  it.each(HTTP_ADAPTERS)('user-service on %s answers bad paths and ids with 400/404 JSON', async (adapter) => {
+    const app = await startUserService(pki, {}, adapter);
     try {
       for (const [path, status] of [['/users/%E0%A4%A', 400], ['/users/abc', 400], ['/users/999', 404], ['/nope', 404]] as const) {
         const res = await httpsGet(app.port, path, pki.clientTls('home-page-service'));

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceMain } from '../support/spawn-service';
+import { HTTP_ADAPTERS } from '../support/start-app';
 import { run } from '../support/tls-probe';
 
 const ROOT = join(__dirname, '..', '..');
@@ -37,13 +38,14 @@ describe('demo', () => {
   const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
   afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
 
-  it('npm run demo: allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP, the admin ports and the metrics they moved; exits 0', async () => {
+  it.each(HTTP_ADAPTERS)('npm run demo, user-service on %s (HTTP_ADAPTER): allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP, the admin ports and the metrics they moved; exits 0', async (adapter) => {
     const [user, userTcp, home, event, userAdmin, homeAdmin, eventAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
         cwd: ROOT,
         env: {
           ...process.env,
+          HTTP_ADAPTER: adapter,
           USER_SERVICE_PORT: String(user),
           USER_SERVICE_TCP_PORT: String(userTcp),
           HOME_PAGE_PORT: String(home),

@@ -28,6 +28,11 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.listened).toBe(true);
   });
 
+  it('starts on Fastify with HTTP_ADAPTER=fastify (the same settings, the same checks)', async () => {
+    const run = await runService('user-service', { ...good, HTTP_ADAPTER: 'fastify' });
+    expect(run.listened).toBe(true);
+  });
+
   it('starts with MTLS_ENABLE_CRLDP=false (a ported Dropwizard setting that asks for nothing)', async () => {
     const run = await runService('user-service', { ...good, MTLS_ENABLE_CRLDP: 'false' });
     expect(run.listened).toBe(true);
@@ -60,6 +65,8 @@ describe('user-service fails fast on bad configuration', () => {
     ['an unknown CRL check mode', () => ({ ...good, MTLS_CRL_CHECK: 'everything' }), /: MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf$/],
     ['an OCSP responder over https', () => ({ ...good, MTLS_OCSP: 'true', MTLS_OCSP_RESPONDER_URL: 'https://ocsp.example/' }), /: MTLS_OCSP_RESPONDER_URL \(ocspResponderUrl\): must be an http: URL/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
+    ['an HTTP adapter it does not have', () => ({ ...good, HTTP_ADAPTER: 'koa' }), /^user-service: cannot start: HTTP_ADAPTER: expected one of express, fastify, got "koa"$/],
+    ['a certificate without the serverAuth EKU, on Fastify', () => ({ ...good, HTTP_ADAPTER: 'fastify', MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate .* lacks the serverAuth extended key usage$/],
   ];
 
   it.each(cases)('refuses %s', async (_what, env, message) => {

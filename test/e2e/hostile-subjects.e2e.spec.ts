@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
 import { resignedWithSubject } from '../support/crafted-certificate';
 import { nameDer, tlv, utf8 } from '../support/der';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { httpsGet } from '../support/tls-probe';
 
@@ -21,13 +21,13 @@ class GuardedController {
  * or hide log lines. The caller gets the article's answers; the log gets one
  * escaped, bounded line that says what happened.
  */
-describe('hostile subjects in verified certificates', () => {
+describe.each(HTTP_ADAPTERS)('hostile subjects in verified certificates (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions(pki.pemOptions('user-service'), [GuardedController]);
+    svc = await startWithOptions(pki.pemOptions('user-service'), [GuardedController], [], adapter);
   });
 
   afterAll(async () => {

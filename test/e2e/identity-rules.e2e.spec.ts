@@ -7,7 +7,6 @@ import {
   ClientCert,
   ClientCertGuard,
   ClientCertMode,
-  MtlsExpressAdapter,
   MtlsModule,
   MtlsPolicyInventory,
   RequireAnyClientCert,
@@ -18,7 +17,7 @@ import {
   type MtlsOptions,
 } from 'nest-mtls';
 import { startMtlsMicroservice, rawRpc, type RunningMicroservice } from '../support/start-microservice';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, mtlsAdapter, startWithOptions, type HttpAdapterName, type RunningApp } from '../support/start-app';
 import { httpsGet } from '../support/tls-probe';
 import { spiffe, TestPki } from '../support/test-pki';
 
@@ -64,7 +63,7 @@ class RulesController {
 }
 
 /** Typed rules over real TLS: the certificates are made at test time, the policies are judged on what the handshake verified. */
-describe('typed rules over real TLS', () => {
+describe.each(HTTP_ADAPTERS)('typed rules over real TLS (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
@@ -94,7 +93,7 @@ describe('typed rules over real TLS', () => {
         return { ok: true };
       }
     }
-    svc = await startWithOptions(pki.pemOptions('user-service'), [RulesController, Pinned]);
+    svc = await startWithOptions(pki.pemOptions('user-service'), [RulesController, Pinned], [], adapter);
   });
 
   afterAll(async () => {
@@ -201,7 +200,7 @@ class AuditedController {
 }
 
 /** Routes without @RequireClientCert under a global guard, the "any verified certificate" decorator, and audit mode. */
-describe('default policy and audit mode', () => {
+describe.each(HTTP_ADAPTERS)('default policy and audit mode (%s)', (adapter) => {
   let pki: TestPki;
   let deny: RunningApp;
   let audit: RunningApp;
@@ -209,9 +208,9 @@ describe('default policy and audit mode', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    deny = await startWithOptions(pki.pemOptions('user-service', { defaultPolicy: 'deny' }), [DefaultsController, AuditedController], [{ provide: APP_GUARD, useClass: ClientCertGuard }]);
+    deny = await startWithOptions(pki.pemOptions('user-service', { defaultPolicy: 'deny' }), [DefaultsController, AuditedController], [{ provide: APP_GUARD, useClass: ClientCertGuard }], adapter);
     deny.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
-    audit = await startWithOptions(pki.pemOptions('user-service', { policyMode: 'audit' }), [DefaultsController, AuditedController]);
+    audit = await startWithOptions(pki.pemOptions('user-service', { policyMode: 'audit' }), [DefaultsController, AuditedController], [], adapter);
   });
 
   afterAll(async () => {
@@ -325,15 +324,15 @@ class DebugLogger implements LoggerService {
 }
 
 /** Starts an app on `host` (dual-stack '::', or '::1'), which start-app's helpers do not do. */
-async function startOn(host: string, options: MtlsOptions, controllers: unknown[]): Promise<RunningApp & { logs: DebugLogger }> {
+async function startOn(host: string, options: MtlsOptions, controllers: unknown[], adapter: HttpAdapterName): Promise<RunningApp & { logs: DebugLogger }> {
   const logs = new DebugLogger();
   @Module({ imports: [MtlsModule.forRoot(options)], controllers: controllers as never[] })
   class HostModule {}
   const moduleRef = await Test.createTestingModule({ imports: [HostModule] }).setLogger(logs).compile();
-  const app = moduleRef.createNestApplication(new MtlsExpressAdapter(), { logger: logs, abortOnError: false });
+  const app = moduleRef.createNestApplication(mtlsAdapter(adapter), { logger: logs, abortOnError: false });
   await app.listen(0, host);
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  return { app, port, logs: logs as never, close: () => app.close() };
+  return { app, port, logs: logs as never, adapter, close: () => app.close() };
 }
 
 @Controller('e')
@@ -346,7 +345,7 @@ class EndpointController {
 }
 
 /** The article's endpointIdentificationAlgorithm: HTTPS, on the server: the client certificate must name where it connects from. */
-describe('endpoint identification (HTTPS)', () => {
+describe.each(HTTP_ADAPTERS)('endpoint identification (HTTPS) (%s)', (adapter) => {
   let pki: TestPki;
   let dual: RunningApp & { logs: DebugLogger };
   let v6: RunningApp & { logs: DebugLogger };
@@ -361,8 +360,8 @@ describe('endpoint identification (HTTPS)', () => {
       pki.issue('v6-only', { subject: 'CN=v6', ip: ['0:0:0:0:0:0:0:1'] }),
     ]);
     const options = pki.pemOptions('user-service', { endpointIdentification: 'HTTPS' });
-    dual = await startOn('::', options, [EndpointController]);
-    v6 = await startOn('::1', options, [EndpointController]);
+    dual = await startOn('::', options, [EndpointController], adapter);
+    v6 = await startOn('::1', options, [EndpointController], adapter);
   });
 
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
 import type { TLSSocket } from 'node:tls';
 import { requestOnSocket } from '../support/raw-http';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { eachAdapter, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { tlsOpen } from '../support/tls-probe';
 
@@ -24,10 +24,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * closes it, in every mode (want mode lets clients without a certificate
  * complete the handshake, so there it is anyone's connection).
  */
-describe.each([
-  ['want mode, no certificate', { needClientAuth: false }, undefined],
-  ['default mode, trusted certificate', {}, 'event-service'],
-])('idle connections after the handshake, %s', (_mode, extra, who) => {
+describe.each(
+  eachAdapter<[string, object, string | undefined]>([
+    ['want mode, no certificate', { needClientAuth: false }, undefined],
+    ['default mode, trusted certificate', {}, 'event-service'],
+  ]),
+)('%s: idle connections after the handshake, %s', (adapter, _mode, extra, who) => {
   let pki: TestPki;
   let svc: RunningApp;
 
@@ -36,6 +38,8 @@ describe.each([
     svc = await startWithOptions(
       { keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, requestHeaderTimeoutMs: 800, ...extra },
       [HealthController],
+      [],
+      adapter,
     );
   });
 
@@ -64,7 +68,7 @@ describe.each([
     try {
       const first = await requestOnSocket(socket, '/health');
       expect(first).toMatchObject({ status: who ? 200 : 403 });
-      await sleep(1200); // past requestHeaderTimeoutMs, within Node's keep-alive timeout (5 s)
+      await sleep(1200); // past requestHeaderTimeoutMs, within the keep-alive timeout (Node's 5 s, Fastify's 72 s)
       expect(socket.destroyed).toBe(false);
       expect(await requestOnSocket(socket, '/health')).toMatchObject({ status: who ? 200 : 403 });
     } finally {

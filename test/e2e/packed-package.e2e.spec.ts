@@ -35,6 +35,9 @@ const STARTERS: Starter[] = [
   },
 ];
 
+/** The Fastify app: NestFactory with MtlsFastifyAdapter from nest-mtls/fastify. */
+const FASTIFY_STARTERS: Starter[] = [{ name: 'NestFactory.create(AppModule, new MtlsFastifyAdapter())', entry: 'main-fastify.js' }];
+
 const REPO_NEST_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8')).version;
 
@@ -136,5 +139,69 @@ describe('the packed nest-mtls in a stranger\'s app', () => {
         expect(tsc.code).toBe(0);
       }, 60000);
     }
+  });
+
+  /**
+   * A Fastify app that does not install @nestjs/platform-express (nor does
+   * installing nest-mtls pull it in: it is an optional peer): the main entry
+   * loads and type-checks without it, and MtlsFastifyAdapter serves mTLS.
+   */
+  describe('on Fastify, without @nestjs/platform-express (esm)', () => {
+    const format = MODULE_FORMATS.find((f) => f.name === 'esm')!;
+    const dir = join(work, 'fastify-esm');
+    const pki = join(dir, 'pki');
+
+    beforeAll(async () => {
+      writeConsumerApp(dir, format, tarball, FASTIFY_STARTERS, 'fastify');
+      await mustRunIn(dir, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
+      await mustRunIn(dir, 'npx', ['mtls', 'pki', 'init', 'pki', '--service', 'server', '--service', 'allowed-client']);
+      await mustRunIn(dir, 'npx', ['mtls', 'pki', 'issue', '--subject', 'CN=blocked-client,O=stranger', '--name', 'blocked-client', 'pki']);
+    }, 150000);
+
+    it('has @nestjs/platform-fastify and no @nestjs/platform-express', () => {
+      expect(JSON.parse(readFileSync(join(dir, 'node_modules', '@nestjs', 'platform-fastify', 'package.json'), 'utf8')).version).toBe(CONSUMER_NEST_VERSION);
+      expect(existsSync(join(dir, 'node_modules', '@nestjs', 'platform-express'))).toBe(false);
+      expect(existsSync(join(dir, 'node_modules', 'express'))).toBe(false);
+    });
+
+    it('compiles against the public types with skipLibCheck false (nest-mtls and nest-mtls/fastify)', async () => {
+      const r = await runIn(dir, 'npx', ['tsc', '-p', '.']);
+      expect(`${r.stdout}${r.stderr}`).toBe('');
+      expect(r.code).toBe(0);
+    }, 60000);
+
+    it('loads nest-mtls (import and require) without @nestjs/platform-express; MtlsExpressAdapter says what to install', async () => {
+      const script = [
+        "import * as mtls from 'nest-mtls';",
+        "import { createRequire } from 'node:module';",
+        "const cjs = createRequire(process.cwd() + '/package.json')('nest-mtls');",
+        "let refusal = '';",
+        'try { new mtls.MtlsExpressAdapter(); } catch (err) { refusal = err.message; }',
+        "console.log(JSON.stringify({ module: typeof mtls.MtlsModule, same: cjs.MtlsModule === mtls.MtlsModule, refusal }));",
+      ].join('\n');
+      const seen = JSON.parse((await mustRunIn(dir, 'node', ['--input-type=module', '-e', script])).stdout) as { module: string; same: boolean; refusal: string };
+      expect(seen).toEqual({
+        module: 'function',
+        same: true,
+        refusal: 'MtlsExpressAdapter: needs @nestjs/platform-express, which is not installed: npm i @nestjs/platform-express (or serve with MtlsFastifyAdapter)',
+      });
+    });
+
+    it.each(FASTIFY_STARTERS)('started with $name: allowed subject 200, blocked subject 403, no client certificate refused in the handshake', async (starter) => {
+      const app: StartedApp = await startConsumerApp(dir, starter.entry, { PKI_DIR: pki });
+      try {
+        const ca = readFileSync(join(pki, 'truststore.pem'));
+        const as = (name: string) => ({ ca, cert: readFileSync(join(pki, `${name}.chain.pem`)), key: readFileSync(join(pki, `${name}.key`)) });
+        expect(await httpsGet(app.port, '/hello', as('allowed-client'))).toMatchObject({ status: 200, json: { caller: 'CN=allowed-client,O=nest-mtls' } });
+        expect(await httpsGet(app.port, '/hello', as('blocked-client'))).toMatchObject({ status: 403, json: { statusCode: 403, message: 'Certificate subject is not recognized!' } });
+        const refusal = await httpsGet(app.port, '/hello', { ca }).then(
+          (answer) => `answered ${answer.status}`,
+          (err: NodeJS.ErrnoException) => err.code,
+        );
+        expect(refusal).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+      } finally {
+        await app.stop();
+      }
+    }, 60000);
   });
 });

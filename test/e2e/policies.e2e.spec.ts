@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ClientCert, ClientCertGuard, RequireClientCert, type ClientIdentity } from 'nest-mtls';
 import { requireTool } from '../support/require-tool';
 import { httpsGet, renegotiationOutcome } from '../support/tls-probe';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 @Controller('p')
@@ -48,14 +48,14 @@ class UndecoratedController {
  * Policies over real TLS, with MtlsModule.forRoot (the synchronous form) and
  * split PEM files (cert-manager's tls.crt/tls.key).
  */
-describe('client certificate policies over real TLS', () => {
+describe.each(HTTP_ADAPTERS)('%s: client certificate policies over real TLS', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
     // Split PEM files, as cert-manager's tls.crt/tls.key.
-    svc = await startWithOptions(pki.pemOptions('user-service'), [PolicyController]);
+    svc = await startWithOptions(pki.pemOptions('user-service'), [PolicyController], [], adapter);
   });
 
   afterAll(async () => {
@@ -95,7 +95,7 @@ describe('client certificate policies over real TLS', () => {
  * guard answers 403 "No certificate chain found!"; a certificate from another
  * CA is still refused in the handshake.
  */
-describe('optional client certificates (needClientAuth: false)', () => {
+describe.each(HTTP_ADAPTERS)('%s: optional client certificates (needClientAuth: false)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
@@ -105,6 +105,7 @@ describe('optional client certificates (needClientAuth: false)', () => {
       { keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, needClientAuth: false },
       [PolicyController, UndecoratedController],
       [{ provide: APP_GUARD, useClass: ClientCertGuard }],
+      adapter,
     );
   });
 
@@ -134,13 +135,13 @@ describe('optional client certificates (needClientAuth: false)', () => {
 });
 
 /** The control case of the renegotiation test: with allowRenegotiation the same client renegotiates. */
-describe('allowRenegotiation: true', () => {
+describe.each(HTTP_ADAPTERS)('%s: allowRenegotiation: true', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions(pki.pemOptions('user-service', { allowRenegotiation: true }), [PolicyController]);
+    svc = await startWithOptions(pki.pemOptions('user-service', { allowRenegotiation: true }), [PolicyController], [], adapter);
   });
 
   afterAll(async () => {
@@ -157,13 +158,13 @@ describe('allowRenegotiation: true', () => {
  * validatePeers=false: an unverifiable certificate passes the handshake, but
  * the guard never trusts it: 403 "No certificate chain found!".
  */
-describe('validatePeers: false', () => {
+describe.each(HTTP_ADAPTERS)('%s: validatePeers: false', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions(pki.pemOptions('user-service', { validatePeers: false }), [PolicyController]);
+    svc = await startWithOptions(pki.pemOptions('user-service', { validatePeers: false }), [PolicyController], [], adapter);
   });
 
   afterAll(async () => {
@@ -185,7 +186,7 @@ describe('validatePeers: false', () => {
 
 /** Java key and trust stores made by keytool, as a Dropwizard team would bring them. */
 const describeKeytool = requireTool('keytool', 'the JKS end-to-end test') ? describe : describe.skip;
-describeKeytool('JKS key store and trust store (keytool)', () => {
+describeKeytool.each(HTTP_ADAPTERS)('%s: JKS key store and trust store (keytool)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp | undefined;
 
@@ -193,7 +194,7 @@ describeKeytool('JKS key store and trust store (keytool)', () => {
     pki = await TestPki.create();
     const keystore = pki.jks('user-service', 'notsecret', 'server-tls');
     const truststore = pki.jksTrustStore('notsecret');
-    svc = await startWithOptions({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' }, [PolicyController]);
+    svc = await startWithOptions({ keyStorePath: keystore, keyStorePassword: 'notsecret', certAlias: 'server-tls', trustStorePath: truststore, trustStorePassword: 'notsecret' }, [PolicyController], [], adapter);
   });
 
   afterAll(async () => {

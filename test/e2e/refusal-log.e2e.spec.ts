@@ -1,7 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { HealthController } from '../../apps/user-service/src/health.controller';
-import { startUserService, startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
 
@@ -13,14 +13,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * connects from its own loopback address (127.0.0.N), so that the lines of
  * different cases are not summarised together.
  */
-describe('refused handshakes in the log', () => {
+describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
   let host = 10;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startUserService(pki, { MTLS_HANDSHAKE_TIMEOUT_MS: '500' });
+    svc = await startUserService(pki, { MTLS_HANDSHAKE_TIMEOUT_MS: '500' }, adapter);
     await pki.selfSigned('forged', { subject: 'CN=home-page-service,O=nest-mtls', extendedKeyUsage: ['clientAuth'] });
   });
 
@@ -123,13 +123,13 @@ describe('refused handshakes in the log', () => {
   });
 });
 
-describe('refused handshakes in the log, with CRLs', () => {
+describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log, with CRLs', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll }, adapter);
   });
 
   afterAll(async () => {
@@ -150,7 +150,7 @@ describe('refused handshakes in the log, with CRLs', () => {
   });
 });
 
-describe('a CRL that passes its nextUpdate while the service runs', () => {
+describe.each(HTTP_ADAPTERS)('%s: a CRL that passes its nextUpdate while the service runs', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
   let nextUpdate: Date;
@@ -159,7 +159,7 @@ describe('a CRL that passes its nextUpdate while the service runs', () => {
     pki = await TestPki.create();
     nextUpdate = new Date(Date.now() + 3000);
     const crlPath = await pki.writeCrls('short-crl.pem', [pki.root], [pki.global, { nextUpdate }]);
-    svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
+    svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController], [], adapter);
   });
 
   afterAll(async () => {

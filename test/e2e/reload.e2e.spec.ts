@@ -7,7 +7,7 @@ import { firstValueFrom, filter } from 'rxjs';
 import { requestOnSocket } from '../support/raw-http';
 import { SecretVolume } from '../support/secret-volume';
 import { freePort, startService, type RunningService } from '../support/spawn-service';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { httpsGet, tlsOpen } from '../support/tls-probe';
 
@@ -48,9 +48,9 @@ async function waitForSerial(port: number, pki: TestPki, serial: string, limitMs
  * Certificate rotation without a restart: the material lives in a directory
  * updated like a Kubernetes secret volume; new handshakes see each good
  * update within 5 s, broken material is never served, existing connections
- * keep working.
+ * keep working; on both adapters.
  */
-describe('reloading the material', () => {
+describe.each(HTTP_ADAPTERS)('%s: reloading the material', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
   let volume: SecretVolume;
@@ -63,7 +63,7 @@ describe('reloading the material', () => {
     pki = await TestPki.create();
     volume = new SecretVolume(join(pki.dir, 'secret'));
     publish(await issue());
-    svc = await startWithOptions({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt') }, [WhoamiController]);
+    svc = await startWithOptions({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt') }, [WhoamiController], [], adapter);
     source = svc.app.get(MtlsMaterialSource);
   });
 
@@ -152,9 +152,9 @@ describe('reloading the material', () => {
 
 /**
  * SIGHUP, with watching off (MTLS_WATCH=false): the built user-service as its
- * own process, its files rotated, then the signal.
+ * own process (HTTP_ADAPTER=express or fastify), its files rotated, then the signal.
  */
-describe('SIGHUP with MTLS_WATCH=false', () => {
+describe.each(HTTP_ADAPTERS)('%s: SIGHUP with MTLS_WATCH=false', (adapter) => {
   let pki: TestPki;
   let service: RunningService;
   let volume: SecretVolume;
@@ -172,6 +172,7 @@ describe('SIGHUP with MTLS_WATCH=false', () => {
       MTLS_KEY_PATH: volume.path('tls.key'),
       MTLS_TRUST_STORE_PATH: volume.path('ca.crt'),
       MTLS_WATCH: 'false',
+      HTTP_ADAPTER: adapter,
     });
   });
 

@@ -1,7 +1,7 @@
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { compiledClient } from '../support/c-client';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { eachAdapter, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { run } from '../support/tls-probe';
 
@@ -12,11 +12,13 @@ import { run } from '../support/tls-probe';
  * socket must be judged: the renegotiation fails verification, so the
  * connection ends and nothing is served.
  */
-describe.each([
-  ['want mode (needClientAuth: false)', { needClientAuth: false }],
-  ['validatePeers: false', { validatePeers: false }],
-  ['default mode', {}],
-])('renegotiation to an unverified certificate, %s, allowRenegotiation: true', (_mode, extra) => {
+describe.each(
+  eachAdapter<[string, object]>([
+    ['want mode (needClientAuth: false)', { needClientAuth: false }],
+    ['validatePeers: false', { validatePeers: false }],
+    ['default mode', {}],
+  ]),
+)('%s: renegotiation to an unverified certificate, %s, allowRenegotiation: true', (adapter, _mode, extra) => {
   let pki: TestPki;
   let svc: RunningApp;
   let forged: { cert: string; key: string };
@@ -31,6 +33,7 @@ describe.each([
       { keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, allowRenegotiation: true, ...extra },
       [UsersController],
       [UsersService],
+      adapter,
     );
   });
 

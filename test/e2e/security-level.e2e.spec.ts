@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
-import { startUserService, startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome } from '../support/tls-probe';
 
@@ -47,9 +47,9 @@ describe('securityLevel', () => {
     pki?.cleanup();
   });
 
-  describe('user-service at the default level (2)', () => {
+  describe.each(HTTP_ADAPTERS)('%s: user-service at the default level (2)', (adapter) => {
     let app: RunningApp;
-    beforeAll(async () => (app = await startUserService(pki)));
+    beforeAll(async () => (app = await startUserService(pki, {}, adapter)));
     afterAll(() => app?.close());
 
     it.each([
@@ -67,9 +67,9 @@ describe('securityLevel', () => {
     });
   });
 
-  describe('user-service at MTLS_SECURITY_LEVEL=3', () => {
+  describe.each(HTTP_ADAPTERS)('%s: user-service at MTLS_SECURITY_LEVEL=3', (adapter) => {
     let app: RunningApp;
-    beforeAll(async () => (app = await startUserService(pki, { MTLS_SECURITY_LEVEL: '3' })));
+    beforeAll(async () => (app = await startUserService(pki, { MTLS_SECURITY_LEVEL: '3' }, adapter)));
     afterAll(() => app?.close());
 
     it.each([
@@ -131,9 +131,9 @@ describe('securityLevel', () => {
     });
   });
 
-  describe('a server configured with TLS 1.3 suites only', () => {
+  describe.each(HTTP_ADAPTERS)('%s: a server configured with TLS 1.3 suites only', (adapter) => {
     let app: RunningApp;
-    beforeAll(async () => (app = await startWithOptions(pki.pemOptions('user-service', { supportedCipherSuites: ['TLS_AES_128_GCM_SHA256'] }), [PingController])));
+    beforeAll(async () => (app = await startWithOptions(pki.pemOptions('user-service', { supportedCipherSuites: ['TLS_AES_128_GCM_SHA256'] }), [PingController], [], adapter)));
     afterAll(() => app?.close());
 
     it('serves TLS 1.3 only (as Node does for such a list) and still applies the security level', async () => {

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
 import * as identityModule from 'nest-mtls/identity/identity-from-certificate';
 import { cachedIdentityCount } from 'nest-mtls/identity/peer-identity';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { eachAdapter, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { httpsGet } from '../support/tls-probe';
 
@@ -22,17 +22,19 @@ class GuardedController {
  * (an attacker mints them without end); the log gets OpenSSL's rendering of
  * its subject, cut short.
  */
-describe.each([
-  ['validatePeers: false', { validatePeers: false }],
-  ['want mode with validatePeers: false', { needClientAuth: false, validatePeers: false }],
-])('unverified certificates, %s', (_mode, extra) => {
+describe.each(
+  eachAdapter<[string, object]>([
+    ['validatePeers: false', { validatePeers: false }],
+    ['want mode with validatePeers: false', { needClientAuth: false, validatePeers: false }],
+  ]),
+)('%s: unverified certificates, %s', (adapter, _mode, extra) => {
   let pki: TestPki;
   let svc: RunningApp;
   const heavy: Array<{ key: string; cert: string }> = [];
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra }, [GuardedController]);
+    svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra }, [GuardedController], [], adapter);
     // Self-signed, ~30 KB, ~9,700 one-letter DNS SANs, a long subject: the attacker's cheapest expensive certificate.
     for (let i = 0; i < 3; i++) {
       const { issued } = await pki.selfSigned(`heavy${i}`, { subject: `CN=home-page-service-${i}${'x'.repeat(40)},O=${'attacker'.repeat(8)}`, dns: Array(9_700).fill('x') });

@@ -3,21 +3,21 @@ import { createServer as createTlsServer } from 'node:tls';
 import { Agent, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { handshakeOutcome, httpsGet, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
-import { startUserService, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startUserService, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 
 /**
  * user-service itself, as shipped, over real TLS on loopback: the article's
  * checks (plain HTTP, no client cert, allowed, blocked) and the refusals a
- * security review asks about.
+ * security review asks about; on Express and on Fastify.
  */
-describe('user-service over mutual TLS', () => {
+describe.each(HTTP_ADAPTERS)('user-service over mutual TLS (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll });
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll }, adapter);
   });
 
   afterAll(async () => {
@@ -53,6 +53,27 @@ describe('user-service over mutual TLS', () => {
   it('answers 404 (not 500) for a user that does not exist, and 400 for a bad id', async () => {
     expect((await httpsGet(svc.port, '/users/99', pki.clientTls('home-page-service'))).status).toBe(404);
     expect((await httpsGet(svc.port, '/users/abc', pki.clientTls('home-page-service'))).status).toBe(400);
+  });
+
+  it('answers an unknown route with Nest\'s 404 JSON, the same on both adapters', async () => {
+    const res = await httpsGet(svc.port, '/nope', pki.clientTls('home-page-service'));
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ message: 'Cannot GET /nope', error: 'Not Found', statusCode: 404 });
+  });
+
+  it('answers a malformed request inside the TLS connection with 400 and closes it (Fastify with its JSON body, Node for Express with none)', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => undefined);
+      socket.write('GARBAGE\r\n\r\n');
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    if (adapter === 'fastify') expect(JSON.parse(body)).toEqual({ error: 'Bad Request', message: 'Client Error', statusCode: 400 });
+    else expect(body).toBe('');
   });
 
   it('gives no HTTP answer to plain HTTP on the TLS port', async () => {

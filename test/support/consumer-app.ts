@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /**
  * A stranger's Nest app outside the repository, made from the files in
@@ -10,6 +10,8 @@ import { join } from 'node:path';
  */
 
 const FIXTURE = join(__dirname, '..', 'fixtures', 'consumer-app', 'src');
+/** The entry files of FIXTURE that belong to one platform (each imports its adapter); the rest is shared. */
+const ENTRIES: Record<HttpPlatform, string[]> = { express: ['main.ts', 'main-testing.ts'], fastify: ['main-fastify.ts'] };
 
 /** The Nest patch the consumer pins: a different one than the repository's. */
 export const CONSUMER_NEST_VERSION = '12.5.0';
@@ -20,6 +22,13 @@ export interface ModuleFormat {
   /** package.json "type". */
   type: 'module' | 'commonjs';
 }
+
+/**
+ * Which HTTP platform the consumer installs: Express (the platform package and
+ * @types/express) or Fastify (@nestjs/platform-fastify and NOT
+ * @nestjs/platform-express, so the main entry of nest-mtls must load without it).
+ */
+export type HttpPlatform = 'express' | 'fastify';
 
 /** The two ways a Nest app ships today; both use Nest 12's starter tsconfig (nodenext). */
 export const MODULE_FORMATS: ModuleFormat[] = [
@@ -63,23 +72,23 @@ export function consumerTsconfig(overrides: Record<string, unknown> = {}): objec
 }
 
 /** The consumer's package.json: Nest pinned to CONSUMER_NEST_VERSION, nest-mtls from the tarball. */
-export function consumerPackageJson(format: ModuleFormat, tarball: string, starters: Starter[]): object {
+export function consumerPackageJson(format: ModuleFormat, tarball: string, starters: Starter[], platform: HttpPlatform = 'express'): object {
   const nest = CONSUMER_NEST_VERSION;
   return {
-    name: `stranger-app-${format.name}`,
+    name: `stranger-app-${format.name}${platform === 'express' ? '' : `-${platform}`}`,
     version: '1.0.0',
     private: true,
     type: format.type,
     dependencies: {
       '@nestjs/common': nest,
       '@nestjs/core': nest,
-      '@nestjs/platform-express': nest,
+      [`@nestjs/platform-${platform}`]: nest,
       'nest-mtls': `file:${tarball}`,
       'reflect-metadata': '^0.2.2',
       rxjs: '^7.8.1',
     },
     devDependencies: Object.assign(
-      { '@types/express': '^5.0.0', '@types/node': '^20.19.0', typescript: '6.0.3' },
+      { ...(platform === 'express' ? { '@types/express': '^5.0.0' } : {}), '@types/node': '^20.19.0', typescript: '6.0.3' },
       ...starters.map((s) => s.devDependencies ?? {}),
     ),
   };
@@ -115,12 +124,17 @@ export async function mustRunIn(cwd: string, cmd: string, args: string[], timeou
   return r;
 }
 
-/** Writes the consumer project into `dir` (package.json, tsconfig.json, src/) without installing it. */
-export function writeConsumerApp(dir: string, format: ModuleFormat, tarball: string, starters: Starter[]): void {
+/**
+ * Writes the consumer project into `dir` (package.json, tsconfig.json, src/) without installing it.
+ * It gets the shared files of the fixture and the entry files of its platform only.
+ */
+export function writeConsumerApp(dir: string, format: ModuleFormat, tarball: string, starters: Starter[], platform: HttpPlatform = 'express'): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumerPackageJson(format, tarball, starters), null, 2)}\n`);
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(consumerPackageJson(format, tarball, starters, platform), null, 2)}\n`);
   writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify(consumerTsconfig(), null, 2)}\n`);
-  cpSync(FIXTURE, join(dir, 'src'), { recursive: true });
+  const otherPlatforms = (Object.keys(ENTRIES) as HttpPlatform[]).filter((p) => p !== platform);
+  const skipped = new Set(otherPlatforms.flatMap((p) => ENTRIES[p]));
+  cpSync(FIXTURE, join(dir, 'src'), { recursive: true, filter: (file) => !skipped.has(basename(file)) });
 }
 
 /** A started consumer app: its port, its output so far, and a way to stop it. */

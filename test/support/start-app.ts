@@ -2,6 +2,7 @@ import { Module, type INestApplication, type LoggerService, type Provider, type 
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { MtlsExpressAdapter, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { MtlsFastifyAdapter } from 'nest-mtls/fastify';
 import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
 import { PASSWORD, type TestPki } from './test-pki';
 
@@ -15,40 +16,60 @@ export class CapturingLogger implements LoggerService {
   verbose() {}
 }
 
+/** The HTTP adapters nest-mtls serves through; every end-to-end test of HTTP behaviour runs on each (`describe.each(HTTP_ADAPTERS)`). */
+export const HTTP_ADAPTERS = ['express', 'fastify'] as const;
+
+/** One of HTTP_ADAPTERS. */
+export type HttpAdapterName = (typeof HTTP_ADAPTERS)[number];
+
+/** For `describe.each` over a table and both adapters: every row once per adapter, the adapter's name first (`'%s: ...'`). */
+export function eachAdapter<Row extends unknown[]>(rows: Row[]): [HttpAdapterName, ...Row][] {
+  return HTTP_ADAPTERS.flatMap((adapter) => rows.map((row): [HttpAdapterName, ...Row] => [adapter, ...row]));
+}
+
+/** A new mTLS adapter: MtlsExpressAdapter (nest-mtls) or MtlsFastifyAdapter (nest-mtls/fastify). */
+export function mtlsAdapter(adapter: HttpAdapterName): MtlsExpressAdapter | MtlsFastifyAdapter {
+  return adapter === 'fastify' ? new MtlsFastifyAdapter() : new MtlsExpressAdapter();
+}
+
 export interface RunningApp {
   app: INestApplication;
   port: number;
   logs: CapturingLogger;
+  /** The adapter it serves through. */
+  adapter: HttpAdapterName;
   close(): Promise<void>;
 }
 
 /**
- * Starts a Nest app serving mTLS through MtlsExpressAdapter on 127.0.0.1, on a
- * free port, the way Nest users write e2e tests: a TestingModule, then
- * createNestApplication with the adapter.
+ * Starts a Nest app serving mTLS through the adapter (MtlsExpressAdapter by
+ * default, or MtlsFastifyAdapter) on 127.0.0.1, on a free port, the way Nest
+ * users write e2e tests: a TestingModule, then createNestApplication with the
+ * adapter.
  */
-export async function startMtlsApp(module: unknown): Promise<RunningApp> {
+export async function startMtlsApp(module: unknown, adapter: HttpAdapterName = 'express'): Promise<RunningApp> {
   const logs = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({ imports: [module as Type] }).setLogger(logs).compile();
-  const app = moduleRef.createNestApplication(new MtlsExpressAdapter(), { logger: logs, abortOnError: false });
+  const app = moduleRef.createNestApplication(mtlsAdapter(adapter), { logger: logs, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
-  return { app, port, logs, close: () => app.close() };
+  return { app, port, logs, adapter, close: () => app.close() };
 }
 
-/** Starts an app with `MtlsModule.forRoot(options)` (the synchronous form), `controllers` and `providers`. */
-export function startWithOptions(options: MtlsOptions, controllers: Type[], providers: Provider[] = []): Promise<RunningApp> {
+/** Starts an app with `MtlsModule.forRoot(options)` (the synchronous form), `controllers` and `providers`, on `adapter`. */
+export function startWithOptions(options: MtlsOptions, controllers: Type[], providers: Provider[] = [], adapter: HttpAdapterName = 'express'): Promise<RunningApp> {
   @Module({ imports: [MtlsModule.forRoot(options)], controllers, providers })
   class TestAppModule {}
-  return startMtlsApp(TestAppModule);
+  return startMtlsApp(TestAppModule, adapter);
 }
 
 /**
  * Starts the real user-service module, configured as in production through
- * MTLS_* variables: its PKCS#12 from `pki`, the trust store, and `env` on top.
+ * MTLS_* variables: its PKCS#12 from `pki`, the trust store, and `env` on top;
+ * on `adapter`, as `HTTP_ADAPTER` chooses it in its main.ts.
  * process.env is restored when the app closes.
  */
-export async function startUserService(pki: TestPki, env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startUserService(pki: TestPki, env: Record<string, string> = {}, adapter: HttpAdapterName = 'express'): Promise<RunningApp> {
   const saved = { ...process.env };
   Object.assign(process.env, {
     MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12,
@@ -57,7 +78,7 @@ export async function startUserService(pki: TestPki, env: Record<string, string>
     ...env,
   });
   try {
-    const running = await startMtlsApp(UserServiceModule);
+    const running = await startMtlsApp(UserServiceModule, adapter);
     return {
       ...running,
       close: async () => {

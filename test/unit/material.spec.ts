@@ -1,4 +1,5 @@
-import { X509Certificate } from 'node:crypto';
+import crypto, { X509Certificate } from 'node:crypto';
+import * as forge from 'node-forge';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
 import { loadCrls } from 'nest-mtls/material/crl-reader';
@@ -249,6 +250,21 @@ describe('PKCS#12 (openssl pkcs12 -export)', () => {
     expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('trust.p12'), trustStorePassword: 'nope' })).message).toBe(
       `trustStorePassword: wrong password for ${pki.path('trust.p12')}`,
     );
+  });
+
+  test("PBES2's PBKDF2 runs in Node's crypto, not in forge's JavaScript, and forge's own is back afterwards", () => {
+    const pkcs5 = forge.pkcs5 as unknown as { pbkdf2: unknown };
+    const before = pkcs5.pbkdf2;
+    const native = jest.spyOn(crypto, 'pbkdf2Sync');
+    try {
+      expectChain(loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: PW }), 'ec-leaf.pem', true);
+      // The key bag and the certificate safe: PBKDF2-HMAC-SHA256, as OpenSSL 3 writes them.
+      expect(native.mock.calls.map((call) => call[4])).toEqual(['sha256', 'sha256']);
+      configError(() => loadKeyMaterial({ keyStorePath: pki.path('ec.p12'), keyStorePassword: 'nope' }));
+    } finally {
+      native.mockRestore();
+    }
+    expect(pkcs5.pbkdf2).toBe(before);
   });
 
   test('a truncated p12 says it cannot be read', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
 
@@ -10,6 +10,11 @@ function hasStatementDoc(declaration: ts.Node): boolean {
   let node: ts.Node | undefined = declaration;
   while (node && !ts.isVariableStatement(node) && !ts.isSourceFile(node)) node = node.parent;
   return !!node && ts.isVariableStatement(node) && ts.getJSDocCommentsAndTags(node).length > 0;
+}
+
+/** Every .ts file under `dir`. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 }
 
 /** The exports of an entry point as TypeScript sees them (values and types), each with whether it has a doc comment. */
@@ -36,6 +41,7 @@ describe('public API', () => {
   const testing = exportsOf(join(SRC, 'testing', 'index.ts'));
   const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
   const admin = exportsOf(join(SRC, 'admin', 'index.ts'));
+  const fastify = exportsOf(join(SRC, 'fastify', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
     expect([...main.keys()].sort()).toEqual(
@@ -122,13 +128,26 @@ describe('public API', () => {
     expect(micro.stderr).toMatch(/Cannot find module @nestjs\/microservices/);
   });
 
+  it('nest-mtls/fastify exports the Fastify adapter, and the main entry none of it (it must load without @nestjs/platform-fastify)', () => {
+    expect([...fastify.keys()].sort()).toEqual(['MtlsFastifyAdapter', 'MtlsFastifyAdapterOptions']);
+    for (const name of fastify.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('only nest-mtls/fastify imports @nestjs/platform-fastify', () => {
+    const importers = sourceFiles(SRC).filter((file) => /from '@nestjs\/platform-fastify'|require\('@nestjs\/platform-fastify'\)/.test(readFileSync(file, 'utf8')));
+    expect(importers.map((f) => f.slice(SRC.length + 1))).toEqual(['server/mtls-fastify-adapter.ts']);
+    const program = ts.createProgram([join(SRC, 'index.ts')], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators: true, skipLibCheck: true, noResolve: false });
+    const reachable = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.startsWith(SRC));
+    expect(reachable.filter((f) => f.endsWith('mtls-fastify-adapter.ts'))).toEqual([]);
+  });
+
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices, ...admin].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts')]) {
+    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts'), join(SRC, 'fastify', 'index.ts')]) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

@@ -2,7 +2,6 @@ import { NestFactory } from '@nestjs/core';
 import type { AddressInfo, Server } from 'node:net';
 import {
   MtlsConsoleLogger,
-  MtlsExpressAdapter,
   enableGracefulShutdown,
   exitOnStartupError,
   logFormatSetting,
@@ -11,6 +10,7 @@ import {
   portSetting,
 } from 'nest-mtls';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
+import { createMtlsAdapter, httpAdapterSetting } from './http-adapter';
 import { UserServiceModule } from './user-service.module';
 
 async function bootstrap(): Promise<void> {
@@ -20,8 +20,9 @@ async function bootstrap(): Promise<void> {
   const timeoutMs = millisecondsSetting('SHUTDOWN_TIMEOUT_MS', process.env.SHUTDOWN_TIMEOUT_MS, 10_000);
   // LOG_FORMAT=json: one JSON object per line; refusals carry reason, peer, subject and route as fields.
   const logger = new MtlsConsoleLogger({ json: logFormatSetting('LOG_FORMAT', process.env.LOG_FORMAT) === 'json', logLevels: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
-  // The adapter serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
-  const app = await NestFactory.create(UserServiceModule, new MtlsExpressAdapter(), { abortOnError: false, logger });
+  // The adapter (HTTP_ADAPTER: express or fastify) serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
+  const adapter = await createMtlsAdapter(httpAdapterSetting('HTTP_ADAPTER', process.env.HTTP_ADAPTER));
+  const app = await NestFactory.create(UserServiceModule, adapter, { abortOnError: false, logger });
   // SIGTERM/SIGINT: stop accepting (HTTPS, TCP, admin), let requests in flight finish, close, exit. SIGHUP reloads the TLS material.
   enableGracefulShutdown(app, { timeoutMs });
   if (tcpPort !== undefined) {

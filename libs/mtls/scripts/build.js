@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /*
  * Builds the nest-mtls package into libs/mtls/dist: a clean CommonJS build with
- * declarations (tsc), then an ES-module entry beside each CommonJS entry point.
+ * declarations (tsc), then an ES-module entry beside each CommonJS entry point;
+ * type imports of optional peers in the declarations are marked (optional-peer-types.js).
  */
 const { execFileSync } = require('node:child_process');
 const { rmSync } = require('node:fs');
 const { join } = require('node:path');
 const { writeEsmEntries } = require('./write-esm-entries');
+const { markOptionalPeerImports } = require('./optional-peer-types');
 
 const pkg = join(__dirname, '..');
 rmSync(join(pkg, 'dist'), { recursive: true, force: true });
@@ -16,4 +18,5 @@ try {
   process.stderr.write('nest-mtls: tsc failed (errors above)\n');
   process.exit(1);
 }
-for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/microservices/index.js', 'dist/admin/index.js']) writeEsmEntries(join(pkg, entry));
+for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/microservices/index.js', 'dist/admin/index.js', 'dist/fastify/index.js']) writeEsmEntries(join(pkg, entry));
+markOptionalPeerImports(join(pkg, 'dist'));

@@ -20,7 +20,8 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
  * Validates the options and reads every file while Nest builds the module
  * graph (a bad setting stops the app before it listens) into the
  * application's MtlsMaterialSource; when the application initialises, it
- * installs that material into the TLS endpoint (MtlsExpressAdapter), the same
+ * installs that material into the TLS endpoint (MtlsExpressAdapter,
+ * MtlsFastifyAdapter from nest-mtls/fastify), the same
  * under NestFactory and @nestjs/testing, and starts following the files
  * (certificate rotation without restart). Provides ClientCertGuard (with
  * its identity source: the TLS peer, or a trusted proxy's forwarded

@@ -1,4 +1,4 @@
-import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, KeyObject, pbkdf2Sync, X509Certificate } from 'node:crypto';
 import * as forge from 'node-forge';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { distinctCertificates, keyMatches } from './certificate-chain';
@@ -78,7 +78,7 @@ function decryptPfx(
   let failure: unknown;
   for (const attempt of attempts) {
     try {
-      return forge.pkcs12.pkcs12FromAsn1(asn1, false, attempt as string);
+      return withNativePbkdf2(() => forge.pkcs12.pkcs12FromAsn1(asn1, false, attempt as string));
     } catch (e) {
       failure = e;
       if (!isPasswordFailure(e)) break;
@@ -102,6 +102,36 @@ function decryptPfx(
     );
   }
   throw new MtlsConfigError(pathSetting, `cannot read PKCS#12 file ${file} (${msg})`);
+}
+
+type ForgePbkdf2 = (password: string, salt: string, iterations: number, keyLength: number, md?: unknown, callback?: unknown) => string;
+
+/** PBKDF2 PRF digests by forge's name, as Node's crypto names them. */
+const NATIVE_PRF_DIGESTS: Readonly<Record<string, string>> = { sha1: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+/**
+ * Runs `fn` (synchronous) with forge's PBKDF2 computed by Node's crypto
+ * (OpenSSL) instead of in JavaScript, and puts forge's own back afterwards.
+ * forge goes native only for a digest given by name; decrypting PBES2 (the
+ * key and certificates of a store as OpenSSL 3 and keytool write it:
+ * PBKDF2-HMAC-SHA256, 2,048 or 10,000 iterations) hands it a digest object,
+ * and the JavaScript PBKDF2 was most of the decode time: tens to hundreds of
+ * ms on the event loop, at startup and at every reload. The same bytes come
+ * out. Other digests and the asynchronous form stay with forge.
+ */
+function withNativePbkdf2<T>(fn: () => T): T {
+  const pkcs5 = forge.pkcs5 as unknown as { pbkdf2: ForgePbkdf2 };
+  const javascript = pkcs5.pbkdf2;
+  pkcs5.pbkdf2 = (password, salt, iterations, keyLength, md, callback) => {
+    const digest = typeof md === 'object' && md !== null ? NATIVE_PRF_DIGESTS[(md as { algorithm?: string }).algorithm ?? ''] : undefined;
+    if (!digest || callback !== undefined) return javascript(password, salt, iterations, keyLength, md, callback);
+    return pbkdf2Sync(Buffer.from(password, 'binary'), Buffer.from(salt, 'binary'), iterations, keyLength, digest).toString('binary');
+  };
+  try {
+    return fn();
+  } finally {
+    pkcs5.pbkdf2 = javascript;
+  }
 }
 
 function isPasswordFailure(e: unknown): boolean {

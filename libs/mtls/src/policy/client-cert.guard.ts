@@ -48,6 +48,9 @@ export class ClientCertGuard implements CanActivate {
   /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
   protected readonly identities?: MtlsIdentitySource;
 
+  /** Route metadata does not change once the application runs: each route's @RequireClientCert and @ClientCertMode are looked up once. */
+  private readonly routeMetadata = new WeakMap<object, WeakMap<object, RouteMetadata>>();
+
   constructor(
     protected readonly reflector: Reflector,
     /** The application's material source, for its options and event streams (metrics); absent only outside MtlsModule. */
@@ -116,7 +119,7 @@ export class ClientCertGuard implements CanActivate {
    * or nobody).
    */
   protected getPolicy(context: ExecutionContext): ClientCertPolicy {
-    return this.reflector.getAllAndOverride<ClientCertPolicy | undefined>(CLIENT_CERT_POLICY, [context.getHandler(), context.getClass()]) ?? this.defaultPolicy();
+    return this.metadataOf(context).policy ?? this.defaultPolicy();
   }
 
   /** What routes without @RequireClientCert admit: `defaultPolicy` of the module. */
@@ -126,11 +129,24 @@ export class ClientCertGuard implements CanActivate {
 
   /** `enforce` or `audit`: @ClientCertMode on the handler, else on the controller, else the module's `policyMode`. */
   protected getMode(context: ExecutionContext): PolicyMode {
-    return (
-      this.reflector.getAllAndOverride<PolicyMode | undefined>(CLIENT_CERT_MODE, [context.getHandler(), context.getClass()]) ??
-      this.source?.current().options.policyMode ??
-      'enforce'
-    );
+    return this.metadataOf(context).mode ?? this.source?.current().options.policyMode ?? 'enforce';
+  }
+
+  /** The route's @RequireClientCert and @ClientCertMode (handler over controller), read through the Reflector once per route. */
+  private metadataOf(context: ExecutionContext): RouteMetadata {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.routeMetadata.get(handler);
+    let metadata = byController?.get(controller);
+    if (!metadata) {
+      metadata = {
+        policy: this.reflector.getAllAndOverride<ClientCertPolicy | undefined>(CLIENT_CERT_POLICY, [handler, controller]),
+        mode: this.reflector.getAllAndOverride<PolicyMode | undefined>(CLIENT_CERT_MODE, [handler, controller]),
+      };
+      if (!byController) this.routeMetadata.set(handler, (byController = new WeakMap()));
+      byController.set(controller, metadata);
+    }
+    return metadata;
   }
 
   /**
@@ -220,6 +236,12 @@ export class ClientCertGuard implements CanActivate {
     this.source?.events.guardDecisions.next({ route: routeOf(context), peer, ...decision });
     return peer;
   }
+}
+
+/** A route's own metadata: undefined where neither handler nor controller says. */
+interface RouteMetadata {
+  policy?: ClientCertPolicy;
+  mode?: PolicyMode;
 }
 
 /**

@@ -35,7 +35,7 @@ export class MtlsEndpointInstaller implements OnModuleInit {
       return;
     }
     this.logger.warn(
-      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() to NestFactory.create (or MtlsModule.forRoot({ serve: false, ... }) for an application that only calls out)`,
+      `this application imports MtlsModule but serves through ${name}: it does NOT serve mutual TLS, and routes guarded by @RequireClientCert refuse every request; pass new MtlsExpressAdapter() (nest-mtls) or new MtlsFastifyAdapter() (nest-mtls/fastify) to NestFactory.create (or MtlsModule.forRoot({ serve: false, ... }) for an application that only calls out)`,
     );
   }
 }

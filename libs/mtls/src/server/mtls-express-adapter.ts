@@ -1,6 +1,6 @@
 import type { NestApplicationOptions } from '@nestjs/common';
+import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
-import type { ExpressAdapter } from '@nestjs/platform-express';
 import type { Server as TlsServer } from 'node:tls';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { MtlsMaterialSource } from '../material/material-source';
@@ -24,8 +24,9 @@ import { TlsServerBinding } from './tls-server-binding';
 export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoint {
   private readonly binding = new TlsServerBinding(MtlsExpressAdapter.name);
 
-  constructor(...args: ConstructorParameters<typeof ExpressAdapter>) {
-    super(...args);
+  /** `instance`: an Express application of your own, as ExpressAdapter takes it (default: a new one). */
+  constructor(instance?: unknown) {
+    super(instance);
     // Callers authenticate with certificates; they need not learn the framework.
     this.getInstance().disable('x-powered-by');
   }
@@ -43,11 +44,11 @@ export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoi
   }
 
   /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */
-  override listen(port: string | number, callback?: () => void): ReturnType<ExpressAdapter['listen']>;
-  override listen(port: string | number, hostname: string, callback?: () => void): ReturnType<ExpressAdapter['listen']>;
-  override listen(port: string | number, ...args: unknown[]): ReturnType<ExpressAdapter['listen']> {
+  override listen(port: string | number, callback?: () => void): ReturnType<AbstractHttpAdapter['listen']>;
+  override listen(port: string | number, hostname: string, callback?: () => void): ReturnType<AbstractHttpAdapter['listen']>;
+  override listen(port: string | number, ...args: unknown[]): ReturnType<AbstractHttpAdapter['listen']> {
     this.binding.assertInstalled();
-    return (super.listen as (...a: unknown[]) => ReturnType<ExpressAdapter['listen']>)(port, ...args);
+    return (super.listen as (...a: unknown[]) => ReturnType<AbstractHttpAdapter['listen']>)(port, ...args);
   }
 
   override async close(): Promise<unknown> {

@@ -1,0 +1,103 @@
+import type { NestApplicationOptions } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { createServer, type Server as HttpsServer } from 'node:https';
+import type { RequestListener } from 'node:http';
+import { MtlsConfigError } from '../config/mtls-config.error';
+import type { MtlsMaterialSource } from '../material/material-source';
+import { failClosedServerOptions } from './fail-closed-server-options';
+import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
+import { TlsServerBinding } from './tls-server-binding';
+
+/** The options object FastifyAdapter takes for an HTTPS server. */
+type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>;
+
+/**
+ * Options of MtlsFastifyAdapter: Fastify's server options and FastifyAdapter's
+ * own (`skipMiddie`, `multipart`, `logger`, `bodyLimit`, timeouts, router
+ * options, ...), except the ones that would make a server of their own
+ * (`https`, `http`, `http2`, `serverFactory`): the server is the adapter's,
+ * and MtlsModule supplies its TLS material.
+ */
+export type MtlsFastifyAdapterOptions = Omit<FastifyHttpsAdapterOptions, 'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory'>;
+
+/** Options that would give Fastify a server other than ours. */
+const OWN_SERVER_OPTIONS = ['https', 'http', 'http2', 'serverFactory'] as const;
+
+/** Fastify's server options the adapter copies onto its server, as Fastify does for a server it makes itself. */
+interface FastifyServerTimeouts {
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+  maxRequestsPerSocket?: number;
+}
+
+/**
+ * Fastify adapter that serves mutual TLS with the material of MtlsModule; the
+ * contract of MtlsExpressAdapter, on Fastify (`nest-mtls/fastify`, with
+ * `@nestjs/platform-fastify` installed).
+ *
+ *     const app = await NestFactory.create<NestFastifyApplication>(AppModule, new MtlsFastifyAdapter());
+ *     // or, in tests: moduleRef.createNestApplication(new MtlsFastifyAdapter())
+ *
+ * Fastify makes its server when the adapter is constructed, before any module
+ * runs: that server is an HTTPS server created fail-closed (client
+ * certificates demanded, no certificate of its own), through Fastify's
+ * `serverFactory`, so that Fastify never makes another one (it binds extra
+ * servers for `localhost` otherwise, which would not get the material).
+ * MtlsModule installs its material when the application initialises, and
+ * every later change (rotation); `listen()` refuses until then: the adapter
+ * never serves without MtlsModule, and never falls back to plain HTTP.
+ */
+export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements MtlsEndpoint {
+  private readonly binding = new TlsServerBinding(MtlsFastifyAdapter.name);
+
+  constructor(options: MtlsFastifyAdapterOptions = {}) {
+    if (typeof options !== 'object' || options === null || 'server' in options) {
+      throw new MtlsConfigError(MtlsFastifyAdapter.name, 'takes Fastify server options, not a Fastify instance: the HTTPS server must be the one the adapter makes');
+    }
+    for (const key of OWN_SERVER_OPTIONS) {
+      if ((options as Record<string, unknown>)[key] !== undefined) {
+        throw new MtlsConfigError(MtlsFastifyAdapter.name, `do not pass "${key}" to MtlsFastifyAdapter; it serves HTTPS with the material MtlsModule supplies`);
+      }
+    }
+    super({ ...options, serverFactory: mtlsServerFactory } as ConstructorParameters<typeof FastifyAdapter<HttpsServer>>[0]);
+  }
+
+  override initHttpServer(options: NestApplicationOptions): void {
+    if (options?.httpsOptions) {
+      throw new MtlsConfigError(MtlsFastifyAdapter.name, 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
+    }
+    super.initHttpServer(options);
+  }
+
+  /** Called by MtlsModule when the application initialises. */
+  [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
+    this.binding.install(this.getHttpServer(), source);
+  }
+
+  /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */
+  override listen(port: string | number, callback?: () => void): void;
+  override listen(port: string | number, hostname: string, callback?: () => void): void;
+  override listen(port: string | number, ...args: unknown[]): void {
+    this.binding.assertInstalled();
+    (super.listen as (...a: unknown[]) => void)(port, ...args);
+  }
+
+  override async close(): Promise<void> {
+    this.binding.close();
+    return super.close();
+  }
+}
+
+/**
+ * Fastify's `serverFactory`: the one HTTPS server of the application, made
+ * fail-closed, with the timeouts Fastify sets on a server it makes itself.
+ */
+function mtlsServerFactory(handler: RequestListener, fastifyOptions: FastifyServerTimeouts): HttpsServer {
+  const server = createServer(failClosedServerOptions(), handler);
+  if (fastifyOptions.keepAliveTimeout !== undefined) server.keepAliveTimeout = fastifyOptions.keepAliveTimeout;
+  if (fastifyOptions.requestTimeout !== undefined) server.requestTimeout = fastifyOptions.requestTimeout;
+  if (fastifyOptions.connectionTimeout !== undefined) server.setTimeout(fastifyOptions.connectionTimeout);
+  if (fastifyOptions.maxRequestsPerSocket !== undefined && fastifyOptions.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = fastifyOptions.maxRequestsPerSocket;
+  return server;
+}
