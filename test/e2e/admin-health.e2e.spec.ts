@@ -1,11 +1,11 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MtlsExpressAdapter, MtlsModule, RequireClientCert } from 'nest-mtls';
+import { MtlsExpressAdapter, MtlsModule, MtlsPolicyInventory, RequireClientCert } from 'nest-mtls';
 import { MtlsAdminModule, MtlsAdminServer, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { createCrl, issueCertificate } from 'nest-mtls/testing';
 import { writeFileSync } from 'node:fs';
 import { adminGet, startAdminApp, type AdminApp } from '../support/admin-app';
-import { CapturingLogger } from '../support/start-app';
+import { CapturingLogger, HTTP_ADAPTERS } from '../support/start-app';
 import { PASSWORD, TempDir, TestPki } from '../support/test-pki';
 import { httpsGet } from '../support/tls-probe';
 
@@ -82,7 +82,7 @@ describe('admin port: /health', () => {
     }
   });
 
-  it('reveals no key material, password or policy, on any path', async () => {
+  it('reveals no key material or password on any path, and no policy outside /policies', async () => {
     const key = pki.certs['user-service'].issued.keyPem;
     const keyBody = key.split('\n')[1];
     for (const path of ['/health', '/health/live', '/metrics', '/', '/env', '/config', '/health/../metrics']) {
@@ -94,10 +94,11 @@ describe('admin port: /health', () => {
     }
   });
 
-  it('answers GET and HEAD on /health, /health/live and /metrics only; 404 elsewhere, 405 for other methods', async () => {
+  it('answers GET and HEAD on /health, /health/live, /metrics and /policies only; 404 elsewhere, 405 for other methods', async () => {
     expect(await adminGet(svc.adminPort!, '/health/live')).toMatchObject({ status: 200, json: { status: 'ok' } });
     expect((await adminGet(svc.adminPort!, '/health', 'HEAD')).status).toBe(200);
     expect((await adminGet(svc.adminPort!, '/health', 'HEAD')).body).toBe('');
+    expect((await adminGet(svc.adminPort!, '/policies')).status).toBe(200);
     expect((await adminGet(svc.adminPort!, '/users')).status).toBe(404); // the application's routes are not here
     expect((await adminGet(svc.adminPort!, '/health', 'DELETE')).status).toBe(405);
     expect((await adminGet(svc.adminPort!, '/health?verbose=1')).status).toBe(200);
@@ -212,5 +213,81 @@ describe('admin port: /health', () => {
     const app = await NestFactory.create(TakenPortModule, new MtlsExpressAdapter(), { logger: new CapturingLogger(), abortOnError: false });
     await expect(app.listen(0, '127.0.0.1')).rejects.toThrow(`ADMIN_PORT: the admin port cannot listen on 127.0.0.1:${svc.adminPort}: EADDRINUSE`);
     await app.close();
+  });
+});
+
+@Controller('users')
+class InventoryController {
+  @Get(':id')
+  @RequireClientCert({ spiffeId: 'spiffe://example.org/home-page-service' })
+  one() {
+    return {};
+  }
+
+  @Get()
+  @RequireClientCert(/^CN=home-page-service(,|$)/)
+  all() {
+    return [];
+  }
+}
+
+@Controller('open')
+class UnguardedController {
+  @Get()
+  open() {
+    return 'open';
+  }
+}
+
+/** GET /policies on the admin port: the policy inventory (issue 10) for reviewers, on both adapters; never on the mTLS port. */
+describe.each(HTTP_ADAPTERS)('admin port: /policies (%s)', (adapter) => {
+  let pki: TestPki;
+  let svc: AdminApp;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startAdminApp(pki.pemOptions('user-service'), [InventoryController, UnguardedController], { adapter });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('lists every route with who may call it, in words, and its mode', async () => {
+    const res = await adminGet(svc.adminPort!, '/policies');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^application\/json/);
+    const byRoute = Object.fromEntries(res.json.policies.map((p: { route: string }) => [p.route, p]));
+    expect(byRoute['GET /users/:id']).toEqual({
+      transport: 'http',
+      route: 'GET /users/:id',
+      handler: 'InventoryController.one',
+      guarded: true,
+      policy: expect.stringContaining('spiffe://example.org/home-page-service'),
+      mode: 'enforce',
+    });
+    expect(byRoute['GET /users']).toMatchObject({ guarded: true, policy: expect.stringContaining('home-page-service'), mode: 'enforce' });
+    expect(byRoute['GET /open']).toMatchObject({ guarded: false, policy: expect.stringMatching(/^not checked/) });
+    expect(res.json.policies).toHaveLength(3);
+    // The same list the application itself holds.
+    expect(res.json.policies).toEqual(svc.app.get(MtlsPolicyInventory).list());
+  });
+
+  it('is not served to callers of the mTLS port, even trusted ones', async () => {
+    const res = await httpsGet(svc.port, '/policies', pki.clientTls('home-page-service'));
+    expect(res.status).toBe(404);
+    expect(res.body).not.toContain('spiffe://example.org/home-page-service');
+  });
+
+  it('is off with policies: false (404, and not among the paths the admin port announces)', async () => {
+    const off = await startAdminApp(pki.pemOptions('user-service'), [InventoryController], { admin: { port: 0, policies: false }, adapter });
+    try {
+      expect((await adminGet(off.adminPort!, '/policies')).status).toBe(404);
+      expect((await adminGet(off.adminPort!, '/health')).status).toBe(200);
+      expect(off.logs.lines.find((l) => /admin port open/.test(l))).toMatch(/\(\/health, \/health\/live, \/metrics; no client certificate\)/);
+    } finally {
+      await off.close();
+    }
   });
 });

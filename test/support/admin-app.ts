@@ -2,10 +2,10 @@ import { Module, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { request } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
-import { MtlsExpressAdapter, MtlsMaterialSource, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { MtlsMaterialSource, MtlsModule, type MtlsOptions } from 'nest-mtls';
 import { MtlsAdminModule, MtlsAdminServer, type MtlsAdminOptions } from 'nest-mtls/admin';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
-import { CapturingLogger } from './start-app';
+import { CapturingLogger, mtlsAdapter, type HttpAdapterName } from './start-app';
 
 /** An application with MtlsModule, the admin port and (optionally) a TCP microservice, on free loopback ports. */
 export interface AdminApp {
@@ -21,17 +21,17 @@ export interface AdminApp {
   close(): Promise<void>;
 }
 
-/** Starts `controllers` behind MtlsModule.forRoot(options) and MtlsAdminModule.forRoot(admin) (default: a free admin port). */
+/** Starts `controllers` behind MtlsModule.forRoot(options) and MtlsAdminModule.forRoot(admin) (default: a free admin port), on Express unless `adapter` says otherwise. */
 export async function startAdminApp(
   options: MtlsOptions,
   controllers: Type[],
-  { admin = { port: 0 }, tcp = false, providers = [] }: { admin?: MtlsAdminOptions; tcp?: boolean; providers?: Type[] } = {},
+  { admin = { port: 0 }, tcp = false, providers = [], adapter = 'express' }: { admin?: MtlsAdminOptions; tcp?: boolean; providers?: Type[]; adapter?: HttpAdapterName } = {},
 ): Promise<AdminApp> {
   @Module({ imports: [MtlsModule.forRoot(options), MtlsAdminModule.forRoot(admin)], controllers, providers })
   class AdminTestModule {}
   const logs = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({ imports: [AdminTestModule] }).setLogger(logs).compile();
-  const app = moduleRef.createNestApplication(new MtlsExpressAdapter(), { logger: logs, abortOnError: false });
+  const app = moduleRef.createNestApplication(mtlsAdapter(adapter), { logger: logs, abortOnError: false });
   let tcpPort: number | undefined;
   if (tcp) {
     app.connectMicroservice(mtlsTcpMicroservice({ host: '127.0.0.1', port: 0 }), { inheritAppConfig: true });

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { logLine } from '../logging/log-line';
 import { MtlsMaterialSource } from '../material/material-source';
+import { MtlsPolicyInventory } from '../policy/policy-inventory';
 import { MTLS_DRAIN, registerDrainable, type Drainable, type DrainOutcome } from '../shutdown/drainable';
 import { HttpServerDrain } from '../shutdown/http-drain';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
@@ -12,7 +13,7 @@ import { MtlsHealth } from './mtls-health';
 import { MtlsMetrics } from './mtls-metrics';
 
 /** The paths the admin port answers. */
-export const ADMIN_PATHS = { health: '/health', live: '/health/live', metrics: '/metrics' } as const;
+export const ADMIN_PATHS = { health: '/health', live: '/health/live', metrics: '/metrics', policies: '/policies' } as const;
 
 /**
  * The admin listener: plain HTTP on its own port, separate from the mTLS
@@ -24,10 +25,13 @@ export const ADMIN_PATHS = { health: '/health', live: '/health/live', metrics: '
  *   certificate file must take the pod out of rotation, not restart it into
  *   a crash loop);
  * - `/metrics`: MtlsMetrics in Prometheus' text format;
+ * - `/policies`: MtlsPolicyInventory, every route and message pattern with
+ *   who may call it in words, for the people who review the service (off
+ *   with `policies: false`);
  *
  * anything else 404 (another method 405). No application route, guard,
- * middleware or pipe runs here, and nothing served is key material or a
- * policy. Listens when the application bootstraps (only when `port` is
+ * middleware or pipe runs here, and nothing served is key material; the
+ * policies are served here only, never to a caller of the mTLS port. Listens when the application bootstraps (only when `port` is
  * set), stops accepting on graceful shutdown with the other listeners, and
  * closes with the application.
  */
@@ -43,6 +47,7 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
     private readonly metrics: MtlsMetrics,
     private readonly source: MtlsMaterialSource,
     @Inject(MTLS_ADMIN_OPTIONS) options: MtlsAdminOptions,
+    private readonly inventory: MtlsPolicyInventory,
   ) {
     this.options = resolveAdminOptions(options);
   }
@@ -60,7 +65,7 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
     this.server = server;
     this.unregister = registerDrainable(this.source, this);
     const { address, port: bound } = server.address() as AddressInfo;
-    logLine(this.logger, 'log', `admin port open on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${Object.values(ADMIN_PATHS).join(', ')}; no client certificate)`, {
+    logLine(this.logger, 'log', `admin port open on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${this.paths().join(', ')}; no client certificate)`, {
       event: 'admin_listening',
       host: address,
       port: bound,
@@ -87,16 +92,22 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** The paths it answers: ADMIN_PATHS, without /policies when `policies: false`. */
+  private paths(): string[] {
+    return Object.values(ADMIN_PATHS).filter((path) => path !== ADMIN_PATHS.policies || this.options.policies);
+  }
+
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       const path = (req.url ?? '/').split('?')[0];
-      const known = (Object.values(ADMIN_PATHS) as string[]).includes(path);
+      const known = this.paths().includes(path);
       if (!known) return send(res, req, 404, 'application/json', JSON.stringify({ statusCode: 404, message: 'Not Found' }));
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return send(res, req, 405, 'application/json', JSON.stringify({ statusCode: 405, message: 'Method Not Allowed' }));
       }
       if (path === ADMIN_PATHS.live) return send(res, req, 200, 'application/json', JSON.stringify({ status: 'ok' }));
+      if (path === ADMIN_PATHS.policies) return send(res, req, 200, 'application/json', JSON.stringify({ policies: this.inventory.list() }));
       if (path === ADMIN_PATHS.metrics) {
         const { contentType, body } = await this.metrics.scrape();
         return send(res, req, 200, contentType, body);

@@ -22,13 +22,19 @@ export interface MtlsAdminOptions {
   defaultMetrics?: boolean;
   /** At most this many distinct callers' subjects in `mtls_peer_certificate_expiry_timestamp_seconds` (default 1000, the most recent). */
   maxPeerSubjects?: number;
+  /**
+   * `GET /policies`: every route and message pattern with who may call it
+   * (MtlsPolicyInventory), for reviewers and operators (default true). Turn
+   * it off where the admin port is reachable by more than the operators.
+   */
+  policies?: boolean;
 }
 
 /** The options with their defaults filled in. */
 export type ResolvedMtlsAdminOptions = Required<Omit<MtlsAdminOptions, 'port'>> & Pick<MtlsAdminOptions, 'port'>;
 
 /** Defaults of MtlsAdminOptions. */
-export const ADMIN_DEFAULTS = { host: '127.0.0.1', expiryWarningDays: 14, defaultMetrics: true, maxPeerSubjects: 1000 } as const;
+export const ADMIN_DEFAULTS = { host: '127.0.0.1', expiryWarningDays: 14, defaultMetrics: true, maxPeerSubjects: 1000, policies: true } as const;
 
 /** Fills in the defaults and checks the values; throws MtlsConfigError naming the option. */
 export function resolveAdminOptions(options: MtlsAdminOptions = {}): ResolvedMtlsAdminOptions {
