@@ -8,6 +8,7 @@ import { ExpressAdapterBase } from './express-adapter-base';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
 import { TlsServerBinding } from './tls-server-binding';
+import { HttpServerDrain } from '../shutdown/http-drain';
 
 /**
  * Express adapter that serves mutual TLS with the material of MtlsModule.
@@ -41,6 +42,8 @@ export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoi
   /** Called by MtlsModule when the application initialises. */
   [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
     this.binding.install(this.getHttpServer() as TlsServer, source);
+    // Requests are tracked from the start, so a graceful shutdown (however it is started) finds those in flight.
+    HttpServerDrain.of(this.getHttpServer(), 'https');
   }
 
   /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */

@@ -7,6 +7,7 @@ import type { MtlsMaterialSource } from '../material/material-source';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
 import { TlsServerBinding } from './tls-server-binding';
+import { HttpServerDrain } from '../shutdown/http-drain';
 
 /** The options object FastifyAdapter takes for an HTTPS server. */
 type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>;
@@ -73,6 +74,8 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
   /** Called by MtlsModule when the application initialises. */
   [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
     this.binding.install(this.getHttpServer(), source);
+    // Requests are tracked from the start, so a graceful shutdown (however it is started) finds those in flight.
+    HttpServerDrain.of(this.getHttpServer(), 'https');
   }
 
   /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */

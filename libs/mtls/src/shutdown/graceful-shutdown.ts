@@ -62,7 +62,8 @@ const logger = new Logger('GracefulShutdown');
  *     const app = await NestFactory.create(AppModule, new MtlsExpressAdapter());
  *     enableGracefulShutdown(app, { timeoutMs: millisecondsSetting('SHUTDOWN_TIMEOUT_MS', process.env.SHUTDOWN_TIMEOUT_MS, 10_000) });
  *
- * Call it before `listen()`, so that every request is tracked from the start.
+ * The mTLS adapters track requests from the start; with a plain adapter,
+ * call it before `listen()` so that every request is tracked.
  */
 export function enableGracefulShutdown(app: INestApplicationContext, options: GracefulShutdownOptions = {}): void {
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
