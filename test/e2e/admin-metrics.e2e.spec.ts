@@ -2,6 +2,7 @@ import { issueCertificate } from 'nest-mtls/testing';
 import { writeFileSync } from 'node:fs';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
+import { HTTP_ADAPTERS } from '../support/start-app';
 import { adminGet, sample, samplesOf, scrape, startAdminApp, type AdminApp, type Sample } from '../support/admin-app';
 import { rawRpc } from '../support/start-microservice';
 import { TempDir, TestPki } from '../support/test-pki';
@@ -16,7 +17,7 @@ const seconds = (date: string | Date) => new Date(date).getTime() / 1000;
  * reloads that succeed and fail. Every metric of the issue is asserted here,
  * by value.
  */
-describe('admin port: /metrics', () => {
+describe.each(HTTP_ADAPTERS)('admin port: /metrics (%s)', (adapter) => {
   let pki: TestPki;
   let files: TempDir;
   let svc: AdminApp;
@@ -28,7 +29,7 @@ describe('admin port: /metrics', () => {
     files = new TempDir('nest-mtls-metrics-');
     const us = pki.certs['user-service'].issued;
     const options = { certPath: files.write('tls.crt', us.chainPem), keyPath: files.write('tls.key', us.keyPem), trustStorePath: pki.trustStore, watch: false };
-    svc = await startAdminApp(options, [UsersController], { tcp: true, providers: [UsersService] });
+    svc = await startAdminApp(options, [UsersController], { tcp: true, providers: [UsersService], adapter });
     before = await scrape(svc.adminPort!);
   });
 
@@ -140,7 +141,7 @@ describe('admin port: /metrics', () => {
   });
 
   it('keeps a registry per application: a second application in the same process counts only its own traffic', async () => {
-    const other = await startAdminApp(pki.pemOptions('user-service'), [UsersController], { providers: [UsersService] });
+    const other = await startAdminApp(pki.pemOptions('user-service'), [UsersController], { providers: [UsersService], adapter });
     try {
       expect(await handshakeOutcome(other.port, pki.clientTls(), '/users/1')).toBe('refused');
       await sleep(100);
@@ -155,7 +156,7 @@ describe('admin port: /metrics', () => {
   });
 
   it('keeps at most maxPeerSubjects callers (the most recent), so cardinality stays bounded', async () => {
-    const bounded = await startAdminApp(pki.pemOptions('user-service'), [UsersController], { admin: { port: 0, maxPeerSubjects: 2 }, providers: [UsersService] });
+    const bounded = await startAdminApp(pki.pemOptions('user-service'), [UsersController], { admin: { port: 0, maxPeerSubjects: 2 }, providers: [UsersService], adapter });
     try {
       for (const caller of ['home-page-service', 'event-service', 'spiffe', 'event-service']) await httpsGet(bounded.port, '/users/1', pki.clientTls(caller));
       const peers = samplesOf(await scrape(bounded.adminPort!), 'mtls_peer_certificate_expiry_timestamp_seconds').map((s) => s.labels.subject);

@@ -1,12 +1,12 @@
 import { MtlsMaterialSource, type GuardDecision, type TlsRefusal } from 'nest-mtls';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet } from '../support/tls-probe';
 
 /** The event streams metrics and audit tools read: refused handshakes, guard decisions (by route, not URL), verified callers. */
-describe('MtlsEvents', () => {
+describe.each(HTTP_ADAPTERS)('MtlsEvents (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
   const refusals: TlsRefusal[] = [];
@@ -15,7 +15,7 @@ describe('MtlsEvents', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    svc = await startWithOptions(pki.pemOptions('user-service'), [UsersController], [UsersService]);
+    svc = await startWithOptions(pki.pemOptions('user-service'), [UsersController], [UsersService], adapter);
     const { events } = svc.app.get(MtlsMaterialSource);
     events.refusals.subscribe((r) => refusals.push(r));
     events.guardDecisions.subscribe((d) => decisions.push(d));

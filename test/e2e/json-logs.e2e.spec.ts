@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { adminGet } from '../support/admin-app';
 import { freePort, startService, type RunningService } from '../support/spawn-service';
+import { HTTP_ADAPTERS } from '../support/start-app';
 import { rawRpc } from '../support/start-microservice';
 import { TempDir, TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet, plainHttpExchange } from '../support/tls-probe';
@@ -49,9 +50,9 @@ describe('LOG_FORMAT=json', () => {
     pki?.cleanup();
   });
 
-  it('writes one JSON object per line, refusals with their fields, and nothing secret', async () => {
+  it.each(HTTP_ADAPTERS)('user-service on %s: writes one JSON object per line, refusals with their fields, and nothing secret', async (adapter) => {
     const [port, tcpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const service = await startService('user-service', { ...env, LOG_FORMAT: 'json', PORT: String(port), TCP_PORT: String(tcpPort), ADMIN_PORT: String(adminPort) });
+    const service = await startService('user-service', { ...env, HTTP_ADAPTER: adapter, LOG_FORMAT: 'json', PORT: String(port), TCP_PORT: String(tcpPort), ADMIN_PORT: String(adminPort) });
     try {
       expect(await handshakeOutcome(port, pki.clientTls(), '/users/1')).toBe('refused');
       await plainHttpExchange(port);

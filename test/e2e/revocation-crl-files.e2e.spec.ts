@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createCrl, createIntermediateCa, issueCertificate, randomSerialNumber } from 'nest-mtls/testing';
 import { opensslCrl, replaceFile, type IndexEntry } from '../support/openssl-ca';
 import { requestOnSocket } from '../support/raw-http';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
 
@@ -52,7 +52,7 @@ async function resumed(port: number, tls: ConnectionOptions, session: Buffer): P
  * without a restart, to new handshakes, resumed sessions and open
  * connections alike.
  */
-describe('CRL files: the gate after the handshake', () => {
+describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (adapter) => {
   let pki: TestPki;
 
   beforeAll(async () => {
@@ -67,7 +67,7 @@ describe('CRL files: the gate after the handshake', () => {
     beforeAll(async () => {
       // The global CA's CRL only: OpenSSL, given it, would refuse every client for want of the root's.
       crlPath = await pki.writeCrls('leaf-only.pem', [pki.global, { revoked: [{ serialNumber: pki.certs.revoked.issued.certificate.serialNumber, reason: 'keyCompromise' }] }]);
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath, crlCheck: 'leaf' }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath, crlCheck: 'leaf' }), [HealthController], [], adapter);
     });
     afterAll(() => svc?.close());
 
@@ -94,7 +94,7 @@ describe('CRL files: the gate after the handshake', () => {
     beforeAll(async () => {
       await pki.issue('keep-alive-caller', { subject: 'CN=keep-alive-caller,O=nest-mtls' });
       crlPath = await pki.writeCrls('live.pem', [pki.root], [pki.global]);
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController], [], adapter);
       source = svc.app.get(MtlsMaterialSource);
     });
     afterAll(() => svc?.close());
@@ -136,7 +136,7 @@ describe('CRL files: the gate after the handshake', () => {
     beforeAll(async () => {
       nextUpdate = new Date(Date.now() + 3000);
       const crlPath = await pki.writeCrls('short-chain.pem', [pki.root], [pki.global, { nextUpdate }]);
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController], [], adapter);
     });
     afterAll(() => svc?.close());
 
@@ -167,7 +167,7 @@ describe('CRL files: the gate after the handshake', () => {
       many.push({ serialNumber: pki.certs.revoked.issued.certificate.serialNumber, revokedAt: new Date(Date.now() - HOUR) });
       const globalCrl = opensslCrl(pki, 'large', caCert, caKey, many);
       const crlPath = pki.write('large-chain.pem', (await createCrl(pki.root)) + readFileSync(globalCrl, 'utf8'));
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath }), [HealthController], [], adapter);
     });
     afterAll(() => svc?.close());
 
@@ -188,7 +188,7 @@ describe('CRL files: the gate after the handshake', () => {
     let svc: RunningApp;
 
     beforeAll(async () => {
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath: pki.crlExpired, revocationFailure: 'open' }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath: pki.crlExpired, revocationFailure: 'open' }), [HealthController], [], adapter);
     });
     afterAll(() => svc?.close());
 
@@ -209,7 +209,7 @@ describe('CRL files: the gate after the handshake', () => {
     beforeAll(async () => {
       nextUpdate = new Date(Date.now() + 3000);
       const crlPath = await pki.writeCrls('short-leaf.pem', [pki.global, { nextUpdate }]);
-      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath, crlCheck: 'leaf' }), [HealthController]);
+      svc = await startWithOptions(pki.pemOptions('user-service', { crlPath, crlCheck: 'leaf' }), [HealthController], [], adapter);
     });
     afterAll(() => svc?.close());
 

@@ -2,7 +2,7 @@ import { Controller, Get, Req } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ClientCert, MtlsMaterialSource, RequireClientCert, type ClientIdentity, type GuardDecision } from 'nest-mtls';
-import { startWithOptions, type RunningApp } from '../support/start-app';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { httpsGet, type HttpsAnswer } from '../support/tls-probe';
 import { spiffe, TestPki } from '../support/test-pki';
 
@@ -25,8 +25,10 @@ class ProxiedController {
 
   /** No guard at all: what any handler would read from the headers. */
   @Get('open')
-  open(@Req() req: { headers: IncomingHttpHeaders; rawHeaders: string[] }) {
-    return { xfcc: req.headers['x-forwarded-client-cert'] ?? null, clientCert: req.headers['client-cert'] ?? null, raw: req.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase()) };
+  open(@Req() req: { headers: IncomingHttpHeaders; rawHeaders?: string[]; raw?: { rawHeaders: string[] } }) {
+    // Express's request is Node's; Fastify's wraps it (`raw`).
+    const rawHeaders = req.rawHeaders ?? req.raw!.rawHeaders;
+    return { xfcc: req.headers['x-forwarded-client-cert'] ?? null, clientCert: req.headers['client-cert'] ?? null, raw: rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase()) };
   }
 }
 
@@ -39,7 +41,7 @@ const sf = (der: Buffer) => `:${der.toString('base64')}:`;
  * the client's in a header; the app verifies it again (trust store, validity,
  * CRLs) before it becomes the caller.
  */
-describe('identity from a trusted proxy: x-forwarded-client-cert', () => {
+describe.each(HTTP_ADAPTERS)('identity from a trusted proxy: x-forwarded-client-cert (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
   const decisions: GuardDecision[] = [];
@@ -50,6 +52,8 @@ describe('identity from a trusted proxy: x-forwarded-client-cert', () => {
     svc = await startWithOptions(
       pki.pemOptions('user-service', { crlPath: pki.crlAll, forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: { spiffeId: ENVOY } }),
       [ProxiedController],
+      [],
+      adapter,
     );
     svc.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
   });
@@ -158,14 +162,14 @@ describe('identity from a trusted proxy: x-forwarded-client-cert', () => {
 });
 
 /** RFC 9440 (Client-Cert, Client-Cert-Chain), with the proxy named by a DN regex as MTLS_TRUSTED_PROXY would give it. */
-describe('identity from a trusted proxy: RFC 9440 Client-Cert', () => {
+describe.each(HTTP_ADAPTERS)('identity from a trusted proxy: RFC 9440 Client-Cert (%s)', (adapter) => {
   let pki: TestPki;
   let svc: RunningApp;
 
   beforeAll(async () => {
     pki = await TestPki.create();
     await pki.issue('envoy', { subject: 'CN=envoy,O=mesh', dns: ['localhost'], ip: ['127.0.0.1'] });
-    svc = await startWithOptions(pki.pemOptions('user-service', { forwardedCertHeader: 'client-cert', trustedProxy: '^CN=envoy,O=mesh$' }), [ProxiedController]);
+    svc = await startWithOptions(pki.pemOptions('user-service', { forwardedCertHeader: 'client-cert', trustedProxy: '^CN=envoy,O=mesh$' }), [ProxiedController], [], adapter);
   });
 
   afterAll(async () => {
