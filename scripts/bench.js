@@ -366,7 +366,7 @@ async function main() {
   if (identityCost) {
     console.log(`bench: nest-mtls identity of the client certificate: first build ${identityCost.identityUs.toFixed(0)} µs, later connections (cache by fingerprint) ${identityCost.cachedUs?.toFixed(1) ?? '?'} µs (warm)`);
   }
-  const guardCost = measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
+  const guardCost = await measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
   if (guardCost) console.log(`bench: nest-mtls per request, ClientCertGuard + @ClientCert on a known caller: ${guardCost.guardUs.toFixed(2)} µs (in-process, warm)`);
   const servers = await startServers(pki);
   for (const side of Object.keys(SIDES)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);

@@ -2,7 +2,7 @@ import { Injectable, Optional, type ExecutionContext } from '@nestjs/common';
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { compileTrustedProxy } from '../config/trusted-proxy';
-import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import type { ForwardedCertHeader, ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
@@ -110,9 +110,10 @@ export class MtlsIdentitySource {
   /**
    * The caller of this request or message. `direct` is what the TLS peer
    * presented (ClientCertGuard's `getPeer`): it is the answer unless the peer
-   * is the trusted proxy and forwarded a certificate.
+   * is the trusted proxy and forwarded a certificate. Answers at once unless
+   * a forwarded certificate has to be verified (then a promise).
    */
-  async identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context))): Promise<CallerState> {
+  identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context))): CallerState | Promise<CallerState> {
     if (direct.status !== 'verified') return direct.status === 'none' ? direct : { ...direct, via: 'tls' };
     const options = this.options();
     const self: CallerState = { status: 'verified', identity: direct.identity, via: 'tls' };
@@ -121,29 +122,34 @@ export class MtlsIdentitySource {
     if (!headers || !this.isTrustedProxy(direct.identity)) return self; // the header of anyone else is ignored (and removed by the filter)
     const raw = forwardedHeaderText(headers, options.forwardedCertHeader);
     if (raw === undefined) return self; // a trusted proxy without the header is judged as itself
+    return this.identifyForwarded(headers, raw, options.forwardedCertHeader, direct.identity, self);
+  }
+
+  /** The caller a trusted proxy forwarded in `raw` (the header's text): from the cache of the last minute, or verified again. */
+  private async identifyForwarded(headers: RequestHeaders, raw: string, header: ForwardedCertHeader, proxy: ClientIdentity, self: CallerState): Promise<CallerState> {
     const snapshot = this.source!.current();
     // A caller verified within the last minute, for this material: one hash, nothing parsed.
-    const key = createHash('sha256').update(options.forwardedCertHeader).update('\0').update(raw).digest('hex');
+    const key = createHash('sha256').update(header).update('\0').update(raw).digest('hex');
     const known = this.forwards.peek(key);
     if (known?.identity && known.generation === snapshot.generation && known.expires > Date.now()) {
-      return { status: 'verified', identity: known.identity, via: 'proxy', proxy: direct.identity };
+      return { status: 'verified', identity: known.identity, via: 'proxy', proxy: proxy };
     }
     let forwarded;
     try {
-      forwarded = readForwardedCertificate(headers, options.forwardedCertHeader);
+      forwarded = readForwardedCertificate(headers, header);
     } catch (err) {
-      if (err instanceof ForwardedCertificateError) return { status: 'malformed', reason: err.message, proxy: direct.identity };
-      return { status: 'malformed', reason: `the forwarded certificate cannot be read: ${(err as Error).message}`, proxy: direct.identity };
+      if (err instanceof ForwardedCertificateError) return { status: 'malformed', reason: err.message, proxy: proxy };
+      return { status: 'malformed', reason: `the forwarded certificate cannot be read: ${(err as Error).message}`, proxy: proxy };
     }
     if (!forwarded) return self;
     const verdict = await this.judgeForwarded(forwarded.leaf, forwarded.intermediates, snapshot);
     // Only verified ones are kept: a refusal is judged again next time (it may be a clock or CRL matter).
     if (verdict.identity) this.forwards.set(key, verdict);
     else this.forwards.delete(key);
-    if (verdict.identity) return { status: 'verified', identity: verdict.identity, via: 'proxy', proxy: direct.identity };
+    if (verdict.identity) return { status: 'verified', identity: verdict.identity, via: 'proxy', proxy: proxy };
     const failure = verdict.failure!;
-    if (failure.problem === 'unreadable') return { status: 'unreadable', reason: failure.reason, subject: failure.subject, via: 'proxy', proxy: direct.identity };
-    return { status: 'unverified', reason: failure.reason, subject: failure.subject, via: 'proxy', problem: failure.problem, proxy: direct.identity };
+    if (failure.problem === 'unreadable') return { status: 'unreadable', reason: failure.reason, subject: failure.subject, via: 'proxy', proxy: proxy };
+    return { status: 'unverified', reason: failure.reason, subject: failure.subject, via: 'proxy', problem: failure.problem, proxy: proxy };
   }
 
   private async judgeForwarded(leaf: X509Certificate, intermediates: X509Certificate[], snapshot: MtlsMaterialSnapshot): Promise<VerifiedForward> {
@@ -165,9 +171,10 @@ export class MtlsIdentitySource {
   /**
    * Endpoint identification of a TLS peer, when `endpointIdentification` is
    * on: its certificate must name the address it connects from. Undefined
-   * when the setting is off or there is no socket (nothing to judge).
+   * when the setting is off or there is no socket (nothing to judge), at
+   * once; the verdict comes as a promise (an address may be looked up).
    */
-  async checkEndpoint(socket: Socket | undefined, identity: ClientIdentity): Promise<EndpointVerdict | undefined> {
+  checkEndpoint(socket: Socket | undefined, identity: ClientIdentity): EndpointVerdict | undefined | Promise<EndpointVerdict | undefined> {
     if (this.options()?.endpointIdentification !== 'HTTPS' || !socket) return undefined;
     return this.endpoints.check(socket, identity);
   }

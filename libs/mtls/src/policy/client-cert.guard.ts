@@ -2,6 +2,7 @@ import { BadRequestException, CanActivate, ExecutionContext, Injectable, Logger,
 import { Reflector } from '@nestjs/core';
 import type { PolicyMode } from '../config/mtls-options.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
+import type { EndpointVerdict } from '../identity/endpoint-identification';
 import { MtlsIdentitySource, type CallerState } from '../identity/identity-source';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
 import { describeInvocation, socketOf } from '../identity/socket-of-context';
@@ -62,11 +63,22 @@ export class ClientCertGuard implements CanActivate {
     this.identities = identities ?? (source ? new MtlsIdentitySource(source) : undefined);
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Admits or refuses the caller. Answers at once when nothing has to wait
+   * (the TLS peer's own certificate, endpoint identification off: no
+   * promise per request), with a promise otherwise (a forwarded certificate
+   * verified again, an address looked up); Nest takes either.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // A global guard and @RequireClientCert's are the same judge with the same metadata: judge (and count) once.
     if (alreadyJudgedBy(context, this.constructor)) return true;
     const mode = this.getMode(context);
-    const caller = await this.identify(context);
+    const caller = this.identify(context);
+    return isPromiseLike(caller) ? Promise.resolve(caller).then((c) => this.admit(context, mode, c)) : this.admit(context, mode, caller);
+  }
+
+  /** Refuses a caller without a verified certificate; judges a verified one. */
+  private admit(context: ExecutionContext, mode: PolicyMode, caller: CallerState): boolean | Promise<boolean> {
     const via = caller.status === 'none' ? undefined : caller.status === 'malformed' ? 'proxy' : (caller.via ?? 'tls');
     switch (caller.status) {
       case 'none':
@@ -79,9 +91,14 @@ export class ClientCertGuard implements CanActivate {
       case 'malformed':
         return this.refuseMalformed(context, caller.reason, caller.proxy, mode);
     }
+    this.source?.events.verifiedCallers.next(caller.identity);
+    const problem = this.judge(context, caller);
+    return isPromiseLike(problem) ? Promise.resolve(problem).then((p) => this.conclude(context, mode, caller, p)) : this.conclude(context, mode, caller, problem);
+  }
+
+  /** Refuses (or, in audit mode, logs and lets in) a verified caller that did not pass; remembers the admitted identity for @ClientCert(). */
+  private conclude(context: ExecutionContext, mode: PolicyMode, caller: VerifiedCaller, problem: GuardProblem | undefined): true {
     const { identity } = caller;
-    this.source?.events.verifiedCallers.next(identity);
-    const problem = await this.judge(context, caller);
     if (problem) {
       if (mode === 'audit') {
         this.audit(context, problem.why, identity, problem.reason, caller.via);
@@ -90,19 +107,27 @@ export class ClientCertGuard implements CanActivate {
       }
     }
     rememberJudgedCaller(context, identity, this.constructor);
-    if (!problem) this.report(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
+    // An admitted caller is told only to whoever listens (metrics): nothing is built for it otherwise.
+    if (!problem && this.source?.events.guardDecisions.observed) this.report(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
     return true;
   }
 
   /**
    * Everything a verified caller must pass besides having a certificate:
    * endpoint identification of the TLS peer (when on), then the route's
-   * policy. Returns why it does not pass, or undefined.
+   * policy. Returns why it does not pass, or undefined (with a promise when
+   * endpoint identification has to look an address up).
    */
-  protected async judge(context: ExecutionContext, caller: Extract<CallerState, { status: 'verified' }>): Promise<{ reason: GuardRefusalReason; why: string } | undefined> {
+  protected judge(context: ExecutionContext, caller: VerifiedCaller): GuardProblem | undefined | Promise<GuardProblem | undefined> {
     const { identity } = caller;
     const tlsPeer = caller.proxy ?? identity;
-    const endpoint = await this.identities?.checkEndpoint(socketOf(context), tlsPeer);
+    const endpoint = this.identities?.checkEndpoint(socketOf(context), tlsPeer);
+    if (isPromiseLike(endpoint)) return Promise.resolve(endpoint).then((verdict) => this.judgeAfterEndpoint(context, identity, tlsPeer, verdict));
+    return this.judgeAfterEndpoint(context, identity, tlsPeer, endpoint);
+  }
+
+  /** The rest of `judge` once endpoint identification has answered: its verdict, then the route's policy. */
+  private judgeAfterEndpoint(context: ExecutionContext, identity: ClientIdentity, tlsPeer: ClientIdentity, endpoint: EndpointVerdict | undefined): GuardProblem | undefined {
     if (endpoint && !endpoint.ok) return { reason: 'endpoint-identification', why: `${endpoint.reason} (subject ${logSafe(tlsPeer.subject)})` };
     let allowed = false;
     try {
@@ -236,6 +261,20 @@ export class ClientCertGuard implements CanActivate {
     this.source?.events.guardDecisions.next({ route: routeOf(context), peer, ...decision });
     return peer;
   }
+}
+
+/** A caller with a verified certificate (its own, or one a trusted proxy forwarded). */
+type VerifiedCaller = Extract<CallerState, { status: 'verified' }>;
+
+/** Why a verified caller does not pass: the reason code and the words for the log. */
+interface GuardProblem {
+  reason: GuardRefusalReason;
+  why: string;
+}
+
+/** True for a promise (or any thenable): what may wait, as opposed to an answer at hand. */
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
 }
 
 /** A route's own metadata: undefined where neither handler nor controller says. */
