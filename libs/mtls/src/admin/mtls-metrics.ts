@@ -50,11 +50,18 @@ export class MtlsMetrics implements OnModuleDestroy {
     });
     for (const reason of REFUSAL_REASONS) handshakeFailures.inc({ reason }, 0);
 
-    const guardDecisions = new Counter({
+    // Counted per request in a map of their own (a string key); prom-client's labelled inc hashes and validates its labels
+    // every time, so the counter takes the counts only when scraped. Routes are declared ones: the map stays small.
+    const decisionCounts = new Map<string, { route: string; outcome: string; count: number }>();
+    new Counter({
       name: 'mtls_guard_decisions_total',
       help: 'Decisions of ClientCertGuard, by route (the declared route path or message pattern) and outcome.',
       labelNames: ['route', 'outcome'] as const,
       registers,
+      collect() {
+        this.reset();
+        for (const { route, outcome, count } of decisionCounts.values()) this.inc({ route, outcome }, count);
+      },
     });
 
     const peers = this.peers;
@@ -102,7 +109,12 @@ export class MtlsMetrics implements OnModuleDestroy {
     const { events } = source;
     this.subscriptions.push(
       events.refusals.subscribe(({ reason }) => handshakeFailures.inc({ reason })),
-      events.guardDecisions.subscribe(({ route, outcome }) => guardDecisions.inc({ route, outcome })),
+      events.guardDecisions.subscribe(({ route, outcome }) => {
+        const key = `${outcome}\u0000${route}`;
+        const counted = decisionCounts.get(key);
+        if (counted) counted.count++;
+        else decisionCounts.set(key, { route, outcome, count: 1 });
+      }),
       events.verifiedCallers.subscribe(({ subject, validTo }) => peers.see(subject, validTo)),
       events.revocationChecks.subscribe(({ source: from, result }) => revocationChecks.inc({ source: from, result })),
       source.reloads.subscribe(({ result }) => {
