@@ -162,8 +162,8 @@ async function runRevocationBench({ seconds = 3, rounds = 5, warmupSeconds = 2, 
     const section = `## Revocation
 
 \`bench/revocation.js\` (part of \`npm run bench\`; alone: \`node bench/revocation.js\`): user-service three times, without
-revocation checks, with a CRL of 100,000 entries for the global CA (made by \`openssl ca -gencrl\`; with crlCheck chain and
-revocationFailure closed OpenSSL checks it in the handshake and the revocation gate from its index, for resumed sessions),
+revocation checks, with a CRL of 100,000 entries for the global CA (made by \`openssl ca -gencrl\`; crlCheck chain, revocationFailure
+closed; more than 64 KB, so the revocation gate checks it from its index, not OpenSSL in the handshake),
 and with \`MTLS_OCSP=true\` against \`openssl ocsp\` named in the client certificate (the warm-up fills the cache; the
 responder got ${ocspQueries} quer${ocspQueries === 1 ? 'y' : 'ies'} in the whole run). \`GET /users/1\`, ${rounds} interleaved rounds of ${seconds} s, medians (min–max). "Capacity ratio": the server's CPU time per
 answer without, divided by with (from /proc): what the rates would be if each server had its core to itself, less
