@@ -7,7 +7,7 @@
  *
  * Ports: USER_SERVICE_PORT (8443), USER_SERVICE_TCP_PORT (8444: user-service's
  * Nest microservice over TCP with mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001);
- * admin ports (plain HTTP: /health, /metrics): USER_SERVICE_ADMIN_PORT (8081),
+ * admin ports (plain HTTP: /health, /metrics, /policies): USER_SERVICE_ADMIN_PORT (8081),
  * HOME_PAGE_ADMIN_PORT (3080), EVENT_ADMIN_PORT (3081).
  * PKI: MTLS_DEV_PKI_DIR (default ./.dev-pki, created on first use).
  * After the table it prints the admin URLs and the lines of user-service's
@@ -190,7 +190,7 @@ async function adminReport() {
   for (const [app, port] of admins) {
     const health = await get(httpRequest, { host: '127.0.0.1', port, path: '/health' });
     const status = JSON.parse(health.body).status;
-    console.log(`  ${app.padEnd(17)}  http://127.0.0.1:${port}/health (${status})  http://127.0.0.1:${port}/metrics`);
+    console.log(`  ${app.padEnd(17)}  http://127.0.0.1:${port}/health (${status})  http://127.0.0.1:${port}/metrics  http://127.0.0.1:${port}/policies`);
   }
   const metrics = (await get(httpRequest, { host: '127.0.0.1', port: ports.userAdmin, path: '/metrics' })).body;
   const moved = metrics.split('\n').filter((l) => /^mtls_(guard_decisions_total|handshake_failures_total)\{/.test(l) && !/ 0$/.test(l));
