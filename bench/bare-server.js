@@ -13,28 +13,14 @@
  */
 const https = require('node:https');
 const { readFileSync } = require('node:fs');
+const { need: needOf, referenceTlsOptions } = require('./reference-tls-options');
 
-function need(name) {
-  const value = process.env[name];
-  if (!value) {
-    process.stderr.write(`bare-server: ${name} is not set\n`);
-    process.exit(2);
-  }
-  return value;
-}
+const need = (name) => needOf('bare-server', name);
+
 
 const port = Number(need('PORT'));
 const host = process.env.HOST || '127.0.0.1';
-const options = {
-  key: readFileSync(need('BARE_KEY')),
-  cert: readFileSync(need('BARE_CERT')),
-  ca: readFileSync(need('BARE_CA')),
-  requestCert: true,
-  rejectUnauthorized: true,
-  minVersion: 'TLSv1.2',
-  maxVersion: 'TLSv1.3',
-  honorCipherOrder: true,
-};
+const options = { ...referenceTlsOptions('bare-server'), honorCipherOrder: true };
 if (process.env.BARE_CRL) options.crl = readFileSync(process.env.BARE_CRL);
 
 const USER = JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' });

@@ -13,7 +13,7 @@
  * BARE_CA (trust store). Prints `listening on https://HOST:PORT` when ready.
  */
 require('reflect-metadata');
-const { readFileSync } = require('node:fs');
+const { need: needOf, referenceTlsOptions } = require('./reference-tls-options');
 const { Controller, Get, Injectable, Module, Param, ParseIntPipe, UseGuards } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { FastifyAdapter } = require('@nestjs/platform-fastify');
@@ -60,26 +60,11 @@ Controller('health')(HealthController);
 class AppModule {}
 Module({ controllers: [UsersController, HealthController], providers: [SubjectGuard] })(AppModule);
 
-function need(name) {
-  const value = process.env[name];
-  if (!value) {
-    process.stderr.write(`nest-fastify-server: ${name} is not set\n`);
-    process.exit(2);
-  }
-  return value;
-}
+const need = (name) => needOf('nest-fastify-server', name);
 
 async function main() {
   const host = process.env.HOST || '127.0.0.1';
-  const https = {
-    key: readFileSync(need('BARE_KEY')),
-    cert: readFileSync(need('BARE_CERT')),
-    ca: readFileSync(need('BARE_CA')),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    maxVersion: 'TLSv1.3',
-  };
+  const https = referenceTlsOptions('nest-fastify-server');
   const app = await NestFactory.create(AppModule, new FastifyAdapter({ https }), { logger: ['error', 'warn'] });
   await app.listen(Number(need('PORT')), host);
   process.stdout.write(`nest-fastify-server listening on https://${host}:${app.getHttpServer().address().port}\n`);

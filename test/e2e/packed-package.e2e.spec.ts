@@ -38,6 +38,19 @@ const STARTERS: Starter[] = [
 /** The Fastify app: NestFactory with MtlsFastifyAdapter from nest-mtls/fastify. */
 const FASTIFY_STARTERS: Starter[] = [{ name: 'NestFactory.create(AppModule, new MtlsFastifyAdapter())', entry: 'main-fastify.js' }];
 
+/** The consumer app over mTLS: the allowed client gets 200 with its subject, the blocked one the article's 403, no certificate is refused in the handshake. */
+async function expectAllowedBlockedRefused(port: number, pki: string): Promise<void> {
+  const ca = readFileSync(join(pki, 'truststore.pem'));
+  const as = (name: string) => ({ ca, cert: readFileSync(join(pki, `${name}.chain.pem`)), key: readFileSync(join(pki, `${name}.key`)) });
+  expect(await httpsGet(port, '/hello', as('allowed-client'))).toMatchObject({ status: 200, json: { caller: 'CN=allowed-client,O=nest-mtls' } });
+  expect(await httpsGet(port, '/hello', as('blocked-client'))).toMatchObject({ status: 403, json: { statusCode: 403, message: 'Certificate subject is not recognized!' } });
+  const refusal = await httpsGet(port, '/hello', { ca }).then(
+    (answer) => `answered ${answer.status}`,
+    (err: NodeJS.ErrnoException) => err.code,
+  );
+  expect(refusal).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+}
+
 const REPO_NEST_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', '..', 'libs', 'mtls', 'package.json'), 'utf8')).version;
 
@@ -97,17 +110,7 @@ describe('the packed nest-mtls in a stranger\'s app', () => {
     it.each(STARTERS)('started with $name: allowed subject 200, blocked subject 403, no client certificate refused in the handshake', async (starter) => {
       const app: StartedApp = await startConsumerApp(dir, starter.entry, { PKI_DIR: pki });
       try {
-        const ca = readFileSync(join(pki, 'truststore.pem'));
-        const as = (name: string) => ({ ca, cert: readFileSync(join(pki, `${name}.chain.pem`)), key: readFileSync(join(pki, `${name}.key`)) });
-        const allowed = await httpsGet(app.port, '/hello', as('allowed-client'));
-        expect(allowed).toMatchObject({ status: 200, json: { caller: 'CN=allowed-client,O=nest-mtls' } });
-        const blocked = await httpsGet(app.port, '/hello', as('blocked-client'));
-        expect(blocked).toMatchObject({ status: 403, json: { statusCode: 403, message: 'Certificate subject is not recognized!' } });
-        const refusal = await httpsGet(app.port, '/hello', { ca }).then(
-          (answer) => `answered ${answer.status}`,
-          (err: NodeJS.ErrnoException) => err.code,
-        );
-        expect(refusal).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+        await expectAllowedBlockedRefused(app.port, pki);
       } finally {
         await app.stop();
       }
@@ -190,15 +193,7 @@ describe('the packed nest-mtls in a stranger\'s app', () => {
     it.each(FASTIFY_STARTERS)('started with $name: allowed subject 200, blocked subject 403, no client certificate refused in the handshake', async (starter) => {
       const app: StartedApp = await startConsumerApp(dir, starter.entry, { PKI_DIR: pki });
       try {
-        const ca = readFileSync(join(pki, 'truststore.pem'));
-        const as = (name: string) => ({ ca, cert: readFileSync(join(pki, `${name}.chain.pem`)), key: readFileSync(join(pki, `${name}.key`)) });
-        expect(await httpsGet(app.port, '/hello', as('allowed-client'))).toMatchObject({ status: 200, json: { caller: 'CN=allowed-client,O=nest-mtls' } });
-        expect(await httpsGet(app.port, '/hello', as('blocked-client'))).toMatchObject({ status: 403, json: { statusCode: 403, message: 'Certificate subject is not recognized!' } });
-        const refusal = await httpsGet(app.port, '/hello', { ca }).then(
-          (answer) => `answered ${answer.status}`,
-          (err: NodeJS.ErrnoException) => err.code,
-        );
-        expect(refusal).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+        await expectAllowedBlockedRefused(app.port, pki);
       } finally {
         await app.stop();
       }
