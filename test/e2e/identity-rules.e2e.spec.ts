@@ -401,3 +401,63 @@ describe.each(HTTP_ADAPTERS)('endpoint identification (HTTPS) (%s)', (adapter) =
     expect(lines().find((l) => l.startsWith('DEBUG client certificate policies of 1 route'))).toMatch(/GET \/e {2}any verified certificate \(EndpointController\.who\)/);
   });
 });
+
+@Controller()
+class RpcDefaultsController {
+  @MessagePattern({ cmd: 'unmarked' })
+  unmarked() {
+    return 'unmarked';
+  }
+
+  @MessagePattern({ cmd: 'any' })
+  @RequireAnyClientCert()
+  any() {
+    return 'any';
+  }
+
+  @MessagePattern({ cmd: 'audited' })
+  @RequireClientCert({ spiffeId: HPS })
+  @ClientCertMode('audit')
+  audited(@ClientCert('subject') subject: string) {
+    return { subject };
+  }
+}
+
+/** Default policy `deny` under a global guard, @RequireAnyClientCert and audit mode on message patterns. */
+describe('default policy and audit mode over TCP', () => {
+  let pki: TestPki;
+  let tcp: RunningMicroservice;
+  const decisions: GuardDecision[] = [];
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    @Module({
+      imports: [MtlsModule.forRoot(pki.pemOptions('user-service', { defaultPolicy: 'deny' }))],
+      controllers: [RpcDefaultsController],
+      providers: [{ provide: APP_GUARD, useClass: ClientCertGuard }],
+    })
+    class RpcDefaultsModule {}
+    tcp = await startMtlsMicroservice(RpcDefaultsModule);
+    tcp.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
+  });
+
+  afterAll(async () => {
+    await tcp?.close();
+    pki?.cleanup();
+  });
+
+  const refused = { answer: expect.objectContaining({ err: expect.objectContaining({ message: 'Certificate subject is not recognized!' }) }) };
+
+  it('a pattern without @RequireClientCert is refused to everyone under defaultPolicy deny; @RequireAnyClientCert admits any verified caller', async () => {
+    expect(await rawRpc(tcp.port, pki.clientTls('home-page-service'), { cmd: 'unmarked' }, {})).toEqual(refused);
+    expect(await rawRpc(tcp.port, pki.clientTls('event-service'), { cmd: 'any' }, {})).toEqual({ answer: expect.objectContaining({ response: 'any' }) });
+  });
+
+  it('audit mode lets a caller the policy would refuse in, logs and counts it; without a certificate the handshake still fails', async () => {
+    decisions.length = 0;
+    expect(await rawRpc(tcp.port, pki.clientTls('event-service'), { cmd: 'audited' }, {})).toEqual({ answer: expect.objectContaining({ response: { subject: 'CN=event-service,O=nest-mtls' } }) });
+    expect(decisions).toEqual([expect.objectContaining({ outcome: 'audited', reason: 'policy', mode: 'audit', route: '{"cmd":"audited"}' })]);
+    expect(tcp.logs.lines.some((l) => /audit mode: would refuse .*policy refused subject CN=event-service,O=nest-mtls; let in/.test(l))).toBe(true);
+    expect(await rawRpc(tcp.port, pki.clientTls(), { cmd: 'audited' }, {})).toMatchObject({ failed: expect.any(String) });
+  });
+});
