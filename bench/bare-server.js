@@ -21,7 +21,8 @@ const need = (name) => needOf('bare-server', name);
 const port = Number(need('PORT'));
 const host = process.env.HOST || '127.0.0.1';
 const options = { ...referenceTlsOptions('bare-server'), honorCipherOrder: true };
-if (process.env.BARE_CRL) options.crl = readFileSync(process.env.BARE_CRL);
+// One CRL per array entry: given a file of several, Node reads only the first, and the other CAs' certificates fail the check.
+if (process.env.BARE_CRL) options.crl = readFileSync(process.env.BARE_CRL, 'latin1').match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? [];
 
 const USER = JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' });
 const HEALTH = JSON.stringify({ status: 'ok' });
