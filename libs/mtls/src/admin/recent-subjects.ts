@@ -10,9 +10,17 @@ export class RecentSubjects<V> {
 
   constructor(private readonly max: number) {}
 
+  /** The key seen last: seeing it again only replaces its value (the common case, one caller after another request). */
+  private last?: string;
+
   see(key: string, value: V): void {
+    if (key === this.last) {
+      this.entries.set(key, value);
+      return;
+    }
     this.entries.delete(key);
     this.entries.set(key, value);
+    this.last = key;
     if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
   }
 
