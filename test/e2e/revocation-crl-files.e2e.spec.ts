@@ -1,4 +1,4 @@
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { MtlsMaterialSource, type MtlsReloadResult } from 'nest-mtls';
 import { filter, firstValueFrom } from 'rxjs';
 import { HealthController } from '../../apps/user-service/src/health.controller';
@@ -8,23 +8,10 @@ import { opensslCrl, replaceFile, type IndexEntry } from '../support/openssl-ca'
 import { requestOnSocket } from '../support/raw-http';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR = 3600_000;
-
-/** Waits until `socket` closes; resolves with the ms it took, or rejects after `limitMs`. */
-function closedWithin(socket: TLSSocket, limitMs: number): Promise<number> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve(0);
-    const timer = setTimeout(() => reject(new Error(`still open after ${limitMs} ms`)), limitMs);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve(Date.now() - start);
-    });
-  });
-}
 
 /** A TLS 1.3 session ticket from one whole request on a fresh connection. */
 async function sessionOf(port: number, tls: ConnectionOptions): Promise<Buffer> {

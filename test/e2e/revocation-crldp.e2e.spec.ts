@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
 import { createCrl, createIntermediateCa, issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { HealthController } from '../../apps/user-service/src/health.controller';
@@ -9,23 +9,11 @@ import { CrlServer } from '../support/crl-server';
 import { requestOnSocket } from '../support/raw-http';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const der = (pem: string) => Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, ''), 'base64');
 const tlsOf = (c: IssuedCertificate, pki: TestPki): ConnectionOptions => ({ key: c.keyPem, cert: c.chainPem, ca: pki.root.certPem });
-
-function closedWithin(socket: TLSSocket, limitMs: number): Promise<number> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve(0);
-    const timer = setTimeout(() => reject(new Error(`still open after ${limitMs} ms`)), limitMs);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve(Date.now() - start);
-    });
-  });
-}
 
 /**
  * CRL distribution points (enableCRLDP, Dropwizard's name): the CRLs named by

@@ -1,4 +1,4 @@
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
 import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { HealthController } from '../../apps/user-service/src/health.controller';
@@ -8,22 +8,10 @@ import { requestOnSocket } from '../support/raw-http';
 import { requireTool } from '../support/require-tool';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
 
 const describeOpenssl = requireTool('openssl', 'the OCSP tests (openssl ocsp is the responder)') ? describe : describe.skip;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function closedWithin(socket: TLSSocket, limitMs: number): Promise<number> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) return resolve(0);
-    const timer = setTimeout(() => reject(new Error(`still open after ${limitMs} ms`)), limitMs);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve(Date.now() - start);
-    });
-  });
-}
 
 /**
  * OCSP for client certificates, against `openssl ocsp` as the responder

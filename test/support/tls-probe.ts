@@ -96,3 +96,16 @@ export async function renegotiationOutcome(port: number, tls: ConnectionOptions)
     socket.destroy();
   }
 }
+
+/** Waits until `socket` closes; resolves with the ms it took, or rejects after `limitMs`. */
+export function closedWithin(socket: TLSSocket, limitMs: number): Promise<number> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    if (socket.destroyed) return resolve(0);
+    const timer = setTimeout(() => reject(new Error(`still open after ${limitMs} ms`)), limitMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - start);
+    });
+  });
+}

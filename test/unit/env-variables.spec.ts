@@ -5,20 +5,12 @@ import { getMetadataStorage } from 'class-validator';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { closestName, editDistance } from 'nest-mtls/config/closest-name';
 import { KNOWN_MTLS_VARIABLES, MTLS_ENV, MTLS_ENV_NOT_OPTIONS } from 'nest-mtls/config/mtls-env';
 import { MtlsOptionsDto } from 'nest-mtls/config/mtls-options.dto';
+import { configProblem } from '../support/config-problem';
 
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MtlsConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a MtlsConfigError');
-}
 
 describe('the table of MTLS_* variables', () => {
   it('has one variable per option of MtlsModule, and every name once, with the MTLS_ prefix', () => {
@@ -69,30 +61,30 @@ describe('closest known name', () => {
 
 describe('mtlsOptionsFromEnv refuses MTLS_* variables it does not know', () => {
   it('names the variable and the closest known one, on one line', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: 'false' }))).toBe(
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: 'false' }))).toBe(
       'MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS?',
     );
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_KEY_STORE_PATH: '/k.p12', MTLS_CRL_PTH: '/x' }))).toBe(
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_KEY_STORE_PATH: '/k.p12', MTLS_CRL_PTH: '/x' }))).toBe(
       'MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH?',
     );
   });
 
   it('refuses a typo even when its value is empty, and before reading any value', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: '' }))).toMatch(/^MTLS_VALIDATE_PEER: /);
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc', MTLS_CRL_PTH: '/x' }))).toMatch(/^MTLS_CRL_PTH: /);
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: '' }))).toMatch(/^MTLS_VALIDATE_PEER: /);
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc', MTLS_CRL_PTH: '/x' }))).toMatch(/^MTLS_CRL_PTH: /);
   });
 
   it('treats the prefix in any case, and says that names are case-sensitive', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ mtls_crl_path: '/x' }))).toBe(
+    expect(configProblem(() => mtlsOptionsFromEnv({ mtls_crl_path: '/x' }))).toBe(
       'mtls_crl_path: not a setting of nest-mtls; did you mean MTLS_CRL_PATH? (variable names are case-sensitive)',
     );
   });
 
   it('says so when nothing is close, and lists the other unknown names on the same line', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_FOO: '1' }))).toBe(
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_FOO: '1' }))).toBe(
       'MTLS_FOO: not a setting of nest-mtls; no known name is close (nest-mtls reserves the MTLS_ prefix; its variables are in the options table of its README)',
     );
-    const message = problem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: 'false', MTLS_CRL_PTH: '/x', MTLS_FOO: '1' }));
+    const message = configProblem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: 'false', MTLS_CRL_PTH: '/x', MTLS_FOO: '1' }));
     expect(message).toBe('MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH? (also unknown: MTLS_FOO, MTLS_VALIDATE_PEER)');
     expect(message).not.toContain('\n');
   });
@@ -114,7 +106,7 @@ describe('mtlsOptionsFromEnv refuses MTLS_* variables it does not know', () => {
     it('refuses a typo set in the environment', () => {
       setEnv('MTLS_VALIDATE_PEER', 'false');
       const getter = { get: (name: string) => process.env[name] };
-      expect(problem(() => mtlsOptionsFromEnv(getter))).toBe('MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS?');
+      expect(configProblem(() => mtlsOptionsFromEnv(getter))).toBe('MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS?');
     });
 
     it('refuses a typo in a .env file that ConfigModule loaded (it copies them into process.env)', async () => {
@@ -128,7 +120,7 @@ describe('mtlsOptionsFromEnv refuses MTLS_* variables it does not know', () => {
         const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
         const config = app.get(ConfigService);
         expect(config.get('MTLS_CRL_PATH')).toBe('/etc/mtls/crl.pem');
-        expect(problem(() => mtlsOptionsFromEnv(config))).toBe(
+        expect(configProblem(() => mtlsOptionsFromEnv(config))).toBe(
           'MTLS_NEED_CLIENT_AUHT: not a setting of nest-mtls; did you mean MTLS_NEED_CLIENT_AUTH?',
         );
         await app.close();

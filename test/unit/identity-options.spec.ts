@@ -1,17 +1,9 @@
-import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
 import { compileTrustedProxy } from 'nest-mtls/config/trusted-proxy';
 import { describePolicy } from 'nest-mtls';
+import { configProblem } from '../support/config-problem';
 
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MtlsConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a MtlsConfigError');
-}
 
 /** The options of issue 10: default policy, audit mode, trusted proxy, endpoint identification. */
 describe('identity options', () => {
@@ -25,25 +17,25 @@ describe('identity options', () => {
   it('take their values in any case where the standard does, and refuse others naming the option', () => {
     expect(validateMtlsOptions({ forwardedCertHeader: 'Client-Cert' as never, trustedProxy: /^CN=envoy,/ }).forwardedCertHeader).toBe('client-cert');
     expect(validateMtlsOptions({ endpointIdentification: 'https' as never }).endpointIdentification).toBe('HTTPS');
-    expect(problem(() => validateMtlsOptions({ defaultPolicy: 'allow' as never }))).toBe('defaultPolicy: must be one of any-verified, deny, got "allow"');
-    expect(problem(() => validateMtlsOptions({ policyMode: 'report' as never }))).toBe('policyMode: must be one of enforce, audit, got "report"');
-    expect(problem(() => validateMtlsOptions({ endpointIdentification: 'LDAPS' as never }))).toBe('endpointIdentification: must be HTTPS, got "LDAPS"');
-    expect(problem(() => validateMtlsOptions({ forwardedCertHeader: 'x-client-cert' as never, trustedProxy: /x/ }))).toBe(
+    expect(configProblem(() => validateMtlsOptions({ defaultPolicy: 'allow' as never }))).toBe('defaultPolicy: must be one of any-verified, deny, got "allow"');
+    expect(configProblem(() => validateMtlsOptions({ policyMode: 'report' as never }))).toBe('policyMode: must be one of enforce, audit, got "report"');
+    expect(configProblem(() => validateMtlsOptions({ endpointIdentification: 'LDAPS' as never }))).toBe('endpointIdentification: must be HTTPS, got "LDAPS"');
+    expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-client-cert' as never, trustedProxy: /x/ }))).toBe(
       'forwardedCertHeader: must be one of x-forwarded-client-cert, client-cert, got "x-client-cert"',
     );
   });
 
   it('want forwardedCertHeader and trustedProxy together', () => {
-    expect(problem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert' }))).toMatch(/^trustedProxy: required with forwardedCertHeader/);
-    expect(problem(() => validateMtlsOptions({ trustedProxy: /^CN=envoy,/ }))).toMatch(/^forwardedCertHeader: required with trustedProxy/);
+    expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert' }))).toMatch(/^trustedProxy: required with forwardedCertHeader/);
+    expect(configProblem(() => validateMtlsOptions({ trustedProxy: /^CN=envoy,/ }))).toMatch(/^forwardedCertHeader: required with trustedProxy/);
   });
 
   it('check the trusted proxy\'s rule at startup, naming the value', () => {
-    expect(problem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: { spiffeId: 'spiffe://Example.org/envoy' } }))).toBe(
+    expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: { spiffeId: 'spiffe://Example.org/envoy' } }))).toBe(
       'trustedProxy: spiffeId "spiffe://Example.org/envoy" is not a SPIFFE ID: the trust domain must be lowercase',
     );
-    expect(problem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: /^CN=envoy/g }))).toMatch(/^trustedProxy: \/\^CN=envoy\/g has the g flag/);
-    expect(problem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: {} }))).toMatch(/^trustedProxy: an empty rule/);
+    expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: /^CN=envoy/g }))).toMatch(/^trustedProxy: \/\^CN=envoy\/g has the g flag/);
+    expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: {} }))).toMatch(/^trustedProxy: an empty rule/);
   });
 
   it('read from MTLS_* variables: the proxy as a DN regex, or a JSON rule', () => {
@@ -58,6 +50,6 @@ describe('identity options', () => {
     expect(o).toEqual({ defaultPolicy: 'deny', policyMode: 'audit', forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: '{"spiffeId":"spiffe://example.org/envoy"}', endpointIdentification: 'HTTPS' });
     expect(describePolicy(compileTrustedProxy(o.trustedProxy!))).toBe('SPIFFE ID is spiffe://example.org/envoy');
     expect(describePolicy(compileTrustedProxy('^CN=envoy,O=mesh$'))).toBe('subject DN matches /^CN=envoy,O=mesh$/');
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_POLICY_MODE: 'loud' }))).toBe('MTLS_POLICY_MODE (policyMode): must be one of enforce, audit, got "loud"');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_POLICY_MODE: 'loud' }))).toBe('MTLS_POLICY_MODE (policyMode): must be one of enforce, audit, got "loud"');
   });
 });

@@ -1,17 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
 import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/config/cipher-suite-names';
+import { configProblem } from '../support/config-problem';
 
-function problem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MtlsConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a MtlsConfigError');
-}
 
 describe('validateMtlsOptions', () => {
   it('applies the secure defaults', () => {
@@ -31,21 +23,21 @@ describe('validateMtlsOptions', () => {
   it('takes securityLevel 2 to 5 and refuses anything else, naming the option', () => {
     for (const level of [2, 3, 4, 5]) expect(validateMtlsOptions({ securityLevel: level }).securityLevel).toBe(level);
     for (const bad of [1, 0, 6, -2, 2.5, 'abc', '3']) {
-      expect(problem(() => validateMtlsOptions({ securityLevel: bad as never }))).toBe(
+      expect(configProblem(() => validateMtlsOptions({ securityLevel: bad as never }))).toBe(
         `securityLevel: must be a whole number from 2 to 5 (an OpenSSL security level), got ${JSON.stringify(bad)}`,
       );
     }
   });
 
   it.each(['TLSv1.1', 'TLSv1', 'SSLv3'])('refuses %s as a setting', (p) => {
-    expect(problem(() => validateMtlsOptions({ supportedProtocols: ['TLSv1.2', p] }))).toBe(
+    expect(configProblem(() => validateMtlsOptions({ supportedProtocols: ['TLSv1.2', p] }))).toBe(
       `supportedProtocols: ${p} is refused: TLSv1.2 is the oldest protocol allowed`,
     );
   });
 
   it('refuses unknown protocol names and empty lists', () => {
-    expect(problem(() => validateMtlsOptions({ supportedProtocols: ['TLSv9'] }))).toMatch(/^supportedProtocols: unknown protocol "TLSv9"/);
-    expect(problem(() => validateMtlsOptions({ supportedProtocols: [] }))).toMatch(/^supportedProtocols: /);
+    expect(configProblem(() => validateMtlsOptions({ supportedProtocols: ['TLSv9'] }))).toMatch(/^supportedProtocols: unknown protocol "TLSv9"/);
+    expect(configProblem(() => validateMtlsOptions({ supportedProtocols: [] }))).toMatch(/^supportedProtocols: /);
   });
 
   it('maps IANA cipher names (the article\'s Dropwizard config) to OpenSSL names', () => {
@@ -56,10 +48,10 @@ describe('validateMtlsOptions', () => {
   });
 
   it('refuses unknown and unauthenticated cipher suites', () => {
-    expect(problem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_999_GCM_SHA384'] }))).toMatch(
+    expect(configProblem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_999_GCM_SHA384'] }))).toMatch(
       /^supportedCipherSuites: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_999_GCM_SHA384"/,
     );
-    expect(problem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_DH_anon_WITH_AES_256_GCM_SHA384'] }))).toMatch(
+    expect(configProblem(() => validateMtlsOptions({ supportedCipherSuites: ['TLS_DH_anon_WITH_AES_256_GCM_SHA384'] }))).toMatch(
       /^supportedCipherSuites: "TLS_DH_anon_WITH_AES_256_GCM_SHA384" is refused/,
     );
   });
@@ -86,24 +78,24 @@ describe('validateMtlsOptions', () => {
   });
 
   it('refuses revocation settings that are wrong or would do nothing, naming the option', () => {
-    expect(problem(() => validateMtlsOptions({ crlCheck: 'all' } as never))).toMatch(/^crlCheck: must be one of the following values: chain, leaf/);
-    expect(problem(() => validateMtlsOptions({ revocationFailure: 'soft' } as never))).toMatch(/^revocationFailure: must be one of the following values: closed, open/);
-    expect(problem(() => validateMtlsOptions({ crlPath: [] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
-    expect(problem(() => validateMtlsOptions({ crlPath: ['/a.pem', ''] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
-    expect(problem(() => validateMtlsOptions({ enableCRLDP: 'true' } as never))).toMatch(/^enableCRLDP: must be a boolean value/);
-    expect(problem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'https://ocsp.example/' }))).toMatch(/^ocspResponderUrl: must be an http: URL/);
-    expect(problem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'ocsp.example' }))).toBe('ocspResponderUrl: not a URL: "ocsp.example"');
-    expect(problem(() => validateMtlsOptions({ ocspResponderUrl: 'http://ocsp.example/' }))).toMatch(/^ocspResponderUrl: is set but ocsp is not true/);
-    expect(problem(() => validateMtlsOptions({ crlCacheDir: '/tmp/crls' }))).toMatch(/^crlCacheDir: is set but enableCRLDP is not true/);
-    expect(problem(() => validateMtlsOptions({ revocationTimeoutMs: 10 }))).toMatch(/^revocationTimeoutMs: /);
-    expect(problem(() => validateMtlsOptions({ revocationRefreshMs: 10 }))).toMatch(/^revocationRefreshMs: /);
+    expect(configProblem(() => validateMtlsOptions({ crlCheck: 'all' } as never))).toMatch(/^crlCheck: must be one of the following values: chain, leaf/);
+    expect(configProblem(() => validateMtlsOptions({ revocationFailure: 'soft' } as never))).toMatch(/^revocationFailure: must be one of the following values: closed, open/);
+    expect(configProblem(() => validateMtlsOptions({ crlPath: [] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
+    expect(configProblem(() => validateMtlsOptions({ crlPath: ['/a.pem', ''] }))).toBe('crlPath: must be a file path or a non-empty list of file paths');
+    expect(configProblem(() => validateMtlsOptions({ enableCRLDP: 'true' } as never))).toMatch(/^enableCRLDP: must be a boolean value/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'https://ocsp.example/' }))).toMatch(/^ocspResponderUrl: must be an http: URL/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspResponderUrl: 'ocsp.example' }))).toBe('ocspResponderUrl: not a URL: "ocsp.example"');
+    expect(configProblem(() => validateMtlsOptions({ ocspResponderUrl: 'http://ocsp.example/' }))).toMatch(/^ocspResponderUrl: is set but ocsp is not true/);
+    expect(configProblem(() => validateMtlsOptions({ crlCacheDir: '/tmp/crls' }))).toMatch(/^crlCacheDir: is set but enableCRLDP is not true/);
+    expect(configProblem(() => validateMtlsOptions({ revocationTimeoutMs: 10 }))).toMatch(/^revocationTimeoutMs: /);
+    expect(configProblem(() => validateMtlsOptions({ revocationRefreshMs: 10 }))).toMatch(/^revocationRefreshMs: /);
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {
-    expect(problem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
-    expect(problem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
-    expect(problem(() => validateMtlsOptions({ keyStoreType: 'JCEKS' } as never))).toMatch(/^keyStoreType: must be one of the following values: PKCS12, JKS, PEM/);
-    expect(problem(() => validateMtlsOptions({ handshakeTimeoutMs: 5 }))).toMatch(/^handshakeTimeoutMs: /);
+    expect(configProblem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
+    expect(configProblem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
+    expect(configProblem(() => validateMtlsOptions({ keyStoreType: 'JCEKS' } as never))).toMatch(/^keyStoreType: must be one of the following values: PKCS12, JKS, PEM/);
+    expect(configProblem(() => validateMtlsOptions({ handshakeTimeoutMs: 5 }))).toMatch(/^handshakeTimeoutMs: /);
   });
 });
 
@@ -172,7 +164,7 @@ describe('mtlsOptionsFromEnv', () => {
   it('reads MTLS_CRL_PATH as one path, or a comma list of paths', () => {
     expect(mtlsOptionsFromEnv({ MTLS_CRL_PATH: '/crl.pem' })).toEqual({ crlPath: '/crl.pem' });
     expect(mtlsOptionsFromEnv({ MTLS_CRL_PATH: '/root.crl, /global.crl,' })).toEqual({ crlPath: ['/root.crl', '/global.crl'] });
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_CRL_CHECK: 'everything' }))).toMatch(/^MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf/);
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_CRL_CHECK: 'everything' }))).toMatch(/^MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf/);
   });
 
   it('reads through a ConfigService-like getter and skips unset or empty variables', () => {
@@ -183,16 +175,16 @@ describe('mtlsOptionsFromEnv', () => {
   it('reads MTLS_SECURITY_LEVEL, and names the variable and the option when it is out of range or not a number', () => {
     expect(mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: '3' })).toEqual({ securityLevel: 3 });
     for (const bad of ['1', '0', '6']) {
-      expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: bad }))).toBe(
+      expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: bad }))).toBe(
         `MTLS_SECURITY_LEVEL (securityLevel): must be a whole number from 2 to 5 (an OpenSSL security level), got ${bad}`,
       );
     }
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc' }))).toBe('MTLS_SECURITY_LEVEL (securityLevel): expected a whole number, got "abc"');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_SECURITY_LEVEL: 'abc' }))).toBe('MTLS_SECURITY_LEVEL (securityLevel): expected a whole number, got "abc"');
   });
 
   it('names the variable when a value has the wrong kind', () => {
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH (needClientAuth): expected true or false, got "maybe"');
-    expect(problem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS (handshakeTimeoutMs): expected a whole number, got "10s"');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_NEED_CLIENT_AUTH: 'maybe' }))).toBe('MTLS_NEED_CLIENT_AUTH (needClientAuth): expected true or false, got "maybe"');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_HANDSHAKE_TIMEOUT_MS: '10s' }))).toBe('MTLS_HANDSHAKE_TIMEOUT_MS (handshakeTimeoutMs): expected a whole number, got "10s"');
   });
 });
 

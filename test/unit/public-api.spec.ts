@@ -95,37 +95,25 @@ describe('public API', () => {
     for (const name of admin.keys()) expect(main.has(name)).toBe(false);
   });
 
-  it('the main entry loads without @nestjs/terminus and prom-client (optional peers); nest-mtls/admin needs them', () => {
+  // The built package (npm test builds first), with the optional peers of one entry point made unresolvable.
+  it.each([
+    ['@nestjs/terminus and prom-client', '(@nestjs\\/terminus|prom-client)', 'admin', /Cannot find module (@nestjs\/terminus|prom-client)/],
+    ['@nestjs/microservices', '@nestjs\\/microservices', 'microservices', /Cannot find module @nestjs\/microservices/],
+    ['@nestjs/platform-fastify', '@nestjs\\/platform-fastify', 'fastify', /Cannot find module @nestjs\/platform-fastify/],
+  ])('the main entry loads without %s (optional peers); its own entry point needs them', (_peers, pattern, entry, missing) => {
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
     const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
       M._resolveFilename = function (request, ...rest) {
-        if (/^(@nestjs\\/terminus|prom-client)(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
+        if (/^${pattern}(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
         return resolve.call(this, request, ...rest);
       };`;
-    const load = (entry: string) => spawnSync(process.execPath, ['-e', `${hide} require(${JSON.stringify(join(dist, entry))}); console.log('loaded')`], { encoding: 'utf8' });
+    const load = (file: string) => spawnSync(process.execPath, ['-e', `${hide} require(${JSON.stringify(join(dist, file))}); console.log('loaded')`], { encoding: 'utf8' });
     const main = load('index.js');
     expect(main.stderr).toBe('');
     expect(main.stdout.trim()).toBe('loaded');
-    const adminEntry = load(join('admin', 'index.js'));
-    expect(adminEntry.status).not.toBe(0);
-    expect(adminEntry.stderr).toMatch(/Cannot find module (@nestjs\/terminus|prom-client)/);
-  });
-
-  it('the main entry loads without @nestjs/microservices (an optional peer); nest-mtls/microservices needs it', () => {
-    // The built package (npm test builds first), with @nestjs/microservices made unresolvable.
-    const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
-    const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
-      M._resolveFilename = function (request, ...rest) {
-        if (/^@nestjs\\/microservices(\\/|$)/.test(request)) throw Object.assign(new Error('Cannot find module ' + request), { code: 'MODULE_NOT_FOUND' });
-        return resolve.call(this, request, ...rest);
-      };`;
-    const load = (entry: string) => spawnSync(process.execPath, ['-e', `${hide} require(${JSON.stringify(join(dist, entry))}); console.log('loaded')`], { encoding: 'utf8' });
-    const main = load('index.js');
-    expect(main.stderr).toBe('');
-    expect(main.stdout.trim()).toBe('loaded');
-    const micro = load(join('microservices', 'index.js'));
-    expect(micro.status).not.toBe(0);
-    expect(micro.stderr).toMatch(/Cannot find module @nestjs\/microservices/);
+    const own = load(join(entry, 'index.js'));
+    expect(own.status).not.toBe(0);
+    expect(own.stderr).toMatch(missing);
   });
 
   it('nest-mtls/fastify exports the Fastify adapter, and the main entry none of it (it must load without @nestjs/platform-fastify)', () => {
