@@ -1,6 +1,7 @@
 import { MtlsConfigError, MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting, mtlsOptionsFromEnv } from 'nest-mtls';
 import { mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { RecentSubjects } from 'nest-mtls/admin/recent-subjects';
+import { resolveAdminOptions } from 'nest-mtls/admin/mtls-admin-options';
 import { logLine } from 'nest-mtls/logging/log-line';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -83,6 +84,19 @@ describe('service settings of operations', () => {
   it('MTLS_EXPIRY_WARNING_DAYS is a known MTLS_ variable (mtlsOptionsFromEnv does not refuse it)', () => {
     expect(mtlsOptionsFromEnv({ MTLS_EXPIRY_WARNING_DAYS: '7', MTLS_TRUST_STORE_PATH: '/t.pem' })).toEqual({ trustStorePath: '/t.pem' });
     expect(() => mtlsOptionsFromEnv({ MTLS_EXPIRY_WARNING_DAY: '7' })).toThrow('MTLS_EXPIRY_WARNING_DAY: not a setting of nest-mtls; did you mean MTLS_EXPIRY_WARNING_DAYS?');
+  });
+});
+
+describe('MtlsAdminModule options', () => {
+  it('refuses a misspelt option, naming it and the likely one, instead of ignoring it', () => {
+    expect(() => resolveAdminOptions({ port: 0, polices: false } as never)).toThrow(new MtlsConfigError('polices', 'is not an option of MtlsAdminModule; did you mean "policies"?'));
+  });
+
+  it('refuses a switch that is not true or false (a string "false" would otherwise leave /policies on)', () => {
+    expect(() => resolveAdminOptions({ policies: 'false' as never })).toThrow(new MtlsConfigError('policies', 'must be true or false, got "false"'));
+    expect(() => resolveAdminOptions({ defaultMetrics: 0 as never })).toThrow(new MtlsConfigError('defaultMetrics', 'must be true or false, got 0'));
+    expect(resolveAdminOptions({ policies: false }).policies).toBe(false);
+    expect(resolveAdminOptions({}).policies).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { HealthIndicatorFunction } from '@nestjs/terminus';
 import { readEnv, type EnvSource } from '../config/env-source';
 import { MTLS_EXPIRY_WARNING_DAYS } from '../config/mtls-env';
+import { closestName } from '../config/closest-name';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { portSetting } from '../config/service-settings';
 
@@ -36,8 +37,16 @@ export type ResolvedMtlsAdminOptions = Required<Omit<MtlsAdminOptions, 'port'>> 
 /** Defaults of MtlsAdminOptions. */
 export const ADMIN_DEFAULTS = { host: '127.0.0.1', expiryWarningDays: 14, defaultMetrics: true, maxPeerSubjects: 1000, policies: true } as const;
 
+/** Every option of MtlsAdminModule: any other name is a typo, refused rather than ignored. */
+const ADMIN_OPTION_NAMES: readonly (keyof MtlsAdminOptions)[] = ['port', 'host', 'expiryWarningDays', 'healthIndicators', 'defaultMetrics', 'maxPeerSubjects', 'policies'];
+
 /** Fills in the defaults and checks the values; throws MtlsConfigError naming the option. */
 export function resolveAdminOptions(options: MtlsAdminOptions = {}): ResolvedMtlsAdminOptions {
+  for (const name of Object.keys(options)) {
+    if ((ADMIN_OPTION_NAMES as readonly string[]).includes(name)) continue;
+    const suggestion = closestName(name, ADMIN_OPTION_NAMES);
+    throw new MtlsConfigError(name, `is not an option of MtlsAdminModule${suggestion ? `; did you mean "${suggestion}"?` : ''}`);
+  }
   const resolved = { ...ADMIN_DEFAULTS, healthIndicators: [], ...stripUndefined(options) } as ResolvedMtlsAdminOptions;
   if (resolved.port !== undefined && (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535)) {
     throw new MtlsConfigError('port', `the admin port must be a whole number from 0 to 65535, got ${resolved.port}`);
@@ -47,6 +56,9 @@ export function resolveAdminOptions(options: MtlsAdminOptions = {}): ResolvedMtl
   }
   if (!Number.isInteger(resolved.maxPeerSubjects) || resolved.maxPeerSubjects < 1) {
     throw new MtlsConfigError('maxPeerSubjects', `must be a whole number of at least 1, got ${resolved.maxPeerSubjects}`);
+  }
+  for (const name of ['defaultMetrics', 'policies'] as const) {
+    if (typeof resolved[name] !== 'boolean') throw new MtlsConfigError(name, `must be true or false, got ${JSON.stringify(resolved[name])}`);
   }
   return resolved;
 }
