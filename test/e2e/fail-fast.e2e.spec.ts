@@ -63,6 +63,7 @@ describe('user-service fails fast on bad configuration', () => {
     ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
     ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
     ['an unknown CRL check mode', () => ({ ...good, MTLS_CRL_CHECK: 'everything' }), /: MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf$/],
+    ['a CRL file with validatePeers false (Dropwizard would ignore it)', () => ({ ...good, MTLS_VALIDATE_PEERS: 'false' }), /: MTLS_CRL_PATH \(crlPath\): is a revocation setting, but validatePeers is false \(MTLS_VALIDATE_PEERS=false\), which turns revocation checking off/],
     ['an OCSP responder over https', () => ({ ...good, MTLS_OCSP: 'true', MTLS_OCSP_RESPONDER_URL: 'https://ocsp.example/' }), /: MTLS_OCSP_RESPONDER_URL \(ocspResponderUrl\): must be an http: URL/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
     ['an HTTP adapter it does not have', () => ({ ...good, HTTP_ADAPTER: 'koa' }), /^user-service: cannot start: HTTP_ADAPTER: expected one of express, fastify, got "koa"$/],

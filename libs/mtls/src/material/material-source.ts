@@ -104,7 +104,7 @@ export class MtlsMaterialSource {
     } catch (err) {
       throw withEnvVariable(err, raw); // crlCacheDir that cannot be created
     }
-    if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
+    if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: client certificates are not checked for revocation (no CRLs, CRL distribution points or OCSP); their chains are still verified against the trust store in the handshake');
     return source;
   }
 
