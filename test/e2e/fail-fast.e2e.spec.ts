@@ -1,4 +1,5 @@
-import { runService } from '../support/spawn-service';
+import { join } from 'node:path';
+import { runNodeService, runService } from '../support/spawn-service';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 /**
@@ -80,6 +81,30 @@ describe('user-service fails fast on bad configuration', () => {
     expect(last).toMatch(message);
     expect(run.stderr + run.stdout).not.toContain(PASSWORD);
     expect(run.stderr).not.toMatch(/BEGIN .*PRIVATE KEY/);
+  });
+
+  /**
+   * Nest's ExceptionHandler logs an error thrown while it creates the
+   * application, and the bootstrap's catch prints it again: with
+   * MtlsConsoleLogger (the demo services, and the README's bootstrap) it is
+   * said once, as the one line, in text and JSON.
+   */
+  const DOCUMENTED_BOOTSTRAP = join(__dirname, '..', 'fixtures', 'documented-bootstrap', 'main.js');
+  it.each([
+    ['user-service', {}],
+    ['user-service', { LOG_FORMAT: 'json' }],
+    ['user-service', { HTTP_ADAPTER: 'fastify' }],
+    ['home-page-service', {}],
+    ['event-service', { LOG_FORMAT: 'json' }],
+    ['the README\'s bootstrap', {}],
+  ])('%s %j says a startup error once, in one line', async (app, extra) => {
+    const env = { ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12', ...extra, ...(app === 'user-service' ? {} : { USER_SERVICE_URL: 'https://localhost:8443' }) };
+    const run = app.startsWith('the README') ? await runNodeService(DOCUMENTED_BOOTSTRAP, env) : await runService(app, env);
+    expect(run.listened).toBe(false);
+    expect(run.code).toBe(1);
+    const mentions = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.includes('/nonexistent/server.p12'));
+    expect(mentions).toHaveLength(1);
+    expect(mentions[0]).toMatch(/(^|"message":")[a-z-]+: configuration error: MTLS_KEY_STORE_PATH \(keyStorePath\): file not found: \/nonexistent\/server\.p12/);
   });
 
   it('home-page-service (it only calls) refuses a certificate without the clientAuth EKU, naming the variable', async () => {
