@@ -1,4 +1,5 @@
-import { runService } from '../support/spawn-service';
+import { join } from 'node:path';
+import { runNodeService, runService } from '../support/spawn-service';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 /**
@@ -63,6 +64,7 @@ describe('user-service fails fast on bad configuration', () => {
     ['a misspelt variable (validatePeers would silently stay true)', () => ({ ...good, MTLS_VALIDATE_PEER: 'false' }), /: MTLS_VALIDATE_PEER: not a setting of nest-mtls; did you mean MTLS_VALIDATE_PEERS\?$/],
     ['a misspelt CRL variable (no CRL would be checked)', () => ({ ...good, MTLS_CRL_PATH: '', MTLS_CRL_PTH: pki.crlAll }), /: MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH\?$/],
     ['an unknown CRL check mode', () => ({ ...good, MTLS_CRL_CHECK: 'everything' }), /: MTLS_CRL_CHECK \(crlCheck\): must be one of the following values: chain, leaf$/],
+    ['a CRL file with validatePeers false (Dropwizard would ignore it)', () => ({ ...good, MTLS_VALIDATE_PEERS: 'false' }), /: MTLS_CRL_PATH \(crlPath\): is a revocation setting, but validatePeers is false \(MTLS_VALIDATE_PEERS=false\), which turns revocation checking off/],
     ['an OCSP responder over https', () => ({ ...good, MTLS_OCSP: 'true', MTLS_OCSP_RESPONDER_URL: 'https://ocsp.example/' }), /: MTLS_OCSP_RESPONDER_URL \(ocspResponderUrl\): must be an http: URL/],
     ['a bad PORT', () => ({ ...good, PORT: 'eighty' }), /PORT: expected a port number, got "eighty"/],
     ['an HTTP adapter it does not have', () => ({ ...good, HTTP_ADAPTER: 'koa' }), /^user-service: cannot start: HTTP_ADAPTER: expected one of express, fastify, got "koa"$/],
@@ -79,6 +81,30 @@ describe('user-service fails fast on bad configuration', () => {
     expect(last).toMatch(message);
     expect(run.stderr + run.stdout).not.toContain(PASSWORD);
     expect(run.stderr).not.toMatch(/BEGIN .*PRIVATE KEY/);
+  });
+
+  /**
+   * Nest's ExceptionHandler logs an error thrown while it creates the
+   * application, and the bootstrap's catch prints it again: with
+   * MtlsConsoleLogger (the demo services, and the README's bootstrap) it is
+   * said once, as the one line, in text and JSON.
+   */
+  const DOCUMENTED_BOOTSTRAP = join(__dirname, '..', 'fixtures', 'documented-bootstrap', 'main.js');
+  it.each([
+    ['user-service', {}],
+    ['user-service', { LOG_FORMAT: 'json' }],
+    ['user-service', { HTTP_ADAPTER: 'fastify' }],
+    ['home-page-service', {}],
+    ['event-service', { LOG_FORMAT: 'json' }],
+    ['the README\'s bootstrap', {}],
+  ])('%s %j says a startup error once, in one line', async (app, extra) => {
+    const env = { ...good, MTLS_KEY_STORE_PATH: '/nonexistent/server.p12', ...extra, ...(app === 'user-service' ? {} : { USER_SERVICE_URL: 'https://localhost:8443' }) };
+    const run = app.startsWith('the README') ? await runNodeService(DOCUMENTED_BOOTSTRAP, env) : await runService(app, env);
+    expect(run.listened).toBe(false);
+    expect(run.code).toBe(1);
+    const mentions = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => l.includes('/nonexistent/server.p12'));
+    expect(mentions).toHaveLength(1);
+    expect(mentions[0]).toMatch(/(^|"message":")[a-z-]+: configuration error: MTLS_KEY_STORE_PATH \(keyStorePath\): file not found: \/nonexistent\/server\.p12/);
   });
 
   it('home-page-service (it only calls) refuses a certificate without the clientAuth EKU, naming the variable', async () => {

@@ -154,36 +154,6 @@ describe.each(HTTP_ADAPTERS)('%s: allowRenegotiation: true', (adapter) => {
   });
 });
 
-/**
- * validatePeers=false: an unverifiable certificate passes the handshake, but
- * the guard never trusts it: 403 "No certificate chain found!".
- */
-describe.each(HTTP_ADAPTERS)('%s: validatePeers: false', (adapter) => {
-  let pki: TestPki;
-  let svc: RunningApp;
-
-  beforeAll(async () => {
-    pki = await TestPki.create();
-    svc = await startWithOptions(pki.pemOptions('user-service', { validatePeers: false }), [PolicyController], [], adapter);
-  });
-
-  afterAll(async () => {
-    await svc?.close();
-    pki?.cleanup();
-  });
-
-  it('answers 403 to a certificate from another CA instead of refusing the handshake', async () => {
-    const res = await httpsGet(svc.port, '/p/controller', pki.clientTls('untrusted'));
-    expect(res.status).toBe(403);
-    expect(res.json).toEqual({ statusCode: 403, message: 'No certificate chain found!' });
-    expect(svc.logs.lines.some((l) => /certificate not verified \(UNABLE_TO_GET_ISSUER_CERT_LOCALLY\), presented subject CN=home-page-service,O=nest-mtls/.test(l))).toBe(true);
-  });
-
-  it('still lets a verified caller in', async () => {
-    expect((await httpsGet(svc.port, '/p/controller', pki.clientTls('home-page-service'))).status).toBe(200);
-  });
-});
-
 /** Java key and trust stores made by keytool, as a Dropwizard team would bring them. */
 const describeKeytool = requireTool('keytool', 'the JKS end-to-end test') ? describe : describe.skip;
 describeKeytool.each(HTTP_ADAPTERS)('%s: JKS key store and trust store (keytool)', (adapter) => {

@@ -15,7 +15,7 @@ import { run } from '../support/tls-probe';
 describe.each(
   eachAdapter<[string, object]>([
     ['want mode (needClientAuth: false)', { needClientAuth: false }],
-    ['validatePeers: false', { validatePeers: false }],
+    ['validatePeers: false (revocation checking off, chains verified)', { validatePeers: false }],
     ['default mode', {}],
   ]),
 )('%s: renegotiation to an unverified certificate, %s, allowRenegotiation: true', (adapter, _mode, extra) => {

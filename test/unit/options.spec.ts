@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mtlsOptionsFromEnv } from 'nest-mtls';
+import { withEnvVariable } from 'nest-mtls/config/env-origin';
 import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
 import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/config/cipher-suite-names';
 import { configProblem } from '../support/config-problem';
@@ -89,6 +90,39 @@ describe('validateMtlsOptions', () => {
     expect(configProblem(() => validateMtlsOptions({ crlCacheDir: '/tmp/crls' }))).toMatch(/^crlCacheDir: is set but enableCRLDP is not true/);
     expect(configProblem(() => validateMtlsOptions({ revocationTimeoutMs: 10 }))).toMatch(/^revocationTimeoutMs: /);
     expect(configProblem(() => validateMtlsOptions({ revocationRefreshMs: 10 }))).toMatch(/^revocationRefreshMs: /);
+  });
+
+  it.each([
+    ['crlPath', { crlPath: '/etc/mtls/crl.pem' }],
+    ['crlCheck', { crlCheck: 'leaf' }],
+    ['enableCRLDP', { enableCRLDP: true }],
+    ['crlCacheDir', { crlCacheDir: '/var/cache/crls' }],
+    ['ocsp', { ocsp: true }],
+    ['ocspResponderUrl', { ocspResponderUrl: 'http://ocsp.example/' }],
+    ['revocationFailure', { revocationFailure: 'open' }],
+    ['revocationRefreshMs', { revocationRefreshMs: 60_000 }],
+    ['revocationTimeoutMs', { revocationTimeoutMs: 1_000 }],
+  ] as const)('refuses %s with validatePeers: false (Dropwizard would ignore it), in one line naming both settings', (setting, revocation) => {
+    const problem = configProblem(() => validateMtlsOptions({ validatePeers: false, ...revocation }));
+    expect(problem).toMatch(new RegExp(`^${setting}: is a revocation setting, but validatePeers is false \\(MTLS_VALIDATE_PEERS=false\\), which turns revocation checking off`));
+    expect(problem).not.toContain('\n');
+    // The same setting with validatePeers at its default is not this problem.
+    expect(() => validateMtlsOptions({ validatePeers: true, ...revocation })).not.toThrow(/validatePeers is false/);
+  });
+
+  it('takes validatePeers: false with enableCRLDP and ocsp false (they ask for nothing)', () => {
+    expect(validateMtlsOptions({ validatePeers: false, enableCRLDP: false, ocsp: false })).toMatchObject({ validatePeers: false, enableCRLDP: false, ocsp: false });
+  });
+
+  it('names the variables when both came from the environment', () => {
+    const env = { MTLS_KEY_STORE_PATH: 'k.p12', MTLS_VALIDATE_PEERS: 'false', MTLS_CRL_PATH: '/etc/mtls/crl.pem' };
+    let message = '';
+    try {
+      validateMtlsOptions(mtlsOptionsFromEnv(env));
+    } catch (err) {
+      message = (withEnvVariable(err, mtlsOptionsFromEnv(env), env) as Error).message;
+    }
+    expect(message).toMatch(/^MTLS_CRL_PATH \(crlPath\): is a revocation setting, but validatePeers is false \(MTLS_VALIDATE_PEERS=false\)/);
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {

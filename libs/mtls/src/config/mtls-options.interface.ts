@@ -74,7 +74,14 @@ export interface MtlsOptions {
   revocationTimeoutMs?: number;
   /** Demand a client certificate in the handshake (default true). false = request but do not require ("want"). */
   needClientAuth?: boolean;
-  /** Verify the peer's chain in the handshake (default true). false moves the refusal to the guard: it never trusts an unverified certificate. */
+  /**
+   * Dropwizard's `validatePeers` (Jetty's `validatePeerCerts`): `false` turns
+   * revocation checking of client certificates off (CRL files, CRL
+   * distribution points, OCSP), and the revocation settings are then refused
+   * at startup. Default true. Either way the client's chain is verified
+   * against the trust store in the handshake: no setting lets an unverified
+   * certificate through.
+   */
   validatePeers?: boolean;
   /** Fail fast at startup unless our own chain verifies against the trust store (default true). */
   validateCerts?: boolean;

@@ -6,6 +6,7 @@ import { MtlsOptionsDto } from './mtls-options.dto';
 import type { EndpointIdentification, ForwardedCertHeader, MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
 import { compileTrustedProxy } from './trusted-proxy';
 import { resolveProtocols } from './tls-protocols';
+import { checkValidatePeers } from './validate-peers';
 
 /** Defaults of the options a security review looks at first. */
 export const MTLS_DEFAULTS = {
@@ -40,6 +41,7 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
   }
   const first = firstShapeProblem(options);
   if (first) throw new MtlsConfigError(first.option, first.problem);
+  checkValidatePeers(options);
   checkRevocationSettings(options);
   const merged = { ...MTLS_DEFAULTS, ...stripUndefined(options) };
   const resolved: ResolvedMtlsOptions = {

@@ -1,4 +1,5 @@
 import { ConsoleLogger, type ConsoleLoggerOptions, type LogLevel } from '@nestjs/common';
+import { holdStartupError } from './startup-error-handoff';
 
 /**
  * Nest's `ConsoleLogger` for a service that uses nest-mtls, in either of its
@@ -16,12 +17,25 @@ import { ConsoleLogger, type ConsoleLoggerOptions, type LogLevel } from '@nestjs
  *     const logger = new MtlsConsoleLogger({ json: logFormatSetting('LOG_FORMAT', process.env.LOG_FORMAT) === 'json', logLevels });
  *     const app = await NestFactory.create(AppModule, new MtlsExpressAdapter(), { logger });
  *
+ * An error that stops the application while Nest creates it is said once:
+ * Nest's ExceptionHandler line is left out when the bootstrap's catch
+ * (`exitOnStartupError`) prints it as its one line, and printed otherwise.
+ *
  * nest-mtls never puts key material, passwords or policies in a line or a
  * field, and passes peer-supplied text (subjects, URLs) through `logSafe`.
  */
 export class MtlsConsoleLogger extends ConsoleLogger {
   constructor(options: ConsoleLoggerOptions = {}) {
     super(options.json ? { flattenParams: true, ...options } : options);
+  }
+
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (message instanceof Error && optionalParams[optionalParams.length - 1] === 'ExceptionHandler' && this.isLevelEnabled('error')) {
+      // Nest reports an error thrown while it creates the application; the bootstrap may report it too.
+      holdStartupError(message, () => super.error(message, ...optionalParams));
+      return;
+    }
+    super.error(message, ...optionalParams);
   }
 
   protected override formatMessage(

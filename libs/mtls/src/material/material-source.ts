@@ -8,6 +8,7 @@ import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { assertExtendedKeyUsage, runStartupChecks } from '../server/startup-checks';
 import { secureContextOptions } from '../server/tls-server-options';
+import { revocationCoverageWarning } from '../server/revocation-coverage';
 import { describeCert } from '../server/trust-path';
 import { MtlsEvents } from '../telemetry/mtls-events';
 import { loopbackCanary } from './loopback-canary';
@@ -104,7 +105,9 @@ export class MtlsMaterialSource {
     } catch (err) {
       throw withEnvVariable(err, raw); // crlCacheDir that cannot be created
     }
-    if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: unverified client certificates pass the handshake; ClientCertGuard still refuses them');
+    const coverage = revocationCoverageWarning(snapshot.material, snapshot.options);
+    if (coverage) source.logger.warn(coverage);
+    if (!snapshot.options.validatePeers) source.logger.warn('validatePeers is false: client certificates are not checked for revocation (no CRLs, CRL distribution points or OCSP); their chains are still verified against the trust store in the handshake');
     return source;
   }
 

@@ -17,7 +17,8 @@ import { TlsRefusalLog } from './tls-refusal-log';
  * - no client-initiated renegotiation over TLS 1.2 unless allowed, and when
  *   allowed, every renegotiation is judged like the first handshake;
  * - in "want" mode (needClientAuth=false) a presented but unverifiable
- *   certificate ends the connection;
+ *   certificate ends the connection, before the application reads from it
+ *   (whatever validatePeers says: it only turns revocation checking off);
  * - on an HTTP server, a connection without a complete request header within
  *   requestHeaderTimeoutMs of its handshake is closed.
  * Returns the refusal log (listeners can count refusals).
@@ -44,7 +45,7 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
         });
       });
     }
-    if (!options.needClientAuth && options.validatePeers && !socket.authorized) {
+    if (!options.needClientAuth && !socket.authorized) {
       const subject = presentedSubject(socket);
       if (subject !== undefined) {
         const detail = String(socket.authorizationError);

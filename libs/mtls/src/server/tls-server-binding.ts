@@ -77,7 +77,8 @@ export class TlsServerBinding {
 function applyClientCertificateDemands(server: TlsServer, options: ResolvedMtlsOptions): void {
   const target = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
   target.requestCert = true;
-  target.rejectUnauthorized = options.needClientAuth && options.validatePeers;
+  // validatePeers: false turns revocation checking off, never chain verification (see checkValidatePeers).
+  target.rejectUnauthorized = options.needClientAuth;
   const key = Object.getOwnPropertySymbols(server).find((s) => s.description === 'handshake-timeout');
   if (!key) throw new MtlsConfigError('handshakeTimeoutMs', `this Node version (${process.version}) offers no way to set the handshake timeout of a running server`);
   (server as unknown as Record<symbol, number>)[key] = options.handshakeTimeoutMs;

@@ -29,14 +29,14 @@ export function secureContextOptions(material: TlsMaterial, options: ResolvedMtl
 /**
  * Options for `https.createServer`: the secure context plus the client
  * certificate demands. With needClientAuth=false the certificate is still
- * requested ("want"); an unverified one is then refused after the handshake
- * (see hardenTlsServer) unless validatePeers=false.
+ * requested ("want"); an unverified one is then refused right after the
+ * handshake (see hardenTlsServer). validatePeers does not change either.
  */
 export function tlsServerOptions(material: TlsMaterial, options: ResolvedMtlsOptions): TlsOptions {
   return {
     ...secureContextOptions(material, options),
     requestCert: true,
-    rejectUnauthorized: options.needClientAuth && options.validatePeers,
+    rejectUnauthorized: options.needClientAuth,
     handshakeTimeout: options.handshakeTimeoutMs,
   };
 }
