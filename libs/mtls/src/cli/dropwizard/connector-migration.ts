@@ -277,6 +277,7 @@ export function migrateApplicationConnector(connector: DropwizardConnector, opti
   if (connector.type === 'h2') notes.push('type h2: nest-mtls serves HTTP/1.1 over TLS: clients that offer HTTP/2 in ALPN fall back to HTTP/1.1');
 
   // What is not in the YAML: Dropwizard's defaults where ours differ.
+  if (!done.has('needClientAuth')) clientAuth(f, set, notes);
   if (!f.has('port')) notes.push("port: not set: Dropwizard's https default, 8443");
   if (!f.has('keyStorePath')) refusals.push('keyStorePath: missing: Dropwizard requires it (our key and certificate chain)');
   if (!f.has('trustStorePath')) refusals.push("trustStorePath: missing: Dropwizard then trusts the JVM's public CAs (cacerts); nest-mtls trusts only the CAs you give it: add your CA's trust store");
