@@ -39,8 +39,8 @@ const FORBIDDEN = 'Certificate subject is not recognized!';
 const needed = ['openssl', 'keytool', 'javac', 'java', 'curl'].map((tool) => requireTool(tool, "the article's parts (openssl, keytool, a JDK, curl)"));
 const describeArticle = needed.every(Boolean) ? describe : describe.skip;
 
-/** Waits until the process has printed a line matching `pattern` (event-driven, with a deadline). */
-function untilOutput(svc: RunningService, pattern: RegExp, ms = 20_000): Promise<string> {
+/** Waits until the process has printed a line matching `pattern` (event-driven, with a deadline): the match. */
+function untilOutput(svc: RunningService, pattern: RegExp, ms = 20_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const check = () => {
       const found = pattern.exec(svc.output());
@@ -48,7 +48,7 @@ function untilOutput(svc: RunningService, pattern: RegExp, ms = 20_000): Promise
       clearTimeout(timer);
       svc.child.stdout?.off('data', onData);
       svc.child.stderr?.off('data', onData);
-      resolve(found[0]);
+      resolve(found);
       return true;
     };
     const onData = () => void check();
@@ -239,8 +239,9 @@ describeArticle("the article's Dropwizard setup against nest-mtls, Java on both 
       const allowed = await javaClient(`https://localhost:${port}/users/1`, 'home-page-service');
       expect(allowed.stdout.split('\n')[0]).toBe('STATUS 200');
       // users.controller logs `user 1 read by <@ClientCert('subject')>` at debug level.
-      const line = await untilOutput(svc, /user 1 read by [^\n]*/);
-      expect(line).toBe(`user 1 read by ${stores.services['home-page-service'].javaSubject}`);
+      // The subject ends where the line (or the logger's colour code) does.
+      const [, subject] = await untilOutput(svc, /user 1 read by ([^\n\x1b]*)/);
+      expect(subject).toBe(stores.services['home-page-service'].javaSubject);
       const blocked = await javaClient(`https://localhost:${port}/users/1`, 'event-service');
       expect(blocked.stdout.split('\n')[0]).toBe('STATUS 403');
       expect(JSON.parse(blocked.stdout.split('\n')[1])).toEqual({ statusCode: 403, message: FORBIDDEN });

@@ -144,6 +144,12 @@ describe('mtls migrate dropwizard: what it cannot read exits 2 with one line', (
     );
   });
 
+  it('--dn-regex with only an admin https connector: nothing to carry it to', async () => {
+    const r = await mtls('migrate', 'dropwizard', dir.write('admin.yml', 'server:\n  adminConnectors:\n    - type: https\n      keyStorePath: k.p12\n      trustStorePath: t.pem\n'), '--dn-regex', '^CN=a, .*$');
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe('--dn-regex: no https application connector to carry the regex over to (admin connectors serve no application routes)');
+  });
+
   it('a missing file exits 1 naming it', async () => {
     const r = await mtls('migrate', 'dropwizard', dir.path('nope.yml'));
     expect(r).toEqual({ code: 1, stdout: '', stderr: `mtls migrate dropwizard: ${dir.path('nope.yml')}: cannot be read (ENOENT)\n` });

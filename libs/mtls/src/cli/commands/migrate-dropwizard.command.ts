@@ -87,6 +87,7 @@ function migrate(file: string, text: string, dnRegex: string | undefined): strin
     const found = server.connectors.map((c) => `${c.where} is ${c.type}`).join(', ');
     throw new DropwizardConfigError(`no https connector${found ? ` (${found})` : ' (none is configured: Dropwizard serves plain HTTP on 8080 and 8081)'}`);
   }
+  if (dnRegex !== undefined && application.length === 0) throw new DropwizardConfigError('--dn-regex: no https application connector to carry the regex over to (admin connectors serve no application routes)');
   const migrations: ConnectorMigration[] = server.connectors
     .filter((c) => c.type === 'https' || c.type === 'h2' || (c.role === 'admin' && c.type === 'http'))
     .map((c) => (c.role === 'admin' ? migrateAdminConnector(c) : migrateApplicationConnector(c, { dnRegex })));
