@@ -107,6 +107,12 @@ describe('the packed nest-mtls in a stranger\'s app', () => {
       expect(inspect.stdout.split('\n')[0]).toBe('subject: CN=blocked-client,O=stranger');
     }, 60000);
 
+    it('npx mtls migrate dropwizard reads YAML with the dependencies the package declares', async () => {
+      writeFileSync(join(dir, 'config.yml'), 'server:\n  applicationConnectors:\n    - type: https\n      keyStorePath: k.p12\n      trustStorePath: t.pem\n      needClientAuth: true\n');
+      const migrated = await mustRunIn(dir, 'npx', ['mtls', 'migrate', 'dropwizard', 'config.yml']);
+      expect(migrated.stdout).toContain('\nPORT=8443\nMTLS_KEY_STORE_PATH=k.p12\nMTLS_TRUST_STORE_PATH=t.pem\nMTLS_NEED_CLIENT_AUTH=true\n');
+    }, 60000);
+
     it.each(STARTERS)('started with $name: allowed subject 200, blocked subject 403, no client certificate refused in the handshake', async (starter) => {
       const app: StartedApp = await startConsumerApp(dir, starter.entry, { PKI_DIR: pki });
       try {

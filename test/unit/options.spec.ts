@@ -126,7 +126,7 @@ describe('validateMtlsOptions', () => {
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {
-    expect(configProblem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
+    expect(configProblem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule; did you mean "needClientAuth"?');
     expect(configProblem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
     expect(configProblem(() => validateMtlsOptions({ keyStoreType: 'JCEKS' } as never))).toMatch(/^keyStoreType: must be one of the following values: PKCS12, JKS, PEM/);
     expect(configProblem(() => validateMtlsOptions({ handshakeTimeoutMs: 5 }))).toMatch(/^handshakeTimeoutMs: /);

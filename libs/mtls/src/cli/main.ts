@@ -2,23 +2,33 @@
 import { type CliCommand, type CliIo, UsageError } from './commands/command';
 import { explainCommand } from './commands/explain.command';
 import { inspectCommand } from './commands/inspect.command';
+import { migrateDropwizardCommand } from './commands/migrate-dropwizard.command';
 import { pkiInitCommand } from './commands/pki-init.command';
 import { pkiCrlCommand } from './commands/pki-crl.command';
 import { pkiIssueCommand } from './commands/pki-issue.command';
 import { pkiRevokeCommand } from './commands/pki-revoke.command';
 import { packageVersion } from './package-version';
 
-const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, pkiRevokeCommand, pkiCrlCommand, inspectCommand, explainCommand];
+const COMMANDS: CliCommand[] = [pkiInitCommand, pkiIssueCommand, pkiRevokeCommand, pkiCrlCommand, inspectCommand, explainCommand, migrateDropwizardCommand];
 
 /** Command groups (`pki`): the first word of several commands. */
-const GROUPS: Record<string, string> = { pki: 'A development PKI: CAs, service certificates, revocation and CRLs' };
+const GROUPS: Record<string, string> = {
+  pki: 'A development PKI: CAs, service certificates, revocation and CRLs',
+  migrate: 'Carry a configuration of another framework over to nest-mtls',
+};
+
+/** Commands and their summaries, one a line, the summaries in one column. */
+function commandList(commands: CliCommand[]): string {
+  const width = Math.max(11, ...commands.map((c) => c.name.length));
+  return commands.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`).join('\n');
+}
 
 const HELP = `Usage: mtls COMMAND [options]
 
 Tools for mutual TLS with nest-mtls.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`).join('\n')}
+${commandList(COMMANDS)}
   help [COMMAND]  this help, or a command's
 
 Options:
@@ -36,7 +46,7 @@ function groupHelp(group: string): string {
     `${GROUPS[group]}.`,
     '',
     'Commands:',
-    ...members.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`),
+    commandList(members),
     '',
     `Run 'mtls ${group} COMMAND --help' for a command's options.`,
     '',

@@ -1,4 +1,7 @@
 import { validateSync } from 'class-validator';
+import { closestName } from './closest-name';
+import { dropwizardNameHint } from './dropwizard-names';
+import { MTLS_ENV } from './mtls-env';
 import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
 import { MtlsConfigError } from './mtls-config.error';
@@ -75,9 +78,20 @@ export function firstShapeProblem(options: MtlsOptions): { option: string; probl
   const first = errors[0];
   const constraint = Object.values(first.constraints ?? {})[0] ?? 'invalid value';
   const problem = constraint.startsWith(`property ${first.property} should not exist`)
-    ? 'is not an option of MtlsModule'
+    ? `is not an option of MtlsModule${unknownOptionHint(first.property)}`
     : constraint.replace(new RegExp(`^${first.property} `), '');
   return { option: first.property, problem };
+}
+
+/**
+ * What to say about an unknown option name: ours for a Dropwizard key
+ * (`enableOCSP` is `ocsp`), else the closest option name, else nothing.
+ */
+function unknownOptionHint(name: string): string {
+  const dropwizard = dropwizardNameHint(name, 'code');
+  if (dropwizard) return `; ${dropwizard}`;
+  const suggestion = closestName(name, Object.keys(MTLS_ENV));
+  return suggestion ? `; did you mean "${suggestion}"?` : '';
 }
 
 /** forwardedCertHeader and trustedProxy go together; the proxy's requirement must compile. */
