@@ -61,6 +61,8 @@ describe('validateMtlsOptions', () => {
       crlCheck: 'chain',
       enableCRLDP: false,
       ocsp: false,
+      ocspNonce: true,
+      ocspMaxAgeMs: 300000,
       revocationFailure: 'closed',
       revocationRefreshMs: 300000,
       revocationTimeoutMs: 5000,
@@ -89,6 +91,19 @@ describe('validateMtlsOptions', () => {
     expect(configProblem(() => validateMtlsOptions({ crlCacheDir: '/tmp/crls' }))).toMatch(/^crlCacheDir: is set but enableCRLDP is not true/);
     expect(configProblem(() => validateMtlsOptions({ revocationTimeoutMs: 10 }))).toMatch(/^revocationTimeoutMs: /);
     expect(configProblem(() => validateMtlsOptions({ revocationRefreshMs: 10 }))).toMatch(/^revocationRefreshMs: /);
+  });
+
+  it('takes ocspNonce and ocspMaxAgeMs with ocsp only, and refuses a misspelling or a value out of range', () => {
+    expect(validateMtlsOptions({ ocsp: true, ocspNonce: false, ocspMaxAgeMs: 60_000 })).toMatchObject({ ocspNonce: false, ocspMaxAgeMs: 60_000 });
+    expect(configProblem(() => validateMtlsOptions({ ocspNonce: false }))).toMatch(/^ocspNonce: is set but ocsp is not true/);
+    expect(configProblem(() => validateMtlsOptions({ ocspMaxAgeMs: 60_000 }))).toMatch(/^ocspMaxAgeMs: is set but ocsp is not true/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspNonce: 'false' } as never))).toMatch(/^ocspNonce: must be a boolean value/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspMaxAgeMs: 999 }))).toMatch(/^ocspMaxAgeMs: must not be less than 1000/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspMaxAgeMs: 8 * 86_400_000 }))).toMatch(/^ocspMaxAgeMs: must not be greater than 604800000/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspNounce: false } as never))).toBe('ocspNounce: is not an option of MtlsModule');
+    expect(mtlsOptionsFromEnv({ MTLS_OCSP: 'true', MTLS_OCSP_NONCE: 'false', MTLS_OCSP_MAX_AGE_MS: '120000' })).toEqual({ ocsp: true, ocspNonce: false, ocspMaxAgeMs: 120000 });
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_OCSP_NONCES: 'false' }))).toMatch(/MTLS_OCSP_NONCES: .*did you mean MTLS_OCSP_NONCE\?/);
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_OCSP_MAX_AGE_MS: '5m' }))).toBe('MTLS_OCSP_MAX_AGE_MS (ocspMaxAgeMs): expected a whole number, got "5m"');
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {

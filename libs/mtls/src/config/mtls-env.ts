@@ -27,6 +27,8 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   crlCacheDir: ['MTLS_CRL_CACHE_DIR', 'string'],
   ocsp: ['MTLS_OCSP', 'boolean'],
   ocspResponderUrl: ['MTLS_OCSP_RESPONDER_URL', 'string'],
+  ocspNonce: ['MTLS_OCSP_NONCE', 'boolean'],
+  ocspMaxAgeMs: ['MTLS_OCSP_MAX_AGE_MS', 'int'],
   revocationFailure: ['MTLS_REVOCATION_FAILURE', 'string'],
   revocationRefreshMs: ['MTLS_REVOCATION_REFRESH_MS', 'int'],
   revocationTimeoutMs: ['MTLS_REVOCATION_TIMEOUT_MS', 'int'],

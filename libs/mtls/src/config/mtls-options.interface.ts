@@ -58,6 +58,21 @@ export interface MtlsOptions {
   /** The OCSP responder to ask instead of the one each certificate names (Dropwizard's `ocspResponderUrl`). An `http:` URL. */
   ocspResponderUrl?: string;
   /**
+   * Send a nonce with each OCSP query and refuse an answer that does not
+   * echo it (default true): nothing else proves an answer is not an old one
+   * replayed. false: for a responder that cannot echo nonces; then an answer
+   * whose thisUpdate is older than `ocspMaxAgeMs` is refused.
+   */
+  ocspNonce?: boolean;
+  /**
+   * The oldest an OCSP answer may be, in ms (default 300000): without a nonce
+   * (`ocspNonce: false`) an answer whose thisUpdate is older is refused, and
+   * none is used once it is; an answer without nextUpdate is never used
+   * longer than this, with or without a nonce. It is how long a revoked
+   * certificate can stay admitted through a replayed answer.
+   */
+  ocspMaxAgeMs?: number;
+  /**
    * When the revocation status of a client certificate cannot be learned (the
    * CRL server or OCSP responder is down, a CRL is past its nextUpdate):
    * `closed` (default) refuses the connection, `open` admits it with a warning.
@@ -186,6 +201,8 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   crlCheck: CrlCheck;
   enableCRLDP: boolean;
   ocsp: boolean;
+  ocspNonce: boolean;
+  ocspMaxAgeMs: number;
   revocationFailure: RevocationFailure;
   revocationRefreshMs: number;
   revocationTimeoutMs: number;

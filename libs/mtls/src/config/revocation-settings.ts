@@ -21,6 +21,11 @@ export function checkRevocationSettings(options: MtlsOptions): void {
       throw new MtlsConfigError('ocspResponderUrl', 'is set but ocsp is not true: nothing would ask it; set ocsp: true (MTLS_OCSP=true)');
     }
   }
+  for (const option of ['ocspNonce', 'ocspMaxAgeMs'] as const) {
+    if (options[option] !== undefined && options.ocsp !== true) {
+      throw new MtlsConfigError(option, 'is set but ocsp is not true: it says how OCSP answers are checked; set ocsp: true (MTLS_OCSP=true)');
+    }
+  }
   if (options.crlCacheDir !== undefined && options.enableCRLDP !== true) {
     throw new MtlsConfigError('crlCacheDir', 'is set but enableCRLDP is not true: only CRLs downloaded from distribution points are cached');
   }

@@ -6,7 +6,7 @@ import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { httpFetch } from './http-fetch';
 import { Lru } from './lru';
 import type { NetworkRevocationSource } from './mtls-revocation';
-import { ocspRequest, readOcspResponse, type OcspStatus } from './ocsp';
+import { ocspRequest, readOcspResponse, type OcspFreshness, type OcspStatus } from './ocsp';
 import type { ChainLink, MaybeAnswer, RevocationAnswer } from './revocation-answer';
 
 /** The largest OCSP response read. */
@@ -29,7 +29,10 @@ interface CachedStatus {
  * nextUpdate, at most revocationRefreshMs without one; it is asked again in
  * the background after revocationRefreshMs or three quarters of the
  * answer's life. Keep-alive traffic never causes a query: answers are per
- * connection, and from memory.
+ * connection, and from memory. Freshness: our nonce must be echoed
+ * (`ocspNonce`, default), or else the answer's thisUpdate may be at most
+ * `ocspMaxAgeMs` old; an answer without nextUpdate is never used longer than
+ * `ocspMaxAgeMs` (see cacheLife).
  */
 export class OcspSource implements NetworkRevocationSource {
   readonly name = 'ocsp' as const;
@@ -78,20 +81,24 @@ export class OcspSource implements NetworkRevocationSource {
 
   private async ask(url: string, link: ChainLink): Promise<CachedStatus> {
     const key = link.facts.fingerprint;
-    const nonce = randomBytes(16);
+    const { ocspNonce, ocspMaxAgeMs, revocationRefreshMs: refresh } = this.options;
+    const freshness: OcspFreshness = ocspNonce ? { nonce: randomBytes(16) } : { maxAgeMs: ocspMaxAgeMs };
     let entry: CachedStatus;
     try {
       const body = await httpFetch(
         url,
         { timeoutMs: this.options.revocationTimeoutMs, maxBytes: MAX_OCSP_BYTES },
-        { method: 'POST', body: ocspRequest(link.facts.certificate, link.issuer, nonce), contentType: 'application/ocsp-request', accept: 'application/ocsp-response' },
+        {
+          method: 'POST',
+          body: ocspRequest(link.facts.certificate, link.issuer, 'nonce' in freshness ? freshness.nonce : undefined),
+          contentType: 'application/ocsp-request',
+          accept: 'application/ocsp-response',
+        },
       );
-      const status = readOcspResponse(body, link.facts.certificate, link.issuer, nonce);
-      if (status.status === 'unknown') throw new Error(`${url} does not know the certificate (status unknown)`);
       const fetchedAt = Date.now();
-      const refresh = this.options.revocationRefreshMs;
-      const expiresAt = status.nextUpdate ? Math.min(status.nextUpdate.getTime(), fetchedAt + 7 * 86_400_000) : fetchedAt + refresh;
-      entry = { url, status, expiresAt, refreshAt: Math.min(fetchedAt + refresh, fetchedAt + Math.floor((expiresAt - fetchedAt) * 0.75)) };
+      const status = readOcspResponse(body, link.facts.certificate, link.issuer, freshness, new Date(fetchedAt));
+      if (status.status === 'unknown') throw new Error(`${url} does not know the certificate (status unknown)`);
+      entry = { url, status, ...cacheLife(status, fetchedAt, freshness, ocspMaxAgeMs, refresh) };
     } catch (err) {
       const error = `OCSP ${url}: ${(err as Error).message.replace(`${url}: `, '')}`;
       if (!this.failures.get(key)) this.logger.warn(`${logSafe(error, 300)} (about ${logSafe(link.facts.subject)}, serial ${link.facts.certificate.serialNumber})`);
@@ -104,6 +111,19 @@ export class OcspSource implements NetworkRevocationSource {
     if (previous && previous.status.status !== entry.status.status) this.changed(`an OCSP answer about ${link.facts.subject}`);
     return entry;
   }
+}
+
+/**
+ * How long an answer is used, and when it is asked for again in the
+ * background: until its nextUpdate (at most 7 days), or, without one, at
+ * most ocspMaxAgeMs after it was fetched; without a nonce also never once
+ * its thisUpdate is older than ocspMaxAgeMs. Asked again after
+ * revocationRefreshMs or three quarters of that life, whichever is sooner.
+ */
+function cacheLife(status: OcspStatus, fetchedAt: number, freshness: OcspFreshness, maxAgeMs: number, refresh: number): { expiresAt: number; refreshAt: number } {
+  let expiresAt = status.nextUpdate ? Math.min(status.nextUpdate.getTime(), fetchedAt + 7 * 86_400_000) : fetchedAt + Math.min(maxAgeMs, refresh);
+  if ('maxAgeMs' in freshness) expiresAt = Math.min(expiresAt, status.thisUpdate.getTime() + maxAgeMs);
+  return { expiresAt, refreshAt: Math.min(fetchedAt + refresh, fetchedAt + Math.floor((expiresAt - fetchedAt) * 0.75)) };
 }
 
 function toAnswer(cached: CachedStatus): RevocationAnswer {

@@ -19,7 +19,8 @@ Options:
                   issues (serve DIR/global-ca.crl there; enableCRLDP reads it)
   --ocsp-url URL  an OCSP responder in every certificate the global CA issues
                   (e.g. openssl ocsp -index DIR/index.txt -CA DIR/global-ca.crt
-                  -rsigner DIR/global-ca.crt -rkey DIR/global-ca.key -port N)
+                  -rsigner DIR/global-ca.crt -rkey DIR/global-ca.key -nmin 5
+                  -port N)
   -h, --help      this help
 `;
 
