@@ -48,7 +48,13 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
   const tlsOf = (name: string): ConnectionOptions => ({ key: certs[name].keyPem, cert: certs[name].chainPem, ca: pki.root.certPem });
   const entry = (name: string, revokedAt?: Date): IndexEntry => ({ serialNumber: certs[name].certificate.serialNumber, subject: `/CN=${name}`, revokedAt, reason: revokedAt ? 'keyCompromise' : undefined });
   const start = async (extra: Partial<MtlsOptions> = {}) => {
-    const app = await startWithOptions(pki.pemOptions('user-service', { ocsp: true, revocationRefreshMs: 1000, ...extra }), [HealthController], [], adapter);
+    // The certificates name the responder, a host the test CAs do not name themselves: allowed by revocationAllowedHosts.
+    const app = await startWithOptions(
+      pki.pemOptions('user-service', { ocsp: true, revocationRefreshMs: 1000, revocationAllowedHosts: [`127.0.0.1:${responder.port}`], ...extra }),
+      [HealthController],
+      [],
+      adapter,
+    );
     apps.push(app);
     return app;
   };

@@ -12,3 +12,12 @@ export async function waitForLine(lines: string[], pattern: RegExp, limitMs = 10
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Waits until `check()` is true; rejects after `limitMs` with `what`. */
+export async function waitUntil(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -106,6 +106,27 @@ describe('validateMtlsOptions', () => {
     expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_OCSP_MAX_AGE_MS: '5m' }))).toBe('MTLS_OCSP_MAX_AGE_MS (ocspMaxAgeMs): expected a whole number, got "5m"');
   });
 
+  it('takes revocationAllowedHosts as host or host:port, with enableCRLDP or ocsp, and refuses anything else naming the entry', () => {
+    const hosts = ['crl.example.com', '10.0.0.5:8080', '[2001:db8::1]:80', 'ocsp.example'];
+    expect(validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: hosts }).revocationAllowedHosts).toEqual(hosts);
+    expect(validateMtlsOptions({ ocsp: true, revocationAllowedHosts: [] }).revocationAllowedHosts).toEqual([]);
+    expect(configProblem(() => validateMtlsOptions({ revocationAllowedHosts: ['crl.example.com'] }))).toBe(
+      'revocationAllowedHosts: is set but neither enableCRLDP nor ocsp is true: nothing is fetched',
+    );
+    for (const bad of ['http://crl.example.com', 'crl.example.com/crls', '*.example.com', 'crl.example.com:99999', 'user@crl.example.com', '', ' crl.example.com']) {
+      expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: [bad] }))).toBe(
+        `revocationAllowedHosts: "${bad}" is not a host or host:port (e.g. crl.example.com or 10.0.0.5:8080)`,
+      );
+    }
+    expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: 'crl.example.com' } as never))).toMatch(/^revocationAllowedHosts: must be an array/);
+    expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHost: ['crl.example.com'] } as never))).toBe('revocationAllowedHost: is not an option of MtlsModule');
+    expect(mtlsOptionsFromEnv({ MTLS_ENABLE_CRLDP: 'true', MTLS_REVOCATION_ALLOWED_HOSTS: 'crl.example.com, 10.0.0.5:8080,' })).toEqual({
+      enableCRLDP: true,
+      revocationAllowedHosts: ['crl.example.com', '10.0.0.5:8080'],
+    });
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_REVOCATION_ALLOWED_HOST: 'crl.example.com' }))).toMatch(/did you mean MTLS_REVOCATION_ALLOWED_HOSTS\?/);
+  });
+
   it('refuses unknown option names and wrong types, naming the option', () => {
     expect(configProblem(() => validateMtlsOptions({ needClientAuht: false } as never))).toBe('needClientAuht: is not an option of MtlsModule');
     expect(configProblem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);

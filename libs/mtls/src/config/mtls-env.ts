@@ -29,6 +29,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   ocspResponderUrl: ['MTLS_OCSP_RESPONDER_URL', 'string'],
   ocspNonce: ['MTLS_OCSP_NONCE', 'boolean'],
   ocspMaxAgeMs: ['MTLS_OCSP_MAX_AGE_MS', 'int'],
+  revocationAllowedHosts: ['MTLS_REVOCATION_ALLOWED_HOSTS', 'list'],
   revocationFailure: ['MTLS_REVOCATION_FAILURE', 'string'],
   revocationRefreshMs: ['MTLS_REVOCATION_REFRESH_MS', 'int'],
   revocationTimeoutMs: ['MTLS_REVOCATION_TIMEOUT_MS', 'int'],

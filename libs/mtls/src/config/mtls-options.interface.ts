@@ -73,6 +73,16 @@ export interface MtlsOptions {
    */
   ocspMaxAgeMs?: number;
   /**
+   * More hosts CRLs (enableCRLDP) and OCSP answers (ocsp) may be fetched
+   * from, as `host` (port 80) or `host:port`. By default only the hosts that
+   * our own chain and the trust store name in their CRL distribution points
+   * and OCSP responders, and `ocspResponderUrl`'s, are asked: a URL a client
+   * certificate names on any other host is not fetched (its status is
+   * unknown), so a certificate cannot make the service send requests to
+   * internal addresses.
+   */
+  revocationAllowedHosts?: string[];
+  /**
    * When the revocation status of a client certificate cannot be learned (the
    * CRL server or OCSP responder is down, a CRL is past its nextUpdate):
    * `closed` (default) refuses the connection, `open` admits it with a warning.

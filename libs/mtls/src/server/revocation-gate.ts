@@ -93,7 +93,7 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
     if (!chain) {
       return { verdict: { result: 'unknown', refusal: 'revocation_unknown', detail: 'the chain of the client certificate cannot be rebuilt from the CAs we know' } };
     }
-    const verdict = revocation.judge(chain);
+    const verdict = revocation.judge(chain, { caller: () => closeSignalOf(socket) });
     if (!(verdict instanceof Promise)) return { chain, verdict };
     return {
       chain,
@@ -153,6 +153,21 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
     }
     return listeners.length > 0;
   } as typeof server.emit;
+}
+
+const closeSignals = new WeakMap<TLSSocket, AbortSignal>();
+
+/** A signal that aborts when `socket` closes (made once per socket, and only when a fetch waits on it). */
+function closeSignalOf(socket: TLSSocket): AbortSignal {
+  let signal = closeSignals.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    if (socket.destroyed) controller.abort();
+    else socket.once('close', () => controller.abort());
+    signal = controller.signal;
+    closeSignals.set(socket, signal);
+  }
+  return signal;
 }
 
 function isBeforeGate(listener: Listener): boolean {
