@@ -44,15 +44,18 @@ export interface MtlsOptions {
    * the HTTP URLs in the CRL Distribution Points extension of client
    * certificates (and of our CAs), verify and cache them, refresh them before
    * their nextUpdate, and refuse revoked callers right after the handshake.
+   * Only URLs on allowed hosts are fetched (see `revocationAllowedHosts`).
    */
   enableCRLDP?: boolean;
   /** Where downloaded CRLs are also kept on disk, so a restart does not depend on the CRL server. Off by default (memory only). */
   crlCacheDir?: string;
   /**
    * Ask an OCSP responder about each client certificate (the responder of the
-   * certificate's Authority Information Access, or `ocspResponderUrl`), right
-   * after the handshake; answers are cached per certificate until their
-   * nextUpdate (at most `revocationRefreshMs`).
+   * certificate's Authority Information Access, on an allowed host (see
+   * `revocationAllowedHosts`), or `ocspResponderUrl`), right after the
+   * handshake; answers must echo our nonce (see `ocspNonce`) and are cached
+   * per certificate until their nextUpdate (without one, at most
+   * `ocspMaxAgeMs` and `revocationRefreshMs`).
    */
   ocsp?: boolean;
   /** The OCSP responder to ask instead of the one each certificate names (Dropwizard's `ocspResponderUrl`). An `http:` URL. */
