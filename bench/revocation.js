@@ -110,7 +110,8 @@ async function runRevocationBench({ seconds = 3, rounds = 5, warmupSeconds = 2, 
     const servers = {
       off: startService('user-service-no-revocation', childEnv({ ...base, PORT: String(ports.off) }), dir),
       crl: startService('user-service-big-crl', childEnv({ ...base, PORT: String(ports.crl), MTLS_CRL_PATH: crlFile }), dir),
-      ocsp: startService('user-service-ocsp', childEnv({ ...base, PORT: String(ports.ocsp), MTLS_OCSP: 'true' }), dir),
+      // The development PKI's CAs do not name the responder themselves: its host is allowed explicitly.
+      ocsp: startService('user-service-ocsp', childEnv({ ...base, PORT: String(ports.ocsp), MTLS_OCSP: 'true', MTLS_REVOCATION_ALLOWED_HOSTS: `127.0.0.1:${ocspPort}` }), dir),
     };
     await Promise.all(Object.values(servers).map((s) => processes.waitForReady(s, /listening on/, 60000)));
 

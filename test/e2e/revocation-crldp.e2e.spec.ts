@@ -29,8 +29,12 @@ describe('CRL distribution points', () => {
   let revoked: IssuedCertificate;
   const apps: RunningApp[] = [];
   const start = async (extra: Partial<MtlsOptions> = {}) => {
-    // The root's CRL as a file covers the global CA (crlCheck chain); the client certificates' CRL comes from the distribution point.
-    const app = await startWithOptions(pki.pemOptions('user-service', { crlPath: pki.crlRootOnly, enableCRLDP: true, revocationRefreshMs: 1000, ...extra }), [HealthController]);
+    // The root's CRL as a file covers the global CA (crlCheck chain); the client certificates' CRL comes from the distribution point,
+    // a host the test CAs do not name themselves: allowed by revocationAllowedHosts.
+    const app = await startWithOptions(
+      pki.pemOptions('user-service', { crlPath: pki.crlRootOnly, enableCRLDP: true, revocationRefreshMs: 1000, revocationAllowedHosts: [`127.0.0.1:${server.port}`], ...extra }),
+      [HealthController],
+    );
     apps.push(app);
     return app;
   };
@@ -116,7 +120,7 @@ describe('CRL distribution points', () => {
     server.files.set('team-bad.crl', der(await createCrl(intBad)));
     const underOk = await issueCertificate(intOk, { subject: 'CN=team-ok-client', crlDistributionPoints: [server.url('team-ok.crl')] });
     const underBad = await issueCertificate(intBad, { subject: 'CN=team-bad-client', crlDistributionPoints: [server.url('team-bad.crl')] });
-    const svc = await startWithOptions(pki.pemOptions('user-service', { enableCRLDP: true, crlCheck: 'leaf', crlPath: pki.crlAll }), [HealthController]);
+    const svc = await startWithOptions(pki.pemOptions('user-service', { enableCRLDP: true, crlCheck: 'leaf', crlPath: pki.crlAll, revocationAllowedHosts: [`127.0.0.1:${server.port}`] }), [HealthController]);
     apps.push(svc);
     const chain = await start({ crlPath: undefined });
     expect(await handshakeOutcome(chain.port, tlsOf(underOk, pki))).toBe(200);

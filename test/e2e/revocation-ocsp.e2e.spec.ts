@@ -1,25 +1,45 @@
+import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
 import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicOCSPResponse, id_pkix_ocsp_nonce, OCSPResponse } from '@peculiar/asn1-ocsp';
 import { HealthController } from '../../apps/user-service/src/health.controller';
+import { craftOcspAnswer } from '../support/crafted-ocsp';
 import type { IndexEntry } from '../support/openssl-ca';
+import { OcspRelay } from '../support/ocsp-relay';
 import { OcspResponder } from '../support/ocsp-responder';
 import { requestOnSocket } from '../support/raw-http';
 import { requireTool } from '../support/require-tool';
-import { startWithOptions, type RunningApp } from '../support/start-app';
-import { TestPki } from '../support/test-pki';
+import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
+import { opensslOk, TestPki } from '../support/test-pki';
 import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { waitForLine } from '../support/wait-for-line';
 
 const describeOpenssl = requireTool('openssl', 'the OCSP tests (openssl ocsp is the responder)') ? describe : describe.skip;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** The single answer of an OCSP response: its status, thisUpdate, nextUpdate, and whether it carries a nonce. */
+function readAnswer(der: Buffer) {
+  const basic = AsnConvert.parse(AsnConvert.parse(der, OCSPResponse).responseBytes!.response, BasicOCSPResponse);
+  const single = basic.tbsResponseData.responses[0];
+  return {
+    status: single.certStatus.good !== undefined ? 'good' : single.certStatus.revoked ? 'revoked' : 'unknown',
+    thisUpdate: single.thisUpdate,
+    nextUpdate: single.nextUpdate,
+    nonce: (basic.tbsResponseData.responseExtensions ?? []).some((e) => e.extnID === id_pkix_ocsp_nonce),
+  };
+}
 
 /**
  * OCSP for client certificates, against `openssl ocsp` as the responder
  * (a delegated responder certificate with the OCSP-signing EKU, issued by
  * the global CA), with certificates that name it in their Authority
- * Information Access.
+ * Information Access; on Express and Fastify.
  */
-describeOpenssl('OCSP for client certificates', () => {
+describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter) => {
   let pki: TestPki;
   let responder: OcspResponder;
   let entries: IndexEntry[];
@@ -28,7 +48,13 @@ describeOpenssl('OCSP for client certificates', () => {
   const tlsOf = (name: string): ConnectionOptions => ({ key: certs[name].keyPem, cert: certs[name].chainPem, ca: pki.root.certPem });
   const entry = (name: string, revokedAt?: Date): IndexEntry => ({ serialNumber: certs[name].certificate.serialNumber, subject: `/CN=${name}`, revokedAt, reason: revokedAt ? 'keyCompromise' : undefined });
   const start = async (extra: Partial<MtlsOptions> = {}) => {
-    const app = await startWithOptions(pki.pemOptions('user-service', { ocsp: true, revocationRefreshMs: 1000, ...extra }), [HealthController]);
+    // The certificates name the responder, a host the test CAs do not name themselves: allowed by revocationAllowedHosts.
+    const app = await startWithOptions(
+      pki.pemOptions('user-service', { ocsp: true, revocationRefreshMs: 1000, revocationAllowedHosts: [`127.0.0.1:${responder.port}`], ...extra }),
+      [HealthController],
+      [],
+      adapter,
+    );
     apps.push(app);
     return app;
   };
@@ -158,5 +184,139 @@ describeOpenssl('OCSP for client certificates', () => {
     } finally {
       await rogue.stop();
     }
+  });
+
+  /**
+   * Replays: a network attacker between the service and the responder
+   * (OcspRelay) serves an answer recorded earlier, or one the CA signed long
+   * ago. Our nonce is required by default; without it (ocspNonce: false) an
+   * answer may be at most ocspMaxAgeMs old.
+   */
+  describe('replayed and old answers', () => {
+    let relay: OcspRelay;
+    let n = 0;
+    /** A new client certificate the responder knows as good (each test its own: answers are cached per certificate). */
+    const newClient = async (prefix: string) => {
+      const name = `${prefix}-${++n}`;
+      certs[name] = await issueCertificate(pki.global, { subject: `CN=${name},O=nest-mtls`, ocspUrls: [responder.url] });
+      entries = [...entries, entry(name)];
+      await responder.update(entries);
+      return name;
+    };
+    const revoke = async (name: string) => {
+      entries = entries.map((e) => (e.serialNumber === certs[name].certificate.serialNumber ? { ...e, revokedAt: new Date(), reason: 'keyCompromise' } : e));
+      await responder.update(entries);
+    };
+    /** What an attacker records before the revocation: `openssl ocsp -no_nonce` asking the real responder (the bytes of its answer). */
+    const capture = (name: string): Buffer => {
+      const out = pki.path(`${name}.ocsp.der`);
+      opensslOk(['ocsp', '-issuer', pki.path('global-ca.crt'), '-cert', pki.write(`${name}.crt`, certs[name].certPem), '-url', responder.url, '-no_nonce', '-noverify', '-respout', out]);
+      return readFileSync(out);
+    };
+    const crafted = (name: string, thisUpdate: Date, nextUpdate?: Date) => craftOcspAnswer({ cert: certs[name].certificate, signer: pki.global, thisUpdate, nextUpdate });
+    const refusedLine = (svc: RunningApp, address: string, detail: RegExp) =>
+      waitForLine(svc.logs.lines, new RegExp(`^WARN connection from ${address.replace(/\./g, '\\.')}:\\d+ refused: revocation_unknown \\(OCSP ${relay.url.replace(/\./g, '\\.')}: ${detail.source}`));
+    const from = (name: string, address: string) => ({ ...tlsOf(name), localAddress: address }) as ConnectionOptions;
+
+    beforeAll(async () => {
+      relay = await OcspRelay.start(responder.url);
+    });
+    afterAll(async () => {
+      await relay?.stop();
+    });
+    beforeEach(() => {
+      relay.replay = undefined;
+    });
+
+    it('a "good" answer recorded before the revocation (no nonce, no nextUpdate) and replayed after it is refused: our nonce is not echoed', async () => {
+      const name = await newClient('ocsp-replayed');
+      const recorded = capture(name);
+      expect(readAnswer(recorded)).toMatchObject({ status: 'good', nonce: false, nextUpdate: undefined }); // what the attacker holds
+      await revoke(name);
+      relay.replay = recorded;
+      const svc = await start({ ocspResponderUrl: relay.url });
+      expect(await handshakeOutcome(svc.port, from(name, '127.0.0.84'))).toBe('refused');
+      expect(await refusedLine(svc, '127.0.0.84', /the answer does not echo our nonce, so it may be a replayed one/)).toMatch(
+        /\(a responder that cannot echo nonces needs ocspNonce: false, and answers at most ocspMaxAgeMs old\)\); presented subject CN=ocsp-replayed-\d+,O=nest-mtls/,
+      );
+      expect(relay.requests).toBeGreaterThan(0);
+      expect(readAnswer(capture(name)).status).toBe('revoked'); // control: what the responder says now
+      await close(svc);
+    });
+
+    it('a CA-signed "good" answer a year old is refused, with the nonce required and without it', async () => {
+      const name = await newClient('ocsp-year-old');
+      relay.replay = crafted(name, new Date(Date.now() - 365 * DAY));
+      const withNonce = await start({ ocspResponderUrl: relay.url });
+      expect(await handshakeOutcome(withNonce.port, from(name, '127.0.0.86'))).toBe('refused');
+      await refusedLine(withNonce, '127.0.0.86', /the answer does not echo our nonce/);
+      await close(withNonce);
+      const withoutNonce = await start({ ocspResponderUrl: relay.url, ocspNonce: false });
+      expect(await handshakeOutcome(withoutNonce.port, from(name, '127.0.0.87'))).toBe('refused');
+      await refusedLine(withoutNonce, '127.0.0.87', /the answer is 315360\d\d s old \(thisUpdate .*\), older than ocspMaxAgeMs \(300000 ms\) allows: a replayed answer\?/);
+      // A nextUpdate still ahead does not make it fresh.
+      const later = await newClient('ocsp-year-old');
+      relay.replay = crafted(later, new Date(Date.now() - 365 * DAY), new Date(Date.now() + DAY));
+      expect(await handshakeOutcome(withoutNonce.port, from(later, '127.0.0.88'))).toBe('refused');
+      await refusedLine(withoutNonce, '127.0.0.88', /the answer is \d+ s old/);
+      await close(withoutNonce);
+    });
+
+    it('ocspNonce false: a fresh answer without a nonce is admitted; one older than ocspMaxAgeMs, or more than a minute ahead, is refused', async () => {
+      const svc = await start({ ocspResponderUrl: relay.url, ocspNonce: false });
+      const fresh = await newClient('ocsp-fresh');
+      relay.replay = crafted(fresh, new Date(Date.now() - 10_000));
+      expect(await handshakeOutcome(svc.port, tlsOf(fresh))).toBe(200);
+      const stale = await newClient('ocsp-stale');
+      relay.replay = crafted(stale, new Date(Date.now() - 6 * MINUTE));
+      expect(await handshakeOutcome(svc.port, from(stale, '127.0.0.89'))).toBe('refused');
+      await refusedLine(svc, '127.0.0.89', /the answer is 36\d s old \(thisUpdate .*\), older than ocspMaxAgeMs \(300000 ms\) allows/);
+      const ahead = await newClient('ocsp-ahead');
+      relay.replay = crafted(ahead, new Date(Date.now() + 2 * MINUTE));
+      expect(await handshakeOutcome(svc.port, from(ahead, '127.0.0.90'))).toBe('refused');
+      await refusedLine(svc, '127.0.0.90', /the answer is from the future/);
+      // The real responder, asked without a nonce (none is sent), answers without one: admitted.
+      relay.replay = undefined;
+      const real = await newClient('ocsp-no-nonce');
+      expect(await handshakeOutcome(svc.port, tlsOf(real))).toBe(200);
+      expect(readAnswer(relay.answers[relay.answers.length - 1])).toMatchObject({ status: 'good', nonce: false });
+      await close(svc);
+    });
+
+    it('an answer without nextUpdate is used at most ocspMaxAgeMs; then the responder is asked again, and a replay of it is refused', async () => {
+      const svc = await start({ ocspResponderUrl: relay.url, ocspNonce: false, ocspMaxAgeMs: 3000, revocationRefreshMs: 60_000 });
+      const name = await newClient('ocsp-aging');
+      const asked = relay.requests;
+      expect(await handshakeOutcome(svc.port, tlsOf(name))).toBe(200);
+      expect(await handshakeOutcome(svc.port, tlsOf(name))).toBe(200); // from memory
+      expect(relay.requests).toBe(asked + 1);
+      const recorded = relay.answers[relay.answers.length - 1];
+      const { thisUpdate, nextUpdate } = readAnswer(recorded);
+      expect(nextUpdate).toBeUndefined();
+      await revoke(name);
+      relay.replay = recorded; // the attacker serves the answer it saw go by
+      await sleep(Math.max(0, thisUpdate.getTime() + 3000 - Date.now()) + 100);
+      expect(await handshakeOutcome(svc.port, from(name, '127.0.0.91'))).toBe('refused');
+      expect(relay.requests).toBe(asked + 2);
+      await refusedLine(svc, '127.0.0.91', /the answer is \d s old \(thisUpdate .*\), older than ocspMaxAgeMs \(3000 ms\) allows/);
+      await close(svc);
+    });
+
+    it('with the nonce (default) an answer without nextUpdate is not used longer than ocspMaxAgeMs either', async () => {
+      const svc = await start({ ocspResponderUrl: relay.url, ocspMaxAgeMs: 3000, revocationRefreshMs: 60_000 });
+      const name = await newClient('ocsp-aging-nonce');
+      const asked = relay.requests;
+      const fetched = Date.now();
+      expect(await handshakeOutcome(svc.port, tlsOf(name))).toBe(200);
+      expect(await handshakeOutcome(svc.port, tlsOf(name))).toBe(200); // from memory
+      expect(relay.requests).toBe(asked + 1);
+      expect(readAnswer(relay.answers[relay.answers.length - 1])).toMatchObject({ nonce: true, nextUpdate: undefined });
+      await revoke(name);
+      await sleep(Math.max(0, fetched + 3000 - Date.now()) + 100);
+      expect(await handshakeOutcome(svc.port, from(name, '127.0.0.92'))).toBe('refused');
+      expect(relay.requests).toBe(asked + 2);
+      await waitForLine(svc.logs.lines, /^WARN connection from 127\.0\.0\.92:\d+ refused: revoked \(/);
+      await close(svc);
+    });
   });
 });

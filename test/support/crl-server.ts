@@ -6,13 +6,15 @@ import type { AddressInfo, Socket } from 'node:net';
  * (CRLs, at the URLs the test certificates name), counts the requests per
  * path, can hold a path's answer back (`delays`) or never answer it
  * (`hangs`), and can be stopped and started again on the same port (a CRL
- * server that is down).
+ * server that is down). `closed` counts, per path, requests whose connection
+ * has closed (for a path in `hangs`, only the client can have closed it).
  */
 export class CrlServer {
   readonly files = new Map<string, Buffer | string>();
   readonly requests = new Map<string, number>();
   readonly delays = new Map<string, number>();
   readonly hangs = new Set<string>();
+  readonly closed = new Map<string, number>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -32,6 +34,7 @@ export class CrlServer {
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').slice(1);
       this.requests.set(path, (this.requests.get(path) ?? 0) + 1);
+      req.socket.once('close', () => this.closed.set(path, (this.closed.get(path) ?? 0) + 1));
       if (this.hangs.has(path)) return; // never answers
       const body = this.files.get(path);
       setTimeout(() => {
@@ -67,5 +70,10 @@ export class CrlServer {
 
   count(path: string): number {
     return this.requests.get(path) ?? 0;
+  }
+
+  /** Requests received, on every path. */
+  total(): number {
+    return [...this.requests.values()].reduce((a, b) => a + b, 0);
   }
 }

@@ -31,10 +31,11 @@ export class OcspResponder {
     private readonly extra: string[],
   ) {}
 
-  static async start(dir: TempDir, files: ResponderFiles, entries: IndexEntry[], extra: string[] = []): Promise<OcspResponder> {
+  /** Starts a responder (on `port`, or a free one) answering from a database of `entries`; `extra` goes to `openssl ocsp`. */
+  static async start(dir: TempDir, files: ResponderFiles, entries: IndexEntry[], extra: string[] = [], port?: number): Promise<OcspResponder> {
     const index = dir.write(`ocsp-index-${Date.now()}.txt`, opensslIndex(entries));
     dir.write(`${index.split('/').pop()}.attr`, 'unique_subject = no\n');
-    const responder = new OcspResponder(dir, index, await freePort(), files, extra);
+    const responder = new OcspResponder(dir, index, port ?? (await freePort()), files, extra);
     await responder.spawn();
     return responder;
   }

@@ -424,6 +424,7 @@ describe('revocation in the dev PKI: pki init --crl-url --ocsp-url, pki revoke, 
     const r = await mtls('pki', 'init', rdir, '--crl-url', crlUrl, '--ocsp-url', ocspUrl);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('export MTLS_ENABLE_CRLDP=true');
+    expect(r.stdout).toContain('export MTLS_REVOCATION_ALLOWED_HOSTS=127.0.0.1:8081,127.0.0.1:8082');
   });
 
   it('puts the CRL distribution point and the OCSP responder into issued certificates; inspect shows them as openssl does', async () => {

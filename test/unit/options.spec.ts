@@ -62,6 +62,8 @@ describe('validateMtlsOptions', () => {
       crlCheck: 'chain',
       enableCRLDP: false,
       ocsp: false,
+      ocspNonce: true,
+      ocspMaxAgeMs: 300000,
       revocationFailure: 'closed',
       revocationRefreshMs: 300000,
       revocationTimeoutMs: 5000,
@@ -123,6 +125,40 @@ describe('validateMtlsOptions', () => {
       message = (withEnvVariable(err, mtlsOptionsFromEnv(env), env) as Error).message;
     }
     expect(message).toMatch(/^MTLS_CRL_PATH \(crlPath\): is a revocation setting, but validatePeers is false \(MTLS_VALIDATE_PEERS=false\)/);
+  });
+
+  it('takes ocspNonce and ocspMaxAgeMs with ocsp only, and refuses a misspelling or a value out of range', () => {
+    expect(validateMtlsOptions({ ocsp: true, ocspNonce: false, ocspMaxAgeMs: 60_000 })).toMatchObject({ ocspNonce: false, ocspMaxAgeMs: 60_000 });
+    expect(configProblem(() => validateMtlsOptions({ ocspNonce: false }))).toMatch(/^ocspNonce: is set but ocsp is not true/);
+    expect(configProblem(() => validateMtlsOptions({ ocspMaxAgeMs: 60_000 }))).toMatch(/^ocspMaxAgeMs: is set but ocsp is not true/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspNonce: 'false' } as never))).toMatch(/^ocspNonce: must be a boolean value/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspMaxAgeMs: 999 }))).toMatch(/^ocspMaxAgeMs: must not be less than 1000/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspMaxAgeMs: 8 * 86_400_000 }))).toMatch(/^ocspMaxAgeMs: must not be greater than 604800000/);
+    expect(configProblem(() => validateMtlsOptions({ ocsp: true, ocspNounce: false } as never))).toBe('ocspNounce: is not an option of MtlsModule; did you mean "ocspNonce"?');
+    expect(mtlsOptionsFromEnv({ MTLS_OCSP: 'true', MTLS_OCSP_NONCE: 'false', MTLS_OCSP_MAX_AGE_MS: '120000' })).toEqual({ ocsp: true, ocspNonce: false, ocspMaxAgeMs: 120000 });
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_OCSP_NONCES: 'false' }))).toMatch(/MTLS_OCSP_NONCES: .*did you mean MTLS_OCSP_NONCE\?/);
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_OCSP_MAX_AGE_MS: '5m' }))).toBe('MTLS_OCSP_MAX_AGE_MS (ocspMaxAgeMs): expected a whole number, got "5m"');
+  });
+
+  it('takes revocationAllowedHosts as host or host:port, with enableCRLDP or ocsp, and refuses anything else naming the entry', () => {
+    const hosts = ['crl.example.com', '10.0.0.5:8080', '[2001:db8::1]:80', 'ocsp.example'];
+    expect(validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: hosts }).revocationAllowedHosts).toEqual(hosts);
+    expect(validateMtlsOptions({ ocsp: true, revocationAllowedHosts: [] }).revocationAllowedHosts).toEqual([]);
+    expect(configProblem(() => validateMtlsOptions({ revocationAllowedHosts: ['crl.example.com'] }))).toBe(
+      'revocationAllowedHosts: is set but neither enableCRLDP nor ocsp is true: nothing is fetched',
+    );
+    for (const bad of ['http://crl.example.com', 'crl.example.com/crls', '*.example.com', 'crl.example.com:99999', 'user@crl.example.com', '', ' crl.example.com']) {
+      expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: [bad] }))).toBe(
+        `revocationAllowedHosts: "${bad}" is not a host or host:port (e.g. crl.example.com or 10.0.0.5:8080)`,
+      );
+    }
+    expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHosts: 'crl.example.com' } as never))).toMatch(/^revocationAllowedHosts: must be an array/);
+    expect(configProblem(() => validateMtlsOptions({ enableCRLDP: true, revocationAllowedHost: ['crl.example.com'] } as never))).toBe('revocationAllowedHost: is not an option of MtlsModule; did you mean "revocationAllowedHosts"?');
+    expect(mtlsOptionsFromEnv({ MTLS_ENABLE_CRLDP: 'true', MTLS_REVOCATION_ALLOWED_HOSTS: 'crl.example.com, 10.0.0.5:8080,' })).toEqual({
+      enableCRLDP: true,
+      revocationAllowedHosts: ['crl.example.com', '10.0.0.5:8080'],
+    });
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_REVOCATION_ALLOWED_HOST: 'crl.example.com' }))).toMatch(/did you mean MTLS_REVOCATION_ALLOWED_HOSTS\?/);
   });
 
   it('refuses unknown option names and wrong types, naming the option', () => {

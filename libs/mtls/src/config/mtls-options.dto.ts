@@ -56,6 +56,9 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsString() @IsNotEmpty() crlCacheDir?: string;
   @IsOptional() @IsBoolean() ocsp?: boolean;
   @IsOptional() @IsString() @IsNotEmpty() ocspResponderUrl?: string;
+  @IsOptional() @IsBoolean() ocspNonce?: boolean;
+  @IsOptional() @IsInt() @Min(1000) @Max(604_800_000) ocspMaxAgeMs?: number;
+  @IsOptional() @IsArray() @IsString({ each: true }) revocationAllowedHosts?: string[];
   @IsOptional() @IsIn(REVOCATION_FAILURES) revocationFailure?: RevocationFailure;
   @IsOptional() @IsInt() @Min(1000) @Max(86_400_000) revocationRefreshMs?: number;
   @IsOptional() @IsInt() @Min(100) @Max(60_000) revocationTimeoutMs?: number;

@@ -44,19 +44,47 @@ export interface MtlsOptions {
    * the HTTP URLs in the CRL Distribution Points extension of client
    * certificates (and of our CAs), verify and cache them, refresh them before
    * their nextUpdate, and refuse revoked callers right after the handshake.
+   * Only URLs on allowed hosts are fetched (see `revocationAllowedHosts`).
    */
   enableCRLDP?: boolean;
   /** Where downloaded CRLs are also kept on disk, so a restart does not depend on the CRL server. Off by default (memory only). */
   crlCacheDir?: string;
   /**
    * Ask an OCSP responder about each client certificate (the responder of the
-   * certificate's Authority Information Access, or `ocspResponderUrl`), right
-   * after the handshake; answers are cached per certificate until their
-   * nextUpdate (at most `revocationRefreshMs`).
+   * certificate's Authority Information Access, on an allowed host (see
+   * `revocationAllowedHosts`), or `ocspResponderUrl`), right after the
+   * handshake; answers must echo our nonce (see `ocspNonce`) and are cached
+   * per certificate until their nextUpdate (without one, at most
+   * `ocspMaxAgeMs` and `revocationRefreshMs`).
    */
   ocsp?: boolean;
   /** The OCSP responder to ask instead of the one each certificate names (Dropwizard's `ocspResponderUrl`). An `http:` URL. */
   ocspResponderUrl?: string;
+  /**
+   * Send a nonce with each OCSP query and refuse an answer that does not
+   * echo it (default true): nothing else proves an answer is not an old one
+   * replayed. false: for a responder that cannot echo nonces; then an answer
+   * whose thisUpdate is older than `ocspMaxAgeMs` is refused.
+   */
+  ocspNonce?: boolean;
+  /**
+   * The oldest an OCSP answer may be, in ms (default 300000): without a nonce
+   * (`ocspNonce: false`) an answer whose thisUpdate is older is refused, and
+   * none is used once it is; an answer without nextUpdate is never used
+   * longer than this, with or without a nonce. It is how long a revoked
+   * certificate can stay admitted through a replayed answer.
+   */
+  ocspMaxAgeMs?: number;
+  /**
+   * More hosts CRLs (enableCRLDP) and OCSP answers (ocsp) may be fetched
+   * from, as `host` (port 80) or `host:port`. By default only the hosts that
+   * our own chain and the trust store name in their CRL distribution points
+   * and OCSP responders, and `ocspResponderUrl`'s, are asked: a URL a client
+   * certificate names on any other host is not fetched (its status is
+   * unknown), so a certificate cannot make the service send requests to
+   * internal addresses.
+   */
+  revocationAllowedHosts?: string[];
   /**
    * When the revocation status of a client certificate cannot be learned (the
    * CRL server or OCSP responder is down, a CRL is past its nextUpdate):
@@ -193,6 +221,8 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   crlCheck: CrlCheck;
   enableCRLDP: boolean;
   ocsp: boolean;
+  ocspNonce: boolean;
+  ocspMaxAgeMs: number;
   revocationFailure: RevocationFailure;
   revocationRefreshMs: number;
   revocationTimeoutMs: number;

@@ -25,6 +25,8 @@ export const MTLS_DEFAULTS = {
   crlCheck: 'chain',
   enableCRLDP: false,
   ocsp: false,
+  ocspNonce: true,
+  ocspMaxAgeMs: 300_000,
   revocationFailure: 'closed',
   revocationRefreshMs: 300_000,
   revocationTimeoutMs: 5_000,

@@ -8,16 +8,20 @@ import { logSafe } from '../logging/log-safe';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { knownCas, subjectDer } from '../server/crl-checks';
 import { describeCert } from '../server/trust-path';
+import { RevocationHosts } from './allowed-hosts';
 import { CrlIndex } from './crl-index';
 import type { NetworkRevocationSource } from './mtls-revocation';
 import { httpFetch } from './http-fetch';
 import type { ChainLink, MaybeAnswer, RevocationAnswer } from './revocation-answer';
 import { certificateFacts } from './certificate-facts';
+import { SharedFetches } from './shared-fetches';
 
 /** The largest CRL downloaded (a CRL of 100,000 entries is about 4 MB). */
 export const MAX_CRL_BYTES = 32 * 1024 * 1024;
 /** After a failed download, how long a URL answers "unknown" at once instead of being fetched again. */
 const RETRY_AFTER_MS = 2000;
+/** The most distribution points of one certificate that are tried, in order (a certificate naming many does not fan out). */
+export const MAX_DISTRIBUTION_POINTS_TRIED = 3;
 
 /** A CRL downloaded from one URL, checked, and when to fetch it again. */
 interface CachedCrl {
@@ -42,14 +46,17 @@ interface CachedCrl {
  * does not depend on the CRL server); a cached CRL is used until its
  * nextUpdate and fetched again in the background after revocationRefreshMs
  * (or three quarters of its life, whichever is sooner). Concurrent requests
- * for one URL share one download.
+ * for one URL share one download, aborted when every connection waiting for
+ * it has closed. Only URLs on allowed hosts are fetched (RevocationHosts),
+ * at most MAX_DISTRIBUTION_POINTS_TRIED per certificate.
  */
 export class CrlDistributionPointSource implements NetworkRevocationSource {
   readonly name = 'crldp' as const;
   private readonly cache = new Map<string, CachedCrl>();
-  private readonly inflight = new Map<string, Promise<CachedCrl>>();
+  private readonly downloads = new SharedFetches<string, CachedCrl>();
   private readonly failures = new Map<string, { at: number; error: string }>();
   private options: ResolvedMtlsOptions;
+  private hosts: RevocationHosts;
 
   constructor(
     snapshot: MtlsMaterialSnapshot,
@@ -58,6 +65,7 @@ export class CrlDistributionPointSource implements NetworkRevocationSource {
     private readonly maxBytes = MAX_CRL_BYTES,
   ) {
     this.options = snapshot.options;
+    this.hosts = RevocationHosts.of(snapshot);
     if (this.options.crlCacheDir) {
       try {
         mkdirSync(this.options.crlCacheDir, { recursive: true, mode: 0o700 });
@@ -70,39 +78,58 @@ export class CrlDistributionPointSource implements NetworkRevocationSource {
 
   update(snapshot: MtlsMaterialSnapshot): void {
     this.options = snapshot.options;
+    this.hosts = RevocationHosts.of(snapshot);
     this.prefetchCaCrls(snapshot);
   }
 
-  answer(link: ChainLink, now: Date, cachedOnly: boolean): MaybeAnswer {
+  answer(link: ChainLink, now: Date, cachedOnly: boolean, caller?: () => AbortSignal): MaybeAnswer {
     const urls = link.facts.crlUrls;
     if (urls.length === 0) return undefined;
     const time = now.getTime();
     for (const url of urls) {
       const cached = this.cached(url, link.issuer);
       if (cached && (cachedOnly || time < cached.expiresAt)) {
-        if (!cachedOnly && time >= cached.refreshAt) void this.fetch(url, link.issuer).catch(() => undefined);
+        if (!cachedOnly && time >= cached.refreshAt && !this.hosts.refusal(url)) void this.fetch(url, link.issuer).catch(() => undefined);
         return lookup(cached, link, time);
       }
     }
     if (cachedOnly) return undefined;
-    return this.fetchFirst(urls, link, time);
+    const refused: string[] = [];
+    const allowed: string[] = [];
+    for (const url of urls) {
+      const refusal = this.hosts.refusal(url);
+      if (refusal) refused.push(refusal);
+      else allowed.push(url);
+    }
+    if (allowed.length > MAX_DISTRIBUTION_POINTS_TRIED) refused.push(`${allowed.length - MAX_DISTRIBUTION_POINTS_TRIED} more distribution points not tried`);
+    if (allowed.length === 0) return this.unknown(urls, link, refused);
+    return this.fetchFirst(allowed.slice(0, MAX_DISTRIBUTION_POINTS_TRIED), link, time, refused, caller?.());
   }
 
-  /** Tries the URLs in order until one gives a CRL; else unknown with every reason. */
-  private async fetchFirst(urls: string[], link: ChainLink, time: number): Promise<RevocationAnswer> {
+  /** Tries the URLs in order until one gives a CRL (while the connection that asked is open); else unknown with every reason. */
+  private async fetchFirst(urls: string[], link: ChainLink, time: number, refused: string[], signal: AbortSignal | undefined): Promise<RevocationAnswer> {
     const errors: string[] = [];
     for (const url of urls) {
+      if (signal?.aborted) {
+        errors.push('the connection that asked has closed');
+        break;
+      }
       const failed = this.failures.get(url);
-      if (failed && time - failed.at < RETRY_AFTER_MS && !this.inflight.has(url)) {
+      if (failed && time - failed.at < RETRY_AFTER_MS && !this.downloads.has(url)) {
         errors.push(failed.error);
         continue;
       }
       try {
-        return lookup(await this.fetch(url, link.issuer), link, Date.now());
+        return lookup(await this.fetch(url, link.issuer, signal), link, Date.now());
       } catch (err) {
         errors.push((err as Error).message);
       }
     }
+    return this.unknown(urls, link, [...errors, ...refused]);
+  }
+
+  /** Unknown, with every reason; crl_expired when a CRL of one of the URLs is known but out of date. */
+  private unknown(urls: string[], link: ChainLink, errors: string[]): RevocationAnswer {
     const stale = urls.map((url) => this.cached(url, link.issuer)).find((c) => c !== undefined);
     return {
       result: 'unknown',
@@ -123,23 +150,24 @@ export class CrlDistributionPointSource implements NetworkRevocationSource {
     return cached?.issuer === issuer.fingerprint256 ? cached : undefined;
   }
 
-  /** Downloads, checks and caches the CRL of `url`; one download per URL at a time. */
-  private fetch(url: string, issuer: X509Certificate): Promise<CachedCrl> {
-    const running = this.inflight.get(url);
-    if (running) return running;
-    const download = this.download(url, issuer).finally(() => this.inflight.delete(url));
-    this.inflight.set(url, download);
-    return download;
+  /**
+   * Downloads, checks and caches the CRL of `url`; one download per URL at a
+   * time, shared; `signal` is the asking connection's (none: a background
+   * refresh or prefetch, which nobody abandons).
+   */
+  private fetch(url: string, issuer: X509Certificate, signal?: AbortSignal): Promise<CachedCrl> {
+    return this.downloads.run(url, (abort) => this.download(url, issuer, abort), signal && (() => signal));
   }
 
-  private async download(url: string, issuer: X509Certificate): Promise<CachedCrl> {
+  private async download(url: string, issuer: X509Certificate, signal: AbortSignal): Promise<CachedCrl> {
     let body: Buffer;
     let entry: CachedCrl;
     try {
-      body = await httpFetch(url, { timeoutMs: this.options.revocationTimeoutMs, maxBytes: this.maxBytes }, { accept: 'application/pkix-crl' });
+      body = await httpFetch(url, { timeoutMs: this.options.revocationTimeoutMs, maxBytes: this.maxBytes, signal }, { accept: 'application/pkix-crl' });
       entry = this.accept(url, derOf(body), issuer);
     } catch (err) {
       const error = (err as Error).message;
+      if (signal.aborted) throw err; // nobody waits any more: not a failure of the CRL server
       const first = !this.failures.has(url);
       this.failures.set(url, { at: Date.now(), error });
       if (first) this.logger.warn(`CRL distribution point ${logSafe(url)}: ${logSafe(error, 300)}`);

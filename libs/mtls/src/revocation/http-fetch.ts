@@ -6,6 +6,8 @@ export interface FetchLimits {
   timeoutMs: number;
   /** The largest body accepted, in bytes. */
   maxBytes: number;
+  /** Abandons the exchange (its connection closed) when it aborts. */
+  signal?: AbortSignal;
 }
 
 /** What to send: GET by default, or POST with a body (an OCSP request). */
@@ -20,17 +22,20 @@ export interface FetchRequest {
  * Fetches an `http:` URL (CRLs and OCSP answers are signed, and fetched over
  * plain HTTP, as RFC 5280 and RFC 6960 expect) within `limits`: a slow
  * server, a status other than 200, a redirect, or a body larger than
- * `maxBytes` (announced or streamed) rejects with an Error saying which.
+ * `maxBytes` (announced or streamed) rejects with an Error saying which; so
+ * does an abort of `limits.signal`, which closes the connection at once.
  */
 export function httpFetch(url: string, limits: FetchLimits, what: FetchRequest = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     if (target.protocol !== 'http:') return reject(new Error(`${url}: only http: URLs are fetched`));
+    if (limits.signal?.aborted) return reject(new Error(`${url}: abandoned before it started`));
     let settled = false;
     const finish = (err: Error | undefined, body?: Buffer) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', abandon);
       if (err) {
         req.destroy();
         reject(err);
@@ -64,6 +69,8 @@ export function httpFetch(url: string, limits: FetchLimits, what: FetchRequest =
     });
     const timer = setTimeout(() => finish(new Error(`${url} did not answer within ${limits.timeoutMs} ms`)), limits.timeoutMs);
     timer.unref();
+    const abandon = () => finish(new Error(`${url}: abandoned: every connection waiting for it has closed`));
+    limits.signal?.addEventListener('abort', abandon, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => finish(new Error(`${url}: ${err.code ?? err.message}`)));
     req.end(what.body);
   });

@@ -112,12 +112,17 @@ export class MtlsRevocation {
    * Judges a chain: from memory when every answer is known (a value), else
    * once the downloads and queries it needs are done (a promise). With
    * `cachedOnly` nothing is fetched and the last known answers are used.
+   * `caller` gives the signal of the connection that waits, if any: fetches
+   * every waiting connection has left are abandoned.
    */
-  judge(chain: PeerChain, { cachedOnly = false, report = !cachedOnly }: { cachedOnly?: boolean; report?: boolean } = {}): RevocationVerdict | Promise<RevocationVerdict> {
+  judge(
+    chain: PeerChain,
+    { cachedOnly = false, report = !cachedOnly, caller }: { cachedOnly?: boolean; report?: boolean; caller?: () => AbortSignal } = {},
+  ): RevocationVerdict | Promise<RevocationVerdict> {
     const now = new Date();
     const perLink = this.linksToCheck(chain).map((link) => {
       const answers = this.sources().map((source) => {
-        const answer = source.answer(link, now, cachedOnly);
+        const answer = source.answer(link, now, cachedOnly, caller);
         if (answer && report) {
           if (answer instanceof Promise) void answer.then((a) => this.report(link, a, false), () => undefined);
           else this.report(link, answer, true);

@@ -19,8 +19,10 @@ import { verifySignature } from './signature';
 
 const SHA1 = '1.3.14.3.2.26';
 const HASHES: Record<string, string> = { [SHA1]: 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
-/** Clock difference tolerated between us and the responder. */
+/** Clock difference tolerated between us and the responder for a nextUpdate just past, and a thisUpdate ahead when our nonce proves the answer fresh. */
 const SKEW_MS = 5 * 60_000;
+/** How far ahead of our clock a thisUpdate may be when its age is what proves it fresh (no nonce): small, it lengthens the replay window. */
+export const OCSP_FUTURE_SKEW_MS = 60_000;
 
 /** What an OCSP responder said about one certificate, after every check. */
 export interface OcspStatus {
@@ -45,12 +47,21 @@ function certId(cert: X509Certificate, issuer: X509Certificate, hashOid = SHA1):
   });
 }
 
-/** The DER of an OCSP request about one certificate, with a nonce (RFC 8954). */
-export function ocspRequest(cert: X509Certificate, issuer: X509Certificate, nonce: Buffer): Buffer {
+/**
+ * How the freshness of an answer is proven: our `nonce` echoed (RFC 8954),
+ * or, for a responder that cannot echo nonces, a thisUpdate at most
+ * `maxAgeMs` old.
+ */
+export type OcspFreshness = { nonce: Buffer } | { maxAgeMs: number };
+
+/** The DER of an OCSP request about one certificate, with a nonce (RFC 8954) when one is given. */
+export function ocspRequest(cert: X509Certificate, issuer: X509Certificate, nonce?: Buffer): Buffer {
   const request = new OCSPRequest({
     tbsRequest: new TBSRequest({
       requestList: [new Request({ reqCert: certId(cert, issuer) })],
-      requestExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))) })],
+      ...(nonce
+        ? { requestExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(nonce))) })] }
+        : {}),
     }),
   });
   return Buffer.from(AsnConvert.serialize(request));
@@ -59,12 +70,13 @@ export function ocspRequest(cert: X509Certificate, issuer: X509Certificate, nonc
 /**
  * Reads and checks an OCSP response about `cert`: a successful basic
  * response, signed by `issuer` or by a responder certificate `issuer`
- * issued with the OCSP-signing EKU and currently valid; the nonce, when the
- * responder echoes one, must be ours; the answer about our CertID must be
- * current (thisUpdate not in the future, nextUpdate not past, 5 minutes of
- * skew allowed). Throws an Error saying what is wrong.
+ * issued with the OCSP-signing EKU and currently valid; fresh as `freshness`
+ * demands (our nonce echoed, or a thisUpdate at most maxAgeMs old, with a
+ * minute of skew for one ahead of our clock); the answer about our CertID
+ * current (nextUpdate not past, 5 minutes of skew allowed). Throws an Error
+ * saying what is wrong.
  */
-export function readOcspResponse(der: Buffer, cert: X509Certificate, issuer: X509Certificate, nonce: Buffer | undefined, now = new Date()): OcspStatus {
+export function readOcspResponse(der: Buffer, cert: X509Certificate, issuer: X509Certificate, freshness: OcspFreshness, now = new Date()): OcspStatus {
   const response = AsnConvert.parse(der, OCSPResponse);
   if (response.responseStatus !== OCSPResponseStatus.successful) {
     throw new Error(`the responder answered ${OCSPResponseStatus[response.responseStatus] ?? response.responseStatus}`);
@@ -81,10 +93,13 @@ export function readOcspResponse(der: Buffer, cert: X509Certificate, issuer: X50
   if (signer !== issuer && !signer.publicKey.equals(issuer.publicKey)) authorizedResponder(signer, issuer, now);
 
   const data = basic.tbsResponseData;
-  const echoed = data.responseExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
-  if (echoed && nonce) {
+  if ('nonce' in freshness) {
+    const echoed = data.responseExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
+    if (!echoed) {
+      throw new Error('the answer does not echo our nonce, so it may be a replayed one (a responder that cannot echo nonces needs ocspNonce: false, and answers at most ocspMaxAgeMs old)');
+    }
     const value = Buffer.from(AsnConvert.parse(echoed.extnValue, OctetString).buffer);
-    if (!value.equals(nonce)) throw new Error('the response carries another nonce (a replayed answer?)');
+    if (!value.equals(freshness.nonce)) throw new Error('the response carries another nonce (a replayed answer?)');
   }
   const ours = data.responses.find((single) => {
     const hashOid = single.certID.hashAlgorithm.algorithm;
@@ -97,7 +112,12 @@ export function readOcspResponse(der: Buffer, cert: X509Certificate, issuer: X50
     );
   });
   if (!ours) throw new Error('the response has no answer about this certificate');
-  if (ours.thisUpdate.getTime() > now.getTime() + SKEW_MS) throw new Error(`the answer is from the future (thisUpdate ${ours.thisUpdate.toISOString()})`);
+  const ahead = 'nonce' in freshness ? SKEW_MS : OCSP_FUTURE_SKEW_MS;
+  if (ours.thisUpdate.getTime() > now.getTime() + ahead) throw new Error(`the answer is from the future (thisUpdate ${ours.thisUpdate.toISOString()})`);
+  if ('maxAgeMs' in freshness && now.getTime() - ours.thisUpdate.getTime() > freshness.maxAgeMs) {
+    const age = Math.round((now.getTime() - ours.thisUpdate.getTime()) / 1000);
+    throw new Error(`the answer is ${age} s old (thisUpdate ${ours.thisUpdate.toISOString()}), older than ocspMaxAgeMs (${freshness.maxAgeMs} ms) allows: a replayed answer?`);
+  }
   if (ours.nextUpdate && ours.nextUpdate.getTime() < now.getTime() - SKEW_MS) throw new Error(`the answer is out of date (nextUpdate ${ours.nextUpdate.toISOString()})`);
   const base = { thisUpdate: ours.thisUpdate, ...(ours.nextUpdate ? { nextUpdate: ours.nextUpdate } : {}) };
   const status = ours.certStatus;

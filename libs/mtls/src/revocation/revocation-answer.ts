@@ -27,9 +27,11 @@ export interface RevocationSourceOf {
   readonly name: RevocationSource;
   /**
    * The answer about `link`. With `cachedOnly` nothing is fetched: the last
-   * answer known (even a stale one) or undefined.
+   * answer known (even a stale one) or undefined. `caller`, when given,
+   * gives the signal of the connection that waits (called only when a fetch
+   * is needed): a fetch every waiting connection has left is abandoned.
    */
-  answer(link: ChainLink, now: Date, cachedOnly: boolean): MaybeAnswer;
+  answer(link: ChainLink, now: Date, cachedOnly: boolean, caller?: () => AbortSignal): MaybeAnswer;
 }
 
 /** One revocation check outcome, for metrics (see MtlsMaterialSource.revocationChecks). */

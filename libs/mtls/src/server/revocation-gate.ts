@@ -4,6 +4,7 @@ import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from '../revocation/mtls-revocation';
 import type { PeerChain } from '../revocation/peer-chain';
+import { holdReads } from './hold-reads';
 import { peerAddressOf, peerHostOf } from './peer-address';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
@@ -40,21 +41,30 @@ export function runsBeforeRevocationGate<T extends (...args: never[]) => void>(l
  * handle directly), so the gate holds back the `secureConnection` event
  * itself: listeners marked with {@link runsBeforeRevocationGate} run at
  * once, the others when the connection is admitted (synchronously when every
- * answer is in memory, which is the common case).
+ * answer is in memory, which is the common case). A TLS 1.2 renegotiation
+ * (allowRenegotiation) is judged the same way, and while its certificate's
+ * answer is awaited nothing more is read from the connection and its peer
+ * reads as unverified (holdReads); a refusal there is logged as a
+ * renegotiation refused.
  */
 export function installRevocationGate(server: TlsServer, revocation: MtlsRevocation, refusals: TlsRefusalLog, logger = new Logger('MtlsServer')): void {
   const target = server as TlsServer & { [GATED]?: true };
   if (target[GATED]) return;
   target[GATED] = true;
   const admittedUnknown = new RepeatSummarizer((line) => logger.warn(line));
-  const judgedAgain = new WeakSet<TLSSocket>();
   const emit = server.emit;
 
-  const decide = (socket: TLSSocket, verdict: RevocationVerdict, chain: PeerChain | undefined): boolean => {
-    if (socket.destroyed) return false;
+  /**
+   * Admits (true) or refuses the connection on `verdict`. A refusal is
+   * logged, a revoked certificate even when the client has gone meanwhile.
+   * `stage` says which handshake it judges: the first, or a renegotiation.
+   */
+  const decide = (socket: TLSSocket, verdict: RevocationVerdict, chain: PeerChain | undefined, stage: 'revocation' | 'renegotiation'): boolean => {
+    const admit = verdict.result === 'good' || (verdict.result === 'unknown' && revocation.failOpen);
+    if (socket.destroyed && (admit || verdict.result !== 'revoked')) return false;
     const peer = peerAddressOf(socket);
     const subject = chain?.leaf.subject;
-    if (verdict.result === 'good' || (verdict.result === 'unknown' && revocation.failOpen)) {
+    if (admit) {
       if (verdict.result === 'unknown') {
         const detail = verdict.detail;
         admittedUnknown.report(
@@ -69,31 +79,26 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
           socket.destroy();
         });
       }
-      if (!judgedAgain.has(socket)) {
-        // With allowRenegotiation, a TLS 1.2 renegotiation may present another certificate: judged like the first.
-        judgedAgain.add(socket);
-        socket.on('secure', () => {
-          const again = judge(socket);
-          if (again) void Promise.resolve(again.verdict).then((v) => decide(socket, v, again.chain), () => socket.destroy());
-        });
-      }
       return true;
     }
-    refusals.record({ stage: 'revocation', peer, reason: verdict.result === 'revoked' ? 'revoked' : verdict.refusal, detail: describeVerdict(verdict), subject });
+    refusals.record({ stage, peer, reason: verdict.result === 'revoked' ? 'revoked' : verdict.refusal, detail: describeVerdict(verdict), subject });
     socket.destroy();
     return false;
   };
 
-  /** The verdict about a connection: a value from memory, or a promise bounded by the revocation timeout. */
+  /** The verdict about a connection: a value from memory, or a promise bounded by the revocation timeout (never rejected). */
   const judge = (socket: TLSSocket): { chain?: PeerChain; verdict: RevocationVerdict | Promise<RevocationVerdict> } | undefined => {
     if (!revocation.active || !socket.authorized || socket.authorizationError) return undefined; // unverified peers never reach a handler that trusts them
     const chain = revocation.chainOf(socket);
     if (!chain) {
       return { verdict: { result: 'unknown', refusal: 'revocation_unknown', detail: 'the chain of the client certificate cannot be rebuilt from the CAs we know' } };
     }
-    const verdict = revocation.judge(chain);
+    const verdict = revocation.judge(chain, { caller: () => closeSignalOf(socket) });
     if (!(verdict instanceof Promise)) return { chain, verdict };
-    return { chain, verdict: withTimeout(verdict, revocation.timeoutMs + 1000) };
+    return {
+      chain,
+      verdict: withTimeout(verdict, revocation.timeoutMs + 1000).catch((err: unknown): RevocationVerdict => ({ result: 'unknown', refusal: 'revocation_unknown', detail: (err as Error).message })),
+    };
   };
 
   server.emit = function gatedEmit(this: TlsServer, event: string | symbol, ...args: unknown[]): boolean {
@@ -104,26 +109,65 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
     const after = listeners.filter((l) => !isBeforeGate(l));
     for (const listener of before) listener.call(this, socket);
     if (socket.destroyed) return listeners.length > 0;
+    // The application gets the connection once the first handshake is admitted and no renegotiation is still being judged.
+    let admitted = false;
+    let released = false;
+    let pending = 0;
     const release = () => {
+      if (released || !admitted || pending > 0 || socket.destroyed) return;
+      released = true;
       for (const listener of after) listener.call(this, socket);
     };
+    if (revocation.active) {
+      // With allowRenegotiation, a TLS 1.2 renegotiation may present another certificate, even while the first is
+      // being judged: judged like the first; once the application reads, it reads nothing more until then
+      // (Node emits `secure` before it hands on a byte decrypted after the handshake).
+      socket.on('secure', () => {
+        const again = judge(socket);
+        if (!again) return;
+        if (!(again.verdict instanceof Promise)) return void decide(socket, again.verdict, again.chain, 'renegotiation');
+        const unhold = released ? holdReads(socket) : undefined;
+        pending++;
+        void again.verdict.then((verdict) => {
+          pending--;
+          if (!decide(socket, verdict, again.chain, 'renegotiation')) return;
+          unhold?.();
+          process.nextTick(release);
+        });
+      });
+    }
     const judged = judge(socket);
     if (!judged) {
+      admitted = true;
       release();
     } else if (!(judged.verdict instanceof Promise)) {
-      if (decide(socket, judged.verdict, judged.chain)) release();
+      admitted = decide(socket, judged.verdict, judged.chain, 'revocation');
+      release();
     } else {
-      judged.verdict.then(
-        (verdict) => {
-          if (decide(socket, verdict, judged.chain)) process.nextTick(release);
-        },
-        (err: unknown) => {
-          if (decide(socket, { result: 'unknown', refusal: 'revocation_unknown', detail: (err as Error).message }, judged.chain)) process.nextTick(release);
-        },
-      );
+      pending++;
+      void judged.verdict.then((verdict) => {
+        pending--;
+        admitted = decide(socket, verdict, judged.chain, 'revocation');
+        process.nextTick(release);
+      });
     }
     return listeners.length > 0;
   } as typeof server.emit;
+}
+
+const closeSignals = new WeakMap<TLSSocket, AbortSignal>();
+
+/** A signal that aborts when `socket` closes (made once per socket, and only when a fetch waits on it). */
+function closeSignalOf(socket: TLSSocket): AbortSignal {
+  let signal = closeSignals.get(socket);
+  if (!signal) {
+    const controller = new AbortController();
+    if (socket.destroyed) controller.abort();
+    else socket.once('close', () => controller.abort());
+    signal = controller.signal;
+    closeSignals.set(socket, signal);
+  }
+  return signal;
 }
 
 function isBeforeGate(listener: Listener): boolean {

@@ -52,7 +52,7 @@ export class TlsRefusalLog {
   record(refusal: TlsRefusal): void {
     for (const listener of this.listeners) listener(refusal);
     const what = `${STAGE[refusal.stage]} from`;
-    const detail = refusal.detail ? ` (${logSafe(refusal.detail, refusal.stage === 'revocation' || refusal.stage === 'live' ? 400 : 120)})` : '';
+    const detail = refusal.detail ? ` (${logSafe(refusal.detail, refusal.stage === 'revocation' || refusal.stage === 'live' || refusal.reason === 'revoked' ? 400 : 120)})` : '';
     const key = [refusal.stage, peerHostOf(refusal.peer), refusal.reason, refusal.detail, refusal.subject].join('\u0000');
     const fields = {
       event: 'tls_refused',

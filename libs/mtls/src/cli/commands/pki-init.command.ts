@@ -19,7 +19,8 @@ Options:
                   issues (serve DIR/global-ca.crl there; enableCRLDP reads it)
   --ocsp-url URL  an OCSP responder in every certificate the global CA issues
                   (e.g. openssl ocsp -index DIR/index.txt -CA DIR/global-ca.crt
-                  -rsigner DIR/global-ca.crt -rkey DIR/global-ca.key -port N)
+                  -rsigner DIR/global-ca.crt -rkey DIR/global-ca.key -nmin 5
+                  -port N)
   -h, --help      this help
 `;
 
@@ -56,6 +57,8 @@ export const pkiInitCommand: CliCommand = {
 
     const layout = await initPki(positionals[0], { keyAlgorithm: values.rsa ? 'rsa' : 'ec', force: Boolean(values.force), password, services, crlUrl, ocspUrl });
     const rel = (file: string) => path.relative(layout.dir, file);
+    // The CAs do not name these hosts themselves: nest-mtls fetches from them only when they are allowed.
+    const revocationHosts = [...new Set([crlUrl, ocspUrl].filter((u): u is string => u !== undefined).map((u) => new URL(u).host))];
     const example = layout.service(services[0]);
     const width = Math.max(18, ...services.map((s) => s.length));
     io.stdout.write(
@@ -81,6 +84,7 @@ export const pkiInitCommand: CliCommand = {
         `(or MTLS_CERT_PATH=${example.chain} and MTLS_KEY_PATH=${example.key} instead of the keystore)`,
         ...(crlUrl ? ['  export MTLS_ENABLE_CRLDP=true'] : []),
         ...(ocspUrl ? ['  export MTLS_OCSP=true'] : []),
+        ...(revocationHosts.length > 0 ? [`  export MTLS_REVOCATION_ALLOWED_HOSTS=${revocationHosts.join(',')}`] : []),
         `More certificates: mtls pki issue --cn NAME ${layout.dir}; revoke one: mtls pki revoke ${layout.dir} --cert FILE`,
         '',
       ].join('\n'),
