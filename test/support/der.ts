@@ -67,3 +67,17 @@ export function tbsWithSubject(tbs: Buffer, subject: Buffer): Buffer {
   const at = parts[0][0] === 0xa0 ? 5 : 4;
   return tlv(0x30, Buffer.concat([...parts.slice(0, at), subject, ...parts.slice(at + 1)]));
 }
+
+/** `tbs` with the extension `oid` marked critical (an extension already critical stays as it is). */
+export function tbsWithCriticalExtension(tbs: Buffer, oid: string): Buffer {
+  const wanted = oidDer(oid);
+  const parts = children(tbs).map((part) => {
+    if (part[0] !== 0xa3) return part;
+    const extensions = children(children(part)[0]).map((extension) => {
+      const [type, ...rest] = children(extension);
+      return type.equals(wanted) && rest.length === 1 ? tlv(0x30, Buffer.concat([type, tlv(0x01, [0xff]), rest[0]])) : extension;
+    });
+    return tlv(0xa3, tlv(0x30, Buffer.concat(extensions)));
+  });
+  return tlv(0x30, Buffer.concat(parts));
+}

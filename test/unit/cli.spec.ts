@@ -113,6 +113,25 @@ describe('mtls inspect', () => {
     expect(openssl(['verify', '-CAfile', path.join(dir, 'truststore.pem'), '-untrusted', path.join(dir, 'global-ca.crt'), cert])).toContain(': OK');
   });
 
+  it('--dn-format jdk prints subject and issuer as Java\'s getSubjectDN().getName() does (keytool\'s Owner and Issuer), the rest unchanged', async () => {
+    const cert = path.join(dir, 'batch.crt'); // CN=batch\, nightly+OU=jobs,O=nest-mtls, issued above
+    const rfc = (await mtls('inspect', cert)).stdout.split('\n');
+    const jdk = await mtls('inspect', cert, '--dn-format', 'jdk');
+    expect(jdk).toMatchObject({ code: 0, stderr: '' });
+    const lines = jdk.stdout.split('\n');
+    expect(lines.slice(0, 2)).toEqual(['subject: OU=jobs + CN="batch, nightly", O=nest-mtls', 'issuer: CN=nest-mtls Global CA, O=nest-mtls']);
+    expect(lines.slice(2)).toEqual(rfc.slice(2));
+    expect((await mtls('inspect', cert, '--dn-format', 'rfc4514')).stdout).toBe(rfc.join('\n'));
+    if (requireTool('keytool', 'the keytool check of inspect --dn-format jdk')) {
+      const printed = keytool(['-printcert', '-file', cert]);
+      expect(printed).toContain(`Owner: ${lines[0].slice('subject: '.length)}\n`);
+      expect(printed).toContain(`Issuer: ${lines[1].slice('issuer: '.length)}\n`);
+    }
+    const bad = await mtls('inspect', cert, '--dn-format', 'java');
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toBe(`mtls inspect: --dn-format must be rfc4514 or jdk, got "java". Run 'mtls inspect --help' for usage.\n`);
+  });
+
   it('says so when a certificate has expired', async () => {
     const { issueIntoPki } = await import('nest-mtls/testing');
     const day = 86400000;
@@ -243,6 +262,31 @@ describe('mtls explain', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('policy:  any of: (subject DN matches /^CN=event-service,/) or (subject DN matches /^CN=home-page-service(,|$)/)');
     expect(r.stdout).toContain('because: subject DN CN=home-page-service,O=nest-mtls matches /^CN=home-page-service(,|$)/');
+  });
+
+  it('--dn-format jdk: the article\'s regexes match the whole DN as Java prints it', async () => {
+    const allow = await mtls('explain', cert('home-page-service'), '--dn-format', 'jdk', '--policy', '^CN=home-page-service, O=nest-mtls$');
+    expect(allow).toMatchObject({ code: 0, stderr: '' });
+    expect(allow.stdout).toContain('subject: CN=home-page-service, O=nest-mtls\n');
+    expect(allow.stdout).toContain('policy:  subject DN matches the Java regex "^CN=home-page-service, O=nest-mtls$" (the whole DN)\n');
+    expect(allow.stdout).toContain('because: subject DN CN=home-page-service, O=nest-mtls matches the Java regex "^CN=home-page-service, O=nest-mtls$" (the whole DN)\n');
+    // Matcher.matches(): a regex for the start of the DN does not match the whole of it; RegExp.test (rfc4514) searches.
+    expect((await mtls('explain', cert('home-page-service'), '--dn-format', 'jdk', '--policy', 'CN=home-page-service')).code).toBe(3);
+    expect((await mtls('explain', cert('home-page-service'), '--policy', 'CN=home-page-service')).code).toBe(0);
+    // The article's deny-style regex: refuses a contractor under jdk; under rfc4514 (no ", " in the DN) it would admit them.
+    expect((await mtls('pki', 'issue', '--name', 'contractor', '--subject', 'CN=bob,OU=Contractors,O=Example', dir)).code).toBe(0);
+    const deny = '^(?!.*, OU=Contractors(,|$)).*$';
+    expect((await mtls('explain', cert('contractor'), '--dn-format', 'jdk', '--policy', deny)).code).toBe(3);
+    expect((await mtls('explain', cert('home-page-service'), '--dn-format', 'jdk', '--policy', deny)).code).toBe(0);
+    expect((await mtls('explain', cert('contractor'), '--policy', deny)).code).toBe(0);
+  });
+
+  it('--dn-format jdk refuses Java syntax JavaScript cannot match exactly, naming it', async () => {
+    const r = await mtls('explain', cert('home-page-service'), '--dn-format', 'jdk', '--policy', '^CN=home-page-service, .*+');
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe(
+      `mtls explain: --policy: the Java regex "^CN=home-page-service, .*+" cannot be used (dnFormat jdk): *+ at character 25: a possessive quantifier, which JavaScript does not have. Run 'mtls explain --help' for usage.\n`,
+    );
   });
 
   it('a malformed policy or a missing one is a usage error naming the value', async () => {

@@ -65,6 +65,8 @@ describe('public API', () => {
         'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
         'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
         'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
+        // The article's DN form (dnFormat: 'jdk').
+        'DnFormat',
       ].sort(),
     );
   });

@@ -17,6 +17,7 @@ export type {
   EndpointIdentification,
   CrlCheck,
   RevocationFailure,
+  DnFormat,
 } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';

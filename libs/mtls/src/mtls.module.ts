@@ -7,6 +7,7 @@ import { MtlsMaterialSource } from './material/material-source';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
 import { MtlsIdentitySource } from './identity/identity-source';
 import { ClientCertGuard } from './policy/client-cert.guard';
+import { MtlsDnPatternCheck } from './policy/dn-pattern-check';
 import { MtlsPolicyInventory } from './policy/policy-inventory';
 import { ForwardedHeaderFilter } from './server/forwarded-header-filter';
 import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
@@ -42,6 +43,7 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
     MtlsIdentitySource,
     ForwardedHeaderFilter,
     MtlsPolicyInventory,
+    MtlsDnPatternCheck,
     ClientCertGuard,
   ],
   exports: [MtlsMaterialSource, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],

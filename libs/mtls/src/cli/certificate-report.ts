@@ -1,17 +1,18 @@
 import type { X509Certificate } from 'node:crypto';
-import { issuerDn, subjectDn } from '../identity/dn-format';
+import type { DnFormat } from '../config/mtls-options.interface';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
 import { revocationUrls } from '../revocation/certificate-facts';
 
 /**
  * What `mtls inspect` prints about one certificate, a line each: the subject
- * first (the DN policies match), then issuer, SANs, SPIFFE ID, validity,
+ * first (the DN policies match, in the form `dnFormat` says: `rfc4514` by
+ * default, or `jdk`, as Java's getSubjectDN().getName()), then issuer (same form), SANs, SPIFFE ID, validity,
  * serial, SHA-256 fingerprint, its CRL distribution points and OCSP
  * responders (when it names any), and a warning when it is outside its validity.
  * Throws when the certificate cannot be read as an identity.
  */
-export function certificateReport(cert: X509Certificate, now = Date.now()): string[] {
-  const identity = identityFromCertificate(cert);
+export function certificateReport(cert: X509Certificate, now = Date.now(), dnFormat: DnFormat = 'rfc4514'): string[] {
+  const identity = identityFromCertificate(cert, { dnFormat });
   const san = [
     ...identity.san.dns.map((v) => `DNS:${v}`),
     ...identity.san.uri.map((v) => `URI:${v}`),
@@ -19,8 +20,8 @@ export function certificateReport(cert: X509Certificate, now = Date.now()): stri
     ...identity.san.email.map((v) => `email:${v}`),
   ];
   const lines = [
-    `subject: ${subjectDn(cert)}`,
-    `issuer: ${issuerDn(cert)}`,
+    `subject: ${identity.subject}`,
+    `issuer: ${identity.issuer}`,
     `san: ${san.length > 0 ? san.join(', ') : '(none)'}`,
     ...(identity.spiffeId ? [`spiffe: ${identity.spiffeId}`] : []),
     `not before: ${identity.validFrom.toISOString()}`,

@@ -3,6 +3,7 @@ import type { ClientIdentity } from '../identity/client-identity.interface';
 import { IdentityCache } from '../identity/identity-cache';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
 import { compileRequirement } from '../policy/client-cert-policies';
+import { checkPolicyDnPatterns } from '../policy/dn-pattern';
 import type { ClientCertPolicy, ClientCertRequirement } from '../policy/client-cert-policy';
 import { describePolicy } from '../policy/policy-explanation';
 
@@ -63,6 +64,7 @@ export function serverIdentityRule(requirement: ClientCertRequirement): ServerId
   let rule = compiled.get(key);
   if (!rule) {
     const policy = compileRequirement(requirement, 'serverIdentity');
+    checkPolicyDnPatterns(policy, 'rfc4514', 'serverIdentity'); // the server's DNs are RFC 4514: a string must be a JavaScript regex
     rule = { policy, key, expected: describePolicy(policy) };
     if (compiled.size >= 256) compiled.delete(compiled.keys().next().value as string);
     compiled.set(key, rule);

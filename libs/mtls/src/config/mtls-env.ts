@@ -49,6 +49,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   forwardedCertHeader: ['MTLS_FORWARDED_CERT_HEADER', 'string'],
   trustedProxy: ['MTLS_TRUSTED_PROXY', 'string'],
   endpointIdentification: ['MTLS_ENDPOINT_IDENTIFICATION', 'string'],
+  dnFormat: ['MTLS_DN_FORMAT', 'string'],
 };
 
 /** The variable of MtlsAdminModule's `expiryWarningDays` (nest-mtls/admin). */

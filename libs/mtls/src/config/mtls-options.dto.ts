@@ -16,7 +16,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
-import type { CrlCheck, DefaultPolicy, EndpointIdentification, ForwardedCertHeader, KeyStoreType, MtlsOptions, PolicyMode, RevocationFailure } from './mtls-options.interface';
+import type { CrlCheck, DefaultPolicy, DnFormat, EndpointIdentification, ForwardedCertHeader, KeyStoreType, MtlsOptions, PolicyMode, RevocationFailure } from './mtls-options.interface';
 
 const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
 const CRL_CHECKS: CrlCheck[] = ['chain', 'leaf'];
@@ -80,6 +80,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   /** A RegExp, string, rule or function: compiled (and its values checked) by validateMtlsOptions. */
   @IsOptional() @Allow() trustedProxy?: ClientCertRequirement;
   @IsOptional() @IsString(oneOf('HTTPS')) @Matches(/^https$/i, oneOf('HTTPS')) endpointIdentification?: EndpointIdentification;
+  @IsOptional() @IsIn(['rfc4514', 'jdk'], oneOf('rfc4514', 'jdk')) dnFormat?: DnFormat;
 }
 
 function oneOf(...values: string[]): ValidationOptions {

@@ -184,6 +184,21 @@ export interface MtlsOptions {
    * fail it are refused with 403 (the reason goes to the log).
    */
   endpointIdentification?: EndpointIdentification;
+  /**
+   * How subject and issuer DNs are written, wherever nest-mtls shows or matches
+   * them (policies, logs, `@ClientCert('subject')`, the ClientIdentity):
+   * - `rfc4514` (default): as `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb`
+   *   prints them (`CN=api,O=Example`); a DN regex given as a string is a
+   *   JavaScript regex that searches the DN, as a RegExp does;
+   * - `jdk`: as Java's `X509Certificate.getSubjectDN().getName()` prints them
+   *   (`CN=api, O=Example`), the string the article's Dropwizard filter
+   *   matches; a DN regex given as a string is a Java regex that must match the
+   *   WHOLE DN (`Matcher.matches()`), so Dropwizard regexes carry over as they
+   *   are. Java syntax JavaScript cannot match exactly (possessive quantifiers,
+   *   atomic groups, `\p{...}`, ...) stops startup, naming it. A RegExp
+   *   (`/^CN=api,/`) stays a JavaScript regex that searches, in either form.
+   */
+  dnFormat?: DnFormat;
 }
 
 /** Which certificates of a client's chain are checked against CRLs. */
@@ -203,6 +218,9 @@ export type ForwardedCertHeader = 'x-forwarded-client-cert' | 'client-cert';
 
 /** Endpoint identification algorithms: `HTTPS` only (any case is accepted), as Java's. */
 export type EndpointIdentification = 'HTTPS';
+
+/** How DNs are written: as OpenSSL prints them (RFC 4514), or as Java's `getSubjectDN().getName()` does. */
+export type DnFormat = 'rfc4514' | 'jdk';
 
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -228,6 +246,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   revocationTimeoutMs: number;
   defaultPolicy: DefaultPolicy;
   policyMode: PolicyMode;
+  dnFormat: DnFormat;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
 }

@@ -32,6 +32,7 @@ export const MTLS_DEFAULTS = {
   revocationTimeoutMs: 5_000,
   defaultPolicy: 'any-verified',
   policyMode: 'enforce',
+  dnFormat: 'rfc4514',
 } as const;
 
 /**
@@ -104,7 +105,7 @@ function checkProxySettings(options: ResolvedMtlsOptions): void {
   if (options.trustedProxy !== undefined && options.forwardedCertHeader === undefined) {
     throw new MtlsConfigError('forwardedCertHeader', 'required with trustedProxy: the header the proxy forwards the client certificate in (x-forwarded-client-cert or client-cert)');
   }
-  if (options.trustedProxy !== undefined) compileTrustedProxy(options.trustedProxy);
+  if (options.trustedProxy !== undefined) compileTrustedProxy(options.trustedProxy, options.dnFormat);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

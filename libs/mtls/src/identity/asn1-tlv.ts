@@ -12,12 +12,16 @@ export interface Tlv {
   der: Uint8Array;
   /** The content octets of a primitive element; undefined when constructed. */
   content?: Uint8Array;
+  /** Length of the identifier and length octets (where the content starts in `der`). */
+  headerLength: number;
+  /** True for BER's indefinite length (content closed by end-of-contents octets). */
+  indefinite: boolean;
 }
 
 /** The parts of an asn1js block this module reads. */
 interface Asn1jsBlock {
   idBlock: { tagClass: number; tagNumber: number; isConstructed: boolean; blockLength: number };
-  lenBlock: { blockLength: number };
+  lenBlock: { blockLength: number; isIndefiniteForm: boolean };
   valueBeforeDecodeView: Uint8Array;
 }
 
@@ -26,12 +30,15 @@ export const TlvConverter: IAsnConverter<Tlv, any> = {
   fromASN: (block: Asn1jsBlock): Tlv => {
     const der = new Uint8Array(block.valueBeforeDecodeView);
     const constructed = block.idBlock.isConstructed;
+    const headerLength = block.idBlock.blockLength + block.lenBlock.blockLength;
     return {
       tagClass: block.idBlock.tagClass,
       tagNumber: block.idBlock.tagNumber,
       constructed,
       der,
-      content: constructed ? undefined : der.subarray(block.idBlock.blockLength + block.lenBlock.blockLength),
+      content: constructed ? undefined : der.subarray(headerLength),
+      headerLength,
+      indefinite: block.lenBlock.isIndefiniteForm,
     };
   },
   toASN: () => {
@@ -88,5 +95,19 @@ export function encodePrimitive(tagNumber: number, content: Uint8Array): Uint8Ar
       ? Buffer.from(content).swap16().toString('utf16le')
       : Buffer.from(content).toString('binary');
   const node = asn1.create(asn1.Class.UNIVERSAL, tagNumber, false, value);
+  return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
+}
+
+/**
+ * The element with definite lengths throughout, as Java's DerIndefLenConverter
+ * leaves a BER value with indefinite lengths (re-encoded by node-forge).
+ */
+export function definiteDer(tlv: Tlv): Uint8Array {
+  let node: asn1.Asn1;
+  try {
+    node = fromDer(util.createBuffer(Buffer.from(tlv.der).toString('binary')), { strict: true, parseAllBytes: true, decodeBitStrings: false });
+  } catch (error) {
+    throw new DnFormatError(`invalid constructed value: ${(error as Error).message}`);
+  }
   return Buffer.from(asn1.toDer(node).getBytes(), 'binary');
 }

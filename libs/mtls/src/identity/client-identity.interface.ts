@@ -1,4 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
+import type { DnFormat } from '../config/mtls-options.interface';
 
 /** Subject alternative names, by type, in certificate order. */
 export interface SubjectAltNames {
@@ -14,10 +15,16 @@ export interface SubjectAltNames {
  * connection from the peer certificate and cached on the socket.
  */
 export interface ClientIdentity {
-  /** Subject DN, RFC 4514, most specific RDN first: what `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints. */
+  /**
+   * Subject DN, most specific RDN first, in the form `dnFormat` says: RFC 4514,
+   * what `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints
+   * (`CN=api,O=Example`), or what Java's `getSubjectDN().getName()` prints (`CN=api, O=Example`).
+   */
   subject: string;
-  /** Issuer DN in the same format. */
+  /** Issuer DN in the same form. */
   issuer: string;
+  /** The form of `subject` and `issuer`: MtlsModule's `dnFormat` (undefined: `rfc4514`). */
+  dnFormat?: DnFormat;
   /** The (first, most specific) CN of the subject, unescaped; undefined when none. */
   commonName?: string;
   san: SubjectAltNames;

@@ -1,8 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
+import type { DnFormat } from '../config/mtls-options.interface';
 import type { ClientIdentity } from './client-identity.interface';
-import { certificateNames, formatDn, formatRdns } from './dn-format';
+import { certificateNames, formatRdns } from './dn-format';
 import { DnFormatError } from './dn-format.error';
-import { nameAttributes, type NameAttribute } from './name-attributes';
+import { formatJdkDn } from './jdk-dn-format';
+import { nameAttributes, rawNameAttributes, type NameAttribute } from './name-attributes';
 import { spiffeIdOfUris } from './spiffe-id';
 import { subjectAltNamesFromExtensionsDer } from './subject-alt-names';
 
@@ -28,19 +30,28 @@ function organizationalUnits(subject: NameAttribute[][]): string[] {
 
 /**
  * Builds the {@link ClientIdentity} of a certificate: subject and issuer DN
- * as OpenSSL prints them (RFC 2253), CN, SANs by type, SPIFFE ID (X509-SVID: one URI SAN), OUs, serial,
- * SHA-256 fingerprint and validity.
+ * in the form `dnFormat` names (default RFC 4514, as OpenSSL prints them), CN,
+ * SANs by type, SPIFFE ID (X509-SVID: one URI SAN), OUs, serial,
+ * SHA-256 fingerprint and validity. `dnFormat`: `rfc4514` (default), as
+ * OpenSSL prints DNs; `jdk`, as Java's `getSubjectDN().getName()` does
+ * (MtlsModule's `dnFormat`).
  *
- * @throws DnFormatError when a DN cannot be printed as OpenSSL would, or the
+ * @throws DnFormatError when a DN cannot be printed as OpenSSL would (also
+ *   in the `jdk` form: such a certificate never gets through OpenSSL), or the
  *   subject alternative names cannot be read (callers fail closed).
  */
-export function identityFromCertificate(cert: X509Certificate): ClientIdentity {
+export function identityFromCertificate(cert: X509Certificate, options: { dnFormat?: DnFormat } = {}): ClientIdentity {
+  const dnFormat = options.dnFormat ?? 'rfc4514';
   const names = certificateNames(cert); // one pass over the DER
-  const subject = nameAttributes(names.subject);
+  const rawSubject = rawNameAttributes(names.subject);
+  const rawIssuer = rawNameAttributes(names.issuer);
+  const subject = nameAttributes(rawSubject);
+  const issuer = nameAttributes(rawIssuer); // checked in either form: what OpenSSL rejects is refused
   const san = readSubjectAltNames(names.extensions);
   return {
-    subject: formatRdns(subject),
-    issuer: formatDn(names.issuer),
+    subject: dnFormat === 'jdk' ? formatJdkDn(rawSubject) : formatRdns(subject),
+    issuer: dnFormat === 'jdk' ? formatJdkDn(rawIssuer) : formatRdns(issuer),
+    dnFormat,
     commonName: commonName(subject),
     san,
     spiffeId: spiffeIdOfUris(san.uri),

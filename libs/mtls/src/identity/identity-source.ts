@@ -2,7 +2,7 @@ import { Injectable, Optional, type ExecutionContext } from '@nestjs/common';
 import { createHash, type X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { compileTrustedProxy } from '../config/trusted-proxy';
-import type { ForwardedCertHeader, ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import type { DnFormat, ForwardedCertHeader, ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
@@ -65,12 +65,17 @@ export class MtlsIdentitySource {
     return this.source?.current().options;
   }
 
+  /** The form identities write their DNs in: the module's `dnFormat` (`rfc4514` outside MtlsModule). */
+  dnFormat(): DnFormat {
+    return this.options()?.dnFormat ?? 'rfc4514';
+  }
+
   /** The trusted proxy's requirement, compiled once per set of options. */
   private proxyPolicy(options: ResolvedMtlsOptions): ClientCertPolicy | undefined {
     if (options.trustedProxy === undefined || options.forwardedCertHeader === undefined) return undefined;
     let policy = this.proxyPolicies.get(options);
     if (!policy) {
-      policy = compileTrustedProxy(options.trustedProxy);
+      policy = compileTrustedProxy(options.trustedProxy, options.dnFormat);
       this.proxyPolicies.set(options, policy);
     }
     return policy;
@@ -101,7 +106,7 @@ export class MtlsIdentitySource {
   stripUntrusted(headers: RequestHeaders, socket: Socket | undefined): string[] {
     const names = this.forwardedHeaders().filter((name) => headers[name] !== undefined);
     if (names.length === 0) return [];
-    const peer = peerCertificateState(socket);
+    const peer = peerCertificateState(socket, this.dnFormat());
     if (peer.status === 'verified' && this.isTrustedProxy(peer.identity)) return [];
     for (const name of names) delete headers[name];
     return names;
@@ -113,7 +118,7 @@ export class MtlsIdentitySource {
    * is the trusted proxy and forwarded a certificate. Answers at once unless
    * a forwarded certificate has to be verified (then a promise).
    */
-  identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context))): CallerState | Promise<CallerState> {
+  identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context), this.dnFormat())): CallerState | Promise<CallerState> {
     if (direct.status !== 'verified') return direct.status === 'none' ? direct : { ...direct, via: 'tls' };
     const options = this.options();
     const self: CallerState = { status: 'verified', identity: direct.identity, via: 'tls' };
@@ -161,7 +166,7 @@ export class MtlsIdentitySource {
     if (!verdict.verified) return { failure: { reason: `forwarded certificate not verified: ${verdict.reason}`, problem: verdict.problem, subject }, expires: 0, generation };
     let identity: ClientIdentity;
     try {
-      identity = identityFromCertificate(leaf);
+      identity = identityFromCertificate(leaf, { dnFormat: snapshot.options.dnFormat });
     } catch (err) {
       return { failure: { reason: `forwarded certificate: subject could not be parsed: ${(err as Error).message}`, problem: 'unreadable', subject }, expires: 0, generation };
     }

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { DnFormat } from '../config/mtls-options.interface';
 import type { ClientIdentity } from './client-identity.interface';
 import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';
@@ -23,10 +24,10 @@ export type PeerCertificateState =
 
 type Built = { identity: ClientIdentity } | { error: string };
 
-/** State per TLS socket: keep-alive requests on the same connection do no work at all. */
-const bySocket = new WeakMap<TLSSocket, PeerCertificateState>();
-/** Identity per VERIFIED certificate: a new connection from a known caller costs a hash lookup, not a parse. */
-const byCertificate = new IdentityCache<Built>();
+/** State per TLS socket and DN form: keep-alive requests on the same connection do no work at all. */
+const bySocket: Record<DnFormat, WeakMap<TLSSocket, PeerCertificateState>> = { rfc4514: new WeakMap(), jdk: new WeakMap() };
+/** Identity per VERIFIED certificate and DN form: a new connection from a known caller costs a hash lookup, not a parse. */
+const byCertificate: Record<DnFormat, IdentityCache<Built>> = { rfc4514: new IdentityCache<Built>(), jdk: new IdentityCache<Built>() };
 
 const NONE: PeerCertificateState = { status: 'none' };
 
@@ -34,9 +35,9 @@ function isTlsSocket(socket: Socket | TLSSocket | undefined | null): socket is T
   return !!socket && (socket as TLSSocket).encrypted === true && typeof (socket as TLSSocket).getPeerX509Certificate === 'function';
 }
 
-function build(raw: Buffer): Built {
+function build(raw: Buffer, dnFormat: DnFormat): Built {
   try {
-    return { identity: identityFromCertificate(new X509Certificate(raw)) };
+    return { identity: identityFromCertificate(new X509Certificate(raw), { dnFormat }) };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -53,7 +54,7 @@ function isVerified(socket: TLSSocket): boolean {
   return socket.authorized === true && !socket.authorizationError;
 }
 
-function resolve(socket: TLSSocket): PeerCertificateState | undefined {
+function resolve(socket: TLSSocket, dnFormat: DnFormat): PeerCertificateState | undefined {
   if (!isVerified(socket)) {
     // Unverified: nothing is parsed and nothing is cached across connections, whatever was presented.
     const subject = presentedSubject(socket);
@@ -64,7 +65,7 @@ function resolve(socket: TLSSocket): PeerCertificateState | undefined {
   // about a third of getPeerX509Certificate(), which also copies the peer's chain (docs/benchmark.md).
   const peer = socket.getPeerCertificate(false);
   if (!peer?.raw || !peer.fingerprint256) return undefined; // the handshake may not be over yet: not cached
-  const built = byCertificate.get(peer.fingerprint256, () => build(peer.raw));
+  const built = byCertificate[dnFormat].get(peer.fingerprint256, () => build(peer.raw, dnFormat));
   return 'identity' in built ? { status: 'verified', identity: built.identity } : { status: 'unreadable', reason: built.error, subject: presentedSubject(socket) };
 }
 
@@ -72,35 +73,39 @@ function resolve(socket: TLSSocket): PeerCertificateState | undefined {
  * The state of the peer certificate of a socket, computed once per handshake
  * and cached on the socket; a renegotiation (a new handshake on the same
  * socket) drops the cached state, so it always follows the current
- * certificate. Never throws.
+ * certificate. `dnFormat` is the form of the identity's DNs (MtlsModule's
+ * `dnFormat`, default `rfc4514`). Never throws.
  */
-export function peerCertificateState(socket: Socket | TLSSocket | undefined | null): PeerCertificateState {
+export function peerCertificateState(socket: Socket | TLSSocket | undefined | null, dnFormat: DnFormat = 'rfc4514'): PeerCertificateState {
   if (!isTlsSocket(socket)) return NONE;
-  const cached = bySocket.get(socket);
+  const states = bySocket[dnFormat === 'jdk' ? 'jdk' : 'rfc4514'];
+  const cached = states.get(socket);
   if (cached) return cached;
-  const state = resolve(socket);
+  const state = resolve(socket, dnFormat === 'jdk' ? 'jdk' : 'rfc4514');
   if (!state) return NONE;
-  bySocket.set(socket, state);
-  socket.once('secure', () => bySocket.delete(socket));
+  states.set(socket, state);
+  socket.once('secure', () => states.delete(socket));
   return state;
 }
 
 /**
  * The identity of the VERIFIED peer of a TLS socket, otherwise undefined
  * (also when its names cannot be printed); never throws. Built once per
- * certificate and cached; follows renegotiations.
+ * certificate and cached; follows renegotiations. `dnFormat` as for
+ * {@link peerCertificateState}.
  */
-export function peerIdentity(socket: Socket | TLSSocket | undefined | null): ClientIdentity | undefined {
-  const state = peerCertificateState(socket);
+export function peerIdentity(socket: Socket | TLSSocket | undefined | null, dnFormat: DnFormat = 'rfc4514'): ClientIdentity | undefined {
+  const state = peerCertificateState(socket, dnFormat);
   return state.status === 'verified' ? state.identity : undefined;
 }
 
 /** Forgets what is cached for a socket (its handshake is being judged again). */
 export function forgetPeerCertificate(socket: TLSSocket): void {
-  bySocket.delete(socket);
+  bySocket.rfc4514.delete(socket);
+  bySocket.jdk.delete(socket);
 }
 
-/** How many certificates have a cached identity (for tests: unverified ones never do). */
+/** How many certificates have a cached identity, in either DN form (for tests: unverified ones never do). */
 export function cachedIdentityCount(): number {
-  return byCertificate.size;
+  return byCertificate.rfc4514.size + byCertificate.jdk.size;
 }

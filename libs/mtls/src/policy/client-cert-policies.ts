@@ -1,7 +1,9 @@
+import type { DnFormat } from '../config/mtls-options.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import { blockContains, formatIpBlock, parseIp, parseIpBlock, type IpBytes } from '../identity/ip-address';
 import { spiffeIdProblem, trustDomainProblem } from '../identity/spiffe-id';
 import type { ClientCertPolicy, ClientCertRequirement, ClientCertRule, OneOrMany } from './client-cert-policy';
+import { DnPattern, dnPatternsOf, withDnPatterns } from './dn-pattern';
 import { describePolicy, describedPolicy, explainPolicy, type PolicyExplanation } from './policy-explanation';
 
 /** Any verified client certificate. */
@@ -38,10 +40,16 @@ export function toSafeRegExp(pattern: RegExp | string, where: string): RegExp {
 
 /** One entry of a rule field: how it is described, and whether a value of the certificate matches it. */
 interface Entry {
-  /** `is spiffe://example.org/a`, `matches /^x/`, `in 10.0.0.0/8` */
-  text: string;
-  test(value: string): boolean;
+  /** `is spiffe://example.org/a`, `matches /^x/`, `in 10.0.0.0/8`; a DN regex says it per DN form. */
+  text: string | ((format: DnFormat) => string);
+  /** `format`: the form of the identity's DNs (only DN regexes care). */
+  test(value: string, format: DnFormat): boolean;
+  /** The DN regex of a subject or issuer entry. */
+  dnPattern?: DnPattern;
 }
+
+const textOf = (entry: Entry, format: DnFormat): string => (typeof entry.text === 'function' ? entry.text(format) : entry.text);
+const formatOf = (identity: ClientIdentity): DnFormat => identity.dnFormat ?? 'rfc4514';
 
 /** A value of the certificate as entries see it (already normalised), and as it is shown. */
 interface Value {
@@ -58,37 +66,60 @@ function regexEntry(pattern: RegExp | string, where: string): Entry {
   return { text: `matches ${re}`, test: (v) => re.test(v) };
 }
 
+/** A DN regex: a RegExp searches; a string is read as `dnFormat` says (see DnPattern). */
+function dnEntry(pattern: RegExp | string, where: string): Entry {
+  const dnPattern = new DnPattern(pattern, where);
+  return { text: (format) => dnPattern.describe(format), test: (v, format) => dnPattern.test(v, format), dnPattern };
+}
+
 /**
  * A policy over one kind of value of the certificate: admitted when any of
  * its values matches any entry.
  */
 function valuePolicy(label: string, entries: Entry[], valuesOf: (identity: ClientIdentity) => Value[], missing: (identity: ClientIdentity) => string): ClientCertPolicy {
-  const description = `${label} ${entries.map((e) => e.text).join(' or ')}`;
-  return describedPolicy(
-    (identity) => valuesOf(identity).some((v) => entries.some((e) => e.test(v.key))),
+  const description = (format: DnFormat) => `${label} ${entries.map((e) => textOf(e, format)).join(' or ')}`;
+  const policy = describedPolicy(
+    (identity) => {
+      const format = formatOf(identity);
+      return valuesOf(identity).some((v) => entries.some((e) => e.test(v.key, format)));
+    },
     description,
     (identity): PolicyExplanation => {
+      const format = formatOf(identity);
       const values = valuesOf(identity);
-      if (values.length === 0) return { allowed: false, reason: `${missing(identity)}; wanted: ${description}` };
+      if (values.length === 0) return { allowed: false, reason: `${missing(identity)}; wanted: ${description(format)}` };
       for (const v of values) {
-        const hit = entries.find((e) => e.test(v.key));
-        if (hit) return { allowed: true, reason: `${label} ${v.shown} ${hit.text}` };
+        const hit = entries.find((e) => e.test(v.key, format));
+        if (hit) return { allowed: true, reason: `${label} ${v.shown} ${textOf(hit, format)}` };
       }
-      return { allowed: false, reason: `${label} ${values.map((v) => v.shown).join(', ')} does not satisfy: ${description}` };
+      return { allowed: false, reason: `${label} ${values.map((v) => v.shown).join(', ')} does not satisfy: ${description(format)}` };
     },
   );
+  return withDnPatterns(policy, entries.flatMap((e) => (e.dnPattern ? [e.dnPattern] : [])));
 }
 
 const same = (s: string): Value => ({ shown: s, key: s });
 
-/** The subject DN matches the regex (JavaScript `test`: anchor with ^...$ for a whole-DN match). */
+/**
+ * The subject DN matches the regex. A RegExp searches (JavaScript `test`:
+ * anchor with ^...$ for a whole-DN match); a string does too, except under
+ * `dnFormat: 'jdk'`, where it is a Java regex that must match the whole DN.
+ */
 export function subjectMatches(pattern: RegExp | string): ClientCertPolicy {
-  return valuePolicy('subject DN', [regexEntry(pattern, 'subjectMatches')], (i) => [same(i.subject)], () => 'no subject DN');
+  return subjectPolicy(pattern, 'subjectMatches');
 }
 
-/** The issuer DN (the CA that signed the certificate) matches the regex. */
+/** The issuer DN (the CA that signed the certificate) matches the regex (read as in {@link subjectMatches}). */
 export function issuerMatches(pattern: RegExp | string): ClientCertPolicy {
-  return valuePolicy('issuer DN', [regexEntry(pattern, 'issuerMatches')], (i) => [same(i.issuer)], () => 'no issuer DN');
+  return issuerPolicy(pattern, 'issuerMatches');
+}
+
+function subjectPolicy(pattern: RegExp | string, where: string): ClientCertPolicy {
+  return valuePolicy('subject DN', [dnEntry(pattern, where)], (i) => [same(i.subject)], () => 'no subject DN');
+}
+
+function issuerPolicy(pattern: RegExp | string, where: string): ClientCertPolicy {
+  return valuePolicy('issuer DN', [dnEntry(pattern, where)], (i) => [same(i.issuer)], () => 'no issuer DN');
 }
 
 function textEntries(entries: Array<string | RegExp>, where: string, field: string, normalize: (s: string) => string = (s) => s, check?: (s: string) => string | undefined): Entry[] {
@@ -148,7 +179,7 @@ function describedPolicyFromValues(
   const entries: Entry[] = checked.map((entry, n) => {
     const original = raw[n];
     if (original instanceof RegExp) return entry;
-    return { text: entry.text, test: (v) => entry.test(normalize(v)) };
+    return { text: entry.text, test: (v, format) => entry.test(normalize(v), format) };
   });
   return valuePolicy(label, entries, (i) => valuesOf(i).map(same), missing);
 }
@@ -309,8 +340,9 @@ function fingerprintPolicy(pins: string[], where: string): ClientCertPolicy {
 
 /** Allows when any policy allows. `anyOf()` with no policy allows nobody (fails closed). */
 export function anyOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
-  const description = policies.length === 0 ? 'nobody (an empty anyOf)' : policies.length === 1 ? describePolicy(policies[0]) : `any of: ${policies.map((p) => `(${describePolicy(p)})`).join(' or ')}`;
-  return describedPolicy(
+  const description = (format: DnFormat) =>
+    policies.length === 0 ? 'nobody (an empty anyOf)' : policies.length === 1 ? describePolicy(policies[0], format) : `any of: ${policies.map((p) => `(${describePolicy(p, format)})`).join(' or ')}`;
+  const policy = describedPolicy(
     (identity) => policies.some((p) => p(identity)),
     description,
     (identity) => {
@@ -320,12 +352,13 @@ export function anyOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
       return { allowed: false, reason: policies.length === 0 ? 'an empty anyOf admits nobody' : 'no alternative admits it', parts };
     },
   );
+  return withDnPatterns(policy, policies.flatMap(dnPatternsOf));
 }
 
 /** Allows when every policy allows. `allOf()` with no policy allows nobody (fails closed). */
 export function allOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
-  const description = policies.length === 0 ? 'nobody (an empty allOf)' : policies.map(describePolicy).join(' and ');
-  return describedPolicy(
+  const description = (format: DnFormat) => (policies.length === 0 ? 'nobody (an empty allOf)' : policies.map((p) => describePolicy(p, format)).join(' and '));
+  const policy = describedPolicy(
     (identity) => policies.length > 0 && policies.every((p) => p(identity)),
     description,
     (identity) => {
@@ -335,6 +368,7 @@ export function allOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
       return failed ? { allowed: false, reason: failed.reason, parts } : { allowed: true, reason: parts.map((p) => p.reason).join('; '), parts };
     },
   );
+  return withDnPatterns(policy, policies.flatMap(dnPatternsOf));
 }
 
 const RULE_FIELDS = ['subject', 'issuer', 'cn', 'ou', 'dns', 'uri', 'email', 'ip', 'spiffeId', 'spiffeTrustDomain', 'fingerprint256'] as const;
@@ -347,8 +381,8 @@ export function compileRule(rule: ClientCertRule, where = '@RequireClientCert'):
   const field = <T>(value: OneOrMany<T> | undefined, make: (entries: T[]) => ClientCertPolicy) => {
     if (value !== undefined) parts.push(make(list(value)));
   };
-  if (rule.subject !== undefined) parts.push(valuePolicy('subject DN', [regexEntry(rule.subject, `${where} subject`)], (i) => [same(i.subject)], () => 'no subject DN'));
-  if (rule.issuer !== undefined) parts.push(valuePolicy('issuer DN', [regexEntry(rule.issuer, `${where} issuer`)], (i) => [same(i.issuer)], () => 'no issuer DN'));
+  if (rule.subject !== undefined) parts.push(subjectPolicy(rule.subject, `${where} subject`));
+  if (rule.issuer !== undefined) parts.push(issuerPolicy(rule.issuer, `${where} issuer`));
   field(rule.cn, (e) => commonNamePolicy(e, where));
   field(rule.ou, (e) => ouPolicy(e, where));
   field(rule.dns, (e) => dnsPolicy(e, where));
@@ -365,9 +399,7 @@ export function compileRule(rule: ClientCertRule, where = '@RequireClientCert'):
 /** One requirement (a DN regex or its source, a rule, a policy function) as a policy. */
 export function compileRequirement(requirement: ClientCertRequirement, where = '@RequireClientCert'): ClientCertPolicy {
   if (typeof requirement === 'function') return requirement;
-  if (typeof requirement === 'string' || requirement instanceof RegExp) {
-    return valuePolicy('subject DN', [regexEntry(requirement, where)], (i) => [same(i.subject)], () => 'no subject DN');
-  }
+  if (typeof requirement === 'string' || requirement instanceof RegExp) return subjectPolicy(requirement, where);
   if (requirement && typeof requirement === 'object' && !Array.isArray(requirement)) return compileRule(requirement, where);
   throw new TypeError(`${where}: unsupported requirement ${Array.isArray(requirement) ? 'an array (pass the entries as separate arguments)' : String(requirement)}`);
 }

@@ -17,9 +17,14 @@ export type OneOrMany<T> = T | T[];
  * starts): a malformed SPIFFE ID, CIDR block or fingerprint throws, naming it.
  */
 export interface ClientCertRule {
-  /** Regex over the subject DN string (RFC 4514, as `mtls inspect` prints it). Anchor it: `/^CN=api,O=Example$/`. */
+  /**
+   * Regex over the subject DN string, as `mtls inspect` prints it (in the
+   * module's `dnFormat`). A RegExp searches: anchor it, `/^CN=api,O=Example$/`.
+   * A string does too under `rfc4514`; under `jdk` it is a Java regex that
+   * must match the whole DN: `'CN=api, O=Example'`.
+   */
   subject?: RegExp | string;
-  /** Regex over the issuing CA's DN (the certificate's issuer), e.g. `/^CN=Payments Issuing CA,/`. */
+  /** Regex over the issuing CA's DN (the certificate's issuer), e.g. `/^CN=Payments Issuing CA,/`; a string reads as for `subject`. */
   issuer?: RegExp | string;
   /** The (most specific) CN of the subject, unescaped: `'home-page-service'`. */
   cn?: OneOrMany<string | RegExp>;

@@ -192,7 +192,7 @@ export class ClientCertGuard implements CanActivate {
    * message (verified identity, unverified, unreadable or none).
    */
   protected getPeer(context: ExecutionContext): PeerCertificateState {
-    return peerCertificateState(socketOf(context));
+    return peerCertificateState(socketOf(context), this.source?.current().options.dnFormat);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { DnFormat } from '../config/mtls-options.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { ClientCertPolicy } from './client-cert-policy';
 
@@ -11,7 +12,8 @@ export interface PolicyExplanation {
 }
 
 interface Described {
-  description: string;
+  /** In words; a policy with DN regexes says it per DN form (a string reads differently under `jdk`). */
+  description: string | ((format: DnFormat) => string);
   explain(identity: ClientIdentity): PolicyExplanation;
 }
 
@@ -22,7 +24,7 @@ const registry = new WeakMap<ClientCertPolicy, Described>();
  * Registers what a policy checks, in words, and how it explains a decision;
  * `test` stays the fast path the guard calls on every request (no strings built).
  */
-export function describedPolicy(test: ClientCertPolicy, description: string, explain: (identity: ClientIdentity) => PolicyExplanation): ClientCertPolicy {
+export function describedPolicy(test: ClientCertPolicy, description: string | ((format: DnFormat) => string), explain: (identity: ClientIdentity) => PolicyExplanation): ClientCertPolicy {
   const policy: ClientCertPolicy = (identity) => test(identity);
   registry.set(policy, { description, explain });
   return policy;
@@ -36,10 +38,14 @@ function customName(policy: ClientCertPolicy): string {
 /**
  * What a policy admits, in words: `SPIFFE ID is spiffe://example.org/home-page-service`,
  * `subject DN matches /^CN=home-page-service(,|$)/`, `any verified certificate`.
- * A policy function of your own is described by its name.
+ * A policy function of your own is described by its name. `dnFormat` is the
+ * application's (default `rfc4514`): under `jdk` a DN regex given as a string
+ * reads `matches the Java regex "..." (the whole DN)`.
  */
-export function describePolicy(policy: ClientCertPolicy): string {
-  return registry.get(policy)?.description ?? customName(policy);
+export function describePolicy(policy: ClientCertPolicy, dnFormat: DnFormat = 'rfc4514'): string {
+  const description = registry.get(policy)?.description;
+  if (description === undefined) return customName(policy);
+  return typeof description === 'function' ? description(dnFormat) : description;
 }
 
 /**

@@ -102,7 +102,7 @@ export class MtlsPolicyInventory implements OnApplicationBootstrap {
         const guarded = globalGuard || [...classGuards, ...handlerGuards].some(isClientCertGuard);
         const declared = this.reflector.getAllAndOverride<ClientCertPolicy | undefined>(CLIENT_CERT_POLICY, [handler, controller]);
         const mode = this.reflector.getAllAndOverride<PolicyMode | undefined>(CLIENT_CERT_MODE, [handler, controller]) ?? options?.policyMode ?? 'enforce';
-        const policy = guarded ? describePolicy(declared ?? fallback) : 'not checked: no ClientCertGuard (any certificate the TLS handshake accepts)';
+        const policy = guarded ? describePolicy(declared ?? fallback, options?.dnFormat) : 'not checked: no ClientCertGuard (any certificate the TLS handshake accepts)';
         const where = `${controller.name}.${name}`;
         if (path !== undefined) {
           const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod] ?? 'GET';

@@ -7,8 +7,13 @@ import { ClientCertGuard } from './client-cert.guard';
 /**
  * Requires a verified client certificate that meets one of the requirements
  * (none = any verified certificate), on a controller or a handler; the
- * handler's wins. A RegExp is tested against the subject DN as
- * `mtls inspect` prints it: anchor it (`/^CN=home-page-service(,|$)/`).
+ * handler's wins. A RegExp is tested (searched) against the subject DN as
+ * `mtls inspect` prints it: anchor it (`/^CN=home-page-service(,|$)/`). A
+ * string is read as the module's `dnFormat` says: the source of such a RegExp
+ * (`rfc4514`), or, under `jdk`, a Java regex that must match the whole DN as
+ * Java prints it, like the article's Dropwizard filter
+ * (`'^CN=home-page-service, OU=Engineering, .*$'`); Java syntax JavaScript
+ * cannot match exactly stops startup, naming it.
  *
  *     @RequireClientCert(/^CN=home-page-service(,|$)/)
  *     @RequireClientCert({ spiffeId: 'spiffe://example.org/home-page-service' })

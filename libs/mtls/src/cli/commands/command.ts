@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DnFormat } from '../../config/mtls-options.interface';
 
 /** Where a command writes: stdout for results, stderr for errors. */
 export interface CliIo {
@@ -69,6 +70,13 @@ function joinNegativeValues(args: string[], options: Options): string[] {
 export function stringOption(values: ParsedArgs['values'], name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** `--dn-format rfc4514|jdk` (MtlsModule's `dnFormat`), default `rfc4514`; anything else is a usage error. */
+export function dnFormatOption(values: ParsedArgs['values']): DnFormat {
+  const value = stringOption(values, 'dn-format') ?? 'rfc4514';
+  if (value !== 'rfc4514' && value !== 'jdk') throw new UsageError(`--dn-format must be rfc4514 or jdk, got "${value}"`);
+  return value;
 }
 
 /** A repeatable string option's values, in order. */

@@ -1,13 +1,14 @@
 import { identityFromCertificate } from '../../identity/identity-from-certificate';
 import { anyOf, requirementFromText } from '../../policy/client-cert-policies';
+import { checkPolicyDnPatterns } from '../../policy/dn-pattern';
 import { describePolicy, explainPolicy, type PolicyExplanation } from '../../policy/policy-explanation';
 import { readCertificateFile } from '../certificate-file';
-import { type CliCommand, type CliIo, CommandError, listOption, parseCommandArgs, stringOption, UsageError } from './command';
+import { type CliCommand, type CliIo, CommandError, dnFormatOption, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
 /** Exit code of `mtls explain` when the certificate does not pass (0: it passes; 1: an error; 2: a usage error). */
 export const EXPLAIN_REFUSED = 3;
 
-const HELP = `Usage: mtls explain CERT --policy POLICY [--policy POLICY]... [--password P] [--alias A]
+const HELP = `Usage: mtls explain CERT --policy POLICY [--policy POLICY]... [--password P] [--alias A] [--dn-format jdk]
 
 Says whether ClientCertGuard would admit a caller presenting CERT under
 POLICY, and which part of the policy decided. CERT is PEM, DER, PKCS#12 or
@@ -22,6 +23,11 @@ POLICY is what @RequireClientCert takes, written as text:
   (in a JSON rule, subject and issuer are regex sources; other strings compare
   whole). Several --policy: any of them, as several requirements are.
 
+With --dn-format jdk (an application with dnFormat: 'jdk', the article's
+Dropwizard filter): the DNs are written as Java's getSubjectDN().getName()
+writes them, and a DN regex is a Java regex that must match the whole DN
+(Matcher.matches()), e.g. '^CN=home-page-service, OU=Engineering, .*$'.
+
 Exit status: 0 admitted, ${EXPLAIN_REFUSED} refused, 1 the file cannot be read, 2 usage
 (a malformed policy is named).
 
@@ -29,6 +35,7 @@ Options:
   --policy POLICY  the policy (repeatable: any of them)
   --password P     password of a PKCS#12 or JKS store
   --alias A        the key entry A of a PKCS#12 or JKS store
+  --dn-format F    rfc4514 (default) or jdk: the application's dnFormat
   -h, --help       this help
 `;
 
@@ -49,17 +56,21 @@ export const explainCommand: CliCommand = {
       policy: { type: 'string', multiple: true },
       password: { type: 'string' },
       alias: { type: 'string' },
+      'dn-format': { type: 'string' },
     });
     if (values.help) {
       io.stdout.write(HELP);
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing CERT' : `expected one CERT, got ${positionals.length} arguments`);
+    const dnFormat = dnFormatOption(values);
     const texts = listOption(values, 'policy');
     if (texts.length === 0) throw new UsageError("--policy is required (a DN regex, or a rule as JSON: '{\"spiffeId\":[\"spiffe://example.org/a\"]}')");
     const policies = texts.map((text) => {
       try {
-        return requirementFromText(text, '--policy');
+        const policy = requirementFromText(text, '--policy');
+        checkPolicyDnPatterns(policy, dnFormat, '--policy');
+        return policy;
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
@@ -70,7 +81,7 @@ export const explainCommand: CliCommand = {
     const certificate = certificates[0].certificate;
     let identity;
     try {
-      identity = identityFromCertificate(certificate);
+      identity = identityFromCertificate(certificate, { dnFormat });
     } catch (err) {
       throw new CommandError(`${file}: its names cannot be read as the guard reads them, so every policy refuses it: ${(err as Error).message}`);
     }
@@ -78,7 +89,7 @@ export const explainCommand: CliCommand = {
     const lines = [
       `subject: ${identity.subject}`,
       `spiffe:  ${identity.spiffeId ?? (identity.san.uri.length > 1 ? `none (${identity.san.uri.length} URI SANs; an X509-SVID has exactly one)` : 'none')}`,
-      `policy:  ${describePolicy(policy)}`,
+      `policy:  ${describePolicy(policy, dnFormat)}`,
       `result:  ${explanation.allowed ? 'admitted' : 'refused'}`,
       `because: ${explanation.reason}`,
     ];
