@@ -17,7 +17,7 @@ describe('dnFormat', () => {
     expect(mtlsOptionsFromEnv({ MTLS_DN_FORMAT: 'jdk' })).toEqual({ dnFormat: 'jdk' });
     expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_DN_FORMAT: 'x500' }))).toBe('MTLS_DN_FORMAT (dnFormat): must be one of rfc4514, jdk, got "x500"');
     expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_DN_FORMT: 'jdk' }))).toBe('MTLS_DN_FORMT: not a setting of nest-mtls; did you mean MTLS_DN_FORMAT?');
-    expect(configProblem(() => validateMtlsOptions({ dnformat: 'jdk' } as never))).toBe('dnformat: is not an option of MtlsModule');
+    expect(configProblem(() => validateMtlsOptions({ dnformat: 'jdk' } as never))).toBe('dnformat: is not an option of MtlsModule; did you mean "dnFormat"?');
   });
 
   it('reads the trusted proxy\'s string regex as a Java regex under jdk, and refuses what JavaScript cannot match exactly', () => {

@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import { migrateAdminConnector, migrateApplicationConnector, type ConnectorMigration } from '../dropwizard/connector-migration';
 import { DropwizardConfigError, dropwizardConnectors } from '../dropwizard/dropwizard-connectors';
 import { renderConnector } from '../dropwizard/render-migration';
+import { javaFullMatchRegExp } from '../../policy/java-regex';
 import { type CliCommand, type CliIo, CommandError, parseCommandArgs, stringOption, UsageError } from './command';
 
 const HELP = `Usage: mtls migrate dropwizard CONFIG.yml [--dn-regex REGEX]
@@ -50,9 +51,9 @@ export const migrateDropwizardCommand: CliCommand = {
     if (dnRegex !== undefined) {
       if (dnRegex.trim() === '') throw new UsageError('--dn-regex is empty');
       try {
-        new RegExp(dnRegex);
+        javaFullMatchRegExp(dnRegex); // what dnFormat: 'jdk' will do with it at startup
       } catch (err) {
-        throw new UsageError(`--dn-regex: not a regex JavaScript can read: ${(err as Error).message}`);
+        throw new UsageError(`--dn-regex: the Java regex cannot be carried over exactly: ${(err as Error).message}`);
       }
     }
     let text: string;

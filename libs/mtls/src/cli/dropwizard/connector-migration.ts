@@ -5,6 +5,7 @@ import { MtlsConfigError } from '../../config/mtls-config.error';
 import type { MtlsOptions } from '../../config/mtls-options.interface';
 import { validateMtlsOptions } from '../../config/validate-mtls-options';
 import type { DropwizardConnector } from './dropwizard-connectors';
+import { javaFullMatchRegExp } from '../../policy/java-regex';
 
 /** One output line, `NAME=value`: an `MTLS_*` variable of `option`, or PORT, HOST, ADMIN_PORT, ADMIN_HOST. */
 export interface MigratedSetting {
@@ -71,9 +72,9 @@ export const isSubstituted = (value: unknown): boolean => typeof value === 'stri
 /** A Java regex (as Jetty's include/exclude lists take them) matched whole, as `Matcher.matches()`. */
 function wholeMatch(pattern: string, where: string): RegExp {
   try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch {
-    throw new Refusal(where, `"${pattern}" is a Java regex that JavaScript cannot read: list the names instead`);
+    return javaFullMatchRegExp(pattern);
+  } catch (err) {
+    throw new Refusal(where, `"${pattern}" is a Java regex that cannot be matched exactly here (${(err as Error).message}): list the names instead`);
   }
 }
 
@@ -300,7 +301,7 @@ export function migrateApplicationConnector(connector: DropwizardConnector, opti
 
   if (refusals.length === 0) {
     // The library's own startup checks of these values (names, protocols, suites, URLs), without the files.
-    const checked = Object.fromEntries(settings.filter((s) => s.option && s.option !== JDK_DN_FORMAT.option && !isSubstituted(s.optionValue)).map((s) => [s.option, s.optionValue]));
+    const checked = Object.fromEntries(settings.filter((s) => s.option && !isSubstituted(s.optionValue)).map((s) => [s.option, s.optionValue]));
     try {
       validateMtlsOptions(checked as MtlsOptions);
     } catch (err) {
