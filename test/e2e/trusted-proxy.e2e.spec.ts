@@ -187,6 +187,21 @@ describe.each(HTTP_ADAPTERS)('identity from a trusted proxy: RFC 9440 Client-Cer
     expect((await get('/p/whoami', 'envoy', headersOf('untrusted'))).json).toEqual({ statusCode: 403, message: 'No certificate chain found!' });
   });
 
+  it('an unanchored DN regex (CN=envoy) is refused at startup: CN=envoy-canary, a certificate of the same CA, would speak for every caller', async () => {
+    await pki.issue('envoy-canary', { subject: 'CN=envoy-canary,O=mesh', dns: ['localhost'], ip: ['127.0.0.1'] });
+    let other: RunningApp | undefined;
+    try {
+      const started = startWithOptions(pki.pemOptions('user-service', { forwardedCertHeader: 'client-cert', trustedProxy: 'CN=envoy' }), [ProxiedController], [], adapter).then(async (running) => {
+        other = running;
+        // What it would let through: the canary forwarding the home page's certificate, admitted as the home page.
+        return (await httpsGet(running.port, '/p/home', { ...pki.clientTls('envoy-canary'), headers: headersOf('home-page-service') } as never)).status;
+      });
+      await expect(started).rejects.toThrow(/^trustedProxy: \/CN=envoy\/ is not anchored at both ends \(it does not start with \^\)/);
+    } finally {
+      await other?.close();
+    }
+  });
+
   it('malformed values are a 400; the headers of another peer are removed', async () => {
     const res = await get('/p/whoami', 'envoy', { 'client-cert': pki.certs['home-page-service'].issued.certificate.raw.toString('base64') });
     expect(res.json).toEqual({ statusCode: 400, message: 'malformed client-cert header from the trusted proxy: the value is not a structured-field byte sequence (:base64 of the DER:)' });
