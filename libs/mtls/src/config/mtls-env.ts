@@ -38,6 +38,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   allowRenegotiation: ['MTLS_ALLOW_RENEGOTIATION', 'boolean'],
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
   requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],
+  requestTimeoutMs: ['MTLS_REQUEST_TIMEOUT_MS', 'int'],
   securityLevel: ['MTLS_SECURITY_LEVEL', 'int'],
   watch: ['MTLS_WATCH', 'boolean'],
   reloadIntervalMs: ['MTLS_RELOAD_INTERVAL_MS', 'int'],

@@ -94,6 +94,14 @@ export interface MtlsOptions {
    */
   requestHeaderTimeoutMs?: number;
   /**
+   * Time a client gets to send a whole request, header and body, in ms
+   * (default 300000, Node's own; 1000 to 86400000); then it is answered 408
+   * and the connection closed. The same on Express and Fastify (whose own
+   * default is none): a body dripped a byte at a time cannot hold a
+   * connection forever.
+   */
+  requestTimeoutMs?: number;
+  /**
    * OpenSSL security level, 2 to 5 (default 2), for the server and the client, TLS 1.2 and 1.3:
    * the weakest key a peer (and we) may use. 2: RSA ≥ 2048 bits, EC ≥ 224 (we demand P-256 of our own key);
    * 3: RSA ≥ 3072, and no suites without forward secrecy; 4: RSA ≥ 7680, EC ≥ P-384; 5: RSA ≥ 15360, EC ≥ P-521.
@@ -181,6 +189,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
   requestHeaderTimeoutMs: number;
+  requestTimeoutMs: number;
   watch: boolean;
   securityLevel: SecurityLevel;
   crlCheck: CrlCheck;
