@@ -20,11 +20,11 @@ class HealthController {
   }
 }
 
-/** Another process that connects to every port it is told about, again and again (plain TCP with garbage, and TLS without a certificate), until killed. */
+/** Another process that connects to every port it is told about, again and again (plain TCP with garbage, and TLS without a certificate), until told that port is done. */
 const HAMMER = `
 const net = require('node:net'), tls = require('node:tls');
 const ports = new Set();
-process.on('message', (port) => ports.add(port));
+process.on('message', ({ port, done }) => (done ? ports.delete(port) : ports.add(port)));
 setInterval(() => {
   for (const port of ports) {
     const raw = net.connect(port, '127.0.0.1', () => raw.end('GET / HTTP/1.0\\r\\n\\r\\n'));
@@ -61,7 +61,7 @@ describe.each(HTTP_ADAPTERS)('the loopback canary attacked by other local socket
     stopHook = onCanaryListening((port) => {
       if (!armed) return;
       attacked++;
-      hammer.send(port);
+      hammer.send({ port });
       // At once, before the canary's own client connects: plain TCP with garbage, and TLS without a certificate.
       for (let i = 0; i < 5; i++) {
         const raw = netConnect(port, '127.0.0.1', () => raw.end('\x16\x03\x01\x00\x05hello'));
@@ -70,6 +70,8 @@ describe.each(HTTP_ADAPTERS)('the loopback canary attacked by other local socket
         bare.on('error', () => undefined);
         bare.on('secureConnect', () => bare.destroy());
       }
+      // Once the canary is done its port may go to anyone: stop hammering it.
+      return () => hammer.connected && hammer.send({ port, done: true });
     });
   });
 

@@ -29,12 +29,14 @@ export interface CanaryOutcome {
   strangers: number;
 }
 
-type ListeningHook = (port: number) => void;
+/** Told the port of a canary that listens; may return what to call when that canary is done. */
+type ListeningHook = (port: number) => void | (() => void);
 const listeningHooks = new Set<ListeningHook>();
 
 /**
  * Calls `hook` with the port of every canary once it listens, before its own
- * client connects: for tests that attack it from other sockets, as a local
+ * client connects, and the function `hook` returns (if any) when that
+ * canary is done: for tests that attack it from other sockets, as a local
  * process watching the listening sockets would. Returns the unsubscribe.
  */
 export function onCanaryListening(hook: ListeningHook): () => void {
@@ -75,6 +77,7 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<CanaryOu
     const tlsServer = createServer({ ...context, requestCert: verify, rejectUnauthorized: verify });
     const listener = createNetServer({ pauseOnConnect: true });
     const sockets = new Set<Socket>();
+    const onDone: Array<() => void> = [];
     let client: TLSSocket | undefined;
     let clientConnected: Promise<void> | undefined;
     const finish = (err?: CanaryError) => {
@@ -84,6 +87,7 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<CanaryOu
       clearTimeout(serverFailure);
       for (const socket of sockets) socket.destroy();
       listener.close();
+      for (const done of onDone) done();
       if (err) reject(err);
       else resolve({ strangers });
     };
@@ -126,7 +130,10 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<CanaryOu
     listener.on('error', (err: NodeJS.ErrnoException) => finish(new CanaryError(`cannot listen on 127.0.0.1: ${err.code ?? err.message}`, 'environment')));
     listener.listen(0, '127.0.0.1', () => {
       const { port } = listener.address() as AddressInfo;
-      for (const hook of listeningHooks) hook(port);
+      for (const hook of listeningHooks) {
+        const done = hook(port);
+        if (done) onDone.push(done);
+      }
       const ours = connect({
         host: '127.0.0.1',
         port,
