@@ -3,6 +3,7 @@ import * as forge from 'node-forge';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
 import { loadCrls } from 'nest-mtls/material/crl-reader';
+import { loadIntermediates } from 'nest-mtls/material/intermediates-loader';
 import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
 import { readSettingFile } from 'nest-mtls/material/setting-file';
 import { sniffStoreType } from 'nest-mtls/material/store-type';
@@ -414,5 +415,23 @@ describe('half-written PEM files are refused, never read as a smaller bundle', (
     pki.write('annotated.pem', `subject=CN=a\n${pki.read('cas.pem')}\n# the end\n`);
     expect(loadTrustMaterial({ trustStorePath: pki.path('annotated.pem') }).cas).toHaveLength(2);
     expect(loadCrls(pki.path('crls.pem'))).toHaveLength(2);
+  });
+});
+
+describe('intermediates (intermediatesPath)', () => {
+  test('the CA certificates of a PEM file, each once', () => {
+    pki.write('intermediates.pem', pki.read('int.pem') + pki.read('int.pem'));
+    const m = loadIntermediates(pki.path('intermediates.pem'));
+    expect(m.certificates.map((c) => c.fingerprint256)).toEqual([int.fingerprint256]);
+    expect(m.source).toBe(pki.path('intermediates.pem'));
+    expect(loadTlsMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('ec-leaf.key'), trustStorePath: pki.path('root.pem'), intermediatesPath: pki.path('intermediates.pem') }).intermediates).toEqual(m);
+  });
+
+  test('refuses a file that is not what the setting means: a leaf, no certificate, another format, a half-written file', () => {
+    expect(configError(() => loadIntermediates(pki.path('rsa-leaf.pem'))).message).toMatch(new RegExp(`^intermediatesPath: CN=.* in ${pki.path('rsa-leaf.pem')} is not a CA certificate`));
+    expect(configError(() => loadIntermediates(pki.path('ec-leaf.key'))).message).toBe(`intermediatesPath: no certificate found in ${pki.path('ec-leaf.key')}`);
+    expect(configError(() => loadIntermediates(pki.path('trust.p12'))).message).toMatch(/^intermediatesPath: .* is a PKCS12 file, intermediatesPath takes PEM/);
+    pki.write('half.intermediates.pem', pki.read('int.pem').slice(0, 200));
+    expect(configError(() => loadIntermediates(pki.path('half.intermediates.pem'))).message).toMatch(/^intermediatesPath: .* ends inside its PEM block/);
   });
 });

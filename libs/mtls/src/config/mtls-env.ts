@@ -21,6 +21,7 @@ export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kin
   trustStorePath: ['MTLS_TRUST_STORE_PATH', 'string'],
   trustStorePassword: ['MTLS_TRUST_STORE_PASSWORD', 'string'],
   trustStoreType: ['MTLS_TRUST_STORE_TYPE', 'string'],
+  intermediatesPath: ['MTLS_INTERMEDIATES_PATH', 'string'],
   crlPath: ['MTLS_CRL_PATH', 'paths'],
   crlCheck: ['MTLS_CRL_CHECK', 'string'],
   enableCRLDP: ['MTLS_ENABLE_CRLDP', 'boolean'],

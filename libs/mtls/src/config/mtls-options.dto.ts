@@ -50,6 +50,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsString() @IsNotEmpty() trustStorePath?: string;
   @IsOptional() @IsString() trustStorePassword?: string;
   @IsOptional() @IsIn(STORE_TYPES) trustStoreType?: KeyStoreType;
+  @IsOptional() @IsString() @IsNotEmpty() intermediatesPath?: string;
   @IsOptional() @IsPathOrPaths() crlPath?: string | string[];
   @IsOptional() @IsIn(CRL_CHECKS) crlCheck?: CrlCheck;
   @IsOptional() @IsBoolean() enableCRLDP?: boolean;

@@ -27,6 +27,14 @@ export interface MtlsOptions {
   /** `PKCS12`, `JKS` or `PEM`; sniffed from the file's content when not given. */
   trustStoreType?: KeyStoreType;
   /**
+   * Intermediate CA certificates (PEM) used to build the path of a client
+   * certificate a trusted proxy forwarded without its chain (nginx's
+   * `$ssl_client_escaped_cert`, Envoy's XFCC without `chain: true`), next to
+   * our own chain's intermediates. They never add trust: the path must still
+   * end at a CA of `trustStorePath`. Part of the live material (reloaded).
+   */
+  intermediatesPath?: string;
+  /**
    * One or more CRL files (PEM with one or more CRLs, or one DER CRL each), part of
    * the live material: re-read when they change and applied to new handshakes
    * without a restart. Each CRL must be signed by a CA we know (the trust store
