@@ -205,6 +205,12 @@ describe('the mTLS adapters and MtlsModule', () => {
       expect(() => new MtlsFastifyAdapter(options as MtlsFastifyAdapterOptions)).toThrow(`MtlsFastifyAdapter: do not pass "${key}" to MtlsFastifyAdapter`);
     });
 
+    it("refuses Fastify's requestTimeout, naming MtlsModule's requestTimeoutMs (one deadline for both adapters)", () => {
+      expect(() => new MtlsFastifyAdapter({ requestTimeout: 0 } as MtlsFastifyAdapterOptions)).toThrow(
+        new MtlsConfigError('MtlsFastifyAdapter', `do not pass "requestTimeout" to MtlsFastifyAdapter; set MtlsModule's requestTimeoutMs (MTLS_REQUEST_TIMEOUT_MS), which both adapters apply`),
+      );
+    });
+
     it('refuses a Fastify instance made elsewhere', () => {
       const instance = new FastifyAdapter().getInstance();
       expect(() => new MtlsFastifyAdapter(instance as unknown as MtlsFastifyAdapterOptions)).toThrow(/^MtlsFastifyAdapter: takes Fastify server options, not a Fastify instance/);

@@ -1,4 +1,4 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MtlsExpressAdapter, MtlsModule, MtlsPolicyInventory, RequireClientCert } from 'nest-mtls';
 import { MtlsAdminModule, MtlsAdminServer, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
@@ -204,6 +204,22 @@ describe('admin port: /health', () => {
       expect(none.adminPort).toBeUndefined();
     } finally {
       await none.close();
+    }
+  });
+
+  it("refuses to start with an empty host, naming the option (Node would bind the admin port, which asks for no certificate, on every interface)", async () => {
+    @Module({ imports: [MtlsModule.forRoot(pki.pemOptions('user-service')), MtlsAdminModule.forRoot({ port: 0, host: '' })] })
+    class EmptyHostModule {}
+    let app: INestApplication | undefined;
+    try {
+      const started = (async () => {
+        app = await NestFactory.create(EmptyHostModule, new MtlsExpressAdapter(), { logger: new CapturingLogger(), abortOnError: false });
+        await app.listen(0, '127.0.0.1');
+        return app.get(MtlsAdminServer).address()?.address; // where it would listen
+      })();
+      await expect(started).rejects.toThrow(/^host: must be an address to bind, got "" \(an empty host binds the admin port, which asks for no certificate, on every interface\)/);
+    } finally {
+      await app?.close();
     }
   });
 

@@ -344,6 +344,9 @@ class EndpointController {
   }
 }
 
+/** 127.0.0.1 as the system resolver reads it from a name (inet_aton: decimal, octal, hex, short forms; a trailing dot). */
+const ADDRESSES_AS_NAMES = ['2130706433', '127.1', '0x7f.0.0.1', '0177.0.0.1', '0x7f000001', '127.0.0.1', '127.0.0.1.'];
+
 /** The article's endpointIdentificationAlgorithm: HTTPS, on the server: the client certificate must name where it connects from. */
 describe.each(HTTP_ADAPTERS)('endpoint identification (HTTPS) (%s)', (adapter) => {
   let pki: TestPki;
@@ -358,6 +361,7 @@ describe.each(HTTP_ADAPTERS)('endpoint identification (HTTPS) (%s)', (adapter) =
       pki.issue('ip-elsewhere', { subject: 'CN=elsewhere', ip: ['10.9.9.9'] }),
       pki.issue('v4-only', { subject: 'CN=v4', ip: ['127.0.0.1'] }),
       pki.issue('v6-only', { subject: 'CN=v6', ip: ['0:0:0:0:0:0:0:1'] }),
+      ...ADDRESSES_AS_NAMES.map((name, n) => pki.issue(`dns-address-${n}`, { subject: `CN=address-as-name-${n}`, dns: [name] })),
     ]);
     const options = pki.pemOptions('user-service', { endpointIdentification: 'HTTPS' });
     dual = await startOn('::', options, [EndpointController], adapter);
@@ -384,6 +388,17 @@ describe.each(HTTP_ADAPTERS)('endpoint identification (HTTPS) (%s)', (adapter) =
     const refused = await from(dual, '127.0.0.1', 'dns-nowhere');
     expect(refused.json).toEqual({ statusCode: 403, message: 'Certificate subject is not recognized!' });
     expect(lines().some((l) => /^WARN 403 GET \/e from 127\.0\.0\.1:\d+: endpoint identification \(HTTPS\): the client connects from 127\.0\.0\.1, which its certificate does not name: it has no IP SAN; no-such-host\.invalid does not resolve \(ENOTFOUND\)/.test(l))).toBe(true);
+  });
+
+  it('a DNS SAN that spells an address (2130706433, 127.1, 0x7f.0.0.1, 0177.0.0.1, ...) is not a host name: never resolved, refused (Java matches addresses against IP SANs only)', async () => {
+    for (const [n, name] of ADDRESSES_AS_NAMES.entries()) {
+      const answer = await from(dual, '127.0.0.1', `dns-address-${n}`);
+      expect([name, answer.status]).toEqual([name, 403]);
+      const escaped = name.replace(/\./g, '\\.');
+      expect(lines().some((l) => new RegExp(`endpoint identification \\(HTTPS\\): the client connects from 127\\.0\\.0\\.1, which its certificate does not name: it has no IP SAN; ${escaped} is an address spelled as a name`).test(l))).toBe(true);
+    }
+    // A real host name still works, over the same connection path.
+    expect((await from(dual, '127.0.0.1', 'dns-localhost')).status).toBe(200);
   });
 
   it('an IP SAN of another address is refused', async () => {

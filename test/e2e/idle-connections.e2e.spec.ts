@@ -1,10 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, Post } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
 import type { TLSSocket } from 'node:tls';
 import { requestOnSocket } from '../support/raw-http';
-import { eachAdapter, startWithOptions, type RunningApp } from '../support/start-app';
+import { eachAdapter, HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
-import { tlsOpen } from '../support/tls-probe';
+import { closedWithin, tlsOpen } from '../support/tls-probe';
 
 @Controller('health')
 @RequireClientCert()
@@ -71,6 +71,92 @@ describe.each(
       await sleep(1200); // past requestHeaderTimeoutMs, within the keep-alive timeout (Node's 5 s, Fastify's 72 s)
       expect(socket.destroyed).toBe(false);
       expect(await requestOnSocket(socket, '/health')).toMatchObject({ status: who ? 200 : 403 });
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+@Controller('upload')
+@RequireClientCert()
+class UploadController {
+  @Post()
+  upload(@Body() body: { data?: string }) {
+    return { length: body.data?.length ?? 0 };
+  }
+}
+
+/**
+ * A whole-request deadline on both adapters (requestTimeoutMs, Node's
+ * 300000 ms by default): a trusted caller that drips its body a byte at a
+ * time cannot hold a connection (and a request slot) forever. Fastify makes
+ * its servers with none.
+ */
+describe.each(HTTP_ADAPTERS)('whole-request deadline (requestTimeoutMs) (%s)', (adapter) => {
+  let pki: TestPki;
+  let svc: RunningApp;
+  let byDefault: RunningApp;
+  const DEADLINE_MS = 1500;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startWithOptions(pki.pemOptions('user-service', { requestTimeoutMs: DEADLINE_MS }), [UploadController], [], adapter);
+    byDefault = await startWithOptions(pki.pemOptions('user-service'), [UploadController], [], adapter);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    await byDefault?.close();
+    pki?.cleanup();
+  });
+
+  const body = JSON.stringify({ data: 'x'.repeat(40) });
+  const head = `POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+
+  it("has Node's 300000 ms by default on either adapter (Fastify's own default is none)", () => {
+    expect(byDefault.app.getHttpServer().requestTimeout).toBe(300_000);
+  });
+
+  it('a body dripped a byte at a time is cut at the deadline: 408, connection closed', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    socket.on('error', () => undefined);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    const started = Date.now();
+    socket.write(head);
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent < body.length - 1 && !socket.destroyed) socket.write(body[sent++]); // never the last byte
+    }, 100);
+    try {
+      // Without a deadline it would stay open until the body is complete, which it never is.
+      await closedWithin(socket, DEADLINE_MS + 6000);
+    } finally {
+      clearInterval(drip);
+      socket.destroy();
+    }
+    const took = Date.now() - started;
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(took).toBeGreaterThanOrEqual(DEADLINE_MS - 100);
+    expect(sent).toBeLessThan(body.length - 1);
+  });
+
+  it('control: a body sent in time is answered, on a connection that then stays usable', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    socket.on('error', () => undefined);
+    try {
+      const answered = new Promise<string>((resolve) => {
+        let answer = '';
+        socket.on('data', (d: Buffer) => {
+          answer += d.toString('latin1');
+          if (answer.includes('"length":40')) resolve(answer);
+        });
+      });
+      socket.write(head + body);
+      expect(await answered).toMatch(/^HTTP\/1\.1 201 /);
+      await sleep(DEADLINE_MS + 500); // past the deadline: it counts per request, not per connection
+      expect(socket.destroyed).toBe(false);
+      expect(await requestOnSocket(socket, '/upload')).toMatchObject({ status: 404 });
     } finally {
       socket.destroy();
     }

@@ -2,6 +2,8 @@ import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
 import { compileTrustedProxy } from 'nest-mtls/config/trusted-proxy';
 import { describePolicy } from 'nest-mtls';
+import { withEnvVariable } from 'nest-mtls/config/env-origin';
+import { unanchoredProblem } from 'nest-mtls/config/anchored-regex';
 import { configProblem } from '../support/config-problem';
 
 
@@ -15,7 +17,7 @@ describe('identity options', () => {
   });
 
   it('take their values in any case where the standard does, and refuse others naming the option', () => {
-    expect(validateMtlsOptions({ forwardedCertHeader: 'Client-Cert' as never, trustedProxy: /^CN=envoy,/ }).forwardedCertHeader).toBe('client-cert');
+    expect(validateMtlsOptions({ forwardedCertHeader: 'Client-Cert' as never, trustedProxy: /^CN=envoy,O=mesh$/ }).forwardedCertHeader).toBe('client-cert');
     expect(validateMtlsOptions({ endpointIdentification: 'https' as never }).endpointIdentification).toBe('HTTPS');
     expect(configProblem(() => validateMtlsOptions({ defaultPolicy: 'allow' as never }))).toBe('defaultPolicy: must be one of any-verified, deny, got "allow"');
     expect(configProblem(() => validateMtlsOptions({ policyMode: 'report' as never }))).toBe('policyMode: must be one of enforce, audit, got "report"');
@@ -27,7 +29,7 @@ describe('identity options', () => {
 
   it('want forwardedCertHeader and trustedProxy together', () => {
     expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert' }))).toMatch(/^trustedProxy: required with forwardedCertHeader/);
-    expect(configProblem(() => validateMtlsOptions({ trustedProxy: /^CN=envoy,/ }))).toMatch(/^forwardedCertHeader: required with trustedProxy/);
+    expect(configProblem(() => validateMtlsOptions({ trustedProxy: /^CN=envoy,O=mesh$/ }))).toMatch(/^forwardedCertHeader: required with trustedProxy/);
   });
 
   it('check the trusted proxy\'s rule at startup, naming the value', () => {
@@ -36,6 +38,42 @@ describe('identity options', () => {
     );
     expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: /^CN=envoy/g }))).toMatch(/^trustedProxy: \/\^CN=envoy\/g has the g flag/);
     expect(configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: {} }))).toMatch(/^trustedProxy: an empty rule/);
+  });
+
+  it('refuse a trusted-proxy regex that is not anchored at both ends: CN=envoy would make CN=envoy-canary a proxy that speaks for every caller', () => {
+    const problem = (trustedProxy: unknown) => configProblem(() => validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: trustedProxy as never }));
+    expect(problem('CN=envoy')).toBe(
+      'trustedProxy: /CN=envoy/ is not anchored at both ends (it does not start with ^): it admits longer names as the proxy too, and the proxy speaks for every caller; anchor it (^CN=envoy,O=mesh$) or use a rule such as {"spiffeId":"spiffe://example.org/envoy"}',
+    );
+    expect(problem(/^CN=envoy/)).toMatch(/^trustedProxy: \/\^CN=envoy\/ is not anchored at both ends \(it does not end with \$\)/);
+    expect(problem(/^CN=envoy,O=mesh$/m)).toMatch(/\(it has the m flag, so \^ and \$ match at line breaks too\)/);
+    expect(problem('^CN=envoy$|CN=mesh')).toMatch(/\(an alternative \(\|\) of it does not start with \^\)/);
+    expect(problem('^CN=envoy\\$')).toMatch(/does not end with \$/); // an escaped $ is a character
+    expect(problem('{"subject":"CN=envoy"}')).toMatch(/^trustedProxy: subject \/CN=envoy\/ is not anchored/);
+    expect(problem({ issuer: '^CN=Proxy CA,' })).toMatch(/^trustedProxy: issuer \/\^CN=Proxy CA,\/ is not anchored/);
+    expect(problem({ cn: [/^envoy$/, /envoy/] })).toMatch(/^trustedProxy: cn \/envoy\/ is not anchored/);
+    // Anchored ones, strings compared whole, and policy functions (which cannot be inspected) pass.
+    for (const fine of ['^CN=envoy,O=mesh$', ' ^CN=envoy,O=mesh$ ', /^(?:CN=envoy|CN=envoy-2),O=mesh$/i, '^CN=a$|^CN=b$', '^CN=x\\\\$', '{"subject":"^CN=envoy,O=mesh$","cn":"envoy"}', { cn: 'envoy' }, { spiffeId: 'spiffe://example.org/envoy' }, () => false]) {
+      expect(validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: fine as never }).trustedProxy).toBe(fine);
+    }
+    // From MTLS_TRUSTED_PROXY the error names the variable.
+    const env = { MTLS_FORWARDED_CERT_HEADER: 'x-forwarded-client-cert', MTLS_TRUSTED_PROXY: 'CN=envoy' };
+    const options = mtlsOptionsFromEnv(env);
+    expect(configProblem(() => {
+      try {
+        validateMtlsOptions(options);
+      } catch (err) {
+        throw withEnvVariable(err, options, env);
+      }
+    })).toMatch(/^MTLS_TRUSTED_PROXY \(trustedProxy\): \/CN=envoy\/ is not anchored at both ends/);
+  });
+
+  it('unanchoredProblem reads the top level of a regex: groups, classes and escapes are not alternatives', () => {
+    expect(unanchoredProblem(/^(a|b)$/)).toBeUndefined();
+    expect(unanchoredProblem(/^[|]$/)).toBeUndefined();
+    expect(unanchoredProblem(/^a\|b$/)).toBeUndefined();
+    expect(unanchoredProblem(/^a$|b$/)).toBe('an alternative (|) of it does not start with ^');
+    expect(unanchoredProblem(/(^a$)/)).toBe('it does not start with ^');
   });
 
   it('read from MTLS_* variables: the proxy as a DN regex, or a JSON rule', () => {

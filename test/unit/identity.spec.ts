@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateSpec } from 'nest-mtls/testing';
 import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
+import { hostNameProblem } from 'nest-mtls/identity/host-name';
 import { IdentityCache } from 'nest-mtls/identity/identity-cache';
 import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
 import { requireTool } from '../support/require-tool';
@@ -115,5 +116,19 @@ describe('IdentityCache', () => {
     expect(builds).toBe(3);
     get(b);
     expect(builds).toBe(4);
+  });
+});
+
+describe('hostNameProblem (which DNS SANs endpoint identification resolves)', () => {
+  it.each(['localhost', 'user-service.prod.svc.cluster.local', 'api.example.org.', 'a1.b2', '_srv.example.org', 'xn--bcher-kva.example', '0x7f.example', '127.0.0.1.nip.io'])('%s is a host name', (name) => {
+    expect(hostNameProblem(name)).toBeUndefined();
+  });
+
+  it.each(['2130706433', '127.1', '0x7f.0.0.1', '0177.0.0.1', '0x7f000001', '0X7F', '127.0.0.1', '127.0.0.1.', '10.0.0.010', 'example.0x'])('%s is an address spelled as a name', (name) => {
+    expect(hostNameProblem(name)).toMatch(/an address spelled as a name/);
+  });
+
+  it.each(['', '.', '::1', '[::1]', 'fe80::1%eth0', 'a..b', 'white space', 'a/b', `${'a'.repeat(64)}.org`, `${'a.'.repeat(127)}org`])('%j is no host name', (name) => {
+    expect(hostNameProblem(name)).toMatch(/not a host name/);
   });
 });

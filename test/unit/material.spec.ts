@@ -3,6 +3,7 @@ import * as forge from 'node-forge';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
 import { loadCrls } from 'nest-mtls/material/crl-reader';
+import { loadIntermediates } from 'nest-mtls/material/intermediates-loader';
 import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
 import { readSettingFile } from 'nest-mtls/material/setting-file';
 import { sniffStoreType } from 'nest-mtls/material/store-type';
@@ -356,5 +357,81 @@ describe('loadTlsMaterial', () => {
     expect(m.trust.cas).toHaveLength(2);
     expect(m.crls).toHaveLength(2);
     expect(loadTlsMaterial({ keyStorePath: pki.path('ec-bundle.pem'), trustStorePath: pki.path('cas.pem') }).crls).toBeUndefined();
+  });
+});
+
+/** A file caught while it is written: its text cut `from end` characters before the end, or at a given point. */
+describe('half-written PEM files are refused, never read as a smaller bundle', () => {
+  /** The text cut in the middle of its last PEM block (half way between its BEGIN and END lines). */
+  const cutInLastBlock = (text: string) => {
+    const begin = text.lastIndexOf('-----BEGIN ');
+    const end = text.indexOf('-----END ', begin);
+    return text.slice(0, begin + Math.floor((end - begin) / 2));
+  };
+
+  test('a CRL file cut inside its second CRL: no list of one CRL', () => {
+    pki.write('half.crls.pem', cutInLastBlock(pki.read('crls.pem')));
+    expect(configError(() => loadCrls(pki.path('half.crls.pem'))).message).toBe(
+      `crlPath: ${pki.path('half.crls.pem')} ends inside PEM block 2 of 2 (-----BEGIN X509 CRL----- without its -----END X509 CRL-----; a file still being written?)`,
+    );
+  });
+
+  test('a trust bundle cut inside its second CA: no trust store of one CA', () => {
+    pki.write('half.cas.pem', cutInLastBlock(pki.read('cas.pem')));
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('half.cas.pem') })).message).toBe(
+      `trustStorePath: ${pki.path('half.cas.pem')} ends inside PEM block 2 of 2 (-----BEGIN CERTIFICATE----- without its -----END CERTIFICATE-----; a file still being written?)`,
+    );
+  });
+
+  test('a certificate chain cut inside its intermediate, a PEM key store cut inside its chain, a key cut inside its block', () => {
+    pki.write('half.chain.pem', cutInLastBlock(pki.read('ec-chain.pem')));
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('half.chain.pem'), keyPath: pki.path('ec-leaf.key') })).message).toMatch(
+      new RegExp(`^certPath: ${pki.path('half.chain.pem')} ends inside PEM block 2 of 2 \\(-----BEGIN CERTIFICATE-----`),
+    );
+    pki.write('half.bundle.pem', cutInLastBlock(pki.read('ec-bundle.pem')));
+    expect(configError(() => loadKeyMaterial({ keyStorePath: pki.path('half.bundle.pem') })).message).toMatch(new RegExp(`^keyStorePath: ${pki.path('half.bundle.pem')} ends inside PEM block`));
+    pki.write('half.key', cutInLastBlock(pki.read('ec-leaf.key')));
+    expect(configError(() => loadKeyMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('half.key') })).message).toBe(
+      `keyPath: ${pki.path('half.key')} ends inside its PEM block (-----BEGIN PRIVATE KEY----- without its -----END PRIVATE KEY-----; a file still being written?)`,
+    );
+  });
+
+  test('cut inside a BEGIN or END line, or with a block whose END never comes before the next block', () => {
+    const cas = pki.read('cas.pem');
+    const second = cas.lastIndexOf('-----BEGIN ');
+    for (const cut of [second + 3, second + 14]) {
+      pki.write('cut.pem', cas.slice(0, cut));
+      expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('cut.pem') })).message).toMatch(/^trustStorePath: .* is cut short/);
+    }
+    const lastEnd = cas.lastIndexOf('-----END ');
+    pki.write('cut.pem', cas.slice(0, lastEnd + 12));
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('cut.pem') })).message).toMatch(/ends inside PEM block 2 of 2/);
+    const firstEnd = cas.indexOf('-----END ');
+    pki.write('cut.pem', cas.slice(0, firstEnd) + cas.slice(cas.indexOf('\n', firstEnd) + 1));
+    expect(configError(() => loadTrustMaterial({ trustStorePath: pki.path('cut.pem') })).message).toMatch(/has no END line for PEM block 1 of 2/);
+  });
+
+  test('control: whole files with text between and after their blocks still read', () => {
+    pki.write('annotated.pem', `subject=CN=a\n${pki.read('cas.pem')}\n# the end\n`);
+    expect(loadTrustMaterial({ trustStorePath: pki.path('annotated.pem') }).cas).toHaveLength(2);
+    expect(loadCrls(pki.path('crls.pem'))).toHaveLength(2);
+  });
+});
+
+describe('intermediates (intermediatesPath)', () => {
+  test('the CA certificates of a PEM file, each once', () => {
+    pki.write('intermediates.pem', pki.read('int.pem') + pki.read('int.pem'));
+    const m = loadIntermediates(pki.path('intermediates.pem'));
+    expect(m.certificates.map((c) => c.fingerprint256)).toEqual([int.fingerprint256]);
+    expect(m.source).toBe(pki.path('intermediates.pem'));
+    expect(loadTlsMaterial({ certPath: pki.path('ec-chain.pem'), keyPath: pki.path('ec-leaf.key'), trustStorePath: pki.path('root.pem'), intermediatesPath: pki.path('intermediates.pem') }).intermediates).toEqual(m);
+  });
+
+  test('refuses a file that is not what the setting means: a leaf, no certificate, another format, a half-written file', () => {
+    expect(configError(() => loadIntermediates(pki.path('rsa-leaf.pem'))).message).toMatch(new RegExp(`^intermediatesPath: CN=.* in ${pki.path('rsa-leaf.pem')} is not a CA certificate`));
+    expect(configError(() => loadIntermediates(pki.path('ec-leaf.key'))).message).toBe(`intermediatesPath: no certificate found in ${pki.path('ec-leaf.key')}`);
+    expect(configError(() => loadIntermediates(pki.path('trust.p12'))).message).toMatch(/^intermediatesPath: .* is a PKCS12 file, intermediatesPath takes PEM/);
+    pki.write('half.intermediates.pem', pki.read('int.pem').slice(0, 200));
+    expect(configError(() => loadIntermediates(pki.path('half.intermediates.pem'))).message).toMatch(/^intermediatesPath: .* ends inside its PEM block/);
   });
 });

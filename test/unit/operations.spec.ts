@@ -92,6 +92,16 @@ describe('MtlsAdminModule options', () => {
     expect(() => resolveAdminOptions({ port: 0, polices: false } as never)).toThrow(new MtlsConfigError('polices', 'is not an option of MtlsAdminModule; did you mean "policies"?'));
   });
 
+  it("refuses an empty host (Node would bind the unauthenticated admin port on every interface), naming the option", () => {
+    for (const host of ['', '  ', null]) {
+      expect(() => resolveAdminOptions({ port: 0, host: host as never })).toThrow(
+        new MtlsConfigError('host', `must be an address to bind, got ${JSON.stringify(host)} (an empty host binds the admin port, which asks for no certificate, on every interface); leave it unset for 127.0.0.1, or write 0.0.0.0 to mean every interface`),
+      );
+    }
+    expect(resolveAdminOptions({ host: undefined }).host).toBe('127.0.0.1');
+    expect(resolveAdminOptions({ host: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
   it('refuses a switch that is not true or false (a string "false" would otherwise leave /policies on)', () => {
     expect(() => resolveAdminOptions({ policies: 'false' as never })).toThrow(new MtlsConfigError('policies', 'must be true or false, got "false"'));
     expect(() => resolveAdminOptions({ defaultMetrics: 0 as never })).toThrow(new MtlsConfigError('defaultMetrics', 'must be true or false, got 0'));

@@ -16,6 +16,7 @@ describe('validateMtlsOptions', () => {
       allowRenegotiation: false,
       supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
       handshakeTimeoutMs: 10000,
+      requestTimeoutMs: 300000,
       securityLevel: 2,
     });
     expect(o.cipherSuitesOpenSsl).toBeUndefined();
@@ -166,6 +167,10 @@ describe('validateMtlsOptions', () => {
     expect(configProblem(() => validateMtlsOptions({ needClientAuth: 'no' } as never))).toMatch(/^needClientAuth: must be a boolean value/);
     expect(configProblem(() => validateMtlsOptions({ keyStoreType: 'JCEKS' } as never))).toMatch(/^keyStoreType: must be one of the following values: PKCS12, JKS, PEM/);
     expect(configProblem(() => validateMtlsOptions({ handshakeTimeoutMs: 5 }))).toMatch(/^handshakeTimeoutMs: /);
+    expect(configProblem(() => validateMtlsOptions({ requestTimeoutMs: 0 }))).toBe('requestTimeoutMs: must not be less than 1000');
+    expect(configProblem(() => validateMtlsOptions({ requestTimeoutMs: 86_400_001 }))).toBe('requestTimeoutMs: must not be greater than 86400000');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_REQUEST_TIMEOUT_MS: '0' }))).toBe('MTLS_REQUEST_TIMEOUT_MS (requestTimeoutMs): must not be less than 1000');
+    expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_REQUEST_TIMOUT_MS: '1000' }))).toBe('MTLS_REQUEST_TIMOUT_MS: not a setting of nest-mtls; did you mean MTLS_REQUEST_TIMEOUT_MS?');
   });
 });
 
@@ -181,6 +186,7 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_KEY_PASSPHRASE: 'pp',
       MTLS_TRUST_STORE_PATH: '/ca.pem',
       MTLS_TRUST_STORE_PASSWORD: 'tp',
+      MTLS_INTERMEDIATES_PATH: '/intermediates.pem',
       MTLS_CRL_PATH: '/crl.pem',
       MTLS_NEED_CLIENT_AUTH: 'false',
       MTLS_VALIDATE_PEERS: 'true',
@@ -190,6 +196,7 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_ALLOW_RENEGOTIATION: 'no',
       MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
       MTLS_REQUEST_HEADER_TIMEOUT_MS: '7000',
+      MTLS_REQUEST_TIMEOUT_MS: '120000',
       MTLS_SECURITY_LEVEL: '4',
       MTLS_ENABLE_CRLDP: 'false',
       MTLS_CRL_CHECK: 'leaf',
@@ -210,6 +217,7 @@ describe('mtlsOptionsFromEnv', () => {
       keyPassphrase: 'pp',
       trustStorePath: '/ca.pem',
       trustStorePassword: 'tp',
+      intermediatesPath: '/intermediates.pem',
       crlPath: '/crl.pem',
       needClientAuth: false,
       validatePeers: true,
@@ -219,6 +227,7 @@ describe('mtlsOptionsFromEnv', () => {
       allowRenegotiation: false,
       handshakeTimeoutMs: 5000,
       requestHeaderTimeoutMs: 7000,
+      requestTimeoutMs: 120000,
       securityLevel: 4,
       enableCRLDP: false,
       crlCheck: 'leaf',

@@ -52,7 +52,7 @@ describe('public API', () => {
         'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
         'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
         'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
-        'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'allOf', 'anyOf',
+        'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'IntermediateMaterial', 'allOf', 'anyOf',
         'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
         'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
         'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',

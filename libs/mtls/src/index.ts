@@ -22,7 +22,7 @@ export type {
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
-export type { TlsMaterial, KeyMaterial, TrustMaterial, LoadedCrl } from './material/tls-material.interface';
+export type { TlsMaterial, KeyMaterial, TrustMaterial, IntermediateMaterial, LoadedCrl } from './material/tls-material.interface';
 export type { ParsedCrl, CrlRevocation } from './revocation/crl-index';
 export type { MtlsRevocationCheck, RevocationSource } from './revocation/revocation-answer';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';

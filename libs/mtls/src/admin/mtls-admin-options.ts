@@ -13,7 +13,7 @@ export interface MtlsAdminOptions {
    * exist in the application). 0: a free port (tests).
    */
   port?: number;
-  /** Address to bind (default `127.0.0.1`: only this machine; `0.0.0.0` in a container whose probes come from the kubelet). */
+  /** Address to bind (default `127.0.0.1`: only this machine; `0.0.0.0` in a container whose probes come from the kubelet). An empty string is refused (Node would bind every interface). */
   host?: string;
   /** /health warns (`expiresSoon`) when our certificate has fewer days left than this (default 14; `MTLS_EXPIRY_WARNING_DAYS`). */
   expiryWarningDays?: number;
@@ -48,6 +48,10 @@ export function resolveAdminOptions(options: MtlsAdminOptions = {}): ResolvedMtl
     throw new MtlsConfigError(name, `is not an option of MtlsAdminModule${suggestion ? `; did you mean "${suggestion}"?` : ''}`);
   }
   const resolved = { ...ADMIN_DEFAULTS, healthIndicators: [], ...stripUndefined(options) } as ResolvedMtlsAdminOptions;
+  if (typeof resolved.host !== 'string' || resolved.host.trim() === '') {
+    // Node binds an empty host to every interface: the unauthenticated admin port would be open to the network.
+    throw new MtlsConfigError('host', `must be an address to bind, got ${JSON.stringify(resolved.host)} (an empty host binds the admin port, which asks for no certificate, on every interface); leave it unset for 127.0.0.1, or write 0.0.0.0 to mean every interface`);
+  }
   if (resolved.port !== undefined && (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535)) {
     throw new MtlsConfigError('port', `the admin port must be a whole number from 0 to 65535, got ${resolved.port}`);
   }

@@ -50,6 +50,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsString() @IsNotEmpty() trustStorePath?: string;
   @IsOptional() @IsString() trustStorePassword?: string;
   @IsOptional() @IsIn(STORE_TYPES) trustStoreType?: KeyStoreType;
+  @IsOptional() @IsString() @IsNotEmpty() intermediatesPath?: string;
   @IsOptional() @IsPathOrPaths() crlPath?: string | string[];
   @IsOptional() @IsIn(CRL_CHECKS) crlCheck?: CrlCheck;
   @IsOptional() @IsBoolean() enableCRLDP?: boolean;
@@ -70,6 +71,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsBoolean() allowRenegotiation?: boolean;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) handshakeTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) requestHeaderTimeoutMs?: number;
+  @IsOptional() @IsInt() @Min(1000) @Max(86_400_000) requestTimeoutMs?: number;
   @IsOptional() @IsBoolean() watch?: boolean;
   @IsOptional() @IsInt() @Min(1000) @Max(86_400_000) reloadIntervalMs?: number;
   @IsOptional() @IsInt(SECURITY_LEVEL) @Min(2, SECURITY_LEVEL) @Max(5, SECURITY_LEVEL) securityLevel?: number;

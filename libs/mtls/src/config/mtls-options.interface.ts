@@ -27,6 +27,14 @@ export interface MtlsOptions {
   /** `PKCS12`, `JKS` or `PEM`; sniffed from the file's content when not given. */
   trustStoreType?: KeyStoreType;
   /**
+   * Intermediate CA certificates (PEM) used to build the path of a client
+   * certificate a trusted proxy forwarded without its chain (nginx's
+   * `$ssl_client_escaped_cert`, Envoy's XFCC without `chain: true`), next to
+   * our own chain's intermediates. They never add trust: the path must still
+   * end at a CA of `trustStorePath`. Part of the live material (reloaded).
+   */
+  intermediatesPath?: string;
+  /**
    * One or more CRL files (PEM with one or more CRLs, or one DER CRL each), part of
    * the live material: re-read when they change and applied to new handshakes
    * without a restart. Each CRL must be signed by a CA we know (the trust store
@@ -128,6 +136,14 @@ export interface MtlsOptions {
    * nothing would hold its connection forever.
    */
   requestHeaderTimeoutMs?: number;
+  /**
+   * Time a client gets to send a whole request, header and body, in ms
+   * (default 300000, Node's own; 1000 to 86400000); then it is answered 408
+   * and the connection closed. The same on Express and Fastify (whose own
+   * default is none): a body dripped a byte at a time cannot hold a
+   * connection forever.
+   */
+  requestTimeoutMs?: number;
   /**
    * OpenSSL security level, 2 to 5 (default 2), for the server and the client, TLS 1.2 and 1.3:
    * the weakest key a peer (and we) may use. 2: RSA ≥ 2048 bits, EC ≥ 224 (we demand P-256 of our own key);
@@ -234,6 +250,7 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   allowRenegotiation: boolean;
   handshakeTimeoutMs: number;
   requestHeaderTimeoutMs: number;
+  requestTimeoutMs: number;
   watch: boolean;
   securityLevel: SecurityLevel;
   crlCheck: CrlCheck;

@@ -20,6 +20,7 @@ export const MTLS_DEFAULTS = {
   allowRenegotiation: false,
   handshakeTimeoutMs: 10_000,
   requestHeaderTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
   watch: true,
   securityLevel: 2,
   crlCheck: 'chain',

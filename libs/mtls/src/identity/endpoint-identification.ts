@@ -1,6 +1,7 @@
 import { promises as dns } from 'node:dns';
 import type { Socket } from 'node:net';
 import type { ClientIdentity } from './client-identity.interface';
+import { hostNameProblem } from './host-name';
 import { formatIp, parseIp, type IpBytes } from './ip-address';
 
 /** Whether a client's certificate names the address it connects from. */
@@ -12,6 +13,8 @@ export type AddressLookup = (hostname: string) => Promise<string[]>;
 interface Resolution {
   addresses: IpBytes[];
   error?: string;
+  /** The DNS SAN is not a host name (it was not looked up). */
+  notHost?: boolean;
 }
 
 const systemLookup: AddressLookup = async (hostname) => (await dns.lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
@@ -33,7 +36,9 @@ export interface EndpointIdentificationOptions {
  * Java's `endpointIdentificationAlgorithm: HTTPS` turned around to the
  * server's side, as the article sets it: a client certificate must name the
  * address the client connects from, as an IP SAN, or as a DNS SAN that
- * resolves to it. Judged once per connection and certificate (keep-alive
+ * resolves to it. A DNS SAN is resolved only when it is a host name: an
+ * address spelled as a name (`127.1`, `2130706433`, `0x7f.0.0.1`) is not, as
+ * Java matches addresses against IP SANs only (see {@link hostNameProblem}). Judged once per connection and certificate (keep-alive
  * requests cost a lookup in a WeakMap); DNS answers are cached for a short
  * TTL and shared by every connection, so no request waits on DNS once a
  * name is known. IPv4-mapped peers (`::ffff:10.0.0.5`, what a dual-stack
@@ -74,8 +79,12 @@ export class EndpointIdentification {
       const bytes = parseIp(ip);
       if (bytes && equal(bytes, peer)) return { ok: true, how: `IP SAN ${ip}` };
     }
+    // Wildcards name no one host; an address spelled as a name (`127.1`, `2130706433`) is never resolved: addresses match IP SANs only.
     const names = identity.san.dns.filter((name) => !name.includes('*')).slice(0, this.maxNames);
-    const resolutions = await Promise.all(names.map((name) => this.resolve(name)));
+    const resolutions = await Promise.all(names.map((name) => {
+      const problem = hostNameProblem(name);
+      return problem ? Promise.resolve<Resolution>({ addresses: [], error: problem, notHost: true }) : this.resolve(name);
+    }));
     for (let n = 0; n < names.length; n++) {
       if (resolutions[n].addresses.some((a) => equal(a, peer))) return { ok: true, how: `DNS SAN ${names[n]} resolves to ${address}` };
     }
@@ -83,7 +92,7 @@ export class EndpointIdentification {
     const dnsText =
       names.length === 0
         ? 'no DNS SAN to resolve'
-        : names.map((name, n) => `${name} ${resolutions[n].error ? `does not resolve (${resolutions[n].error})` : `resolves to ${resolutions[n].addresses.map(formatIp).join(', ') || 'nothing'}`}`).join('; ');
+        : names.map((name, n) => `${name} ${resolutions[n].notHost ? resolutions[n].error : resolutions[n].error ? `does not resolve (${resolutions[n].error})` : `resolves to ${resolutions[n].addresses.map(formatIp).join(', ') || 'nothing'}`}`).join('; ');
     return { ok: false, reason: `endpoint identification (HTTPS): the client connects from ${address}, which its certificate does not name: ${ips}; ${dnsText}` };
   }
 

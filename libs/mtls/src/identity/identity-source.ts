@@ -6,7 +6,7 @@ import type { DnFormat, ForwardedCertHeader, ResolvedMtlsOptions } from '../conf
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { verifyClientChain, type ChainProblem } from '../material/verify-client-chain';
+import { knownIntermediates, verifyClientChain, type ChainProblem } from '../material/verify-client-chain';
 import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import type { ClientIdentity } from './client-identity.interface';
 import { EndpointIdentification, type EndpointVerdict } from './endpoint-identification';
@@ -161,7 +161,8 @@ export class MtlsIdentitySource {
     const { material, generation } = snapshot;
     const subject = leaf.subject.replace(/\n/g, ', ');
     // The application's own revocation checking (CRL files, distribution points, OCSP; it reports its checks), when it has any.
-    const revocation = this.source?.revocation.active ? revocationLookupOf(this.source.revocation, leaf, intermediates) : undefined;
+    // With the intermediates we know: the proxy may have forwarded the leaf alone.
+    const revocation = this.source?.revocation.active ? revocationLookupOf(this.source.revocation, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;
     const verdict = await verifyClientChain(leaf, intermediates, material, { securityLevel: snapshot.options.securityLevel, revocation });
     if (!verdict.verified) return { failure: { reason: `forwarded certificate not verified: ${verdict.reason}`, problem: verdict.problem, subject }, expires: 0, generation };
     let identity: ClientIdentity;

@@ -1,7 +1,7 @@
 import { createSecureContext } from 'node:tls';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { CrlIndex } from '../revocation/crl-index';
-import { pemBlocks, reason } from './pem-reader';
+import { assertWholePem, pemBlocks, reason } from './pem-reader';
 import { readSettingFile } from './setting-file';
 import type { LoadedCrl } from './tls-material.interface';
 
@@ -19,7 +19,9 @@ export function loadCrls(path: string): LoadedCrl[] {
   let ders: Buffer[];
   if (content.includes('-----BEGIN ')) {
     // OpenSSL reads only the "X509 CRL" label; some tools (@peculiar/x509) write "CRL": accept both.
-    ders = pemBlocks(content.toString('latin1'))
+    const text = content.toString('latin1');
+    assertWholePem(text, SETTING, path); // a half-written file is no smaller list of CRLs
+    ders = pemBlocks(text)
       .filter((b) => b.label === 'X509 CRL' || b.label === 'CRL')
       .map((b) => Buffer.from(b.pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, ''), 'base64'));
     if (ders.length === 0) throw new MtlsConfigError(SETTING, `no CRL found in ${path}`);

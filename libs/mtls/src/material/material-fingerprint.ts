@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 
 /** The options that name files of the material. */
-export const MATERIAL_FILE_SETTINGS = ['keyStorePath', 'certPath', 'keyPath', 'trustStorePath', 'crlPath'] as const;
+export const MATERIAL_FILE_SETTINGS = ['keyStorePath', 'certPath', 'keyPath', 'trustStorePath', 'intermediatesPath', 'crlPath'] as const;
 
 /** The files the material is read from (through symlinks, as the loaders read them). */
 export function materialFiles(options: MtlsOptions): string[] {

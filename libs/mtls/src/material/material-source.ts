@@ -11,7 +11,8 @@ import { secureContextOptions } from '../server/tls-server-options';
 import { revocationCoverageWarning } from '../server/revocation-coverage';
 import { describeCert } from '../server/trust-path';
 import { MtlsEvents } from '../telemetry/mtls-events';
-import { loopbackCanary } from './loopback-canary';
+import { MtlsError } from '../errors/mtls.error';
+import { CanaryError, loopbackCanary } from './loopback-canary';
 import { materialFingerprint } from './material-fingerprint';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
 import { MaterialWatcher } from './material-watcher';
@@ -21,6 +22,12 @@ import { MtlsRevocation } from '../revocation/mtls-revocation';
 import { networkRevocationSources } from '../revocation/network-sources';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 
+/** A failed reload is tried again after this long, doubling each time up to RETRY_MAX_MS, until one succeeds or the files change. */
+export const RETRY_FIRST_MS = 1000;
+export const RETRY_MAX_MS = 300_000;
+/** At startup, a canary that could not run (not one the material failed) runs again this many times. */
+const STARTUP_CANARY_ATTEMPTS = 3;
+
 /** What our certificate is used for in this application: serving TLS, calling other services, or both. */
 export type MtlsRole = 'serverAuth' | 'clientAuth';
 
@@ -28,7 +35,7 @@ export type MtlsRole = 'serverAuth' | 'clientAuth';
 export interface MtlsReloadResult {
   /** `success`: new material is in place; `failure`: the last good material stays; `unchanged`: the files are as they were. */
   result: 'success' | 'failure' | 'unchanged';
-  /** What asked for it: `SIGHUP`, `interval`, `change in <path>`, `requested`. */
+  /** What asked for it: `SIGHUP`, `interval`, `change in <path>`, `requested`, `retry N after a failed reload`. */
   reason: string;
   /** The generation in use afterwards. */
   generation: number;
@@ -50,7 +57,11 @@ export interface MtlsReloadResult {
  * swapped in. Anything less keeps the last good material and logs one line
  * naming the file, the problem and the certificate still served. While the
  * application runs, file changes (watch), SIGHUP and `reloadIntervalMs` call
- * it; reloads never overlap.
+ * it; reloads never overlap. A failed reload is tried again with backoff
+ * (1 s, doubling, at most every 5 min) even when the files stay as they are:
+ * a failure need not be the files' (a certificate whose notBefore is a second
+ * ahead of our clock, a loopback canary that could not run), and a new CRL
+ * must not wait for the next file change.
  */
 export class MtlsMaterialSource {
   private readonly changed = new Subject<MtlsMaterialSnapshot>();
@@ -61,6 +72,10 @@ export class MtlsMaterialSource {
   private queued?: { reason: string; force: boolean };
   /** Hash of the files behind the current material, and of the last files that failed. */
   private failedFingerprint?: string;
+  /** The pending retry of a failed reload, and how many retries ran since the files last changed. */
+  private retryTimer?: NodeJS.Timeout;
+  private retries = 0;
+  private closed = false;
 
   /** Emits every new snapshot after it replaced the previous one. */
   readonly changes: Observable<MtlsMaterialSnapshot> = this.changed.asObservable();
@@ -98,7 +113,17 @@ export class MtlsMaterialSource {
   static async create(raw: MtlsOptions): Promise<MtlsMaterialSource> {
     const fingerprint = materialFingerprint(raw);
     const snapshot = await MtlsMaterialSource.load(raw, 1);
-    await MtlsMaterialSource.canary(snapshot);
+    const logger = new Logger('MtlsModule');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await MtlsMaterialSource.canary(snapshot, logger);
+        break;
+      } catch (err) {
+        // A canary that could not run says nothing about the material: run it again before giving up.
+        if (!(err instanceof MtlsError && err.code === 'ERR_MTLS_CANARY') || attempt >= STARTUP_CANARY_ATTEMPTS) throw err;
+        logger.warn(`${err.message}; running it again (${attempt + 1} of ${STARTUP_CANARY_ATTEMPTS})`);
+      }
+    }
     let source: MtlsMaterialSource;
     try {
       source = new MtlsMaterialSource(raw, snapshot, fingerprint);
@@ -124,13 +149,29 @@ export class MtlsMaterialSource {
     }
   }
 
-  /** The loopback handshake; its failure is a configuration error of our own certificate. */
-  protected static async canary(snapshot: MtlsMaterialSnapshot): Promise<void> {
+  /**
+   * The loopback handshake. A handshake our own material fails is a
+   * configuration error of our certificate (MtlsConfigError naming it); a
+   * canary that could not run at all (loopback unavailable, too slow) is an
+   * MtlsError `ERR_MTLS_CANARY` that says so and blames no setting.
+   * Connections of other local processes to its port are ignored, and logged.
+   */
+  protected static async canary(snapshot: MtlsMaterialSnapshot, logger = new Logger('MtlsModule')): Promise<void> {
+    let strangers: number;
     try {
-      await loopbackCanary(snapshot);
+      ({ strangers } = await loopbackCanary(snapshot));
     } catch (err) {
+      if (err instanceof CanaryError && err.cause === 'environment') {
+        throw new MtlsError('ERR_MTLS_CANARY', `the loopback canary could not run, so the material was not judged: ${err.message}`);
+      }
       const setting = snapshot.options.keyStorePath ? 'keyStorePath' : 'certPath';
       throw new MtlsConfigError(setting, `the material does not complete a mutual-TLS handshake on loopback: ${(err as Error).message}`);
+    }
+    if (strangers > 0) {
+      logLine(logger, 'warn', `the loopback canary dropped ${strangers} connection${strangers === 1 ? '' : 's'} to its port that ${strangers === 1 ? 'was' : 'were'} not its own (another local process probing loopback ports?)`, {
+        event: 'canary_strangers',
+        count: strangers,
+      });
     }
   }
 
@@ -185,6 +226,7 @@ export class MtlsMaterialSource {
       const recovered = fingerprint === this.fingerprint && this.lastReload?.result === 'failure';
       if (recovered) {
         this.failedFingerprint = undefined;
+        this.cancelRetry();
         logLine(this.logger, 'log', `the TLS material files are back to what is served (${logSafe(reason)}): ${describeSnapshot(this.snapshot)}, generation ${this.snapshot.generation}`, {
           event: 'material_reloaded',
           result: 'unchanged',
@@ -197,9 +239,10 @@ export class MtlsMaterialSource {
     try {
       const next = await MtlsMaterialSource.load(this.raw, this.snapshot.generation + 1, this.logger);
       for (const role of this.roles) assertRole(next, role);
-      await MtlsMaterialSource.canary(next);
+      await MtlsMaterialSource.canary(next, this.logger);
       this.fingerprint = fingerprint;
       this.failedFingerprint = undefined;
+      this.cancelRetry();
       this.swap(next);
       logLine(this.logger, 'log', `reloaded the TLS material (${logSafe(reason)}): now serving ${describeSnapshot(next)}, generation ${next.generation}`, {
         event: 'material_reloaded',
@@ -210,9 +253,13 @@ export class MtlsMaterialSource {
       });
       return this.report({ result: 'success', reason, generation: next.generation, at: new Date() });
     } catch (err) {
+      // Other files than the last that failed: their retries start over.
+      if (fingerprint !== this.failedFingerprint) this.retries = 0;
       this.failedFingerprint = fingerprint;
       const error = (err as Error).message.split('\n')[0];
-      logLine(this.logger, 'error', `reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}`, {
+      const retryInMs = this.scheduleRetry();
+      const next = retryInMs === undefined ? '' : `; trying again in ${retryInMs / 1000} s`;
+      logLine(this.logger, 'error', `reload of the TLS material failed (${logSafe(reason)}): ${logSafe(error, 600)}; still serving ${describeSnapshot(this.snapshot)}${next}`, {
         event: 'material_reloaded',
         result: 'failure',
         trigger: logSafe(reason),
@@ -221,6 +268,31 @@ export class MtlsMaterialSource {
       });
       return this.report({ result: 'failure', reason, generation: this.snapshot.generation, error, at: new Date() });
     }
+  }
+
+  /**
+   * Tries the files again after a failure, as they are (a forced reload), with
+   * backoff; returns the delay, or undefined when closed. Any reload in
+   * between that succeeds, or finds the files back to what is served, cancels it.
+   */
+  private scheduleRetry(): number | undefined {
+    if (this.closed) return undefined;
+    clearTimeout(this.retryTimer);
+    const delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.min(this.retries, 20));
+    this.retries++;
+    const attempt = this.retries;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reload(`retry ${attempt} after a failed reload`, { force: true });
+    }, delay);
+    this.retryTimer.unref();
+    return delay;
+  }
+
+  private cancelRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retries = 0;
   }
 
   private report(result: MtlsReloadResult, remember = true): MtlsReloadResult {
@@ -263,6 +335,8 @@ export class MtlsMaterialSource {
 
   /** Stops watching and telling listeners (at shutdown). */
   close(): void {
+    this.closed = true;
+    this.cancelRetry();
     this.watcher?.close();
     this.watcher = undefined;
     this.revocation.close();

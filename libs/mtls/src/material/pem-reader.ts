@@ -15,6 +15,37 @@ export function pemBlocks(text: string): PemBlock[] {
   return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1], pem: `${m[0]}\n` }));
 }
 
+const BEGIN = /-----BEGIN /g;
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 ]+)-----/y;
+
+/**
+ * Throws unless every PEM block of `text` is whole: each BEGIN line complete
+ * and followed by its END line before the next block. A file caught while it
+ * is being written (a CRL or CA bundle cut inside its last block) would
+ * otherwise read as a smaller bundle, silently: fewer CRLs (a revoked
+ * certificate admitted under `revocationFailure: 'open'`) or fewer CAs
+ * (their clients refused). Names the setting, the file and the block.
+ */
+export function assertWholePem(text: string, setting: string, file: string): void {
+  const starts = [...text.matchAll(BEGIN)].map((m) => m.index!);
+  const lastLine = text.slice(text.lastIndexOf('\n') + 1).trimStart();
+  if (lastLine.length > 0 && '-----BEGIN '.startsWith(lastLine)) {
+    throw new MtlsConfigError(setting, `${file} is cut short inside the BEGIN line of a PEM block after its last complete one (a file still being written?)`);
+  }
+  starts.forEach((at, n) => {
+    const which = starts.length > 1 ? `PEM block ${n + 1} of ${starts.length}` : 'its PEM block';
+    BEGIN_LINE.lastIndex = at;
+    const begin = BEGIN_LINE.exec(text);
+    if (!begin) throw new MtlsConfigError(setting, `${file} is cut short: the BEGIN line of ${which} is incomplete (a file still being written?)`);
+    const end = text.indexOf(`-----END ${begin[1]}-----`, at + begin[0].length);
+    const next = n + 1 < starts.length ? starts[n + 1] : text.length;
+    if (end < 0 || end > next) {
+      const where = end < 0 && n + 1 === starts.length ? 'ends inside' : 'has no END line for';
+      throw new MtlsConfigError(setting, `${file} ${where} ${which} (-----BEGIN ${begin[1]}----- without its -----END ${begin[1]}-----; a file still being written?)`);
+    }
+  });
+}
+
 /** All `CERTIFICATE` blocks of a PEM text; a block that does not parse is an error naming setting and file. */
 export function readPemCertificates(text: string, setting: string, file: string): X509Certificate[] {
   const blocks = pemBlocks(text).filter((b) => b.label === 'CERTIFICATE');

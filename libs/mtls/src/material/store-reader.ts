@@ -2,7 +2,7 @@ import type { KeyStoreType } from '../config/mtls-options.interface';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import { keyMatches } from './certificate-chain';
 import { readJks } from './jks-reader';
-import { readPemCertificates, readPemPrivateKey } from './pem-reader';
+import { assertWholePem, readPemCertificates, readPemPrivateKey } from './pem-reader';
 import { readPkcs12 } from './pkcs12-reader';
 import { readSettingFile } from './setting-file';
 import type { StoreContents } from './store-contents.interface';
@@ -39,6 +39,7 @@ export function readStore(file: string, opts: ReadStoreOptions): StoreContents {
       return readJks(content, file, opts, opts.password, opts.withKeys);
     case 'PEM': {
       const text = content.toString('utf8');
+      assertWholePem(text, opts.pathSetting, file);
       const certificates = readPemCertificates(text, opts.pathSetting, file);
       if (!opts.withKeys) return { type, keyEntries: [], certificates };
       const passphrase = opts.pemPassphrase ?? { value: opts.password, setting: opts.passwordSetting ?? opts.pathSetting };

@@ -1,5 +1,6 @@
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { loadCrls } from './crl-reader';
+import { loadIntermediates } from './intermediates-loader';
 import { loadKeyMaterial } from './key-material-loader';
 import type { TlsMaterial } from './tls-material.interface';
 import { loadTrustMaterial } from './trust-material-loader';
@@ -11,11 +12,12 @@ export function crlFiles(options: Pick<MtlsOptions, 'crlPath'>): string[] {
   return Array.isArray(crlPath) ? crlPath : [crlPath];
 }
 
-/** Reads all TLS material named by the options, once: identity, trust store, CRLs (of every CRL file). Throws `MtlsConfigError`. */
+/** Reads all TLS material named by the options, once: identity, trust store, intermediates, CRLs (of every CRL file). Throws `MtlsConfigError`. */
 export function loadTlsMaterial(options: MtlsOptions): TlsMaterial {
   return {
     identity: loadKeyMaterial(options),
     trust: loadTrustMaterial(options),
+    intermediates: options.intermediatesPath ? loadIntermediates(options.intermediatesPath) : undefined,
     crls: options.crlPath ? crlFiles(options).flatMap((file) => loadCrls(file)) : undefined,
   };
 }

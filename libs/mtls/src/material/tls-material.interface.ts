@@ -27,6 +27,14 @@ export interface TrustMaterial {
   source: string;
 }
 
+/** Intermediate CA certificates from `intermediatesPath`: helpers for building forwarded certificates' paths, never trust anchors. */
+export interface IntermediateMaterial {
+  /** Every distinct certificate of the file (each a CA), in file order. */
+  certificates: X509Certificate[];
+  /** The file path. */
+  source: string;
+}
+
 /** One CRL read from `crlPath`. */
 export interface LoadedCrl {
   /** The CRL as one PEM block: one entry of the `crl` option of `tls.createSecureContext`. */
@@ -43,6 +51,8 @@ export interface LoadedCrl {
 export interface TlsMaterial {
   identity: KeyMaterial;
   trust: TrustMaterial;
+  /** From `intermediatesPath`, when set. */
+  intermediates?: IntermediateMaterial;
   /** One entry per CRL of every `crlPath` file (Node reads one CRL per entry); undefined when no crlPath. */
   crls?: LoadedCrl[];
 }

@@ -5,7 +5,7 @@ import type { SecurityLevel } from '../config/mtls-options.interface';
 import { SECURITY_LEVEL_MINIMUMS } from '../config/security-level';
 import { keyWeakness } from '../server/key-strength';
 import { buildPath, describeCert } from '../server/trust-path';
-import { distinctCertificates } from './certificate-chain';
+import { distinctCertificates, isIssuedBy } from './certificate-chain';
 import { crlStatus } from './crl-status';
 import type { TlsMaterial } from './tls-material.interface';
 
@@ -75,10 +75,22 @@ function extensionsOf(cert: X509Certificate): Extensions {
 const fail = (problem: ChainProblem, reason: string): ClientChainVerdict => ({ verified: false, problem, reason });
 
 /**
+ * The intermediate CAs the server itself knows, to build forwarded
+ * certificates' paths with: our own chain's (the leaf excluded) and
+ * `intermediatesPath`'s. Helpers only: the path must still end at a CA of
+ * the trust store.
+ */
+export function knownIntermediates(material: TlsMaterial): X509Certificate[] {
+  return distinctCertificates([...material.identity.chain.slice(1), ...(material.intermediates?.certificates ?? [])]);
+}
+
+/**
  * Verifies a client certificate that did not arrive in our own handshake
  * (one a trusted proxy forwarded) the way the handshake would have: a path
  * from `leaf` through `intermediates` (untrusted helpers, as a client sends
- * them) to a CA of our trust store, every signature, every certificate within
+ * them; the proxy may forward none) and the intermediates the server knows
+ * ({@link knownIntermediates}: proxies such as nginx and Envoy by default
+ * forward the leaf alone) to a CA of our trust store, every signature, every certificate within
  * its validity, every issuer a CA (basicConstraints, keyCertSign, path
  * length), the leaf usable by a TLS client (extended key usage clientAuth
  * and key usage digitalSignature, when present), keys as strong as
@@ -90,10 +102,12 @@ const fail = (problem: ChainProblem, reason: string): ClientChainVerdict => ({ v
 export async function verifyClientChain(leaf: X509Certificate, intermediates: readonly X509Certificate[], material: TlsMaterial, options: ClientChainOptions = {}): Promise<ClientChainVerdict> {
   const now = options.now ?? new Date();
   try {
-    const helpers = distinctCertificates(intermediates).filter((c) => c.fingerprint256 !== leaf.fingerprint256);
-    if (helpers.length > MAX_INTERMEDIATES) return fail('untrusted', `the chain has ${helpers.length} intermediates; at most ${MAX_INTERMEDIATES} are followed`);
+    const given = distinctCertificates(intermediates).filter((c) => c.fingerprint256 !== leaf.fingerprint256);
+    if (given.length > MAX_INTERMEDIATES) return fail('untrusted', `the chain has ${given.length} intermediates; at most ${MAX_INTERMEDIATES} are followed`);
+    // The forwarded ones first, then ours; none of them is an anchor.
+    const helpers = distinctCertificates([...given, ...knownIntermediates(material)]).filter((c) => c.fingerprint256 !== leaf.fingerprint256);
     const { path, anchored } = buildPath(leaf, helpers, material.trust.cas);
-    if (!anchored) return fail('untrusted', `${describeCert(leaf)} (issuer ${describeIssuer(leaf)}) does not chain to a CA in the trust store`);
+    if (!anchored) return fail('untrusted', `${describeCert(leaf)} (issuer ${describeIssuer(leaf)}) does not chain to a CA in the trust store: ${whereThePathEnds(path, material)}`);
 
     let validUntil = new Date(8.64e15);
     for (const cert of path) {
@@ -148,6 +162,14 @@ export async function verifyClientChain(leaf: X509Certificate, intermediates: re
   } catch (err) {
     return fail('untrusted', `the certificate cannot be read: ${(err as Error).message}`);
   }
+}
+
+/** Why a path stopped short of the trust store: at a root the trust store does not hold, or at a certificate whose issuer nobody had. */
+function whereThePathEnds(path: X509Certificate[], material: TlsMaterial): string {
+  const last = path[path.length - 1];
+  if (isIssuedBy(last, last)) return `it ends at ${describeCert(last)}, a root the trust store does not hold`;
+  const places = material.intermediates ? 'not in our own chain, intermediatesPath or the trust store' : 'not in our own chain or the trust store, and intermediatesPath is not set';
+  return `the issuer ${describeIssuer(last)} of ${describeCert(last)} was not found: not forwarded, ${places}`;
 }
 
 function describeIssuer(cert: X509Certificate): string {

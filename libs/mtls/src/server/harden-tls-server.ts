@@ -6,6 +6,7 @@ import { closeConnectionsWithoutRequest } from './first-request-deadline';
 import { judgeEveryHandshake } from './judge-every-handshake';
 import { peerAddressOf, rememberPeerAddresses } from './peer-address';
 import { reasonFromTlsError, reasonFromVerifyError } from './refusal-reason';
+import { applyRequestDeadline } from './request-deadline';
 import { runsBeforeRevocationGate } from './revocation-gate';
 import { TlsRefusalLog } from './tls-refusal-log';
 
@@ -20,7 +21,8 @@ import { TlsRefusalLog } from './tls-refusal-log';
  *   certificate ends the connection, before the application reads from it
  *   (whatever validatePeers says: it only turns revocation checking off);
  * - on an HTTP server, a connection without a complete request header within
- *   requestHeaderTimeoutMs of its handshake is closed.
+ *   requestHeaderTimeoutMs of its handshake is closed, and a request not
+ *   received in full within requestTimeoutMs is answered 408 and closed.
  * Returns the refusal log (listeners can count refusals).
  */
 export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions, refusals = new TlsRefusalLog()): TlsRefusalLog {
@@ -66,7 +68,10 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
     });
   });
 
-  if (isHttpServer(server)) closeConnectionsWithoutRequest(server, options.requestHeaderTimeoutMs, refusals);
+  if (isHttpServer(server)) {
+    closeConnectionsWithoutRequest(server, options.requestHeaderTimeoutMs, refusals);
+    applyRequestDeadline(server, options.requestTimeoutMs);
+  }
   return refusals;
 }
 

@@ -17,17 +17,20 @@ type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<type
  * own (`skipMiddie`, `multipart`, `logger`, `bodyLimit`, timeouts, router
  * options, ...), except the ones that would make a server of their own
  * (`https`, `http`, `http2`, `serverFactory`): the server is the adapter's,
- * and MtlsModule supplies its TLS material.
+ * and MtlsModule supplies its TLS material; and `requestTimeout`, which is
+ * MtlsModule's `requestTimeoutMs` on both adapters.
  */
-export type MtlsFastifyAdapterOptions = Omit<FastifyHttpsAdapterOptions, 'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory'>;
+export type MtlsFastifyAdapterOptions = Omit<FastifyHttpsAdapterOptions, 'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory' | 'requestTimeout'>;
 
 /** Options that would give Fastify a server other than ours. */
 const OWN_SERVER_OPTIONS = ['https', 'http', 'http2', 'serverFactory'] as const;
 
+/** Fastify options MtlsModule sets, so that Express and Fastify serve alike: the option to use instead. */
+const MODULE_OPTIONS: Record<string, string> = { requestTimeout: 'requestTimeoutMs (MTLS_REQUEST_TIMEOUT_MS)' };
+
 /** Fastify's server options the adapter copies onto its server, as Fastify does for a server it makes itself. */
 interface FastifyServerTimeouts {
   keepAliveTimeout?: number;
-  requestTimeout?: number;
   connectionTimeout?: number;
   maxRequestsPerSocket?: number;
 }
@@ -59,6 +62,11 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
     for (const key of OWN_SERVER_OPTIONS) {
       if ((options as Record<string, unknown>)[key] !== undefined) {
         throw new MtlsConfigError(MtlsFastifyAdapter.name, `do not pass "${key}" to MtlsFastifyAdapter; it serves HTTPS with the material MtlsModule supplies`);
+      }
+    }
+    for (const [key, instead] of Object.entries(MODULE_OPTIONS)) {
+      if ((options as Record<string, unknown>)[key] !== undefined) {
+        throw new MtlsConfigError(MtlsFastifyAdapter.name, `do not pass "${key}" to MtlsFastifyAdapter; set MtlsModule's ${instead}, which both adapters apply`);
       }
     }
     super({ ...options, serverFactory: mtlsServerFactory } as ConstructorParameters<typeof FastifyAdapter<HttpsServer>>[0]);
@@ -94,12 +102,13 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
 
 /**
  * Fastify's `serverFactory`: the one HTTPS server of the application, made
- * fail-closed, with the timeouts Fastify sets on a server it makes itself.
+ * fail-closed, with the timeouts Fastify sets on a server it makes itself,
+ * except the whole-request deadline (Fastify's is none): MtlsModule sets
+ * `requestTimeoutMs` when it installs its material.
  */
 function mtlsServerFactory(handler: RequestListener, fastifyOptions: FastifyServerTimeouts): HttpsServer {
   const server = createServer(failClosedServerOptions(), handler);
   if (fastifyOptions.keepAliveTimeout !== undefined) server.keepAliveTimeout = fastifyOptions.keepAliveTimeout;
-  if (fastifyOptions.requestTimeout !== undefined) server.requestTimeout = fastifyOptions.requestTimeout;
   if (fastifyOptions.connectionTimeout !== undefined) server.setTimeout(fastifyOptions.connectionTimeout);
   if (fastifyOptions.maxRequestsPerSocket !== undefined && fastifyOptions.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = fastifyOptions.maxRequestsPerSocket;
   return server;

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { MtlsConfigError } from '../config/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { isIssuedBy } from '../material/certificate-chain';
 import type { TlsMaterial } from '../material/tls-material.interface';
 import { tls12SuitesWithoutForwardSecrecy } from '../config/cipher-suites';
 import { checkCrlFiles, findCrlIssuers } from './crl-checks';
@@ -35,6 +36,8 @@ export async function runStartupChecks(material: TlsMaterial, options: ResolvedM
     if (!ca.ca) warnings.push(`trustStorePath: ${describeCert(ca)} in ${material.trust.source} is not a CA certificate; it trusts that one certificate only`);
     if (new Date(ca.validTo) < now) warnings.push(`trustStorePath: CA ${describeCert(ca)} in ${material.trust.source} expired on ${new Date(ca.validTo).toISOString()}`);
   }
+
+  if (material.intermediates) warnings.push(...intermediateWarnings(material, now));
 
   if (options.validateCerts) {
     const { path, anchored } = buildPath(leaf, chain.slice(1), material.trust.cas);
@@ -75,6 +78,22 @@ export function assertExtendedKeyUsage(material: TlsMaterial, role: keyof typeof
 export function allowsRole(cert: X509Certificate, role: keyof typeof EKU): boolean {
   const eku = cert.keyUsage; // node names the extended key usage OIDs `keyUsage`
   return !eku || eku.length === 0 || eku.includes(EKU[role]);
+}
+
+/** intermediatesPath certificates that cannot help: a root (never trusted from there), an expired one, one that does not chain to the trust store. */
+function intermediateWarnings(material: TlsMaterial, now: Date): string[] {
+  const { certificates, source } = material.intermediates!;
+  const warnings: string[] = [];
+  for (const cert of certificates) {
+    const where = `intermediatesPath: ${describeCert(cert)} in ${source}`;
+    if (isIssuedBy(cert, cert)) {
+      warnings.push(`${where} is self-signed: it adds no trust from there (roots belong in trustStorePath)`);
+      continue;
+    }
+    if (new Date(cert.validTo) < now) warnings.push(`${where} expired on ${new Date(cert.validTo).toISOString()}`);
+    else if (!buildPath(cert, certificates, material.trust.cas).anchored) warnings.push(`${where} does not chain to a CA in ${material.trust.source}: it cannot help any path`);
+  }
+  return warnings;
 }
 
 function checkValidity(setting: string, cert: X509Certificate, source: string, now: Date): void {
