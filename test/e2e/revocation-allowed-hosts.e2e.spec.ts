@@ -108,6 +108,23 @@ describe.each(HTTP_ADAPTERS)('%s: revocation URLs are fetched only from allowed 
     expect(other.count('team.crl')).toBe(1);
   });
 
+  it('CRLDP: the hosts an intermediatesPath CA names are allowed too (CAs we chose to know)', async () => {
+    // The fleet's CA names a host nothing else names (where its own and its clients' CRLs are published).
+    const fleetCa = await createIntermediateCa(pki.root, { subject: 'CN=Fleet CA,O=nest-mtls test', crlDistributionPoints: [other.url('root.crl')] });
+    other.files.set('root.crl', der(await createCrl(pki.root)));
+    other.files.set('fleet.crl', der(await createCrl(fleetCa)));
+    pki.write('fleet-ca.crt', fleetCa.certPem);
+    const fleetClient = await issueCertificate(fleetCa, { subject: 'CN=fleet-client,O=nest-mtls', crlDistributionPoints: [other.url('fleet.crl')] });
+    const before = other.count('fleet.crl');
+    const without = await start({ enableCRLDP: true });
+    expect(await handshakeOutcome(without.port, tlsOf(fleetClient))).toBe('refused');
+    expect(other.count('fleet.crl')).toBe(before);
+    const svc = await start({ enableCRLDP: true, intermediatesPath: pki.path('fleet-ca.crt') });
+    expect(await handshakeOutcome(svc.port, tlsOf(fleetClient))).toBe(200);
+    expect(other.count('fleet.crl')).toBe(before + 1);
+    expect(svc.logs.lines.find((l) => l.includes('revocation information is fetched only from'))).toContain(`127.0.0.1:${other.port}`);
+  });
+
   it('OCSP: the responder the CA in our chain names is asked; one a certificate names on another host is not, and the log says why', async () => {
     const svc = await start({ ocsp: true });
     const good = await client('ocsp-allowed', { ocsp: [responder.url] });

@@ -16,8 +16,8 @@ export function hostOf(url: URL): string {
  * The hosts CRLs and OCSP answers may be fetched from, so that a
  * certificate a CA issued cannot make the service send requests anywhere
  * (SSRF): the hosts named in the CRL distribution points and OCSP responders
- * (Authority Information Access) of our own chain and of the certificates of
- * the trust store, the host of `ocspResponderUrl`, and those of
+ * (Authority Information Access) of our own chain, of the certificates of
+ * the trust store and of `intermediatesPath` (CAs we chose to know), the host of `ocspResponderUrl`, and those of
  * `revocationAllowedHosts`. Made once per material snapshot.
  */
 export class RevocationHosts {
@@ -87,9 +87,14 @@ function collect(snapshot: MtlsMaterialSnapshot): Map<string, string> {
     const host = hostOf(parsed);
     if (!hosts.has(host)) hosts.set(host, from);
   };
-  const { identity, trust } = snapshot.material;
+  const { identity, trust, intermediates } = snapshot.material;
   const seen = new Set<string>();
-  for (const [cert, where] of [...identity.chain.map((c) => [c, 'our chain'] as const), ...trust.cas.map((c) => [c, 'trust store'] as const)]) {
+  const named = [
+    ...identity.chain.map((c) => [c, 'our chain'] as const),
+    ...trust.cas.map((c) => [c, 'trust store'] as const),
+    ...(intermediates?.certificates ?? []).map((c) => [c, 'intermediatesPath'] as const),
+  ];
+  for (const [cert, where] of named) {
     if (seen.has(cert.fingerprint256)) continue;
     seen.add(cert.fingerprint256);
     for (const [url, what] of urlsOf(cert)) add(url, `${what} of ${describeCert(cert)}, ${where}`);
