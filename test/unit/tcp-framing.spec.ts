@@ -133,6 +133,43 @@ describe('BoundedJsonSocket (Nest\'s <length>#<json> framing with limits, over l
     }
   });
 
+  it('a peer that does not read its answers: reading pauses until it does; past maxSendBufferBytes it is cut', async () => {
+    const answer = 'y'.repeat(512 * 1024);
+    const s = await framingServer({ maxSendBufferBytes: 0 });
+    try {
+      const { client, server } = await s.open();
+      s.messages.length = 0;
+      server.on('message', () => server.sendMessage({ answer }));
+      client.pause(); // reads nothing
+      client.write(Array.from({ length: 64 }, (_, i) => frame({ i })).join(''));
+      await sleep(500);
+      const whilePaused = s.messages.length;
+      expect(whilePaused).toBeGreaterThan(0);
+      expect(whilePaused).toBeLessThan(64); // 32 MiB of answers do not all fit in the socket buffers: reading stopped
+      client.resume();
+      const deadline = Date.now() + 10000;
+      while (s.messages.length < 64 && Date.now() < deadline) await sleep(20);
+      expect(s.messages).toHaveLength(64);
+      client.destroy();
+    } finally {
+      await s.close();
+    }
+    const capped = await framingServer({ maxSendBufferBytes: 1024 * 1024 });
+    try {
+      const { client, server } = await capped.open();
+      // As Nest answers: after the handler ran, so every message of a chunk is taken before the first answer is written.
+      server.on('message', () => setImmediate(() => server.sendMessage({ answer })));
+      client.pause();
+      client.write(Array.from({ length: 64 }, (_, i) => frame({ i })).join(''));
+      const deadline = Date.now() + 10000;
+      while (capped.refusals.length === 0 && Date.now() < deadline) await sleep(20);
+      client.destroy();
+      expect(capped.refusals).toEqual(['protocol: more than 1048576 bytes of answers queued for a peer that does not read them']);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('answers are framed as Nest frames them: Nest\'s own JsonSocket reads them', async () => {
     const s = await framingServer();
     try {
@@ -159,16 +196,16 @@ describe('MtlsTcpServer options', () => {
   });
 
   it.each([
-    [{ maxMesageBytes: 10 }, 'MtlsTcpServer.maxMesageBytes: is not an option of the TCP transport; did you mean "maxMessageBytes"?'],
-    [{ idleTimeout: 10 }, 'MtlsTcpServer.idleTimeout: is not an option of the TCP transport; did you mean "idleTimeoutMs"?'],
-    [{ socketClass: JsonSocket }, 'MtlsTcpServer.socketClass: is not supported: MtlsTcpServer frames messages itself'],
-    [{ maxBufferSize: 10 }, 'MtlsTcpServer.maxBufferSize: is not supported: use maxMessageBytes'],
-    [{ maxMessageBytes: 0 }, 'MtlsTcpServer.maxMessageBytes: must be a whole number of bytes from 1 to 134217728, got 0'],
-    [{ maxMessageBytes: '1mb' }, 'MtlsTcpServer.maxMessageBytes: must be a whole number of bytes from 1 to 134217728, got "1mb"'],
-    [{ idleTimeoutMs: -1 }, 'MtlsTcpServer.idleTimeoutMs: must be a whole number from 0 to 2147483647 (0: off), got -1'],
-    [{ incompleteMessageTimeout: 1.5 }, 'MtlsTcpServer.incompleteMessageTimeout: must be a whole number'],
-    [{ tlsOptions: {} }, 'MtlsTcpServer: do not pass tlsOptions; MtlsModule supplies them'],
-  ])('%j is refused when the transport is made, naming the option', (options, message) => {
+    ['a misspelt maxMessageBytes', { maxMesageBytes: 10 }, 'MtlsTcpServer.maxMesageBytes: is not an option of the TCP transport; did you mean "maxMessageBytes"?'],
+    ['a misspelt idleTimeoutMs', { idleTimeout: 10 }, 'MtlsTcpServer.idleTimeout: is not an option of the TCP transport; did you mean "idleTimeoutMs"?'],
+    ['socketClass', { socketClass: JsonSocket }, 'MtlsTcpServer.socketClass: is not supported: MtlsTcpServer frames messages itself'],
+    ['maxBufferSize', { maxBufferSize: 10 }, 'MtlsTcpServer.maxBufferSize: is not supported: use maxMessageBytes'],
+    ['maxMessageBytes 0', { maxMessageBytes: 0 }, 'MtlsTcpServer.maxMessageBytes: must be a whole number of bytes from 1 to 134217728, got 0'],
+    ['maxMessageBytes "1mb"', { maxMessageBytes: '1mb' }, 'MtlsTcpServer.maxMessageBytes: must be a whole number of bytes from 1 to 134217728, got "1mb"'],
+    ['idleTimeoutMs -1', { idleTimeoutMs: -1 }, 'MtlsTcpServer.idleTimeoutMs: must be a whole number from 0 to 2147483647 (0: off), got -1'],
+    ['incompleteMessageTimeout 1.5', { incompleteMessageTimeout: 1.5 }, 'MtlsTcpServer.incompleteMessageTimeout: must be a whole number'],
+    ['tlsOptions', { tlsOptions: {} }, 'MtlsTcpServer: do not pass tlsOptions; MtlsModule supplies them'],
+  ])('%s is refused when the transport is made, naming the option', (_what, options, message) => {
     expect(make(options)).toThrow(MtlsConfigError);
     expect(make(options)).toThrow(message);
   });
@@ -183,20 +220,20 @@ describe('declaredPatternOf (the label of RPC metrics and log lines)', () => {
 
   it('one declared pattern: its label, whatever the peer sent (the message is not read)', () => {
     const h = handler([{ cmd: 'get_user' }]);
-    const sent = jest.fn(() => '{ "cmd" :    "get_user" }');
-    expect(declaredPatternOf(h, sent)).toBe('{"cmd":"get_user"}');
-    expect(sent).not.toHaveBeenCalled();
+    const getPattern = jest.fn(() => '{ "cmd" :    "get_user" }');
+    expect(declaredPatternOf(h, { getPattern })).toBe('{"cmd":"get_user"}');
+    expect(getPattern).not.toHaveBeenCalled();
   });
 
   it('several: the one the sent pattern spells, by canonical form; none of them: one bucket', () => {
     const h = handler([{ cmd: 'get_user', v: 1 }, 'users.list']);
-    expect(declaredPatternOf(h, () => '{  "v":1, "cmd":"get_user" }')).toBe('{"cmd":"get_user","v":1}');
-    expect(declaredPatternOf(h, () => 'users.list')).toBe('users.list');
-    expect(declaredPatternOf(h, () => '{"cmd":"other"}')).toBe(UNDECLARED_PATTERN);
-    expect(declaredPatternOf(h, () => 'not json {')).toBe(UNDECLARED_PATTERN);
+    expect(declaredPatternOf(h, { getPattern: () => '{  "v":1, "cmd":"get_user" }' })).toBe('{"cmd":"get_user","v":1}');
+    expect(declaredPatternOf(h, { getPattern: () => 'users.list' })).toBe('users.list');
+    expect(declaredPatternOf(h, { getPattern: () => '{"cmd":"other"}' })).toBe(UNDECLARED_PATTERN);
+    expect(declaredPatternOf(h, { getPattern: () => 'not json {' })).toBe(UNDECLARED_PATTERN);
   });
 
   it('no declared pattern: undefined (the caller falls back to the handler\'s name)', () => {
-    expect(declaredPatternOf(handler(undefined), () => 'x')).toBeUndefined();
+    expect(declaredPatternOf(handler(undefined), { getPattern: () => 'x' })).toBeUndefined();
   });
 });

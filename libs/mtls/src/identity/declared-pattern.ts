@@ -22,12 +22,12 @@ const declaredByHandler = new WeakMap<object, Declared | null>();
  * peer sent: Nest routes `{ "cmd" : "get_user" }` and every other spelling of
  * the same JSON to the same handler, and a label or log key made of the raw
  * text would grow with every spelling. A handler with one pattern gets its
- * label without reading the message; with several, the sent pattern is
- * matched by its canonical form (keys sorted, as Nest routes), and one that
+ * label without reading the message; with several, the pattern sent (the
+ * RPC context's `getPattern()`) is matched by its canonical form (keys sorted, as Nest routes), and one that
  * matches none is {@link UNDECLARED_PATTERN}. Undefined for a handler
  * without declared patterns.
  */
-export function declaredPatternOf(handler: object, sent: () => unknown): string | undefined {
+export function declaredPatternOf(handler: object, rpc: { getPattern?: () => unknown } | undefined): string | undefined {
   let declared = declaredByHandler.get(handler);
   if (declared === undefined) {
     declared = readDeclared(handler);
@@ -35,7 +35,8 @@ export function declaredPatternOf(handler: object, sent: () => unknown): string 
   }
   if (declared === null) return undefined;
   if (!declared.byCanonical) return declared.labels[0];
-  return declared.byCanonical.get(canonicalOfSent(sent())) ?? UNDECLARED_PATTERN;
+  const sent = typeof rpc?.getPattern === 'function' ? rpc.getPattern() : undefined;
+  return declared.byCanonical.get(canonicalOfSent(sent)) ?? UNDECLARED_PATTERN;
 }
 
 function readDeclared(handler: object): Declared | null {

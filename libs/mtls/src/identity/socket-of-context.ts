@@ -34,7 +34,7 @@ export function describeInvocation(context: ExecutionContext): string {
     case 'rpc': {
       // The handler's declared pattern, not the peer's spelling of it (which would make a new log kind per spelling).
       const rpc = context.switchToRpc().getContext<{ getPattern?: () => unknown } | undefined>();
-      const declared = declaredPatternOf(context.getHandler(), () => rpc?.getPattern?.());
+      const declared = declaredPatternOf(context.getHandler(), rpc);
       if (declared !== undefined) return `RPC ${declared}`;
       const pattern = typeof rpc?.getPattern === 'function' ? rpc.getPattern() : undefined;
       return `RPC ${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)}`;

@@ -17,7 +17,7 @@ export function routeOf(context: ExecutionContext): string {
     }
     case 'rpc': {
       const rpc = context.switchToRpc().getContext<{ getPattern?: () => unknown } | undefined>();
-      return declaredPatternOf(context.getHandler(), () => rpc?.getPattern?.()) ?? `${context.getClass().name}.${context.getHandler().name}`;
+      return declaredPatternOf(context.getHandler(), rpc) ?? `${context.getClass().name}.${context.getHandler().name}`;
     }
     default:
       return `${context.getClass().name}.${context.getHandler().name}`;
