@@ -40,10 +40,10 @@ const NINE = 0x39;
  */
 export class BoundedJsonSocket extends TcpSocket {
   private readonly decoder = new StringDecoder('utf8');
-  /** The length prefix read so far (-1: reading the body). */
+  /** The length prefix read so far, and its number of digits. */
   private announced = 0;
   private prefixDigits = 0;
-  /** The body being read: its announced length, what arrived of it, and its length and UTF-8 size. */
+  /** The body being read: its announced length (-1: reading a length prefix), what arrived of it, and its length and UTF-8 size. */
   private expected = -1;
   private body = '';
   private received = 0;
@@ -153,8 +153,8 @@ export class BoundedJsonSocket extends TcpSocket {
       this.paused = false;
       const pending = this.pending;
       this.pending = [];
-      for (const text of pending) this.read(text);
-      if (!this.refused) this.socket.resume();
+      for (const text of pending) this.read(text); // paused again on the way: the rest waits in `pending`, in order
+      if (!this.refused && !this.paused) this.socket.resume();
       this.armIncompleteTimer();
     });
   }
