@@ -1,9 +1,11 @@
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { HealthController } from '../../apps/user-service/src/health.controller';
+import { handshakesFrom } from '../support/handshake-flood';
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { handshakeOutcome, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
+import { handshakeOutcome, httpsGet, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -176,4 +178,91 @@ describe.each(HTTP_ADAPTERS)('%s: a CRL that passes its nextUpdate while the ser
     const line = svc.logs.lines.slice(before).find((l) => l.includes('TLS handshake from'));
     expect(line).toMatch(/refused: crl_expired \(CRL_HAS_EXPIRED\); hint: a CRL is missing or past its nextUpdate/);
   });
+});
+
+/** Runs `task(i)` for i in [0, count), `parallel` at a time. */
+async function inParallel(count: number, parallel: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+/** The i-th of 1,000 loopback addresses outside 127.0.0.0/24: 127.0.1.1 ... 127.0.4.250. */
+const floodAddress = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
+
+/**
+ * Log blinding: repeated refusals are summarised (one line, then a count per
+ * window), and memory stays bounded, but one peer flooding with many
+ * addresses or many URLs cannot keep another peer's refusal out of the log;
+ * a revoked certificate's refusal is always written.
+ */
+describe.each(HTTP_ADAPTERS)('%s: one peer cannot blind the log for another', (adapter) => {
+  let pki: TestPki;
+  let svc: RunningApp;
+
+  /** Waits until a log line matching `pattern` appears. */
+  async function lineMatching(pattern: RegExp, limitMs = 3000): Promise<string> {
+    const start = Date.now();
+    for (;;) {
+      const line = svc.logs.lines.find((l) => pattern.test(l));
+      if (line) return line;
+      if (Date.now() - start > limitMs) throw new Error(`no log line ${pattern} within ${limitMs} ms (${svc.logs.lines.length} lines)`);
+      await sleep(25);
+    }
+  }
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    await pki.issue('intruder', { subject: 'CN=intruder,O=nest-mtls' });
+    svc = await startUserService(pki, { MTLS_CRL_PATH: pki.crlAll }, adapter);
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('1,000 no-certificate handshakes from 1,000 loopback addresses; then another peer\'s refusal, and a revoked certificate\'s, are still logged at once', async () => {
+    const flood = await handshakesFrom(svc.port, pki.clientTls(), Array.from({ length: 1000 }, (_, i) => floodAddress(i)));
+    expect(flood).toMatchObject({ refused: 1000, answered: 0 });
+    process.stdout.write(`${adapter}: 1,000 refused handshakes from 1,000 addresses in ${flood.ms} ms\n`);
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.3' } as ConnectionOptions)).toBe('refused');
+    await lineMatching(/^WARN TLS handshake from 127\.0\.0\.3:\d+ refused: revoked \(CERT_REVOKED\)/);
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(), localAddress: '127.0.0.2' } as ConnectionOptions)).toBe('refused');
+    await lineMatching(/^WARN TLS handshake from 127\.0\.0\.2:\d+ refused: no_certificate/);
+    // The flood itself: each address's first refusal (they are different peers), nothing lost to them.
+    expect(svc.logs.lines.filter((l) => /^WARN TLS handshake from 127\.0\.[1-4]\.\d+:\d+ refused: no_certificate/.test(l)).length).toBe(1000);
+  }, 120000);
+
+  it('1,000 distinct URLs refused for one certificate; then another certificate\'s and another host\'s refusals are still logged at once', async () => {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 8, localAddress: '127.0.0.5' } as never);
+    try {
+      await inParallel(1000, 8, async (i) => {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = httpsRequest({ host: '127.0.0.1', port: svc.port, path: `/users/1?n=${i}`, agent, servername: 'localhost', ...pki.clientTls('event-service') } as never, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(403);
+      });
+    } finally {
+      agent.destroy();
+    }
+    // Another certificate from another address, and the same certificate from another address: each logged.
+    expect((await httpsGet(svc.port, '/users/1?n=victim', { ...pki.clientTls('intruder'), localAddress: '127.0.0.6' } as ConnectionOptions)).status).toBe(403);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=victim from 127\.0\.0\.6:\d+: policy refused subject CN=intruder,O=nest-mtls/);
+    expect((await httpsGet(svc.port, '/users/1?n=other-host', { ...pki.clientTls('event-service'), localAddress: '127.0.0.7' } as ConnectionOptions)).status).toBe(403);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=other-host from 127\.0\.0\.7:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    // And another certificate from the flooding peer's own address.
+    expect((await httpsGet(svc.port, '/users/1?n=same-host', { ...pki.clientTls('intruder'), localAddress: '127.0.0.5' } as ConnectionOptions)).status).toBe(403);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=same-host from 127\.0\.0\.5:\d+: policy refused subject CN=intruder,O=nest-mtls/);
+    // The flooding peer lost only lines of its own (counted in its summary at the end of the window).
+    const flooder = svc.logs.lines.filter((l) => /^WARN 403 GET \/users\/1\?n=\d+ from 127\.0\.0\.5:/.test(l));
+    expect(flooder.length).toBeGreaterThan(0);
+    expect(flooder.length).toBeLessThanOrEqual(16);
+  }, 120000);
 });

@@ -22,12 +22,13 @@ import {
 import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClient, mtlsTcpClientTlsOptions, mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
-import { serviceMain } from '../support/spawn-service';
+import { scrape, sample, samplesOf } from '../support/admin-app';
+import { freePort, serviceMain, startService, type RunningService } from '../support/spawn-service';
 import { CapturingLogger } from '../support/start-app';
-import { rawRpc, startMtlsMicroservice, type RunningMicroservice } from '../support/start-microservice';
+import { floodFromChild, longestAnswerWhile, rawRpc, rawRpcBatch, startMtlsMicroservice, type RunningMicroservice } from '../support/start-microservice';
 import { SecretVolume } from '../support/secret-volume';
 import { TestPki } from '../support/test-pki';
-import { httpsGet, tlsOpen } from '../support/tls-probe';
+import { closedWithin, httpsGet, tlsOpen } from '../support/tls-probe';
 
 const ADA = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' };
 const GET_USER = { cmd: 'get_user' };
@@ -511,6 +512,208 @@ describe('user-service with TCP_PORT (the built service)', () => {
     } finally {
       home.close();
       event.close();
+    }
+  });
+});
+
+describe('floods by a valid certificate over TCP (user-service with HTTPS, TCP_PORT and ADMIN_PORT in one process)', () => {
+  let pki: TestPki;
+  let service: RunningService;
+  let port: number;
+  let tcpPort: number;
+  let adminPort: number;
+
+  /** Waits until the service printed a line matching `pattern`. */
+  async function waitForOutput(pattern: RegExp, limitMs = 10000): Promise<string> {
+    const start = Date.now();
+    for (;;) {
+      // eslint-disable-next-line no-control-regex
+      const line = service.output().replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => pattern.test(l));
+      if (line) return line;
+      if (Date.now() - start > limitMs) throw new Error(`no ${pattern} in the output within ${limitMs} ms:\n${service.output().slice(-4000)}`);
+      await sleep(50);
+    }
+  }
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    [port, tcpPort, adminPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    service = await startService('user-service', {
+      MTLS_CERT_PATH: pki.certs['user-service'].chain,
+      MTLS_KEY_PATH: pki.certs['user-service'].key,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+      PORT: String(port),
+      TCP_PORT: String(tcpPort),
+      ADMIN_PORT: String(adminPort),
+    });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    pki?.cleanup();
+  });
+
+  it('3,000 whitespace variants of {"cmd":"get_user"} reach the handler, and the guard metrics and log keep the declared pattern', async () => {
+    const variant = (i: number) => `{${' '.repeat(i % 60)}"cmd"${' '.repeat(Math.floor(i / 60))}:"get_user"}`;
+    const allowed = Array.from({ length: 3000 }, (_, i) => variant(i));
+    expect(new Set(allowed).size).toBe(3000);
+    const answers = await rawRpcBatch(tcpPort, pki.clientTls('home-page-service'), allowed, { id: 1 });
+    expect(answers.size).toBe(3000);
+    for (const answer of answers.values()) expect(answer).toEqual({ response: ADA, err: undefined });
+    const refused = await rawRpcBatch(tcpPort, pki.clientTls('event-service'), allowed.slice(1, 40), { id: 1 });
+    expect([...refused.values()].every((a) => (a.err as { message?: string })?.message === 'Certificate subject is not recognized!')).toBe(true);
+
+    const decisions = samplesOf(await scrape(adminPort), 'mtls_guard_decisions_total');
+    expect(decisions.map((s) => s.labels)).toEqual(expect.arrayContaining([{ route: '{"cmd":"get_user"}', outcome: 'allowed' }]));
+    expect(new Set(decisions.map((s) => s.labels.route))).toEqual(new Set(['{"cmd":"get_user"}']));
+    expect(sample(decisions, 'mtls_guard_decisions_total', { route: '{"cmd":"get_user"}', outcome: 'allowed' })).toBe(3000);
+    expect(sample(decisions, 'mtls_guard_decisions_total', { route: '{"cmd":"get_user"}', outcome: 'refused' })).toBe(39);
+    // The refusal line names the declared pattern too (one line, then a count), not 39 different ones.
+    await waitForOutput(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    expect(service.output()).not.toMatch(/refused RPC \{ +"cmd"/);
+  });
+
+  it.each([
+    ['letters', 'x'],
+    ['digits', '9'],
+  ])('15 MB without "#" (%s): the connection is closed at once, and HTTPS /health on the same process keeps answering', async (_what, fill) => {
+    const flood = floodFromChild(tcpPort, pki.clientTls('home-page-service'), { fill, bytes: 15 * 1024 * 1024, waitAfterMs: 1000 });
+    const health = await longestAnswerWhile(port, '/health', pki.clientTls('home-page-service'), flood);
+    const outcome = await flood;
+    process.stdout.write(`15 MB without "#" (${fill}): ${JSON.stringify(outcome)}; /health: ${JSON.stringify(health)}\n`);
+    expect(outcome.cutShort).toBe(true);
+    expect(outcome.closedAfterMs).toBeLessThan(2000);
+    expect(health.statuses).toEqual([200]);
+    expect(health.longestMs).toBeLessThan(1000);
+    await waitForOutput(/WARN \[MtlsServer\] connection from 127\.0\.0\.1:\d+ refused: protocol \(length prefix/);
+  });
+
+  it('a 96 MB frame is refused at its length prefix: the connection is closed before the frame is read, and /health keeps answering', async () => {
+    const bytes = 96 * 1024 * 1024;
+    const flood = floodFromChild(tcpPort, pki.clientTls('home-page-service'), { prefix: `${bytes}#`, fill: 'a', bytes, waitAfterMs: 1000 });
+    const health = await longestAnswerWhile(port, '/health', pki.clientTls('home-page-service'), flood);
+    const outcome = await flood;
+    process.stdout.write(`96 MB frame: ${JSON.stringify(outcome)}; /health: ${JSON.stringify(health)}\n`);
+    expect(outcome.cutShort).toBe(true);
+    expect(outcome.closedAfterMs).toBeLessThan(2000);
+    expect(outcome.sentBytes).toBeLessThan(bytes / 2);
+    expect(health.statuses).toEqual([200]);
+    expect(health.longestMs).toBeLessThan(1000);
+    await waitForOutput(/WARN \[MtlsServer\] connection from 127\.0\.0\.1:\d+ refused: protocol \(length prefix announces at least 10066329 characters; maxMessageBytes is 1048576\)/);
+  });
+});
+
+/** CapturingLogger with debug lines too. */
+class DebugCapturingLogger extends CapturingLogger {
+  override debug(...args: unknown[]) {
+    this.lines.push(`DEBUG ${String(args[0])}`);
+  }
+}
+
+describe('idle connections on the TCP transport (idleTimeoutMs)', () => {
+  let pki: TestPki;
+  let svc: RunningMicroservice;
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startMtlsMicroservice(moduleWith(pki.pemOptions('user-service')), { idleTimeoutMs: 1000 }, new DebugCapturingLogger());
+  });
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('a connection idle after its message is closed after idleTimeoutMs, and the client reconnects for its next call', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    socket.on('error', () => undefined);
+    const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    const body = JSON.stringify({ pattern: GET_USER, data: { id: 1 }, id: 'idle' });
+    socket.write(`${body.length}#${body}`);
+    await answered;
+    const closedAfter = await closedWithin(socket, 6000);
+    expect(closedAfter).toBeGreaterThanOrEqual(900);
+    expect(closedAfter).toBeLessThan(4000);
+    expect(svc.logs.lines.join('\n')).toMatch(/DEBUG closed the idle connection from 127\.0\.0\.1:\d+ \(no traffic for 1000 ms\)/);
+
+    // Nest's ClientTCP opens a new connection when its idle one was closed.
+    const source = await MtlsMaterialSource.create(pki.pemOptions('home-page-service'));
+    const client = new MtlsTcpClient({ source, host: 'localhost', port: svc.port });
+    try {
+      await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).resolves.toEqual(ADA);
+      await sleep(2000);
+      await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).resolves.toEqual(ADA);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a call in flight longer than idleTimeoutMs is answered, not cut', async () => {
+    const source = await MtlsMaterialSource.create(pki.pemOptions('home-page-service'));
+    const client = new MtlsTcpClient({ source, host: 'localhost', port: svc.port });
+    try {
+      await expect(lastValueFrom(client.send<string>({ cmd: 'slow' }, 2500))).resolves.toBe('CN=home-page-service,O=nest-mtls');
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe.each(['text', 'json'])('log forgery through the TCP transport (user-service, LOG_FORMAT=%s)', (format) => {
+  let pki: TestPki;
+  let service: RunningService;
+  let tcpPort: number;
+  // A pattern that ends Nest's line and writes one that looks like the guard admitting someone, then a line
+  // separator and a bidi override that would break or reorder the line in a viewer.
+  const FORGED = 'LOG [ClientCertGuard] admitted CN=admin,O=nest-mtls';
+  const pattern = `{"cmd":"nope"}\n[Nest] 4242  - 12/07/2026, 5:54:35 PM     ${FORGED}\r\n\u2028x\u202egnp.exe`;
+  // eslint-disable-next-line no-control-regex
+  const plain = () => service.output().replace(/\x1b\[[0-9;]*m/g, '');
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    const [port, tcp] = await Promise.all([freePort(), freePort()]);
+    tcpPort = tcp;
+    service = await startService('user-service', {
+      MTLS_CERT_PATH: pki.certs['user-service'].chain,
+      MTLS_KEY_PATH: pki.certs['user-service'].key,
+      MTLS_TRUST_STORE_PATH: pki.trustStore,
+      PORT: String(port),
+      TCP_PORT: String(tcpPort),
+      LOG_FORMAT: format,
+    });
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    pki?.cleanup();
+  });
+
+  it('an event and a message with a forged pattern: logged escaped on one line, no forged line, nothing raw', async () => {
+    const socket = await tlsOpen(tcpPort, pki.clientTls('event-service'));
+    socket.on('error', () => undefined);
+    const frame = (packet: object) => {
+      const body = JSON.stringify(packet);
+      return `${body.length}#${body}`;
+    };
+    // An event (no id): nobody handles it, which Nest would log with the pattern; a message (with id) likewise unhandled.
+    socket.write(frame({ pattern, data: {} }) + frame({ pattern, data: {}, id: 'forged' }));
+    const answered = new Promise((resolve) => socket.once('data', resolve));
+    await answered;
+    const deadline = Date.now() + 5000;
+    while (!/event with no handler from 127\.0\.0\.1:\d+: pattern/.test(plain()) && Date.now() < deadline) await sleep(50);
+    socket.destroy();
+    await service.stop();
+
+    const out = plain();
+    const lines = out.split('\n').filter((l) => l.length > 0);
+    for (const line of lines) expect(line).not.toMatch(/^\[Nest\] 4242 /);
+    expect(out).not.toMatch(/[\u2028\u2029\u202e]/);
+    expect(out).toMatch(/event with no handler from 127\.0\.0\.1:\d+: pattern \{\\?"cmd\\?":\\?"nope\\?"\}\\{1,2}n\[Nest\] 4242/);
+    if (format === 'json') {
+      for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+      expect(lines.map((l) => JSON.parse(l) as { context?: string; message?: string }).filter((r) => r.context === 'ClientCertGuard' && /admitted/.test(String(r.message)))).toEqual([]);
+    } else {
+      // Every physical line is one record: Nest's prefix (or the service's own "listening" line).
+      for (const line of lines) expect(line).toMatch(/^(\[Nest\] \d+ {2}- |user-service listening on )/);
     }
   });
 });

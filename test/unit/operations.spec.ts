@@ -3,6 +3,7 @@ import { mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { RecentSubjects } from 'nest-mtls/admin/recent-subjects';
 import { resolveAdminOptions } from 'nest-mtls/admin/mtls-admin-options';
 import { logLine } from 'nest-mtls/logging/log-line';
+import { logSafe } from 'nest-mtls/logging/log-safe';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -48,6 +49,59 @@ describe('MtlsConsoleLogger', () => {
     expect(typeof refusal.timestamp).toBe('number');
     expect(plain).toMatchObject({ level: 'log', context: 'Bootstrap', message: 'plain line' });
     expect(clash).toMatchObject({ level: 'warn', message: 'a field may not replace the message' });
+  });
+
+  // What a peer can put in a message Nest logs (an event pattern, an error message): a whole forged record, a
+  // line separator, a bidi override, a terminal escape.
+  const FORGED = 'x\n[Nest] 4242  - 12/07/2026, 5:54:35 PM     LOG [ClientCertGuard] admitted CN=admin\r\n\u2028y\u202egnp.exe\u001b[2J';
+
+  it('text: any message (not only ours) is one physical line, escaped; nest-mtls\' own escaped lines come out unchanged', () => {
+    const logger = new MtlsConsoleLogger({ colors: false });
+    const ours = `refused RPC {"cmd":"get_user"} from 127.0.0.1:5000: policy refused subject ${logSafe('CN=evil\u202egnp.exe')}`;
+    const lines = captureOutput(() => {
+      logger.error(`There is no matching event handler defined in the remote service. Event pattern: ${FORGED}`, 'Server');
+      logger.warn(FORGED, 'Ctx\nLOG [Forged]');
+      logger.log({ pattern: FORGED, nested: { a: [1, 2] } }, 'Server');
+      logger.warn(ours, 'ClientCertGuard');
+    });
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(line).toMatch(/^\[Nest\] \d+ {2}- /);
+    expect(lines[0]).toMatch(/ERROR \[Server\] There is no matching event handler defined in the remote service\. Event pattern: x\\n\[Nest\] 4242 .* admitted CN=admin\\r\\n\\u2028y\\u202egnp\.exe\\x1b\[2J$/);
+    expect(lines[1]).toContain('[Ctx\\nLOG [Forged]]');
+    expect(lines[2]).toMatch(/LOG \[Server\] Object\(2\) \{ pattern: .*nested: \{ a: \[ 1, 2 \] \} \}$/);
+    expect(lines[3]).toMatch(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:5000: policy refused subject CN=evil\\u202egnp\.exe$/);
+    expect(lines.join('\n')).not.toMatch(/[\u2028\u202e\u001b]/);
+  });
+
+  it('text: an error\'s message (which may carry peer text) stays on its record\'s line; its stack frames follow, indented', () => {
+    const logger = new MtlsConsoleLogger({ colors: false });
+    const err = new Error(`Could not parse JSON\nRequest data: ${FORGED}`);
+    const lines = captureOutput(() => {
+      logger.error(err);
+      logger.error(err.message, err.stack, 'ExceptionsHandler');
+    });
+    expect(lines[0]).toMatch(/^\[Nest\] \d+ {2}- .* ERROR Error: Could not parse JSON\\nRequest data: x\\n\[Nest\] 4242 .*gnp\.exe\\x1b\[2J$/);
+    const records = lines.filter((l) => l.startsWith('[Nest]'));
+    expect(records).toHaveLength(2);
+    // Every other line is an indented frame or the escaped header of the stack: none can pass for a record.
+    for (const line of lines.filter((l) => !l.startsWith('[Nest] ') || !/ERROR /.test(l))) expect(line).toMatch(/^( {4}at |Error: Could not parse JSON\\n)/);
+    expect(lines.filter((l) => /^ {4}at /.test(l)).length).toBeGreaterThan(2);
+    expect(lines.join('\n')).not.toMatch(/^\[Nest\] 4242/m);
+  });
+
+  it('json: the message and context escaped as in text; what JSON leaves raw (line separators, bidi) written as JSON escapes', () => {
+    const logger = new MtlsConsoleLogger({ json: true });
+    const lines = captureOutput(() => {
+      logger.error(`Event pattern: ${FORGED}`, 'Server');
+      logger.warn('ours', { event: 'x', subject: 'CN=a\u2028b' }, 'Ctx\u202e');
+      logger.error(new Error(`boom ${FORGED}`));
+    });
+    expect(lines).toHaveLength(3);
+    expect(lines.join('\n')).not.toMatch(/[\u2028\u202e\u001b]/);
+    const [event, fielded, error] = lines.map((l) => JSON.parse(l));
+    expect(event.message).toBe(`Event pattern: ${logSafe(FORGED, Infinity)}`);
+    expect(fielded).toMatchObject({ message: 'ours', context: 'Ctx\\u202e', subject: 'CN=a\u2028b' });
+    expect(error.message).toBe(`boom ${logSafe(FORGED, Infinity)}`);
   });
 
   it('logFormatSetting reads text or json, and names the variable otherwise', () => {

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Socket } from 'node:net';
+import { declaredPatternOf } from './declared-pattern';
 
 /**
  * The connection a request or message arrived on, whatever the transport:
@@ -23,7 +24,7 @@ export function socketOf(context: ExecutionContext): Socket | undefined {
   }
 }
 
-/** What the log calls a request or message: `GET /users/1`, `RPC {"cmd":"get_user"}`. */
+/** What the log calls a request or message: `GET /users/1`, `RPC {"cmd":"get_user"}` (the handler's declared pattern). */
 export function describeInvocation(context: ExecutionContext): string {
   switch (context.getType<string>()) {
     case 'http': {
@@ -31,7 +32,10 @@ export function describeInvocation(context: ExecutionContext): string {
       return `${request?.method ?? '?'} ${request?.originalUrl ?? request?.url ?? '?'}`;
     }
     case 'rpc': {
+      // The handler's declared pattern, not the peer's spelling of it (which would make a new log kind per spelling).
       const rpc = context.switchToRpc().getContext<{ getPattern?: () => unknown } | undefined>();
+      const declared = declaredPatternOf(context.getHandler(), rpc);
+      if (declared !== undefined) return `RPC ${declared}`;
       const pattern = typeof rpc?.getPattern === 'function' ? rpc.getPattern() : undefined;
       return `RPC ${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)}`;
     }

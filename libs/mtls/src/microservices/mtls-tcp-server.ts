@@ -1,19 +1,21 @@
-import { ServerTCP, type TcpOptions } from '@nestjs/microservices';
+import { Logger, type LoggerService } from '@nestjs/common';
+import { ServerTCP, type BaseRpcContext, type ReadPacket, type TcpSocket } from '@nestjs/microservices';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { MtlsConfigError } from '../config/mtls-config.error';
+import { logSafe } from '../logging/log-safe';
+import { logSafeLogger } from '../logging/log-safe-logger';
+import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { failClosedServerOptions } from '../server/fail-closed-server-options';
+import { peerAddressOf, peerHostOf } from '../server/peer-address';
 import { TlsServerBinding } from '../server/tls-server-binding';
 import { MTLS_DRAIN, untilDeadline, type Drainable, type DrainOutcome } from '../shutdown/drainable';
+import { BoundedJsonSocket } from './bounded-json-socket';
 import { FirstMessageDeadline } from './first-message-deadline';
+import { resolveTcpLimits, type MtlsTcpServerOptions, type ResolvedTcpLimits } from './mtls-tcp-server-options';
 
-/**
- * Options of {@link MtlsTcpServer}: Nest's TCP transport options (`port`,
- * `host`, `retryAttempts`, framing limits, serializers), without
- * `tlsOptions`, which come from MtlsModule.
- */
-export type MtlsTcpServerOptions = Omit<NonNullable<TcpOptions['options']>, 'tlsOptions'>;
+export type { MtlsTcpServerOptions } from './mtls-tcp-server-options';
 
 /** The parts of a TCP connection's framing socket (Nest's TcpSocket) this server reads. */
 interface FramingSocket {
@@ -41,6 +43,16 @@ interface FramingSocket {
  * complete message within `requestHeaderTimeoutMs` of its handshake. Without
  * material `listen()` fails with MtlsConfigError and nothing listens.
  *
+ * Messages are framed by {@link BoundedJsonSocket} (Nest's `<length>#<json>`
+ * read incrementally): a message larger than `maxMessageBytes` (default 1
+ * MiB), a length prefix that is not a number, or a message that is not JSON
+ * closes the connection, logged `refused: protocol` with the reason. A
+ * connection without traffic for `idleTimeoutMs` (default 5 minutes) after
+ * its first message is closed, unless a call is being handled on it. Events
+ * without a handler are logged once per peer host and window (then counted),
+ * with the pattern escaped and cut; every line Nest's transport writes goes
+ * through `logSafe`.
+ *
  * Graceful shutdown (`enableGracefulShutdown`) drains it: no new
  * connections, idle connections (and handshakes in progress) closed at once,
  * a connection with messages being handled closed once their answers are
@@ -55,13 +67,19 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
   /** Every TCP connection, also before its handshake finished. */
   private readonly rawSockets = new Set<Socket>();
   private draining = false;
+  private readonly limits: ResolvedTcpLimits;
+  private readonly mtlsLogger = new Logger(MtlsTcpServer.name);
+  /** Events nobody handles: one line per peer host and window, then a count. */
+  private readonly unhandledEvents = new RepeatSummarizer((line) => this.mtlsLogger.warn(line));
 
   constructor(source: MtlsMaterialSource, options: MtlsTcpServerOptions = {}) {
-    if (options && 'tlsOptions' in options) {
-      throw new MtlsConfigError(MtlsTcpServer.name, 'do not pass tlsOptions; MtlsModule supplies them');
-    }
+    const limits = resolveTcpLimits(options ?? {});
+    const { maxMessageBytes: _max, idleTimeoutMs: _idle, ...tcp } = options ?? {};
     // ServerTCP creates its server in its constructor: fail-closed until the material is installed below.
-    super({ ...options, tlsOptions: failClosedServerOptions() });
+    super({ ...tcp, tlsOptions: failClosedServerOptions() });
+    this.limits = limits;
+    // Nest's own lines from this transport (e.g. an event pattern nobody handles) carry peer text: escaped, whatever the application's logger.
+    (this as unknown as { logger: LoggerService }).logger = logSafeLogger(this.logger);
     if (isMaterialSource(source)) {
       this.binding.install(this.server as TlsServer, source);
       this.source = source;
@@ -90,6 +108,52 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
   override bindHandler(socket: Socket): void {
     super.bindHandler(socket);
     if (this.source) this.firstMessage.start(socket, this.source.current().options.requestHeaderTimeoutMs);
+    this.closeWhenIdle(socket);
+  }
+
+  /** Nest's framing for each connection: ours, with hard limits and without rescanning (see BoundedJsonSocket). */
+  protected override getSocketInstance(socket: Socket): TcpSocket {
+    return new BoundedJsonSocket(socket, {
+      maxMessageBytes: this.limits.maxMessageBytes,
+      incompleteMessageTimeoutMs: this.limits.incompleteMessageTimeoutMs,
+      maxSendBufferBytes: this.limits.maxSendBufferBytes,
+      refuse: (reason, detail) => this.binding.refusals?.record({ stage: 'connection', peer: peerAddressOf(socket), reason, detail }),
+    });
+  }
+
+  /**
+   * A connection without traffic for `idleTimeoutMs` is closed (a debug
+   * line, not a refusal: a client's pooled connection goes idle normally),
+   * unless a call is being handled on it.
+   */
+  private closeWhenIdle(socket: Socket): void {
+    const { idleTimeoutMs } = this.limits;
+    if (idleTimeoutMs <= 0 || socket.destroyed) return;
+    socket.setTimeout(idleTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.handling.has(socket)) {
+        socket.setTimeout(idleTimeoutMs); // a call in flight: look again later
+        return;
+      }
+      this.mtlsLogger.debug(`closed the idle connection from ${peerAddressOf(socket)} (no traffic for ${idleTimeoutMs} ms)`);
+      socket.destroy();
+    });
+  }
+
+  /** An event nobody handles is logged once per peer host and window (escaped, cut), then counted; Nest would log each, raw. */
+  override async handleEvent(pattern: string, packet: ReadPacket, context: BaseRpcContext): Promise<unknown> {
+    if (this.getHandlerByPattern(pattern)) return super.handleEvent(pattern, packet, context);
+    const peer = peerAddressOf((context as BaseRpcContext & { getSocketRef?: () => { socket?: Socket } }).getSocketRef?.()?.socket);
+    const host = peerHostOf(peer);
+    this.unhandledEvents.report(
+      host,
+      () => `event with no handler from ${logSafe(peer, 64)}: pattern ${logSafe(pattern, 200)}`,
+      (repeats, seconds) => `events with no handler from ${logSafe(host, 64)}: and ${repeats} more in the last ${seconds} s`,
+      undefined,
+      undefined,
+      { peer: host },
+    );
+    return undefined;
   }
 
   /** Called by Nest for each complete message. */
@@ -137,6 +201,7 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
   /** Stops listening, closes open connections, and stops following material changes. */
   override close(): void {
     this.binding.close();
+    this.unhandledEvents.flush();
     super.close();
   }
 }

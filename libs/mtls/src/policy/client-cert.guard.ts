@@ -8,7 +8,8 @@ import { peerCertificateState, type PeerCertificateState } from '../identity/pee
 import { describeInvocation, socketOf } from '../identity/socket-of-context';
 import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
-import { RepeatSummarizer } from '../logging/repeat-summarizer';
+import { peerGroupOf } from '../logging/peer-group';
+import { RepeatSummarizer, type ReportScope } from '../logging/repeat-summarizer';
 import { MtlsMaterialSource } from '../material/material-source';
 import { peerAddressOf, peerHostOf } from '../server/peer-address';
 import type { GuardRefusalReason } from '../telemetry/mtls-events';
@@ -41,7 +42,7 @@ import { routeOf } from './route-of-context';
 @Injectable()
 export class ClientCertGuard implements CanActivate {
   protected readonly logger = new Logger(ClientCertGuard.name);
-  /** A flood of refused requests from one peer is one line, then a count per 10 s. */
+  /** A flood of refused requests from one peer is one line, then a count per 10 s; one peer (host and subject) cannot crowd out another's lines. */
   protected readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
   /** The same for callers audit mode lets in. */
   protected readonly auditLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
@@ -218,6 +219,7 @@ export class ClientCertGuard implements CanActivate {
       (repeats, seconds) => `${refused} ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
       fields,
       { ...fields, peer: peerHostOf(peer) },
+      fairnessScope(peer, fields.subject),
     );
     if (context.getType<string>() === 'rpc') throw rpcRefusal(message);
     throw new ClientCertForbiddenException(message);
@@ -234,6 +236,7 @@ export class ClientCertGuard implements CanActivate {
       (repeats, seconds) => `400 ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
       fields,
       { ...fields, peer: peerHostOf(peer) },
+      fairnessScope(peer, fields.subject),
     );
     throw new BadRequestException({ statusCode: 400, message: reason });
   }
@@ -249,6 +252,7 @@ export class ClientCertGuard implements CanActivate {
       (repeats, seconds) => `audit mode: would refuse ${what} from ${peerHostOf(peer)}: ${logSafe(why, 800)}: and ${repeats} more in the last ${seconds} s; let in`,
       fields,
       { ...fields, peer: peerHostOf(peer) },
+      fairnessScope(peer, fields.subject),
     );
   }
 
@@ -290,6 +294,12 @@ interface RouteMetadata {
  */
 function guardFields(event: string, reason: string, context: ExecutionContext, peer: string, subject: string | undefined, via: 'tls' | 'proxy' | undefined) {
   return { event, reason, route: logSafe(routeOf(context), 200), peer, subject: subject !== undefined ? logSafe(subject) : undefined, via };
+}
+
+/** Whose line it is for the summariser's fairness: the peer host (an IPv6 /64 as one), and the subject (escaped) it presented when there is one. */
+function fairnessScope(peer: string, subject: string | undefined): ReportScope {
+  const host = peerGroupOf(peerHostOf(peer));
+  return { peer: subject === undefined ? host : `${host} (${subject})` };
 }
 
 /** `, forwarded by the trusted proxy CN=envoy` for log lines about a forwarded identity. */

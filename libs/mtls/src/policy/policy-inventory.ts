@@ -72,7 +72,9 @@ export class MtlsPolicyInventory implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const entries = this.list();
     if (entries.length === 0) return;
-    this.logger.debug(`client certificate policies of ${entries.length} route(s) and message pattern(s):\n${formatInventory(entries)}`);
+    // One record per line (a log line never spans several): the count, then each route.
+    this.logger.debug(`client certificate policies of ${entries.length} route(s) and message pattern(s):`);
+    for (const line of formatInventory(entries).split('\n')) this.logger.debug(line);
   }
 
   /** The inventory (computed once the application has started; routes do not change afterwards). */

@@ -1,10 +1,12 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { declaredPatternOf } from '../identity/declared-pattern';
 
 /**
  * The route a request or message was matched to, as declared, never the raw
  * URL (so metrics keep a bounded set of labels): `/users/:id` on Express
  * (`request.route.path`) and Fastify (`request.routeOptions.url`), the
- * message pattern as JSON over RPC.
+ * handler's declared message pattern as JSON over RPC (never the text the
+ * peer sent: every spelling of `{"cmd":"get_user"}` reaches the same handler).
  */
 export function routeOf(context: ExecutionContext): string {
   switch (context.getType<string>()) {
@@ -15,8 +17,7 @@ export function routeOf(context: ExecutionContext): string {
     }
     case 'rpc': {
       const rpc = context.switchToRpc().getContext<{ getPattern?: () => unknown } | undefined>();
-      const pattern = typeof rpc?.getPattern === 'function' ? rpc.getPattern() : undefined;
-      return typeof pattern === 'string' ? pattern : JSON.stringify(pattern ?? `${context.getClass().name}.${context.getHandler().name}`);
+      return declaredPatternOf(context.getHandler(), rpc) ?? `${context.getClass().name}.${context.getHandler().name}`;
     }
     default:
       return `${context.getClass().name}.${context.getHandler().name}`;

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
+import { peerGroupOf } from '../logging/peer-group';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { peerHostOf } from './peer-address';
 import { refusalHint, type RefusalReason } from './refusal-reason';
@@ -36,7 +37,9 @@ const VERB: Record<TlsRefusal['stage'], string> = { handshake: 'refused', renego
  * Writes each refused connection as one line (peer, reason code, detail,
  * presented subject, a hint where one helps), with peer-supplied text made
  * safe for the log, and summarises repeats of the same refusal from the same
- * peer host instead of writing each. Listeners (metrics) see every refusal.
+ * peer host instead of writing each, fairly per peer host (one host, or one
+ * IPv6 /64, flooding cannot keep another's refusals out of the log); a
+ * refusal of a revoked certificate is always written. Listeners (metrics) see every refusal.
  * Each line carries the fields `event` (`tls_refused`), `stage`, `reason`,
  * `peer`, `subject` and `detail` for JSON logs (peer-supplied text escaped
  * and bounded there too).
@@ -72,6 +75,7 @@ export class TlsRefusalLog {
       (repeats, seconds) => `${what} ${logSafe(peerHostOf(refusal.peer), 64)} ${VERB[refusal.stage]}: ${refusal.reason}${detail}: and ${repeats} more in the last ${seconds} s`,
       fields,
       { ...fields, peer: logSafe(peerHostOf(refusal.peer), 64) },
+      { peer: logSafe(peerGroupOf(peerHostOf(refusal.peer)), 64), always: refusal.reason === 'revoked' },
     );
   }
 
