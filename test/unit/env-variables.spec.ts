@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mtlsOptionsFromEnv } from 'nest-mtls';
-import { closestName, editDistance } from 'nest-mtls/config/closest-name';
-import { KNOWN_MTLS_VARIABLES, MTLS_ENV, MTLS_ENV_NOT_OPTIONS } from 'nest-mtls/config/mtls-env';
-import { MtlsOptionsDto } from 'nest-mtls/config/mtls-options.dto';
+import { closestName, editDistance } from 'nest-mtls/internal';
+import { KNOWN_MTLS_VARIABLES, MTLS_ENV, MTLS_ENV_NOT_OPTIONS } from 'nest-mtls/internal';
+import { MtlsOptionsDto } from 'nest-mtls/internal';
 import { configProblem } from '../support/config-problem';
 
 

@@ -1,13 +1,13 @@
 /** The loopback canary judges its own handshake only: other local sockets on its port are dropped, and its failures say whose they are. */
 import { MtlsError, MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import * as canaryModule from 'nest-mtls/material/loopback-canary';
-import { CanaryError, loopbackCanary, onCanaryListening } from 'nest-mtls/material/loopback-canary';
-import type { MtlsMaterialSnapshot } from 'nest-mtls/material/material-snapshot';
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
-import { runStartupChecks } from 'nest-mtls/server/startup-checks';
-import { secureContextOptions } from 'nest-mtls/server/tls-server-options';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { loopbackCanaryModule as canaryModule } from 'nest-mtls/internal';
+import { CanaryError, loopbackCanary, onCanaryListening } from 'nest-mtls/internal';
+import type { MtlsMaterialSnapshot } from 'nest-mtls/internal';
+import { loadCrls } from 'nest-mtls/internal';
+import { loadTlsMaterial } from 'nest-mtls/internal';
+import { runStartupChecks } from 'nest-mtls/internal';
+import { secureContextOptions } from 'nest-mtls/internal';
 import { connect as netConnect, type Socket } from 'node:net';
 import { TestPki } from '../support/test-pki';
 

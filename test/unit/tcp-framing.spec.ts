@@ -2,9 +2,9 @@ import { JsonSocket } from '@nestjs/microservices';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { MtlsConfigError, type MtlsMaterialSource } from 'nest-mtls';
 import { MtlsTcpServer } from 'nest-mtls/microservices';
-import { declaredPatternOf, UNDECLARED_PATTERN } from 'nest-mtls/identity/declared-pattern';
-import { BoundedJsonSocket, type BoundedJsonSocketLimits } from 'nest-mtls/microservices/bounded-json-socket';
-import { resolveTcpLimits } from 'nest-mtls/microservices/mtls-tcp-server-options';
+import { declaredPatternOf, UNDECLARED_PATTERN } from 'nest-mtls/internal';
+import { BoundedJsonSocket, type BoundedJsonSocketLimits } from 'nest-mtls/internal';
+import { resolveTcpLimits } from 'nest-mtls/internal';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,5 @@
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import type { TlsMaterial } from 'nest-mtls/material/tls-material.interface';
+import { loadCrls } from 'nest-mtls/internal';
+import type { TlsMaterial } from 'nest-mtls/internal';
 import { verifyClientChain } from 'nest-mtls';
 import { createIntermediateCa, type IssuedCertificate } from 'nest-mtls/testing';
 import { TestPki } from '../support/test-pki';

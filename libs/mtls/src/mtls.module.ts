@@ -5,10 +5,10 @@ import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
 import { MtlsMaterialSource } from './material/material-source';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
-import { MtlsIdentitySource } from './identity/identity-source';
-import { ClientCertGuard } from './policy/client-cert.guard';
-import { MtlsDnPatternCheck } from './policy/dn-pattern-check';
-import { MtlsPolicyInventory } from './policy/policy-inventory';
+import { MtlsIdentitySource } from './guard/identity-source';
+import { ClientCertGuard } from './guard/client-cert.guard';
+import { MtlsDnPatternCheck } from './guard/dn-pattern-check';
+import { MtlsPolicyInventory } from './guard/policy-inventory';
 import { ForwardedHeaderFilter } from './server/forwarded-header-filter';
 import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
 

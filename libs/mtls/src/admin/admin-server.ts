@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { logLine } from '../logging/log-line';
 import { MtlsMaterialSource } from '../material/material-source';
-import { MtlsPolicyInventory } from '../policy/policy-inventory';
+import { MtlsPolicyInventory } from '../guard/policy-inventory';
 import { MTLS_DRAIN, registerDrainable, type Drainable, type DrainOutcome } from '../shutdown/drainable';
 import { HttpServerDrain } from '../shutdown/http-drain';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';

@@ -4,7 +4,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import { subjectDn } from '../identity/dn-format';
 import { MtlsMaterialSource } from '../material/material-source';
-import { REFUSAL_REASONS } from '../server/refusal-reason';
+import { REFUSAL_REASONS } from '../telemetry/refusal-reason';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
 import { resolveAdminOptions, type MtlsAdminOptions } from './mtls-admin-options';
 import { RecentSubjects } from './recent-subjects';

@@ -3,7 +3,7 @@ import type { Agent } from 'node:https';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { opensslChecksCrls } from '../server/crl-checks';
+import { opensslChecksCrls } from '../material/crl-checks';
 import { ServerIdentityAgent } from './server-identity-agent';
 
 /** The TLS settings a failed call is explained with. */

@@ -1,6 +1,6 @@
 import { parseEnvValue } from './env-value';
 import { MTLS_ENV } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { MtlsOptions } from './mtls-options.interface';
 
 /**

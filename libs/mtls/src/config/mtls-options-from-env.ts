@@ -1,7 +1,7 @@
 import { readEnv, variableNames, type EnvSource } from './env-source';
 import { parseEnvValue } from './env-value';
 import { MTLS_ENV } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { MtlsOptions } from './mtls-options.interface';
 import { refuseUnknownMtlsVariables } from './unknown-mtls-variables';
 import { firstShapeProblem } from './validate-mtls-options';

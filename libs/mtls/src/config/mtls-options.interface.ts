@@ -1,4 +1,9 @@
+import type { DnFormat } from '../identity/client-identity.interface';
+import type { ForwardedCertHeader } from '../identity/forwarded/forwarded-certificate';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
+
+// Declared where they are used (identity reads DNs and forwarded headers); options name them from here too.
+export type { DnFormat, ForwardedCertHeader };
 
 /**
  * Options of MtlsModule. Names follow Dropwizard's HTTPS connector so a Java
@@ -229,14 +234,8 @@ export type DefaultPolicy = 'any-verified' | 'deny';
 /** Whether ClientCertGuard enforces its policies or only reports what it would refuse. */
 export type PolicyMode = 'enforce' | 'audit';
 
-/** The headers a trusted proxy may forward the client certificate in (lowercase; any case is accepted). */
-export type ForwardedCertHeader = 'x-forwarded-client-cert' | 'client-cert';
-
 /** Endpoint identification algorithms: `HTTPS` only (any case is accepted), as Java's. */
 export type EndpointIdentification = 'HTTPS';
-
-/** How DNs are written: as OpenSSL prints them (RFC 4514), or as Java's `getSubjectDN().getName()` does. */
-export type DnFormat = 'rfc4514' | 'jdk';
 
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';

@@ -4,7 +4,7 @@ import { dropwizardNameHint } from './dropwizard-names';
 import { MTLS_ENV } from './mtls-env';
 import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
 import type { EndpointIdentification, ForwardedCertHeader, MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
 import { compileTrustedProxy } from './trusted-proxy';

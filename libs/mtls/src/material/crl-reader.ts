@@ -1,6 +1,6 @@
 import { createSecureContext } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { CrlIndex } from '../revocation/crl-index';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { CrlIndex } from '../x509/crl-index';
 import { assertWholePem, pemBlocks, reason } from './pem-reader';
 import { readSettingFile } from './setting-file';
 import type { LoadedCrl } from './tls-material.interface';

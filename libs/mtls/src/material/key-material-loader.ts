@@ -1,7 +1,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { MtlsOptions } from '../config/mtls-options.interface';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { keyMatches, orderChain } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { keyMatches, orderChain } from '../x509/certificate-chain';
 import { readStore } from './store-reader';
 import type { StoreContents, StoreKeyEntry } from './store-contents.interface';
 import type { KeyMaterial } from './tls-material.interface';

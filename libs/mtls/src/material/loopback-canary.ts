@@ -1,6 +1,6 @@
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import { allowsRole } from '../server/startup-checks';
+import { allowsRole } from './startup-checks';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
 
 const CANARY_TIMEOUT_MS = 5000;

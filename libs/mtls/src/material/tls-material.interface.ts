@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { CrlIndex } from '../revocation/crl-index';
+import type { CrlIndex } from '../x509/crl-index';
 
 /** Our own identity: private key and certificate chain (leaf first, root usually omitted). */
 export interface KeyMaterial {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ClientTCP, type ClientsProviderAsyncOptions, type CustomClientOptions, type TcpClientOptions, type TcpSocket } from '@nestjs/microservices';
 import type { ConnectionOptions } from 'node:tls';
 import type { Subscription } from 'rxjs';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { MtlsMaterialSource } from '../material/material-source';
 import { tlsOptionsOf } from './tcp-client-tls-options';
 

@@ -1,4 +1,4 @@
-import type { CertificateFacts } from './certificate-facts';
+import type { CertificateFacts } from '../x509/certificate-facts';
 import type { X509Certificate } from 'node:crypto';
 
 /** Where a revocation answer came from: a CRL file, a CRL from a distribution point, or an OCSP responder. */

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { MtlsMaterialSource } from '../material/material-source';
-import { MTLS_SERVES } from '../mtls.module-definition';
 import { isMtlsEndpoint, MTLS_ENDPOINT } from './mtls-endpoint';
+
+/** Injection token of the `serve` extra of MtlsModule (false: the application only calls out). */
+export const MTLS_SERVES = Symbol('nest-mtls:serves');
 
 /**
  * Hands MtlsModule's material to the application's HTTP adapter when the

@@ -2,7 +2,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import type { Server as TlsServer } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { ExpressAdapterBase } from './express-adapter-base';
 import { failClosedServerOptions } from './fail-closed-server-options';

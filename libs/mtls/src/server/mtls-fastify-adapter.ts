@@ -2,7 +2,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { RequestListener } from 'node:http';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';

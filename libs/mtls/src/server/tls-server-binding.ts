@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import type { Server as TlsServer } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { hardenTlsServer } from './harden-tls-server';

@@ -1,6 +1,6 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import type { Server as HttpServer } from 'node:http';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { logLine } from '../logging/log-line';
 import { MtlsMaterialSource } from '../material/material-source';
 import { isDrainable, registeredDrainables, MTLS_DRAIN, type Drainable, type DrainOutcome } from './drainable';

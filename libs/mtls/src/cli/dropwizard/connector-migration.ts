@@ -1,7 +1,7 @@
 import { closestName } from '../../config/closest-name';
 import { DROPWIZARD_HTTPS_KEYS, dropwizardNameHint } from '../../config/dropwizard-names';
 import { MTLS_ENV } from '../../config/mtls-env';
-import { MtlsConfigError } from '../../config/mtls-config.error';
+import { MtlsConfigError } from '../../errors/mtls-config.error';
 import type { MtlsOptions } from '../../config/mtls-options.interface';
 import { validateMtlsOptions } from '../../config/validate-mtls-options';
 import type { DropwizardConnector } from './dropwizard-connectors';

@@ -1,6 +1,6 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import type { TlsMaterial } from '../material/tls-material.interface';
+import type { TlsMaterial } from './tls-material.interface';
 import { cipherString } from './cipher-string';
 import { opensslChecksCrls } from './crl-checks';
 

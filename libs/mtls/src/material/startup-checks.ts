@@ -1,12 +1,12 @@
 import type { X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import { isIssuedBy } from '../material/certificate-chain';
-import type { TlsMaterial } from '../material/tls-material.interface';
+import { isIssuedBy } from '../x509/certificate-chain';
+import type { TlsMaterial } from './tls-material.interface';
 import { tls12SuitesWithoutForwardSecrecy } from '../config/cipher-suites';
 import { checkCrlFiles, findCrlIssuers } from './crl-checks';
 import { checkKeyStrength } from './key-strength';
-import { buildPath, describeCert } from './trust-path';
+import { buildPath, describeCert } from '../x509/trust-path';
 
 const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
 

@@ -6,15 +6,15 @@ import type { DnFormat, ForwardedCertHeader, ResolvedMtlsOptions } from '../conf
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { knownIntermediates, verifyClientChain, type ChainProblem } from '../material/verify-client-chain';
+import { knownIntermediates, verifyClientChain, type ChainProblem } from '../revocation/verify-client-chain';
 import type { ClientCertPolicy } from '../policy/client-cert-policy';
-import type { ClientIdentity } from './client-identity.interface';
-import { EndpointIdentification, type EndpointVerdict } from './endpoint-identification';
-import { ForwardedCertificateError } from './forwarded/forwarded-certificate.error';
-import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from './forwarded/forwarded-certificate';
-import { IdentityCache } from './identity-cache';
-import { identityFromCertificate } from './identity-from-certificate';
-import { peerCertificateState, type PeerCertificateState } from './peer-identity';
+import type { ClientIdentity } from '../identity/client-identity.interface';
+import { EndpointIdentification, type EndpointVerdict } from '../identity/endpoint-identification';
+import { ForwardedCertificateError } from '../identity/forwarded/forwarded-certificate.error';
+import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from '../identity/forwarded/forwarded-certificate';
+import { IdentityCache } from '../identity/identity-cache';
+import { identityFromCertificate } from '../identity/identity-from-certificate';
+import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
 import { socketOf } from './socket-of-context';
 
 /**

@@ -1,9 +1,9 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { curveName, SECURITY_LEVEL_MINIMUMS, type SecurityLevelMinimum } from '../config/security-level';
-import type { TlsMaterial } from '../material/tls-material.interface';
-import { describeCert } from './trust-path';
+import type { TlsMaterial } from './tls-material.interface';
+import { describeCert } from '../x509/trust-path';
 
 /** Bits of security of the EdDSA keys (RFC 8032). */
 const EDDSA_BITS: Readonly<Record<string, number>> = { ed25519: 128, ed448: 224 };
