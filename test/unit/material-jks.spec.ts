@@ -4,7 +4,7 @@ import { MtlsConfigError } from 'nest-mtls/internal';
 import { loadKeyMaterial } from 'nest-mtls/internal';
 import { readSettingFile } from 'nest-mtls/internal';
 import { sniffStoreType } from 'nest-mtls/internal';
-import type { KeyMaterial } from 'nest-mtls/internal';
+import type { LoadedKeyMaterial as KeyMaterial } from 'nest-mtls/internal';
 import { loadTrustMaterial } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';

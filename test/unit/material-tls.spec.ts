@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
 import { loadTlsMaterial } from 'nest-mtls/internal';
-import type { TlsMaterial } from 'nest-mtls/internal';
+import type { LoadedTlsMaterial as TlsMaterial } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
 

@@ -9,7 +9,7 @@ import { readSettingFile } from 'nest-mtls/internal';
 import { sniffStoreType } from 'nest-mtls/internal';
 import { loadTlsMaterial } from 'nest-mtls/internal';
 import { loadTrustMaterial } from 'nest-mtls/internal';
-import type { KeyMaterial } from 'nest-mtls/internal';
+import type { LoadedKeyMaterial as KeyMaterial } from 'nest-mtls/internal';
 import { buildToolMadeStores, KEY_PW, PW, type ToolMadeStores } from '../support/test-pki';
 
 let pki: ToolMadeStores;

@@ -20,6 +20,7 @@ export type {
   DnFormat,
 } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
+export type { MtlsPemSource, MtlsPemMaterial } from './config/pem-source.interface';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
 export type { TlsMaterial, KeyMaterial, TrustMaterial, IntermediateMaterial, LoadedCrl } from './material/tls-material.interface';
@@ -27,6 +28,7 @@ export type { ParsedCrl, CrlRevocation } from './x509/crl-index';
 export type { MtlsRevocationCheck, RevocationSource } from './revocation/revocation-answer';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
+export { MtlsServing } from './server/mtls-serving';
 export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
 export type { TlsRefusal } from './telemetry/tls-refusal';
 export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';

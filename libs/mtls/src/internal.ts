@@ -69,3 +69,16 @@ export { httpFetch } from './revocation/http-fetch';
 export { SharedFetches } from './revocation/shared-fetches';
 export { parseCrl } from './x509/crl-index';
 export { normalizeSerial } from './x509/serial-number';
+
+// The material seam: the checked source, snapshots and their private half, readers, triggers.
+export { CheckedMaterialSource, RETRY_FIRST_MS, RETRY_MAX_MS } from './material/checked-material-source';
+export { makeSnapshot, secureContextOf } from './material/snapshot-secrets';
+export { fileMaterialReader, pemMaterialReader, type MaterialReader } from './material/material-reader';
+export { loadPemMaterial } from './material/pem-material-loader';
+export { MaterialReloadTriggers } from './material/reload-triggers';
+export { type LoadedKeyMaterial, type LoadedTlsMaterial } from './material/tls-material.interface';
+// Providers of MtlsModule that are not public API.
+export { MtlsRevocation } from './revocation/mtls-revocation';
+export { revocationFollowing } from './revocation/revocation-provider';
+export { revocationOf } from './server/mtls-serving';
+export { MtlsDrainRegistry } from './shutdown/drain-registry';

@@ -1,6 +1,7 @@
 import type { DnFormat } from '../identity/client-identity.interface';
 import type { ForwardedCertHeader } from '../identity/forwarded/forwarded-certificate';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
+import type { MtlsPemSource } from './pem-source.interface';
 
 // Declared where they are used (identity reads DNs and forwarded headers); options name them from here too.
 export type { DnFormat, ForwardedCertHeader };
@@ -11,6 +12,15 @@ export type { DnFormat, ForwardedCertHeader };
  * (see `mtlsOptionsFromEnv`).
  */
 export interface MtlsOptions {
+  /**
+   * TLS material your code supplies (memory, a secrets manager, a workload
+   * API) instead of the files below: `{ name, read(), changed? }`, see
+   * MtlsPemSource. Checked exactly as files are, at startup and at every
+   * change. Set it in code only (no `MTLS_*` variable: it is an object); it
+   * excludes keyStorePath, certPath, keyPath, trustStorePath,
+   * intermediatesPath and crlPath.
+   */
+  source?: MtlsPemSource;
   /** Key store with our private key and certificate chain: PKCS#12 (.p12/.pfx), JKS, or PEM (key + chain in one file). */
   keyStorePath?: string;
   /** Password of the key store (and of the key entry in JKS/PKCS#12). */
@@ -272,3 +282,6 @@ export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';
 
 /** The OpenSSL security levels MtlsModule accepts (1 and 0 admit 1024-bit RSA keys and are refused). */
 export type SecurityLevel = 2 | 3 | 4 | 5;
+
+/** The options that have an `MTLS_*` variable: all but `source` (an object, given in code). */
+export type MtlsEnvOption = Exclude<keyof MtlsOptions, 'source'>;

@@ -48,7 +48,7 @@ export class MtlsTcpClient extends ClientTCP {
   constructor(options: MtlsTcpClientOptions) {
     const { source, servername, ...tcp } = options ?? ({} as MtlsTcpClientOptions);
     if ('tlsOptions' in tcp) throw new MtlsConfigError(MtlsTcpClient.name, 'do not pass tlsOptions; MtlsModule supplies them');
-    if (!(source instanceof MtlsMaterialSource) && typeof (source as Partial<MtlsMaterialSource> | undefined)?.current !== 'function') {
+    if (typeof (source as Partial<MtlsMaterialSource> | undefined)?.current !== 'function') {
       throw new MtlsConfigError(MtlsTcpClient.name, 'needs the application\'s MtlsMaterialSource as `source` (import MtlsModule; inject MtlsMaterialSource)');
     }
     source.requireRole('clientAuth');

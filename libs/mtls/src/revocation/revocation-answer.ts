@@ -34,7 +34,7 @@ export interface RevocationSourceOf {
   answer(link: ChainLink, now: Date, cachedOnly: boolean, caller?: () => AbortSignal): MaybeAnswer;
 }
 
-/** One revocation check outcome, for metrics (see MtlsMaterialSource.revocationChecks). */
+/** One revocation check outcome, for metrics (see MtlsEvents.revocationChecks). */
 export interface MtlsRevocationCheck {
   /** `crl`: a CRL file (crlPath); `crldp`: a CRL from a distribution point; `ocsp`: an OCSP responder. */
   source: RevocationSource;
