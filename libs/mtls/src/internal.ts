@@ -21,7 +21,7 @@ export { IANA_TO_OPENSSL_CIPHER } from './config/cipher-suite-names';
 export { closestName, editDistance } from './config/closest-name';
 export { DROPWIZARD_HTTPS_KEYS } from './config/dropwizard-names';
 export { withEnvVariable } from './config/env-origin';
-export { KNOWN_MTLS_VARIABLES, MTLS_ENV, MTLS_ENV_NOT_OPTIONS } from './config/mtls-env';
+export { KNOWN_MTLS_VARIABLES, MTLS_CODE_ONLY_OPTIONS, MTLS_ENV, MTLS_ENV_NOT_OPTIONS } from './config/mtls-env';
 export { MtlsOptionsDto } from './config/mtls-options.dto';
 export { compileTrustedProxy } from './config/trusted-proxy';
 export { validateMtlsOptions } from './config/validate-mtls-options';

@@ -10,6 +10,9 @@ export type EnvKind = 'string' | 'boolean' | 'list' | 'paths' | 'int';
  * startup (a typo must not silently weaken the setup): add new ones here.
  * Deployments rely on these exact names.
  */
+/** Options set in code only, with no variable: `source` (an object with functions). */
+export const MTLS_CODE_ONLY_OPTIONS: readonly string[] = ['source'];
+
 export const MTLS_ENV: Readonly<Record<MtlsEnvOption, [variable: string, kind: EnvKind]>> = {
   keyStorePath: ['MTLS_KEY_STORE_PATH', 'string'],
   keyStorePassword: ['MTLS_KEY_STORE_PASSWORD', 'string'],
