@@ -14,9 +14,11 @@ const shared = {
     '^.+\\.[tj]s$': ['<rootDir>/test/support/jest-transformer.js', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // The package's entries, and `nest-mtls/internal` (libs/mtls/src/internal.ts: the internals tests may use).
+  // No other deep path resolves: a test that imports libs/mtls/src/<folder>/<file> by path fails here.
   moduleNameMapper: {
     '^nest-mtls$': '<rootDir>/libs/mtls/src',
-    '^nest-mtls/(.*)$': '<rootDir>/libs/mtls/src/$1',
+    '^nest-mtls/(testing|admin|microservices|fastify|internal)$': '<rootDir>/libs/mtls/src/$1',
   },
 };
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { MtlsMaterialSource, RequireClientCert, type MtlsReloadResult } from 'nest-mtls';
-import { onCanaryListening } from 'nest-mtls/material/loopback-canary';
+import { onCanaryListening } from 'nest-mtls/internal';
 import { createCrl, issueCertificate } from 'nest-mtls/testing';
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-import { MtlsMaterialSource, type GuardDecision, type TlsRefusal } from 'nest-mtls';
+import { MtlsEvents, type GuardDecision, type TlsRefusal } from 'nest-mtls';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
@@ -16,7 +16,7 @@ describe.each(HTTP_ADAPTERS)('MtlsEvents (%s)', (adapter) => {
   beforeAll(async () => {
     pki = await TestPki.create();
     svc = await startWithOptions(pki.pemOptions('user-service'), [UsersController], [UsersService], adapter);
-    const { events } = svc.app.get(MtlsMaterialSource);
+    const events = svc.app.get(MtlsEvents);
     events.refusals.subscribe((r) => refusals.push(r));
     events.guardDecisions.subscribe((d) => decisions.push(d));
     events.verifiedCallers.subscribe((c) => callers.push(c.subject));

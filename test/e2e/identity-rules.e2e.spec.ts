@@ -13,7 +13,7 @@ import {
   RequireClientCert,
   type ClientIdentity,
   type GuardDecision,
-  MtlsMaterialSource,
+  MtlsEvents,
   type MtlsOptions,
 } from 'nest-mtls';
 import { startMtlsMicroservice, rawRpc, type RunningMicroservice } from '../support/start-microservice';
@@ -209,7 +209,7 @@ describe.each(HTTP_ADAPTERS)('default policy and audit mode (%s)', (adapter) => 
   beforeAll(async () => {
     pki = await TestPki.create();
     deny = await startWithOptions(pki.pemOptions('user-service', { defaultPolicy: 'deny' }), [DefaultsController, AuditedController], [{ provide: APP_GUARD, useClass: ClientCertGuard }], adapter);
-    deny.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
+    deny.app.get(MtlsEvents).guardDecisions.subscribe((d) => decisions.push(d));
     audit = await startWithOptions(pki.pemOptions('user-service', { policyMode: 'audit' }), [DefaultsController, AuditedController], [], adapter);
   });
 
@@ -455,7 +455,7 @@ describe('default policy and audit mode over TCP', () => {
     })
     class RpcDefaultsModule {}
     tcp = await startMtlsMicroservice(RpcDefaultsModule);
-    tcp.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
+    tcp.app.get(MtlsEvents).guardDecisions.subscribe((d) => decisions.push(d));
   });
 
   afterAll(async () => {

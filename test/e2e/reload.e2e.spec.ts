@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ClientCert, MtlsHttpClient, MtlsMaterialSource, RequireClientCert, type MtlsReloadResult } from 'nest-mtls';
 import { createRootCa, issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
-import { writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstValueFrom, filter } from 'rxjs';
 import { requestOnSocket } from '../support/raw-http';
@@ -142,8 +142,10 @@ describe.each(HTTP_ADAPTERS)('%s: reloading the material', (adapter) => {
     const asNewClient = { key: newClient.keyPem, cert: newClient.chainPem, ca: pki.root.certPem };
     await expect(httpsGet(svc.port, '/whoami', asNewClient)).rejects.toThrow();
     const current = source.current().material.identity.chain;
+    // The key being served is the one in the volume now (no public object holds it).
+    const servedKey = readFileSync(volume.path('tls.key'), 'utf8');
     const reloaded = nextReload();
-    volume.update({ 'tls.crt': current.map((c) => c.toString()).join(''), 'tls.key': source.current().material.identity.keyPem, 'ca.crt': pki.root.certPem + newRoot.certPem });
+    volume.update({ 'tls.crt': current.map((c) => c.toString()).join(''), 'tls.key': servedKey, 'ca.crt': pki.root.certPem + newRoot.certPem });
     expect((await reloaded).result).toBe('success');
     expect((await httpsGet(svc.port, '/whoami', asNewClient)).status).toBe(200);
     expect((await httpsGet(svc.port, '/whoami', pki.clientTls('home-page-service'))).status).toBe(200);

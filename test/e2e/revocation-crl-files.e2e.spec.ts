@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { MtlsMaterialSource, type MtlsReloadResult } from 'nest-mtls';
+import { secureContextOf } from 'nest-mtls/internal';
 import { filter, firstValueFrom } from 'rxjs';
 import { HealthController } from '../../apps/user-service/src/health.controller';
 import { readFileSync } from 'node:fs';
@@ -59,7 +60,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
     afterAll(() => svc?.close());
 
     it('admits a good client and refuses the revoked one without an HTTP answer, logging serial, issuer and file', async () => {
-      expect(svc.app.get(MtlsMaterialSource).current().secureContext.crl).toBeUndefined();
+      expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
       expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.61' } as ConnectionOptions)).toBe('refused');
       await sleep(100);
@@ -88,7 +89,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
 
     it('closes the open keep-alive connection of a newly revoked caller within 10 s and refuses its new handshakes; its old session no longer resumes', async () => {
       const caller = pki.clientTls('keep-alive-caller');
-      expect(source.current().secureContext.crl).toHaveLength(2); // the strict mode: OpenSSL checks full handshakes
+      expect(secureContextOf(source.current()).crl).toHaveLength(2); // the strict mode: OpenSSL checks full handshakes
       const session = await sessionOf(svc.port, caller);
       // Control: before the revocation, the resumed session is served.
       expect(await resumed(svc.port, caller, session)).toEqual({ reused: true, answer: expect.objectContaining({ status: 200 }) });
@@ -159,7 +160,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
     afterAll(() => svc?.close());
 
     it('admits a good client, refuses the revoked one after the handshake, and a client whose intermediate has no CRL', async () => {
-      expect(svc.app.get(MtlsMaterialSource).current().secureContext.crl).toBeUndefined();
+      expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
       expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.63' } as ConnectionOptions)).toBe('refused');
       const team = await createIntermediateCa(pki.root, { subject: 'CN=Team CA without CRL,O=nest-mtls test' });
@@ -181,7 +182,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
 
     it('starts, warns, and admits (with a warning) even the client its stale CRL lists', async () => {
       expect(svc.logs.lines.some((l) => /^WARN crlPath: the CRL of CA CN=Test Global CA in .*crl-expired\.pem \(CRL 2 of 2\) expired on .*; it is not applied/.test(l))).toBe(true);
-      expect(svc.app.get(MtlsMaterialSource).current().secureContext.crl).toBeUndefined();
+      expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.62' } as ConnectionOptions)).toBe(200);
       await sleep(100);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.62:'));

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
+import { MtlsEvents, type MtlsOptions } from 'nest-mtls';
 import { createCrl, createIntermediateCa, issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { HealthController } from '../../apps/user-service/src/health.controller';
 import { CrlServer } from '../support/crl-server';
@@ -100,7 +100,7 @@ describe('CRL distribution points', () => {
 
     it('reports each answer for metrics: source crldp, result, from memory or not', async () => {
       const checks: unknown[] = [];
-      const subscription = svc.app.get(MtlsMaterialSource).revocationChecks.subscribe((c) => checks.push(c));
+      const subscription = svc.app.get(MtlsEvents).revocationChecks.subscribe((c) => checks.push(c));
       expect(await handshakeOutcome(svc.port, tlsOf(good, pki))).toBe(200);
       subscription.unsubscribe();
       expect(checks).toEqual(

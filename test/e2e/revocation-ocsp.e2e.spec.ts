@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
+import { MtlsEvents, type MtlsOptions } from 'nest-mtls';
 import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicOCSPResponse, id_pkix_ocsp_nonce, OCSPResponse } from '@peculiar/asn1-ocsp';
@@ -97,7 +97,7 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
   it('keep-alive requests never query: answers are per connection and cached per certificate (the responder can even be down)', async () => {
     const svc = await start({ revocationRefreshMs: 60_000 });
     const checks: { source: string; cached: boolean }[] = [];
-    const subscription = svc.app.get(MtlsMaterialSource).revocationChecks.subscribe((c) => checks.push(c));
+    const subscription = svc.app.get(MtlsEvents).revocationChecks.subscribe((c) => checks.push(c));
     const socket = await tlsOpen(svc.port, tlsOf('ocsp-good'));
     for (let i = 0; i < 20; i++) expect(await requestOnSocket(socket, '/health')).toMatchObject({ status: 200 });
     expect(checks).toEqual([expect.objectContaining({ source: 'ocsp', result: 'good', cached: false })]);

@@ -5,7 +5,7 @@ import { Agent, createServer, get as httpsGetRaw, type Server } from 'node:https
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { MtlsClientError, MtlsHttpClient, MtlsModule, identityFromCertificate } from 'nest-mtls';
-import { MtlsOutboundAgent } from 'nest-mtls/client/outbound-agent';
+import { MtlsOutboundAgent } from 'nest-mtls/internal';
 import { PASSWORD, spiffe, TestPki } from '../support/test-pki';
 
 interface TestServer {

@@ -12,13 +12,16 @@ import { lastValueFrom } from 'rxjs';
 import {
   ClientCert,
   MtlsConfigError,
+  MtlsEvents,
   MtlsExpressAdapter,
   MtlsMaterialSource,
   MtlsModule,
+  MtlsServing,
   RequireClientCert,
   type ClientIdentity,
   type MtlsOptions,
 } from 'nest-mtls';
+import { revocationFollowing } from 'nest-mtls/internal';
 import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClient, mtlsTcpClientTlsOptions, mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
@@ -260,7 +263,7 @@ describe('the TCP transport without material', () => {
   afterAll(() => pki?.cleanup());
 
   it('MtlsTcpServer without a material source refuses to listen, and its server is fail-closed', async () => {
-    const server = new MtlsTcpServer(undefined as unknown as MtlsMaterialSource, { host: '127.0.0.1', port: 0 });
+    const server = new MtlsTcpServer(undefined as unknown as MtlsServing, { host: '127.0.0.1', port: 0 });
     const err = await new Promise<unknown>((resolve) => server.listen((e) => resolve(e)));
     expect(err).toBeInstanceOf(MtlsConfigError);
     expect((err as Error).message).toMatch(/^MtlsTcpServer: no MtlsModule material/);
@@ -281,7 +284,7 @@ describe('the TCP transport without material', () => {
     class NoMtlsModule {}
     const logs = new CapturingLogger();
     const moduleRef = await Test.createTestingModule({ imports: [NoMtlsModule] }).setLogger(logs).compile();
-    const app = moduleRef.createNestMicroservice({ strategy: new MtlsTcpServer(undefined as unknown as MtlsMaterialSource, { host: '127.0.0.1', port: 0 }), logger: logs });
+    const app = moduleRef.createNestMicroservice({ strategy: new MtlsTcpServer(undefined as unknown as MtlsServing, { host: '127.0.0.1', port: 0 }), logger: logs });
     await expect(app.listen()).rejects.toThrow(/MtlsTcpServer: no MtlsModule material/);
     await app.close();
   });
@@ -291,16 +294,23 @@ describe('the TCP transport without material', () => {
     class NoMtlsModule {}
     const logs = new CapturingLogger();
     const moduleRef = await Test.createTestingModule({ imports: [NoMtlsModule] }).setLogger(logs).compile();
-    expect(() => moduleRef.createNestMicroservice({ ...mtlsTcpMicroservice({ host: '127.0.0.1', port: 0 }), logger: logs })).toThrow(/MtlsMaterialSource/);
+    expect(() => moduleRef.createNestMicroservice({ ...mtlsTcpMicroservice({ host: '127.0.0.1', port: 0 }), logger: logs })).toThrow(/MtlsServing/);
   });
 
   it('tlsOptions given by hand are refused (MtlsModule supplies them)', () => {
-    expect(() => new MtlsTcpServer(undefined as unknown as MtlsMaterialSource, { tlsOptions: {} } as never)).toThrow(/do not pass tlsOptions/);
+    expect(() => new MtlsTcpServer(undefined as unknown as MtlsServing, { tlsOptions: {} } as never)).toThrow(/do not pass tlsOptions/);
   });
 
   it('our certificate must allow serverAuth to serve TCP', async () => {
-    const source = await MtlsMaterialSource.create(pki.pemOptions('client-only-eku'));
-    expect(() => new MtlsTcpServer(source, { host: '127.0.0.1', port: 0 })).toThrow(/serverAuth/);
+    const options = pki.pemOptions('client-only-eku');
+    const source = await MtlsMaterialSource.create(options);
+    const revocation = revocationFollowing(source, options);
+    try {
+      expect(() => new MtlsTcpServer(new MtlsServing(source, new MtlsEvents(), revocation), { host: '127.0.0.1', port: 0 })).toThrow(/serverAuth/);
+    } finally {
+      revocation.close();
+      source.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { ClientCert, MtlsMaterialSource, RequireClientCert, type ClientIdentity, type GuardDecision, type MtlsReloadResult } from 'nest-mtls';
+import { ClientCert, MtlsEvents, MtlsMaterialSource, RequireClientCert, type ClientIdentity, type GuardDecision, type MtlsReloadResult } from 'nest-mtls';
 import { createIntermediateCa, type IssuedCertificate } from 'nest-mtls/testing';
 import { writeFileSync } from 'node:fs';
 import { filter, firstValueFrom } from 'rxjs';
@@ -60,7 +60,7 @@ describe.each(HTTP_ADAPTERS)('identity from a trusted proxy: x-forwarded-client-
       [],
       adapter,
     );
-    svc.app.get(MtlsMaterialSource).events.guardDecisions.subscribe((d) => decisions.push(d));
+    svc.app.get(MtlsEvents).guardDecisions.subscribe((d) => decisions.push(d));
   });
 
   afterAll(async () => {
@@ -99,8 +99,8 @@ describe.each(HTTP_ADAPTERS)('identity from a trusted proxy: x-forwarded-client-
     // The revocation gate checks every TLS connection (here the proxy's own chain); the forwarded certificate is checked once.
     const checks: string[] = [];
     const subscription = svc.app
-      .get(MtlsMaterialSource)
-      .events.revocationChecks.subscribe((c) => c.subject.includes('home-page-service') && checks.push(`${c.source}:${c.result}:${c.subject}`));
+      .get(MtlsEvents)
+      .revocationChecks.subscribe((c) => c.subject.includes('home-page-service') && checks.push(`${c.source}:${c.result}:${c.subject}`));
     try {
       const header = { 'x-forwarded-client-cert': xfccOf('home-page-service', { hash: false }) }; // a header this file has not sent yet
       expect((await get('/p/home', 'envoy', header)).status).toBe(200);

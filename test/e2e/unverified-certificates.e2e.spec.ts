@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { RequireClientCert } from 'nest-mtls';
-import * as identityModule from 'nest-mtls/identity/identity-from-certificate';
-import { cachedIdentityCount } from 'nest-mtls/identity/peer-identity';
+import { identityFromCertificateModule as identityModule } from 'nest-mtls/internal';
+import { cachedIdentityCount } from 'nest-mtls/internal';
 import { eachAdapter, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet } from '../support/tls-probe';

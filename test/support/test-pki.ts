@@ -24,7 +24,7 @@ import {
   type IssuedCertificate,
 } from 'nest-mtls/testing';
 import type { MtlsOptions } from 'nest-mtls';
-import { generateKeyPair, importSigningKey, x509 } from 'nest-mtls/pki/webcrypto-keys';
+import { generateKeyPair, importSigningKey, x509 } from 'nest-mtls/internal';
 import { X509Certificate } from 'node:crypto';
 import { tlv } from './der';
 import { TempDir } from './temp-dir';

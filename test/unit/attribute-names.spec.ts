@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { OPENSSL_SHORT_NAMES } from 'nest-mtls/identity/attribute-names';
+import { OPENSSL_SHORT_NAMES } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 
 const generator = require('../../scripts/generate-attribute-names.js') as {

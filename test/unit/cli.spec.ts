@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../libs/mtls/src/cli/main';
+import { main } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { keytool, opensslOk as openssl, opensslSubject, TempDir } from '../support/test-pki';
 

@@ -2,14 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MtlsConfigError } from 'nest-mtls';
 import { createCrl, randomSerialNumber } from 'nest-mtls/testing';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
-import { x509 } from 'nest-mtls/pki/webcrypto-keys';
-import { parseCrl } from 'nest-mtls/revocation/crl-index';
-import { normalizeSerial } from 'nest-mtls/revocation/serial-number';
-import { OPENSSL_CRL_MAX_BYTES, opensslChecksCrls } from 'nest-mtls/server/crl-checks';
-import { runStartupChecks } from 'nest-mtls/server/startup-checks';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { loadCrls } from 'nest-mtls/internal';
+import { loadTlsMaterial } from 'nest-mtls/internal';
+import { x509 } from 'nest-mtls/internal';
+import { parseCrl } from 'nest-mtls/internal';
+import { normalizeSerial } from 'nest-mtls/internal';
+import { OPENSSL_CRL_MAX_BYTES, opensslChecksCrls } from 'nest-mtls/internal';
+import { runStartupChecks } from 'nest-mtls/internal';
 import { opensslCrl, type IndexEntry } from '../support/openssl-ca';
 import { requireTool } from '../support/require-tool';
 import { opensslOk, TestPki } from '../support/test-pki';
@@ -113,7 +113,7 @@ describeOpenssl('the CRL index, against CRLs made by openssl ca', () => {
 
 describe('CRLs nest-mtls does not half-apply', () => {
   async function crlWith(extension: x509.Extension): Promise<Buffer> {
-    const { signingKey, signingAlgorithm } = await (await import('nest-mtls/pki/webcrypto-keys')).importSigningKey(pki.global.key);
+    const { signingKey, signingAlgorithm } = await (await import('nest-mtls/internal')).importSigningKey(pki.global.key);
     const crl = await x509.X509CrlGenerator.create({
       issuer: new x509.X509Certificate(pki.global.certPem).subjectName,
       thisUpdate: new Date(Date.now() - HOUR),

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { formatDn, issuerDn, subjectDn } from 'nest-mtls/identity/dn-format';
-import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
+import { formatDn, issuerDn, subjectDn } from 'nest-mtls/internal';
+import { DnFormatError } from 'nest-mtls/internal';
 import { children, nameDer, tbsWithSubject, tlv, utf8, type Rdn } from '../support/der';
 import { requireTool } from '../support/require-tool';
 import { fixedOpensslEnv, opensslNames, opensslSelfSigned, TempDir, type OpensslCertOptions } from '../support/test-pki';
@@ -122,7 +122,7 @@ describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () =>
   });
 
   test('every attribute type in the OpenSSL table prints as the CLI prints it', () => {
-    const { OPENSSL_SHORT_NAMES } = jest.requireActual('nest-mtls/identity/attribute-names') as typeof import('nest-mtls/identity/attribute-names');
+    const { OPENSSL_SHORT_NAMES } = jest.requireActual('nest-mtls/internal') as typeof import('nest-mtls/internal');
     const name = nameDer([...OPENSSL_SHORT_NAMES.keys()].map((oid) => [[oid, utf8('v')]]));
     expect(formatDn(name)).toBe(namesByOpenssl(certWithSubject(name)).subject);
   });

@@ -1,6 +1,6 @@
 import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import { withEnvVariable } from 'nest-mtls/config/env-origin';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { withEnvVariable } from 'nest-mtls/internal';
 
 /**
  * Errors about an option whose value came from its MTLS_* variable name both.

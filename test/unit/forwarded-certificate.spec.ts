@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ForwardedCertificateError } from 'nest-mtls/identity/forwarded/forwarded-certificate.error';
-import { readForwardedCertificate } from 'nest-mtls/identity/forwarded/forwarded-certificate';
-import { parseXfcc } from 'nest-mtls/identity/forwarded/xfcc';
+import { ForwardedCertificateError } from 'nest-mtls/internal';
+import { readForwardedCertificate } from 'nest-mtls/internal';
+import { parseXfcc } from 'nest-mtls/internal';
 import { TestPki } from '../support/test-pki';
 
 const enc = (pem: string) => encodeURIComponent(pem);

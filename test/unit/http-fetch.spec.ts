@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpFetch } from 'nest-mtls/revocation/http-fetch';
+import { httpFetch } from 'nest-mtls/internal';
 import { CrlServer } from '../support/crl-server';
 
 /** The bounds of CRL downloads and OCSP queries, against a real HTTP server on loopback. */

@@ -1,9 +1,9 @@
 import { mtlsOptionsFromEnv } from 'nest-mtls';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import { compileTrustedProxy } from 'nest-mtls/config/trusted-proxy';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { compileTrustedProxy } from 'nest-mtls/internal';
 import { describePolicy } from 'nest-mtls';
-import { withEnvVariable } from 'nest-mtls/config/env-origin';
-import { unanchoredProblem } from 'nest-mtls/config/anchored-regex';
+import { withEnvVariable } from 'nest-mtls/internal';
+import { unanchoredProblem } from 'nest-mtls/internal';
 import { configProblem } from '../support/config-problem';
 
 

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateSpec } from 'nest-mtls/testing';
-import { DnFormatError } from 'nest-mtls/identity/dn-format.error';
-import { hostNameProblem } from 'nest-mtls/identity/host-name';
-import { IdentityCache } from 'nest-mtls/identity/identity-cache';
-import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
+import { DnFormatError } from 'nest-mtls/internal';
+import { hostNameProblem } from 'nest-mtls/internal';
+import { IdentityCache } from 'nest-mtls/internal';
+import { identityFromCertificate } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { opensslSelfSigned, TestPki } from '../support/test-pki';
 

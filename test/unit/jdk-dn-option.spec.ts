@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { allOf, anyOf, compileRequirement, compileRule, requirementFromText } from 'nest-mtls/policy/client-cert-policies';
-import { checkPolicyDnPatterns } from 'nest-mtls/policy/dn-pattern';
+import { allOf, anyOf, compileRequirement, compileRule, requirementFromText } from 'nest-mtls/internal';
+import { checkPolicyDnPatterns } from 'nest-mtls/internal';
 import { describePolicy, explainPolicy, identityFromCertificate, mtlsOptionsFromEnv, subjectMatches, type ClientIdentity } from 'nest-mtls';
-import { compileTrustedProxy } from 'nest-mtls/config/trusted-proxy';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
+import { compileTrustedProxy } from 'nest-mtls/internal';
+import { validateMtlsOptions } from 'nest-mtls/internal';
 import { configProblem } from '../support/config-problem';
 import { TestPki } from '../support/test-pki';
 

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { identityFromCertificate } from 'nest-mtls/identity/identity-from-certificate';
-import { DnPattern } from 'nest-mtls/policy/dn-pattern';
-import { JavaRegexError, javaFullMatchRegExp } from 'nest-mtls/policy/java-regex';
+import { identityFromCertificate } from 'nest-mtls/internal';
+import { DnPattern } from 'nest-mtls/internal';
+import { JavaRegexError, javaFullMatchRegExp } from 'nest-mtls/internal';
 import { createIntermediateCa } from 'nest-mtls/testing';
 import { resignedWithSubject } from '../support/crafted-certificate';
 import { nameDer, tlv, utf8, type Rdn } from '../support/der';

@@ -3,7 +3,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
 import { millisecondsSetting, mtlsOptionsFromEnv, portSetting } from 'nest-mtls';
 import { ADMIN_PATHS, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
-import { KNOWN_MTLS_VARIABLES } from 'nest-mtls/config/mtls-env';
+import { KNOWN_MTLS_VARIABLES } from 'nest-mtls/internal';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import { parseAllDocuments } from 'yaml';

@@ -1,13 +1,13 @@
 /** The loopback canary judges its own handshake only: other local sockets on its port are dropped, and its failures say whose they are. */
-import { MtlsError, MtlsMaterialSource, type MtlsOptions } from 'nest-mtls';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import * as canaryModule from 'nest-mtls/material/loopback-canary';
-import { CanaryError, loopbackCanary, onCanaryListening } from 'nest-mtls/material/loopback-canary';
-import type { MtlsMaterialSnapshot } from 'nest-mtls/material/material-snapshot';
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
-import { runStartupChecks } from 'nest-mtls/server/startup-checks';
-import { secureContextOptions } from 'nest-mtls/server/tls-server-options';
+import { MtlsError, type MtlsOptions } from 'nest-mtls';
+import { CheckedMaterialSource, makeSnapshot, secureContextOf } from 'nest-mtls/internal';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { loopbackCanaryModule as canaryModule } from 'nest-mtls/internal';
+import { CanaryError, loopbackCanary, onCanaryListening } from 'nest-mtls/internal';
+import type { MtlsMaterialSnapshot } from 'nest-mtls/internal';
+import { loadCrls } from 'nest-mtls/internal';
+import { loadTlsMaterial } from 'nest-mtls/internal';
+import { runStartupChecks } from 'nest-mtls/internal';
 import { connect as netConnect, type Socket } from 'node:net';
 import { TestPki } from '../support/test-pki';
 
@@ -20,14 +20,20 @@ async function snapshotOf(raw: MtlsOptions): Promise<MtlsMaterialSnapshot> {
   const options = validateMtlsOptions(raw);
   const material = loadTlsMaterial(options);
   await runStartupChecks(material, options);
-  return { options, material, secureContext: secureContextOptions(material, options), generation: 1, loadedAt: new Date() };
+  return makeSnapshot(material, options, 1);
 }
 
 /** Good material whose secure context is then given CRLs that revoke our own certificate (the startup checks would have refused them). */
 async function revokedSnapshot(crlFile: string): Promise<MtlsMaterialSnapshot> {
-  const snapshot = await snapshotOf(pki.pemOptions('user-service', { crlPath: pki.crlAll }));
-  expect(snapshot.secureContext.crl).toHaveLength(2); // OpenSSL checks CRLs in this setup
-  return { ...snapshot, secureContext: { ...snapshot.secureContext, crl: loadCrls(crlFile).map((c) => c.pem) } };
+  const options = validateMtlsOptions(pki.pemOptions('user-service', { crlPath: pki.crlAll }));
+  const material = loadTlsMaterial(options);
+  await runStartupChecks(material, options);
+  expect(secureContextOf(makeSnapshot(material, options, 1)).crl).toHaveLength(2); // OpenSSL checks CRLs in this setup
+  // The same CAs' CRLs, from crlFile: each signer as the startup checks found it for the good ones.
+  const crls = loadCrls(crlFile).map((c) => ({ ...c, issuerCa: material.crls!.find((good) => good.crl.issuerDer.equals(c.crl.issuerDer))!.issuerCa }));
+  const revoked = makeSnapshot({ ...material, crls }, options, 1);
+  expect(secureContextOf(revoked).crl).toEqual(crls.map((c) => c.pem));
+  return revoked;
 }
 
 describe('loopbackCanary', () => {
@@ -59,9 +65,9 @@ describe('loopbackCanary', () => {
 });
 
 describe('MtlsMaterialSource and the canary', () => {
-  class Source extends MtlsMaterialSource {
+  class Source extends CheckedMaterialSource {
     static runCanary(snapshot: MtlsMaterialSnapshot) {
-      return MtlsMaterialSource.canary(snapshot);
+      return CheckedMaterialSource.canary(snapshot);
     }
   }
 

@@ -1,11 +1,11 @@
 /** JKS and keytool-written stores. Need keytool (see requireTool). */
 import { X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
-import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
-import { readSettingFile } from 'nest-mtls/material/setting-file';
-import { sniffStoreType } from 'nest-mtls/material/store-type';
-import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
-import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
+import { MtlsConfigError } from 'nest-mtls/internal';
+import { loadKeyMaterial } from 'nest-mtls/internal';
+import { readSettingFile } from 'nest-mtls/internal';
+import { sniffStoreType } from 'nest-mtls/internal';
+import type { LoadedKeyMaterial as KeyMaterial } from 'nest-mtls/internal';
+import { loadTrustMaterial } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
 

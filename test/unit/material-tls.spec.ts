@@ -1,8 +1,8 @@
 /** The loaded material works in a real mutual-TLS handshake on loopback. */
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
-import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
-import type { TlsMaterial } from 'nest-mtls/material/tls-material.interface';
+import { loadTlsMaterial } from 'nest-mtls/internal';
+import type { LoadedTlsMaterial as TlsMaterial } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
 

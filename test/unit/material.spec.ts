@@ -1,15 +1,15 @@
 import crypto, { X509Certificate } from 'node:crypto';
 import * as forge from 'node-forge';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { MtlsConfigError } from 'nest-mtls/config/mtls-config.error';
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import { loadIntermediates } from 'nest-mtls/material/intermediates-loader';
-import { loadKeyMaterial } from 'nest-mtls/material/key-material-loader';
-import { readSettingFile } from 'nest-mtls/material/setting-file';
-import { sniffStoreType } from 'nest-mtls/material/store-type';
-import { loadTlsMaterial } from 'nest-mtls/material/tls-material-loader';
-import { loadTrustMaterial } from 'nest-mtls/material/trust-material-loader';
-import type { KeyMaterial } from 'nest-mtls/material/tls-material.interface';
+import { MtlsConfigError } from 'nest-mtls/internal';
+import { loadCrls } from 'nest-mtls/internal';
+import { loadIntermediates } from 'nest-mtls/internal';
+import { loadKeyMaterial } from 'nest-mtls/internal';
+import { readSettingFile } from 'nest-mtls/internal';
+import { sniffStoreType } from 'nest-mtls/internal';
+import { loadTlsMaterial } from 'nest-mtls/internal';
+import { loadTrustMaterial } from 'nest-mtls/internal';
+import type { LoadedKeyMaterial as KeyMaterial } from 'nest-mtls/internal';
 import { buildToolMadeStores, KEY_PW, PW, type ToolMadeStores } from '../support/test-pki';
 
 let pki: ToolMadeStores;

@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mtlsOptionsFromEnv } from 'nest-mtls';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import { DROPWIZARD_HTTPS_KEYS } from 'nest-mtls/config/dropwizard-names';
-import { MTLS_ENV } from 'nest-mtls/config/mtls-env';
-import { migrateApplicationConnector, type ConnectorMigration } from '../../libs/mtls/src/cli/dropwizard/connector-migration';
-import { shellValue } from '../../libs/mtls/src/cli/dropwizard/render-migration';
-import { main } from '../../libs/mtls/src/cli/main';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { DROPWIZARD_HTTPS_KEYS } from 'nest-mtls/internal';
+import { MTLS_ENV } from 'nest-mtls/internal';
+import { migrateApplicationConnector, type ConnectorMigration } from 'nest-mtls/internal';
+import { shellValue } from 'nest-mtls/internal';
+import { main } from 'nest-mtls/internal';
 import { configProblem } from '../support/config-problem';
 import { TempDir } from '../support/temp-dir';
 

@@ -1,9 +1,9 @@
 import { MtlsConfigError, MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting, mtlsOptionsFromEnv } from 'nest-mtls';
 import { mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
-import { RecentSubjects } from 'nest-mtls/admin/recent-subjects';
-import { resolveAdminOptions } from 'nest-mtls/admin/mtls-admin-options';
-import { logLine } from 'nest-mtls/logging/log-line';
-import { logSafe } from 'nest-mtls/logging/log-safe';
+import { RecentSubjects } from 'nest-mtls/internal';
+import { resolveAdminOptions } from 'nest-mtls/internal';
+import { logLine } from 'nest-mtls/internal';
+import { logSafe } from 'nest-mtls/internal';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 

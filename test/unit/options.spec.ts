@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mtlsOptionsFromEnv } from 'nest-mtls';
-import { withEnvVariable } from 'nest-mtls/config/env-origin';
-import { validateMtlsOptions } from 'nest-mtls/config/validate-mtls-options';
-import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/config/cipher-suite-names';
+import { withEnvVariable } from 'nest-mtls/internal';
+import { validateMtlsOptions } from 'nest-mtls/internal';
+import { IANA_TO_OPENSSL_CIPHER } from 'nest-mtls/internal';
 import { configProblem } from '../support/config-problem';
 
 

@@ -1,7 +1,7 @@
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Socket } from 'node:net';
 import { connect, createServer, type Server, type TLSSocket } from 'node:tls';
-import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
-import { cachedIdentityCount, peerCertificateState, peerIdentity, type PeerCertificateState } from 'nest-mtls/identity/peer-identity';
+import type { ClientIdentity } from 'nest-mtls/internal';
+import { cachedIdentityCount, peerCertificateState, peerIdentity, type PeerCertificateState } from 'nest-mtls/internal';
 import { TestPki } from '../support/test-pki';
 
 interface Seen {

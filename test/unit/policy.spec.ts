@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
+import type { ClientIdentity } from 'nest-mtls/internal';
 import { CLIENT_CERT_POLICY, RequireClientCert, allOf, anyOf, fingerprintIn, hasDnsName, hasSpiffeId, subjectMatches, type ClientCertPolicy } from 'nest-mtls';
-import { compileRequirements } from 'nest-mtls/policy/client-cert-policies';
+import { compileRequirements } from 'nest-mtls/internal';
 
 const FP = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, '0')).join(':');
 

@@ -51,7 +51,7 @@ describe('public API', () => {
         'ClientIdentity', 'DnFormatError', 'EnvSource', 'GuardDecision', 'MtlsEvents', 'TlsRefusal', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
         'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
         'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
-        'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
+        'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'MtlsServing', 'MtlsPemSource', 'MtlsPemMaterial', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
         'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'IntermediateMaterial', 'allOf', 'anyOf',
         'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
         'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',

@@ -1,7 +1,7 @@
-import { escapeLogText, logSafe } from 'nest-mtls/logging/log-safe';
-import { logSafeLogger } from 'nest-mtls/logging/log-safe-logger';
-import { peerGroupOf } from 'nest-mtls/logging/peer-group';
-import { RepeatSummarizer, type LogFields } from 'nest-mtls/logging/repeat-summarizer';
+import { escapeLogText, logSafe } from 'nest-mtls/internal';
+import { logSafeLogger } from 'nest-mtls/internal';
+import { peerGroupOf } from 'nest-mtls/internal';
+import { RepeatSummarizer, type LogFields } from 'nest-mtls/internal';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

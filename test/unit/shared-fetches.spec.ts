@@ -1,4 +1,4 @@
-import { SharedFetches } from 'nest-mtls/revocation/shared-fetches';
+import { SharedFetches } from 'nest-mtls/internal';
 
 /** A download that ends when the test says so, or when its signal aborts. */
 function pending() {

@@ -1,5 +1,5 @@
 import { MtlsConfigError, MtlsConsoleLogger } from 'nest-mtls';
-import { takeStartupError } from 'nest-mtls/logging/startup-error-handoff';
+import { takeStartupError } from 'nest-mtls/internal';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 

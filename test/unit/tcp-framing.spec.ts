@@ -1,10 +1,10 @@
 import { JsonSocket } from '@nestjs/microservices';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { MtlsConfigError, type MtlsMaterialSource } from 'nest-mtls';
+import { MtlsConfigError, type MtlsServing } from 'nest-mtls';
 import { MtlsTcpServer } from 'nest-mtls/microservices';
-import { declaredPatternOf, UNDECLARED_PATTERN } from 'nest-mtls/identity/declared-pattern';
-import { BoundedJsonSocket, type BoundedJsonSocketLimits } from 'nest-mtls/microservices/bounded-json-socket';
-import { resolveTcpLimits } from 'nest-mtls/microservices/mtls-tcp-server-options';
+import { declaredPatternOf, UNDECLARED_PATTERN } from 'nest-mtls/internal';
+import { BoundedJsonSocket, type BoundedJsonSocketLimits } from 'nest-mtls/internal';
+import { resolveTcpLimits } from 'nest-mtls/internal';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -188,7 +188,7 @@ describe('BoundedJsonSocket (Nest\'s <length>#<json> framing with limits, over l
 });
 
 describe('MtlsTcpServer options', () => {
-  const make = (options: object) => () => new MtlsTcpServer(undefined as unknown as MtlsMaterialSource, options as never);
+  const make = (options: object) => () => new MtlsTcpServer(undefined as unknown as MtlsServing, options as never);
 
   it('defaults: 1 MiB messages, idle connections closed after 5 minutes, Nest\'s other framing defaults', () => {
     expect(resolveTcpLimits({})).toEqual({ maxMessageBytes: 1048576, idleTimeoutMs: 300000, incompleteMessageTimeoutMs: 30000, maxSendBufferBytes: 134217728 });

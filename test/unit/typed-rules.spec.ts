@@ -1,9 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import type { ClientIdentity } from 'nest-mtls/identity/client-identity.interface';
+import type { ClientIdentity } from 'nest-mtls/internal';
 import { RequireClientCert, describePolicy, explainPolicy, hasIpAddress, hasSpiffeId, inTrustDomain } from 'nest-mtls';
-import { compileRequirements, requirementFromText } from 'nest-mtls/policy/client-cert-policies';
-import { formatIp, normalizeIp, parseIpBlock } from 'nest-mtls/identity/ip-address';
-import { spiffeIdOfUris, spiffeIdProblem } from 'nest-mtls/identity/spiffe-id';
+import { compileRequirements, requirementFromText } from 'nest-mtls/internal';
+import { formatIp, normalizeIp, parseIpBlock } from 'nest-mtls/internal';
+import { spiffeIdOfUris, spiffeIdProblem } from 'nest-mtls/internal';
 
 const FP = 'A3:1E:93:F9:F1:59:41:50:01:EE:54:4D:0A:DA:58:09:43:0F:E2:9D:10:37:19:12:DC:03:DA:AE:E3:52:1F:8D';
 

@@ -1,5 +1,5 @@
-import { loadCrls } from 'nest-mtls/material/crl-reader';
-import type { TlsMaterial } from 'nest-mtls/material/tls-material.interface';
+import { loadCrls } from 'nest-mtls/internal';
+import type { TlsMaterial } from 'nest-mtls/internal';
 import { verifyClientChain } from 'nest-mtls';
 import { createIntermediateCa, type IssuedCertificate } from 'nest-mtls/testing';
 import { TestPki } from '../support/test-pki';
@@ -16,7 +16,7 @@ describe('verifyClientChain', () => {
   beforeAll(async () => {
     pki = await TestPki.create();
     const own = pki.certs['user-service'].issued;
-    material = { identity: { key: own.key, keyPem: own.keyPem, chain: own.chain, source: 'test' }, trust: { cas: [pki.root.certificate], source: pki.trustStore } };
+    material = { identity: { chain: own.chain, source: 'test' }, trust: { cas: [pki.root.certificate], source: pki.trustStore } };
     withCrls = { ...material, crls: loadCrls(pki.crlAll) };
     await pki.issue('weak-rsa', { subject: 'CN=weak', keyAlgorithm: 'rsa', modulusLength: 1024 });
     // Signed by a leaf (not a CA) of our own PKI.

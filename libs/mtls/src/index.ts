@@ -20,15 +20,17 @@ export type {
   DnFormat,
 } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
+export type { MtlsPemSource, MtlsPemMaterial } from './config/pem-source.interface';
 export { MtlsMaterialSource, type MtlsRole, type MtlsReloadResult } from './material/material-source';
 export type { MtlsMaterialSnapshot } from './material/material-snapshot';
 export type { TlsMaterial, KeyMaterial, TrustMaterial, IntermediateMaterial, LoadedCrl } from './material/tls-material.interface';
-export type { ParsedCrl, CrlRevocation } from './revocation/crl-index';
+export type { ParsedCrl, CrlRevocation } from './x509/crl-index';
 export type { MtlsRevocationCheck, RevocationSource } from './revocation/revocation-answer';
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
-export { REFUSAL_REASONS, type RefusalReason } from './server/refusal-reason';
-export type { TlsRefusal } from './server/tls-refusal-log';
+export { MtlsServing } from './server/mtls-serving';
+export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
+export type { TlsRefusal } from './telemetry/tls-refusal';
 export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
@@ -43,15 +45,15 @@ export { identityFromCertificate } from './identity/identity-from-certificate';
 export { formatDn, subjectDn, issuerDn } from './identity/dn-format';
 export { subjectAltNames } from './identity/subject-alt-names';
 export { peerIdentity, peerCertificateState, type PeerCertificateState } from './identity/peer-identity';
-export { MtlsIdentitySource, type CallerState } from './identity/identity-source';
-export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, type ChainProblem, type RevocationLookup } from './material/verify-client-chain';
+export { MtlsIdentitySource, type CallerState } from './guard/identity-source';
+export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, type ChainProblem, type RevocationLookup } from './revocation/verify-client-chain';
 
 // Which callers may enter: the guard, its decorators and policies.
-export { RequireClientCert, RequireAnyClientCert } from './policy/require-client-cert.decorator';
-export { ClientCertMode } from './policy/client-cert-mode.decorator';
-export { ClientCert } from './policy/client-cert.decorator';
-export { ClientCertGuard } from './policy/client-cert.guard';
-export { ClientCertForbiddenException } from './policy/client-cert-forbidden.exception';
+export { RequireClientCert, RequireAnyClientCert } from './guard/require-client-cert.decorator';
+export { ClientCertMode } from './guard/client-cert-mode.decorator';
+export { ClientCert } from './guard/client-cert.decorator';
+export { ClientCertGuard } from './guard/client-cert.guard';
+export { ClientCertForbiddenException } from './guard/client-cert-forbidden.exception';
 export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';
 export {
   anyVerifiedClient,
@@ -71,15 +73,15 @@ export {
   allOf,
 } from './policy/client-cert-policies';
 export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
-export { MtlsPolicyInventory, type PolicyInventoryEntry } from './policy/policy-inventory';
-export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './policy/client-cert.constants';
+export { MtlsPolicyInventory, type PolicyInventoryEntry } from './guard/policy-inventory';
+export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './guard/client-cert.constants';
 
 // Calling other services with our certificate.
 export { MtlsHttpClient, type MtlsRequest, type MtlsResponse } from './client/mtls-http-client';
 
 // Errors: one family, each with a stable `code`.
 export { MtlsError } from './errors/mtls.error';
-export { MtlsConfigError } from './config/mtls-config.error';
+export { MtlsConfigError } from './errors/mtls-config.error';
 export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, type MtlsClientErrorCode, type MtlsClientErrorOptions } from './client/mtls-client.error';
 export { DnFormatError } from './identity/dn-format.error';
 

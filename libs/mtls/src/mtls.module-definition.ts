@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { MtlsOptions } from './config/mtls-options.interface';
+import { MTLS_SERVES } from './server/mtls-endpoint-installer';
 
 /** Extras of forRoot/forRootAsync besides the options themselves. */
 export interface MtlsModuleExtras {
@@ -14,9 +15,6 @@ export interface MtlsModuleExtras {
    */
   serve?: boolean;
 }
-
-/** Injection token of the `serve` extra of MtlsModule. */
-export const MTLS_SERVES = Symbol('nest-mtls:serves');
 
 /**
  * Nest's ConfigurableModuleBuilder parts of MtlsModule; `MTLS_MODULE_OPTIONS`

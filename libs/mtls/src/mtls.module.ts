@@ -4,11 +4,17 @@ import { MtlsHttpClient } from './client/mtls-http-client';
 import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
 import { MtlsMaterialSource } from './material/material-source';
+import { MaterialReloadTriggers } from './material/reload-triggers';
+import { MtlsRevocation } from './revocation/mtls-revocation';
+import { revocationFollowing } from './revocation/revocation-provider';
+import { MtlsServing } from './server/mtls-serving';
+import { MtlsDrainRegistry } from './shutdown/drain-registry';
+import { MtlsEvents } from './telemetry/mtls-events';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
-import { MtlsIdentitySource } from './identity/identity-source';
-import { ClientCertGuard } from './policy/client-cert.guard';
-import { MtlsDnPatternCheck } from './policy/dn-pattern-check';
-import { MtlsPolicyInventory } from './policy/policy-inventory';
+import { MtlsIdentitySource } from './guard/identity-source';
+import { ClientCertGuard } from './guard/client-cert.guard';
+import { MtlsDnPatternCheck } from './guard/dn-pattern-check';
+import { MtlsPolicyInventory } from './guard/policy-inventory';
 import { ForwardedHeaderFilter } from './server/forwarded-header-filter';
 import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
 
@@ -24,7 +30,9 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
  * installs that material into the TLS endpoint (MtlsExpressAdapter,
  * MtlsFastifyAdapter from nest-mtls/fastify), the same
  * under NestFactory and @nestjs/testing, and starts following the files
- * (certificate rotation without restart). Provides ClientCertGuard (with
+ * (certificate rotation without restart). Provides MtlsMaterialSource,
+ * MtlsEvents, MtlsServing (what a TCP transport made by hand serves with),
+ * the revocation checks, ClientCertGuard (with
  * its identity source: the TLS peer, or a trusted proxy's forwarded
  * certificate), MtlsHttpClient and the policy inventory (logged at debug
  * level at startup). Global unless `isGlobal: false`.
@@ -37,6 +45,24 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
       useFactory: (options: MtlsOptions) => MtlsMaterialSource.create(options),
       inject: [MTLS_MODULE_OPTIONS],
     },
+    {
+      // Made right after the source, so it follows each new snapshot before any endpoint swaps it in.
+      provide: MtlsRevocation,
+      useFactory: (source: MtlsMaterialSource, options: MtlsOptions) => revocationFollowing(source, options),
+      inject: [MtlsMaterialSource, MTLS_MODULE_OPTIONS],
+    },
+    {
+      provide: MtlsEvents,
+      useFactory: (revocation: MtlsRevocation) => eventsOf(revocation),
+      inject: [MtlsRevocation],
+    },
+    {
+      provide: MaterialReloadTriggers,
+      useFactory: (source: MtlsMaterialSource, options: MtlsOptions) => new MaterialReloadTriggers(source, options),
+      inject: [MtlsMaterialSource, MTLS_MODULE_OPTIONS],
+    },
+    MtlsDrainRegistry,
+    MtlsServing,
     MtlsEndpointInstaller,
     MtlsOutboundAgent,
     MtlsHttpClient,
@@ -46,23 +72,38 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
     MtlsDnPatternCheck,
     ClientCertGuard,
   ],
-  exports: [MtlsMaterialSource, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],
+  exports: [MtlsMaterialSource, MtlsEvents, MtlsServing, MtlsDrainRegistry, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],
 })
 export class MtlsModule extends MtlsConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
-  constructor(private readonly source: MtlsMaterialSource) {
+  constructor(
+    private readonly source: MtlsMaterialSource,
+    private readonly revocation: MtlsRevocation,
+    private readonly events: MtlsEvents,
+    private readonly triggers: MaterialReloadTriggers,
+  ) {
     super();
   }
 
-  /** Material follows the files from now on: watch, SIGHUP, reloadIntervalMs. */
+  /** Material follows its files (or source) from now on: watch, SIGHUP, reloadIntervalMs, the source's changes. */
   onModuleInit(): void {
-    this.source.startWatching();
+    this.triggers.start();
   }
 
   onApplicationBootstrap(): void {
-    this.source.warnOnSighupConflict();
+    this.triggers.warnOnSighupConflict();
   }
 
   onModuleDestroy(): void {
+    this.triggers.close();
     this.source.close();
+    this.revocation.close();
+    this.events.complete();
   }
+}
+
+/** The application's event streams; the revocation checks report into them. */
+function eventsOf(revocation: MtlsRevocation): MtlsEvents {
+  const events = new MtlsEvents();
+  revocation.checks.subscribe((check) => events.revocationChecks.next(check));
+  return events;
 }

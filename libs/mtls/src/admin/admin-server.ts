@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { logLine } from '../logging/log-line';
-import { MtlsMaterialSource } from '../material/material-source';
-import { MtlsPolicyInventory } from '../policy/policy-inventory';
-import { MTLS_DRAIN, registerDrainable, type Drainable, type DrainOutcome } from '../shutdown/drainable';
+import { MtlsPolicyInventory } from '../guard/policy-inventory';
+import { MtlsDrainRegistry } from '../shutdown/drain-registry';
+import { MTLS_DRAIN, type Drainable, type DrainOutcome } from '../shutdown/drainable';
 import { HttpServerDrain } from '../shutdown/http-drain';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
 import { resolveAdminOptions, type MtlsAdminOptions, type ResolvedMtlsAdminOptions } from './mtls-admin-options';
@@ -45,7 +45,8 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     private readonly health: MtlsHealth,
     private readonly metrics: MtlsMetrics,
-    private readonly source: MtlsMaterialSource,
+    /** MtlsModule's registry of listeners graceful shutdown drains. */
+    private readonly drains: MtlsDrainRegistry,
     @Inject(MTLS_ADMIN_OPTIONS) options: MtlsAdminOptions,
     private readonly inventory: MtlsPolicyInventory,
   ) {
@@ -63,7 +64,7 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
       server.listen(port, host, () => resolve());
     });
     this.server = server;
-    this.unregister = registerDrainable(this.source, this);
+    this.unregister = this.drains.register(this);
     const { address, port: bound } = server.address() as AddressInfo;
     logLine(this.logger, 'log', `admin port open on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${this.paths().join(', ')}; no client certificate)`, {
       event: 'admin_listening',

@@ -2,7 +2,7 @@ import type { HealthIndicatorFunction } from '@nestjs/terminus';
 import { readEnv, type EnvSource } from '../config/env-source';
 import { MTLS_EXPIRY_WARNING_DAYS } from '../config/mtls-env';
 import { closestName } from '../config/closest-name';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { portSetting } from '../config/service-settings';
 
 /** Options of MtlsAdminModule: where the admin port listens, and what /health and /metrics say. */

@@ -4,7 +4,8 @@ import type { X509Certificate } from 'node:crypto';
 import type { Subscription } from 'rxjs';
 import { subjectDn } from '../identity/dn-format';
 import { MtlsMaterialSource } from '../material/material-source';
-import { REFUSAL_REASONS } from '../server/refusal-reason';
+import { MtlsEvents } from '../telemetry/mtls-events';
+import { REFUSAL_REASONS } from '../telemetry/refusal-reason';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
 import { resolveAdminOptions, type MtlsAdminOptions } from './mtls-admin-options';
 import { RecentSubjects } from './recent-subjects';
@@ -36,7 +37,7 @@ export class MtlsMetrics implements OnModuleDestroy {
   private readonly subscriptions: Subscription[] = [];
   private readonly peers: RecentSubjects<Date>;
 
-  constructor(source: MtlsMaterialSource, @Inject(MTLS_ADMIN_OPTIONS) rawOptions: MtlsAdminOptions) {
+  constructor(source: MtlsMaterialSource, events: MtlsEvents, @Inject(MTLS_ADMIN_OPTIONS) rawOptions: MtlsAdminOptions) {
     const options = resolveAdminOptions(rawOptions);
     const registers = [this.registry];
     this.peers = new RecentSubjects(options.maxPeerSubjects);
@@ -106,7 +107,6 @@ export class MtlsMetrics implements OnModuleDestroy {
       registers,
     });
 
-    const { events } = source;
     this.subscriptions.push(
       events.refusals.subscribe(({ reason }) => handshakeFailures.inc({ reason })),
       events.guardDecisions.subscribe(({ route, outcome }) => {

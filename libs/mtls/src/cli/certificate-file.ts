@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { readStore } from '../material/store-reader';
 import { sniffStoreType } from '../material/store-type';
 import { CommandError, UsageError } from './commands/command';

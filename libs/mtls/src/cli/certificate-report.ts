@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { DnFormat } from '../config/mtls-options.interface';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
-import { revocationUrls } from '../revocation/certificate-facts';
+import { revocationUrls } from '../x509/certificate-facts';
 
 /**
  * What `mtls inspect` prints about one certificate, a line each: the subject

@@ -3,7 +3,8 @@ import type { Agent } from 'node:https';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { opensslChecksCrls } from '../server/crl-checks';
+import { secureContextOf } from '../material/snapshot-secrets';
+import { opensslChecksCrls } from '../material/crl-checks';
 import { ServerIdentityAgent } from './server-identity-agent';
 
 /** The TLS settings a failed call is explained with. */
@@ -41,7 +42,7 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
   }
 
   private make(snapshot: MtlsMaterialSnapshot): { agent: Agent; settings: OutboundTlsSettings } {
-    const { key, cert, ca, minVersion, maxVersion, ciphers } = snapshot.secureContext;
+    const { key, cert, ca, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
     // The upstream's chain is checked against the CRL files by OpenSSL whenever that is the policy, whatever their size:
     // the pool keeps connections alive, so the cost of a large CRL per handshake is paid rarely (the server's gate does not apply here).
     const crl = opensslChecksCrls(snapshot.material, snapshot.options, new Date(), Infinity) ? snapshot.material.crls?.map((c) => c.pem) : undefined;

@@ -1,6 +1,6 @@
 import { createSecureContext, getCiphers } from 'node:tls';
 import { IANA_TO_OPENSSL_CIPHER } from './cipher-suite-names';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from './mtls-options.interface';
 
 const OPENSSL_NAMES = new Set(Object.values(IANA_TO_OPENSSL_CIPHER));

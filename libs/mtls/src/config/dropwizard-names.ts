@@ -1,11 +1,11 @@
 import { MTLS_ENV } from './mtls-env';
-import type { MtlsOptions } from './mtls-options.interface';
+import type { MtlsEnvOption } from './mtls-options.interface';
 
 /** Where a name was written: as an `MTLS_*` variable, or as an option in code. */
 export type NameForm = 'env' | 'code';
 
 /** One of our options (with a value) as it is written in `form`: `MTLS_OCSP=true`, `ocsp: true`. */
-export function ourSetting(option: keyof MtlsOptions, form: NameForm, value?: string | boolean): string {
+export function ourSetting(option: MtlsEnvOption, form: NameForm, value?: string | boolean): string {
   if (form === 'env') return value === undefined ? MTLS_ENV[option][0] : `${MTLS_ENV[option][0]}=${String(value)}`;
   return value === undefined ? option : `${option}: ${typeof value === 'string' ? `'${value}'` : String(value)}`;
 }
@@ -20,7 +20,7 @@ export interface DropwizardKey {
   /** Dropwizard's default, as its documentation gives it. */
   dropwizardDefault: string;
   /** Our option with the same meaning, when there is one (its name may differ: `enableOCSP` is `ocsp`). */
-  option?: keyof MtlsOptions;
+  option?: MtlsEnvOption;
   /** The value of `option` that says what the key says (`wantClientAuth: true` is `needClientAuth: false`). */
   value?: string | boolean;
   /** When the key is not an option here: what to do instead, naming our settings in the form the user wrote. */

@@ -1,7 +1,7 @@
 import { parseEnvValue } from './env-value';
 import { MTLS_ENV } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
-import type { MtlsOptions } from './mtls-options.interface';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import type { MtlsEnvOption, MtlsOptions } from './mtls-options.interface';
 
 /**
  * Names the variable in an MtlsConfigError about an option whose value came
@@ -19,7 +19,7 @@ import type { MtlsOptions } from './mtls-options.interface';
  */
 export function withEnvVariable(err: unknown, options: MtlsOptions, env: Record<string, string | undefined> = process.env): unknown {
   if (!(err instanceof MtlsConfigError) || err.variable !== undefined) return err;
-  const entry = MTLS_ENV[err.setting as keyof MtlsOptions];
+  const entry = MTLS_ENV[err.setting as MtlsEnvOption];
   const value = options?.[err.setting as keyof MtlsOptions];
   if (!entry || value === undefined) return err;
   const [variable, kind] = entry;

@@ -1,5 +1,5 @@
 import type { EnvKind } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];

@@ -1,16 +1,19 @@
-import type { MtlsOptions } from './mtls-options.interface';
+import type { MtlsEnvOption } from './mtls-options.interface';
 
 /** How the text of a variable becomes an option value. */
 export type EnvKind = 'string' | 'boolean' | 'list' | 'paths' | 'int';
 
 /**
  * The one table of `MTLS_*` variables: the variable of each option (every
- * option has one, the type says so), and below it the few variables that are
+ * option but `source` has one, the type says so), and below it the few variables that are
  * not options. A name with the `MTLS_` prefix that is in neither list stops
  * startup (a typo must not silently weaken the setup): add new ones here.
  * Deployments rely on these exact names.
  */
-export const MTLS_ENV: Readonly<Record<keyof MtlsOptions, [variable: string, kind: EnvKind]>> = {
+/** Options set in code only, with no variable: `source` (an object with functions). */
+export const MTLS_CODE_ONLY_OPTIONS: readonly string[] = ['source'];
+
+export const MTLS_ENV: Readonly<Record<MtlsEnvOption, [variable: string, kind: EnvKind]>> = {
   keyStorePath: ['MTLS_KEY_STORE_PATH', 'string'],
   keyStorePassword: ['MTLS_KEY_STORE_PASSWORD', 'string'],
   keyStoreType: ['MTLS_KEY_STORE_TYPE', 'string'],

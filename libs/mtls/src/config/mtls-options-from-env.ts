@@ -1,8 +1,8 @@
 import { readEnv, variableNames, type EnvSource } from './env-source';
 import { parseEnvValue } from './env-value';
 import { MTLS_ENV } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
-import type { MtlsOptions } from './mtls-options.interface';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import type { MtlsEnvOption, MtlsOptions } from './mtls-options.interface';
 import { refuseUnknownMtlsVariables } from './unknown-mtls-variables';
 import { firstShapeProblem } from './validate-mtls-options';
 
@@ -27,6 +27,6 @@ export function mtlsOptionsFromEnv(source: EnvSource = process.env): MtlsOptions
   }
   // Shape problems (a number out of range, say) name the variable they came from, and the option.
   const problem = firstShapeProblem(options);
-  if (problem) throw new MtlsConfigError(problem.option, problem.problem, MTLS_ENV[problem.option as keyof MtlsOptions]?.[0]);
+  if (problem) throw new MtlsConfigError(problem.option, problem.problem, MTLS_ENV[problem.option as MtlsEnvOption]?.[0]);
   return options as MtlsOptions;
 }

@@ -16,6 +16,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
+import type { MtlsPemSource } from './pem-source.interface';
 import type { CrlCheck, DefaultPolicy, DnFormat, EndpointIdentification, ForwardedCertHeader, KeyStoreType, MtlsOptions, PolicyMode, RevocationFailure } from './mtls-options.interface';
 
 const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
@@ -81,6 +82,8 @@ export class MtlsOptionsDto implements MtlsOptions {
   forwardedCertHeader?: ForwardedCertHeader;
   /** A RegExp, string, rule or function: compiled (and its values checked) by validateMtlsOptions. */
   @IsOptional() @Allow() trustedProxy?: ClientCertRequirement;
+  /** Shape checked by checkMaterialSource (an object with read()). */
+  @IsOptional() @Allow() source?: MtlsPemSource;
   @IsOptional() @IsString(oneOf('HTTPS')) @Matches(/^https$/i, oneOf('HTTPS')) endpointIdentification?: EndpointIdentification;
   @IsOptional() @IsIn(['rfc4514', 'jdk'], oneOf('rfc4514', 'jdk')) dnFormat?: DnFormat;
 }

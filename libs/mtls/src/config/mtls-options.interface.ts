@@ -1,4 +1,10 @@
+import type { DnFormat } from '../identity/client-identity.interface';
+import type { ForwardedCertHeader } from '../identity/forwarded/forwarded-certificate';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
+import type { MtlsPemSource } from './pem-source.interface';
+
+// Declared where they are used (identity reads DNs and forwarded headers); options name them from here too.
+export type { DnFormat, ForwardedCertHeader };
 
 /**
  * Options of MtlsModule. Names follow Dropwizard's HTTPS connector so a Java
@@ -6,6 +12,15 @@ import type { ClientCertRequirement } from '../policy/client-cert-policy';
  * (see `mtlsOptionsFromEnv`).
  */
 export interface MtlsOptions {
+  /**
+   * TLS material your code supplies (memory, a secrets manager, a workload
+   * API) instead of the files below: `{ name, read(), changed? }`, see
+   * MtlsPemSource. Checked exactly as files are, at startup and at every
+   * change. Set it in code only (no `MTLS_*` variable: it is an object); it
+   * excludes keyStorePath, certPath, keyPath, trustStorePath,
+   * intermediatesPath and crlPath.
+   */
+  source?: MtlsPemSource;
   /** Key store with our private key and certificate chain: PKCS#12 (.p12/.pfx), JKS, or PEM (key + chain in one file). */
   keyStorePath?: string;
   /** Password of the key store (and of the key entry in JKS/PKCS#12). */
@@ -229,14 +244,8 @@ export type DefaultPolicy = 'any-verified' | 'deny';
 /** Whether ClientCertGuard enforces its policies or only reports what it would refuse. */
 export type PolicyMode = 'enforce' | 'audit';
 
-/** The headers a trusted proxy may forward the client certificate in (lowercase; any case is accepted). */
-export type ForwardedCertHeader = 'x-forwarded-client-cert' | 'client-cert';
-
 /** Endpoint identification algorithms: `HTTPS` only (any case is accepted), as Java's. */
 export type EndpointIdentification = 'HTTPS';
-
-/** How DNs are written: as OpenSSL prints them (RFC 4514), or as Java's `getSubjectDN().getName()` does. */
-export type DnFormat = 'rfc4514' | 'jdk';
 
 /** The store formats nest-mtls reads (as Java 9+, JKS and PKCS12 read each other). */
 export type KeyStoreType = 'PKCS12' | 'JKS' | 'PEM';
@@ -273,3 +282,6 @@ export type TlsProtocol = 'TLSv1.2' | 'TLSv1.3';
 
 /** The OpenSSL security levels MtlsModule accepts (1 and 0 admit 1024-bit RSA keys and are refused). */
 export type SecurityLevel = 2 | 3 | 4 | 5;
+
+/** The options that have an `MTLS_*` variable: all but `source` (an object, given in code). */
+export type MtlsEnvOption = Exclude<keyof MtlsOptions, 'source'>;

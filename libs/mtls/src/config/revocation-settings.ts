@@ -1,4 +1,4 @@
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { MtlsOptions } from './mtls-options.interface';
 
 /**

@@ -1,4 +1,4 @@
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { TlsProtocol } from './mtls-options.interface';
 
 const ALLOWED: readonly TlsProtocol[] = ['TLSv1.2', 'TLSv1.3'];

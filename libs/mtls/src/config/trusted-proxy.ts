@@ -2,7 +2,7 @@ import type { ClientCertPolicy, ClientCertRequirement, ClientCertRule } from '..
 import { compileRequirement, requirementFromText, toSafeRegExp } from '../policy/client-cert-policies';
 import { checkPolicyDnPatterns } from '../policy/dn-pattern';
 import { unanchoredProblem } from './anchored-regex';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { DnFormat } from './mtls-options.interface';
 
 const compiled = new WeakMap<object, ClientCertPolicy>();

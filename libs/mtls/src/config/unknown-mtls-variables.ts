@@ -1,7 +1,7 @@
 import { closestName } from './closest-name';
 import { DROPWIZARD_ENV_SPELLINGS, dropwizardNameHint } from './dropwizard-names';
 import { KNOWN_MTLS_VARIABLES } from './mtls-env';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 const PREFIX = /^MTLS_/i;
 

@@ -4,12 +4,13 @@ import { dropwizardNameHint } from './dropwizard-names';
 import { MTLS_ENV } from './mtls-env';
 import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
-import { MtlsConfigError } from './mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
 import type { EndpointIdentification, ForwardedCertHeader, MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
 import { compileTrustedProxy } from './trusted-proxy';
 import { resolveProtocols } from './tls-protocols';
 import { checkValidatePeers } from './validate-peers';
+import type { MtlsPemSource } from './pem-source.interface';
 
 /** Defaults of the options a security review looks at first. */
 export const MTLS_DEFAULTS = {
@@ -48,6 +49,7 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
   }
   const first = firstShapeProblem(options);
   if (first) throw new MtlsConfigError(first.option, first.problem);
+  checkMaterialSource(options);
   checkValidatePeers(options);
   checkRevocationSettings(options);
   const merged = { ...MTLS_DEFAULTS, ...stripUndefined(options) };
@@ -94,11 +96,29 @@ export function firstShapeProblem(options: MtlsOptions): { option: string; probl
 function unknownOptionHint(name: string): string {
   const dropwizard = dropwizardNameHint(name, 'code');
   if (dropwizard) return `; ${dropwizard}`;
-  const suggestion = closestName(name, Object.keys(MTLS_ENV));
+  const suggestion = closestName(name, [...Object.keys(MTLS_ENV), 'source']);
   return suggestion ? `; did you mean "${suggestion}"?` : '';
 }
 
 /** forwardedCertHeader and trustedProxy go together; the proxy's requirement must compile. */
+/** The options that name material files: a `source` supplies the material instead. */
+const FILE_SETTINGS = ['keyStorePath', 'certPath', 'keyPath', 'trustStorePath', 'intermediatesPath', 'crlPath'] as const;
+
+/** `source`: a MtlsPemSource ({ name, read(), changed? }), and then no material files. */
+function checkMaterialSource(options: MtlsOptions): void {
+  const source = options.source as Partial<MtlsPemSource> | undefined;
+  if (source === undefined) return;
+  if (source === null || typeof source !== 'object' || typeof source.read !== 'function') {
+    throw new MtlsConfigError('source', 'must be a MtlsPemSource: an object with read() returning { key, cert, ca } as PEM text (and a name)');
+  }
+  if (typeof source.name !== 'string' || source.name.trim() === '') throw new MtlsConfigError('source', 'needs a name (for messages and logs), e.g. "vault:secret/user-service"');
+  if (source.changed !== undefined && typeof (source.changed as { subscribe?: unknown })?.subscribe !== 'function') {
+    throw new MtlsConfigError('source', 'changed must be an Observable (something with subscribe()), emitting when read() has new material');
+  }
+  const files = FILE_SETTINGS.filter((setting) => options[setting] !== undefined);
+  if (files.length > 0) throw new MtlsConfigError('source', `supplies the material, so ${files.join(', ')} must not be set too`);
+}
+
 function checkProxySettings(options: ResolvedMtlsOptions): void {
   if (options.forwardedCertHeader !== undefined && options.trustedProxy === undefined) {
     throw new MtlsConfigError('trustedProxy', `required with forwardedCertHeader (${options.forwardedCertHeader}): who may forward a client certificate (a DN regex or a rule the proxy's own certificate matches)`);

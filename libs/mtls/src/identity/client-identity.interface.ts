@@ -1,5 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
-import type { DnFormat } from '../config/mtls-options.interface';
+
+/** How DNs are written: as OpenSSL prints them (RFC 4514), or as Java's `getSubjectDN().getName()` does. */
+export type DnFormat = 'rfc4514' | 'jdk';
 
 /** Subject alternative names, by type, in certificate order. */
 export interface SubjectAltNames {

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import type { DnFormat } from '../config/mtls-options.interface';
+import type { DnFormat } from './client-identity.interface';
 import type { ClientIdentity } from './client-identity.interface';
 import { certificateNames, formatRdns } from './dn-format';
 import { DnFormatError } from './dn-format.error';

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { DnFormat } from '../config/mtls-options.interface';
+import type { DnFormat } from './client-identity.interface';
 import type { ClientIdentity } from './client-identity.interface';
 import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';

@@ -1,6 +1,6 @@
 import { createSecureContext } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { CrlIndex } from '../revocation/crl-index';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { CrlIndex } from '../x509/crl-index';
 import { assertWholePem, pemBlocks, reason } from './pem-reader';
 import { readSettingFile } from './setting-file';
 import type { LoadedCrl } from './tls-material.interface';
@@ -15,7 +15,17 @@ const SETTING = 'crlPath';
  * accepted by OpenSSL. Which CA signed it is for the startup checks to find.
  */
 export function loadCrls(path: string): LoadedCrl[] {
-  const content = readSettingFile(SETTING, path);
+  return crlsOfContent(readSettingFile(SETTING, path), SETTING, path);
+}
+
+/**
+ * The CRLs of `content` (a PEM text of one or more CRLs, or one DER CRL),
+ * checked as {@link loadCrls} checks a file's; `setting` and `path` name
+ * where it came from in messages (`source` and its name for material a
+ * MtlsPemSource supplied).
+ */
+export function crlsOfContent(content: Buffer, setting: string, path: string): LoadedCrl[] {
+  const SETTING = setting;
   let ders: Buffer[];
   if (content.includes('-----BEGIN ')) {
     // OpenSSL reads only the "X509 CRL" label; some tools (@peculiar/x509) write "CRL": accept both.

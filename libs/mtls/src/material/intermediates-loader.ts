@@ -1,6 +1,6 @@
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { describeCert } from '../server/trust-path';
-import { distinctCertificates } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { describeCert } from '../x509/trust-path';
+import { distinctCertificates } from '../x509/certificate-chain';
 import { readStore } from './store-reader';
 import type { IntermediateMaterial } from './tls-material.interface';
 

@@ -1,7 +1,7 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
 import { decrypt, parseJks } from 'jks-js';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { distinctCertificates } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { distinctCertificates } from '../x509/certificate-chain';
 import { reason } from './pem-reader';
 import type { StoreContents, StoreKeyEntry } from './store-contents.interface';
 import type { StoreSettings } from './store-type';

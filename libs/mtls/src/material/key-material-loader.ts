@@ -1,10 +1,10 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { MtlsOptions } from '../config/mtls-options.interface';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { keyMatches, orderChain } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { keyMatches, orderChain } from '../x509/certificate-chain';
 import { readStore } from './store-reader';
 import type { StoreContents, StoreKeyEntry } from './store-contents.interface';
-import type { KeyMaterial } from './tls-material.interface';
+import type { LoadedKeyMaterial } from './tls-material.interface';
 
 type KeyOptions = Pick<
   MtlsOptions,
@@ -17,7 +17,7 @@ type KeyOptions = Pick<
  * leaf certificate, and the chain leaf first, then each issuer found in the
  * file. Throws `MtlsConfigError` naming the setting and file.
  */
-export function loadKeyMaterial(options: KeyOptions): KeyMaterial {
+export function loadKeyMaterial(options: KeyOptions): LoadedKeyMaterial {
   const { keyStorePath, certPath, keyPath } = options;
   if (keyStorePath && (certPath || keyPath)) {
     throw new MtlsConfigError('keyStorePath', 'set either keyStorePath or certPath/keyPath, not both');
@@ -29,7 +29,7 @@ export function loadKeyMaterial(options: KeyOptions): KeyMaterial {
   throw new MtlsConfigError('keyStorePath', 'no key material: set keyStorePath, or certPath and keyPath');
 }
 
-function fromKeyStore(file: string, options: KeyOptions): KeyMaterial {
+function fromKeyStore(file: string, options: KeyOptions): LoadedKeyMaterial {
   const store = readStore(file, {
     pathSetting: 'keyStorePath',
     typeSetting: 'keyStoreType',
@@ -81,7 +81,7 @@ function selectEntry(store: StoreContents, file: string, certAlias: string | und
   return entries[0];
 }
 
-function fromPemPair(certPath: string, keyPath: string, passphrase: string | undefined): KeyMaterial {
+function fromPemPair(certPath: string, keyPath: string, passphrase: string | undefined): LoadedKeyMaterial {
   const certs = readStore(certPath, { pathSetting: 'certPath', withKeys: false, acceptedTypes: ['PEM'] }).certificates;
   if (certs.length === 0) throw new MtlsConfigError('certPath', `no certificate found in ${certPath}`);
   const keyStore = readStore(keyPath, {
@@ -100,7 +100,7 @@ function fromPemPair(certPath: string, keyPath: string, passphrase: string | und
   return material(key, orderChain(leaf, certs), `${certPath} + ${keyPath}`);
 }
 
-function material(key: KeyObject, chain: X509Certificate[], source: string): KeyMaterial {
+function material(key: KeyObject, chain: X509Certificate[], source: string): LoadedKeyMaterial {
   const keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { key, keyPem, chain, source };
 }

@@ -1,7 +1,8 @@
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
-import { allowsRole } from '../server/startup-checks';
+import { allowsRole } from './startup-checks';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
+import { secureContextOf } from './snapshot-secrets';
 
 const CANARY_TIMEOUT_MS = 5000;
 /** After the server side failed without a verify error, how long the client's own reason may take to arrive. */
@@ -67,7 +68,7 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<CanaryOu
   const verifyServer = snapshot.options.validateCerts && allowsRole(leaf, 'serverAuth');
   const presentClient = allowsRole(leaf, 'clientAuth');
   const verify = snapshot.options.validateCerts && presentClient;
-  const context = snapshot.secureContext;
+  const context = secureContextOf(snapshot);
   return new Promise<CanaryOutcome>((resolve, reject) => {
     let settled = false;
     let strangers = 0;

@@ -1,5 +1,5 @@
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 /** One `-----BEGIN X-----` ... `-----END X-----` block. */
 export interface PemBlock {

@@ -1,7 +1,7 @@
 import { createPrivateKey, KeyObject, pbkdf2Sync, X509Certificate } from 'node:crypto';
 import * as forge from 'node-forge';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { distinctCertificates, keyMatches } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { distinctCertificates, keyMatches } from '../x509/certificate-chain';
 import { reason } from './pem-reader';
 import type { StoreContents, StoreKeyEntry } from './store-contents.interface';
 import type { StoreSettings } from './store-type';

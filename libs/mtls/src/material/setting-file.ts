@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 /**
  * Reads the whole file named by a setting, once. Every failure is an

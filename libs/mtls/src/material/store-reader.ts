@@ -1,6 +1,6 @@
 import type { KeyStoreType } from '../config/mtls-options.interface';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import { keyMatches } from './certificate-chain';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { keyMatches } from '../x509/certificate-chain';
 import { readJks } from './jks-reader';
 import { assertWholePem, readPemCertificates, readPemPrivateKey } from './pem-reader';
 import { readPkcs12 } from './pkcs12-reader';

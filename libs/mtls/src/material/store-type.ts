@@ -1,5 +1,5 @@
 import type { KeyStoreType } from '../config/mtls-options.interface';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 const JKS_MAGIC = 0xfeedfeed;
 const JCEKS_MAGIC = 0xcececece;

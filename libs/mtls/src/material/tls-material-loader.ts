@@ -2,7 +2,7 @@ import type { MtlsOptions } from '../config/mtls-options.interface';
 import { loadCrls } from './crl-reader';
 import { loadIntermediates } from './intermediates-loader';
 import { loadKeyMaterial } from './key-material-loader';
-import type { TlsMaterial } from './tls-material.interface';
+import type { LoadedTlsMaterial } from './tls-material.interface';
 import { loadTrustMaterial } from './trust-material-loader';
 
 /** The CRL files of the options: `crlPath` as one path or a list. */
@@ -13,7 +13,7 @@ export function crlFiles(options: Pick<MtlsOptions, 'crlPath'>): string[] {
 }
 
 /** Reads all TLS material named by the options, once: identity, trust store, intermediates, CRLs (of every CRL file). Throws `MtlsConfigError`. */
-export function loadTlsMaterial(options: MtlsOptions): TlsMaterial {
+export function loadTlsMaterial(options: MtlsOptions): LoadedTlsMaterial {
   return {
     identity: loadKeyMaterial(options),
     trust: loadTrustMaterial(options),

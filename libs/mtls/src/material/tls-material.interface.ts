@@ -1,16 +1,26 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { CrlIndex } from '../revocation/crl-index';
+import type { CrlIndex } from '../x509/crl-index';
 
-/** Our own identity: private key and certificate chain (leaf first, root usually omitted). */
+/**
+ * Our own identity as the rest of the application sees it: the certificate
+ * chain (leaf first, root usually omitted) and where it came from. The
+ * private key is not here: no public object holds it (see
+ * snapshot-secrets.ts); only the TLS endpoints get it, inside Node's secure
+ * context options.
+ */
 export interface KeyMaterial {
-  /** The private key. */
-  key: KeyObject;
-  /** The private key as unencrypted PKCS#8 PEM, for `tls.createSecureContext`. Never logged. */
-  keyPem: string;
   /** Leaf first, then each issuer found in the same file(s); no certificate twice. */
   chain: X509Certificate[];
   /** Where it came from, for messages: the file path (and alias, if any). */
   source: string;
+}
+
+/** Our identity as the loaders read it, private key included: internal, never in a snapshot. */
+export interface LoadedKeyMaterial extends KeyMaterial {
+  /** The private key. */
+  key: KeyObject;
+  /** The private key as unencrypted PKCS#8 PEM, for `tls.createSecureContext`. Never logged. */
+  keyPem: string;
 }
 
 /** The CAs we trust (and nothing else). */
@@ -47,7 +57,7 @@ export interface LoadedCrl {
   issuerCa?: X509Certificate;
 }
 
-/** Everything read from disk at startup, once. */
+/** Everything read at startup (or at a reload), once: our chain, the trust store, intermediates, CRLs. */
 export interface TlsMaterial {
   identity: KeyMaterial;
   trust: TrustMaterial;
@@ -55,4 +65,9 @@ export interface TlsMaterial {
   intermediates?: IntermediateMaterial;
   /** One entry per CRL of every `crlPath` file (Node reads one CRL per entry); undefined when no crlPath. */
   crls?: LoadedCrl[];
+}
+
+/** TLS material as the loaders read it, private key included: internal (startup checks, secure context options). */
+export interface LoadedTlsMaterial extends TlsMaterial {
+  identity: LoadedKeyMaterial;
 }

@@ -1,5 +1,5 @@
 import type { MtlsOptions } from '../config/mtls-options.interface';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { readStore } from './store-reader';
 import type { TrustMaterial } from './tls-material.interface';
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { peerAddressOf } from '../server/peer-address';
+import { peerAddressOf } from '../logging/peer-address';
 import type { TlsRefusalLog } from '../server/tls-refusal-log';
 
 /**

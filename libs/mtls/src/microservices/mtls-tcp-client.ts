@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ClientTCP, type ClientsProviderAsyncOptions, type CustomClientOptions, type TcpClientOptions, type TcpSocket } from '@nestjs/microservices';
 import type { ConnectionOptions } from 'node:tls';
 import type { Subscription } from 'rxjs';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { MtlsMaterialSource } from '../material/material-source';
 import { tlsOptionsOf } from './tcp-client-tls-options';
 
@@ -48,7 +48,7 @@ export class MtlsTcpClient extends ClientTCP {
   constructor(options: MtlsTcpClientOptions) {
     const { source, servername, ...tcp } = options ?? ({} as MtlsTcpClientOptions);
     if ('tlsOptions' in tcp) throw new MtlsConfigError(MtlsTcpClient.name, 'do not pass tlsOptions; MtlsModule supplies them');
-    if (!(source instanceof MtlsMaterialSource) && typeof (source as Partial<MtlsMaterialSource> | undefined)?.current !== 'function') {
+    if (typeof (source as Partial<MtlsMaterialSource> | undefined)?.current !== 'function') {
       throw new MtlsConfigError(MtlsTcpClient.name, 'needs the application\'s MtlsMaterialSource as `source` (import MtlsModule; inject MtlsMaterialSource)');
     }
     source.requireRole('clientAuth');

@@ -1,5 +1,5 @@
 import type { AsyncMicroserviceOptions, CustomStrategy } from '@nestjs/microservices';
-import { MtlsMaterialSource } from '../material/material-source';
+import { MtlsServing } from '../server/mtls-serving';
 import { MtlsTcpServer, type MtlsTcpServerOptions } from './mtls-tcp-server';
 
 /**
@@ -12,13 +12,14 @@ import { MtlsTcpServer, type MtlsTcpServerOptions } from './mtls-tcp-server';
  *     const app = await NestFactory.createMicroservice(AppModule, mtlsTcpMicroservice({ port: 8444 }));
  *     await app.listen();
  *
- * Nest resolves `MtlsMaterialSource` from the application when it creates the
- * transport, so the material cannot be forgotten: without MtlsModule the
- * application does not start (Nest cannot resolve MtlsMaterialSource).
+ * Nest resolves `MtlsServing` (MtlsModule's material, revocation checks and
+ * events) from the application when it creates the transport, so the
+ * material cannot be forgotten: without MtlsModule the application does not
+ * start (Nest cannot resolve MtlsServing).
  */
-export function mtlsTcpMicroservice(options: MtlsTcpServerOptions = {}): AsyncMicroserviceOptions & { useFactory: (source: MtlsMaterialSource) => CustomStrategy } {
+export function mtlsTcpMicroservice(options: MtlsTcpServerOptions = {}): AsyncMicroserviceOptions & { useFactory: (serving: MtlsServing) => CustomStrategy } {
   return {
-    inject: [MtlsMaterialSource],
-    useFactory: (source: MtlsMaterialSource): CustomStrategy => ({ strategy: new MtlsTcpServer(source, options) }),
+    inject: [MtlsServing],
+    useFactory: (serving: MtlsServing): CustomStrategy => ({ strategy: new MtlsTcpServer(serving, options) }),
   };
 }

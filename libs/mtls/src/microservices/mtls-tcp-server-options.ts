@@ -1,6 +1,6 @@
 import type { TcpOptions } from '@nestjs/microservices';
 import { closestName } from '../config/closest-name';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 /** Default largest message a peer may send over the TCP transport: 1 MiB of JSON. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;

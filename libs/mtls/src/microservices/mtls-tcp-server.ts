@@ -2,13 +2,13 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import { ServerTCP, type BaseRpcContext, type ReadPacket, type TcpSocket } from '@nestjs/microservices';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { logSafe } from '../logging/log-safe';
 import { logSafeLogger } from '../logging/log-safe-logger';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
-import type { MtlsMaterialSource } from '../material/material-source';
 import { failClosedServerOptions } from '../server/fail-closed-server-options';
-import { peerAddressOf, peerHostOf } from '../server/peer-address';
+import { peerAddressOf, peerHostOf } from '../logging/peer-address';
+import { isMtlsServing, type MtlsServing } from '../server/mtls-serving';
 import { TlsServerBinding } from '../server/tls-server-binding';
 import { MTLS_DRAIN, untilDeadline, type Drainable, type DrainOutcome } from '../shutdown/drainable';
 import { BoundedJsonSocket } from './bounded-json-socket';
@@ -31,14 +31,14 @@ interface FramingSocket {
  *     // a microservice on its own
  *     NestFactory.createMicroservice(AppModule, mtlsTcpMicroservice({ port: 8444 }));
  *     // or by hand
- *     app.connectMicroservice({ strategy: new MtlsTcpServer(app.get(MtlsMaterialSource), { port: 8444 }) });
+ *     app.connectMicroservice({ strategy: new MtlsTcpServer(app.get(MtlsServing), { port: 8444 }) });
  *
  * The TLS server is created fail-closed (client certificates demanded and
  * verified, no certificate of its own); the material is installed from
- * `source` in the constructor (our certificate must allow serverAuth), with
+ * `serving` (MtlsModule's material, revocation checks and events) in the constructor (our certificate must allow serverAuth), with
  * the client-certificate demands and the hardening of the options
  * (handshake timeout, no client-initiated renegotiation, the refusal log with
- * reason codes), and every later snapshot of `source.changes` is swapped in
+ * reason codes), and every later snapshot of the material source's `changes` is swapped in
  * for new handshakes (`setSecureContext`). A connection must send its first
  * complete message within `requestHeaderTimeoutMs` of its handshake. Without
  * material `listen()` fails with MtlsConfigError and nothing listens.
@@ -61,7 +61,7 @@ interface FramingSocket {
 export class MtlsTcpServer extends ServerTCP implements Drainable {
   private readonly binding = new TlsServerBinding(MtlsTcpServer.name);
   private readonly firstMessage = new FirstMessageDeadline(() => this.binding.refusals);
-  private readonly source?: MtlsMaterialSource;
+  private readonly serving?: MtlsServing;
   /** Messages being handled, per connection (the TCP socket under Nest's framing). */
   private readonly handling = new Map<Socket, number>();
   /** Every TCP connection, also before its handshake finished. */
@@ -72,7 +72,7 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
   /** Events nobody handles: one line per peer host and window, then a count. */
   private readonly unhandledEvents = new RepeatSummarizer((line) => this.mtlsLogger.warn(line));
 
-  constructor(source: MtlsMaterialSource, options: MtlsTcpServerOptions = {}) {
+  constructor(serving: MtlsServing, options: MtlsTcpServerOptions = {}) {
     const limits = resolveTcpLimits(options ?? {});
     const { maxMessageBytes: _max, idleTimeoutMs: _idle, ...tcp } = options ?? {};
     // ServerTCP creates its server in its constructor: fail-closed until the material is installed below.
@@ -80,9 +80,9 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
     this.limits = limits;
     // Nest's own lines from this transport (e.g. an event pattern nobody handles) carry peer text: escaped, whatever the application's logger.
     (this as unknown as { logger: LoggerService }).logger = logSafeLogger(this.logger);
-    if (isMaterialSource(source)) {
-      this.binding.install(this.server as TlsServer, source);
-      this.source = source;
+    if (isMtlsServing(serving)) {
+      this.binding.install(this.server as TlsServer, serving);
+      this.serving = serving;
     }
     (this.server as unknown as TlsServer).prependListener('connection', (raw: Socket) => {
       this.rawSockets.add(raw);
@@ -107,7 +107,7 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
   /** Called by Nest for each connection whose TLS handshake succeeded. */
   override bindHandler(socket: Socket): void {
     super.bindHandler(socket);
-    if (this.source) this.firstMessage.start(socket, this.source.current().options.requestHeaderTimeoutMs);
+    if (this.serving) this.firstMessage.start(socket, this.serving.source.current().options.requestHeaderTimeoutMs);
     this.closeWhenIdle(socket);
   }
 
@@ -204,10 +204,4 @@ export class MtlsTcpServer extends ServerTCP implements Drainable {
     this.unhandledEvents.flush();
     super.close();
   }
-}
-
-/** Duck-typed, so that the material of another copy of nest-mtls is recognised too. */
-function isMaterialSource(value: unknown): value is MtlsMaterialSource {
-  const candidate = value as Partial<MtlsMaterialSource> | undefined;
-  return typeof candidate?.current === 'function' && typeof candidate.requireRole === 'function' && typeof candidate.changes?.subscribe === 'function';
 }

@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import type { MtlsMaterialSource } from '../material/material-source';
+import { secureContextOf } from '../material/snapshot-secrets';
 
 /**
  * `tlsOptions` for Nest's TCP client (`ClientTCP`, `ClientsModule` with
@@ -22,6 +23,6 @@ export function mtlsTcpClientTlsOptions(source: MtlsMaterialSource, servername?:
 
 /** The client TLS options of one snapshot. */
 export function tlsOptionsOf(snapshot: MtlsMaterialSnapshot, servername?: string): ConnectionOptions {
-  const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = snapshot.secureContext;
+  const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
   return { key, cert, ca, crl, minVersion, maxVersion, ciphers, rejectUnauthorized: true, ...(servername ? { servername } : {}) };
 }

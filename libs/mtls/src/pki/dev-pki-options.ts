@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readEnv, type EnvSource } from '../config/env-source';
 import { parseEnvValue } from '../config/env-value';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { mtlsOptionsFromEnv } from '../config/mtls-options-from-env';
 import type { MtlsOptions } from '../config/mtls-options.interface';
 import { devSpiffeId, ensureDevPki, type PkiLayout } from './dev-pki';

@@ -1,4 +1,4 @@
-import type { DnFormat } from '../config/mtls-options.interface';
+import type { DnFormat } from '../identity/client-identity.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import { blockContains, formatIpBlock, parseIp, parseIpBlock, type IpBytes } from '../identity/ip-address';
 import { spiffeIdProblem, trustDomainProblem } from '../identity/spiffe-id';

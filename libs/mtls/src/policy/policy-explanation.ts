@@ -1,4 +1,4 @@
-import type { DnFormat } from '../config/mtls-options.interface';
+import type { DnFormat } from '../identity/client-identity.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { ClientCertPolicy } from './client-cert-policy';
 

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { describeCert } from '../server/trust-path';
-import { revocationUrls } from './certificate-facts';
+import { describeCert } from '../x509/trust-path';
+import { revocationUrls } from '../x509/certificate-facts';
 import { Lru } from './lru';
 
 /**

@@ -2,18 +2,18 @@ import { Logger } from '@nestjs/common';
 import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { logSafe } from '../logging/log-safe';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { knownCas, subjectDer } from '../server/crl-checks';
-import { describeCert } from '../server/trust-path';
+import { knownCas, subjectDer } from '../material/crl-checks';
+import { describeCert } from '../x509/trust-path';
 import { RevocationHosts } from './allowed-hosts';
-import { CrlIndex } from './crl-index';
+import { CrlIndex } from '../x509/crl-index';
 import type { NetworkRevocationSource } from './mtls-revocation';
 import { httpFetch } from './http-fetch';
 import type { ChainLink, MaybeAnswer, RevocationAnswer } from './revocation-answer';
-import { certificateFacts } from './certificate-facts';
+import { certificateFacts } from '../x509/certificate-facts';
 import { SharedFetches } from './shared-fetches';
 
 /** The largest CRL downloaded (a CRL of 100,000 entries is about 4 MB). */

@@ -1,6 +1,6 @@
 import type { LoadedCrl } from '../material/tls-material.interface';
-import { describeCert } from '../server/trust-path';
-import type { CrlIndex } from './crl-index';
+import { describeCert } from '../x509/trust-path';
+import type { CrlIndex } from '../x509/crl-index';
 import type { ChainLink, MaybeAnswer, RevocationSourceOf } from './revocation-answer';
 
 /**

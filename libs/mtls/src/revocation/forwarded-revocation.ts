@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import type { RevocationLookup } from '../material/verify-client-chain';
-import { describeCert } from '../server/trust-path';
+import type { RevocationLookup } from './verify-client-chain';
+import { describeCert } from '../x509/trust-path';
 import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from './mtls-revocation';
 
 const SOURCE = { crl: 'the CRL', crldp: 'the CRL from the distribution point', ocsp: 'the OCSP responder' } as const;

@@ -13,9 +13,9 @@ import {
   TBSRequest,
 } from '@peculiar/asn1-ocsp';
 import { AlgorithmIdentifier, Certificate, CRLReasons, Extension, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { subjectDer } from '../server/crl-checks';
-import { describeCert } from '../server/trust-path';
-import { verifySignature } from './signature';
+import { subjectDer } from '../material/crl-checks';
+import { describeCert } from '../x509/trust-path';
+import { verifySignature } from '../x509/signature';
 
 const SHA1 = '1.3.14.3.2.26';
 const HASHES: Record<string, string> = { [SHA1]: 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };

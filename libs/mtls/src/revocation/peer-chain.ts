@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
-import { subjectDer } from '../server/crl-checks';
-import { certificateFacts, type CertificateFacts } from './certificate-facts';
+import { subjectDer } from '../material/crl-checks';
+import { certificateFacts, type CertificateFacts } from '../x509/certificate-facts';
 import { Lru } from './lru';
 import type { ChainLink } from './revocation-answer';
 

@@ -1,4 +1,4 @@
-import type { CertificateFacts } from './certificate-facts';
+import type { CertificateFacts } from '../x509/certificate-facts';
 import type { X509Certificate } from 'node:crypto';
 
 /** Where a revocation answer came from: a CRL file, a CRL from a distribution point, or an OCSP responder. */
@@ -34,7 +34,7 @@ export interface RevocationSourceOf {
   answer(link: ChainLink, now: Date, cachedOnly: boolean, caller?: () => AbortSignal): MaybeAnswer;
 }
 
-/** One revocation check outcome, for metrics (see MtlsMaterialSource.revocationChecks). */
+/** One revocation check outcome, for metrics (see MtlsEvents.revocationChecks). */
 export interface MtlsRevocationCheck {
   /** `crl`: a CRL file (crlPath); `crldp`: a CRL from a distribution point; `ocsp`: an OCSP responder. */
   source: RevocationSource;

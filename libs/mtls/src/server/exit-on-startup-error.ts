@@ -1,4 +1,4 @@
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { takeStartupError } from '../logging/startup-error-handoff';
 
 /**

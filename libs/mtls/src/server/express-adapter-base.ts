@@ -1,5 +1,5 @@
 import type { ExpressAdapter } from '@nestjs/platform-express';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 
 /**
  * Nest's ExpressAdapter, loaded when this module loads, or, when

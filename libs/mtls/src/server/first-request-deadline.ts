@@ -1,6 +1,6 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { peerAddressOf } from './peer-address';
+import { peerAddressOf } from '../logging/peer-address';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 const DEADLINE = Symbol('nest-mtls:first-request-deadline');

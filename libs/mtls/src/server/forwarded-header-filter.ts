@@ -2,10 +2,10 @@ import { Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common'
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:net';
-import { MtlsIdentitySource } from '../identity/identity-source';
+import { MtlsIdentitySource } from '../guard/identity-source';
 import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
-import { peerAddressOf, peerHostOf } from './peer-address';
+import { peerAddressOf, peerHostOf } from '../logging/peer-address';
 
 /**
  * With `forwardedCertHeader` set, removes that header (and `client-cert-chain`)

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { forgetPeerCertificate } from '../identity/peer-identity';
 import { presentedSubject } from '../identity/presented-subject';
-import { reasonFromVerifyError } from './refusal-reason';
+import { reasonFromVerifyError } from '../telemetry/refusal-reason';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 /**

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { MtlsMaterialSource } from '../material/material-source';
-import { MTLS_SERVES } from '../mtls.module-definition';
 import { isMtlsEndpoint, MTLS_ENDPOINT } from './mtls-endpoint';
+import { MtlsServing } from './mtls-serving';
+
+/** Injection token of the `serve` extra of MtlsModule (false: the application only calls out). */
+export const MTLS_SERVES = Symbol('nest-mtls:serves');
 
 /**
  * Hands MtlsModule's material to the application's HTTP adapter when the
@@ -17,7 +19,7 @@ export class MtlsEndpointInstaller implements OnModuleInit {
 
   constructor(
     private readonly host: HttpAdapterHost,
-    private readonly source: MtlsMaterialSource,
+    private readonly serving: MtlsServing,
     /** The `serve` extra of MtlsModule: false when the application only calls out. */
     @Optional() @Inject(MTLS_SERVES) private readonly serves: boolean = true,
   ) {}
@@ -26,7 +28,7 @@ export class MtlsEndpointInstaller implements OnModuleInit {
     const adapter = this.host.httpAdapter as unknown;
     if (!adapter) return; // an application context or a microservice: nothing serves HTTP
     if (isMtlsEndpoint(adapter)) {
-      adapter[MTLS_ENDPOINT](this.source);
+      adapter[MTLS_ENDPOINT](this.serving);
       return;
     }
     const name = (adapter as object).constructor?.name ?? 'the HTTP adapter';

@@ -1,4 +1,4 @@
-import type { MtlsMaterialSource } from '../material/material-source';
+import type { MtlsServing } from './mtls-serving';
 
 /**
  * The joint between MtlsModule and a TLS endpoint (an HTTP adapter, a TCP
@@ -13,8 +13,8 @@ export const MTLS_ENDPOINT = Symbol.for('nest-mtls.endpoint');
 
 /** A TLS endpoint MtlsModule can install its material into. */
 export interface MtlsEndpoint {
-  /** Installs the material (and follows its changes); throws MtlsConfigError when it does not fit (e.g. no serverAuth EKU). */
-  [MTLS_ENDPOINT](source: MtlsMaterialSource): void;
+  /** Installs the material, revocation checks and refusal events of MtlsModule (and follows the material's changes); throws MtlsConfigError when it does not fit (e.g. no serverAuth EKU). */
+  [MTLS_ENDPOINT](serving: MtlsServing): void;
 }
 
 /** True when `value` is a TLS endpoint MtlsModule can install into. */

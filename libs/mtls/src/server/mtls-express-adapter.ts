@@ -2,11 +2,11 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import type { Server as TlsServer } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import type { MtlsMaterialSource } from '../material/material-source';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { ExpressAdapterBase } from './express-adapter-base';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
+import type { MtlsServing } from './mtls-serving';
 import { TlsServerBinding } from './tls-server-binding';
 import { HttpServerDrain } from '../shutdown/http-drain';
 
@@ -40,8 +40,8 @@ export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoi
   }
 
   /** Called by MtlsModule when the application initialises. */
-  [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
-    this.binding.install(this.getHttpServer() as TlsServer, source);
+  [MTLS_ENDPOINT](serving: MtlsServing): void {
+    this.binding.install(this.getHttpServer() as TlsServer, serving);
     // Requests are tracked from the start, so a graceful shutdown (however it is started) finds those in flight.
     HttpServerDrain.of(this.getHttpServer(), 'https');
   }

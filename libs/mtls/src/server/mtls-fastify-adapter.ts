@@ -2,10 +2,10 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createServer, type Server as HttpsServer } from 'node:https';
 import type { RequestListener } from 'node:http';
-import { MtlsConfigError } from '../config/mtls-config.error';
-import type { MtlsMaterialSource } from '../material/material-source';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { failClosedServerOptions } from './fail-closed-server-options';
 import { MTLS_ENDPOINT, type MtlsEndpoint } from './mtls-endpoint';
+import type { MtlsServing } from './mtls-serving';
 import { TlsServerBinding } from './tls-server-binding';
 import { HttpServerDrain } from '../shutdown/http-drain';
 
@@ -80,8 +80,8 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
   }
 
   /** Called by MtlsModule when the application initialises. */
-  [MTLS_ENDPOINT](source: MtlsMaterialSource): void {
-    this.binding.install(this.getHttpServer(), source);
+  [MTLS_ENDPOINT](serving: MtlsServing): void {
+    this.binding.install(this.getHttpServer(), serving);
     // Requests are tracked from the start, so a graceful shutdown (however it is started) finds those in flight.
     HttpServerDrain.of(this.getHttpServer(), 'https');
   }

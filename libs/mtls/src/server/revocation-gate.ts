@@ -5,7 +5,7 @@ import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from '../revocation/mtls-revocation';
 import type { PeerChain } from '../revocation/peer-chain';
 import { holdReads } from './hold-reads';
-import { peerAddressOf, peerHostOf } from './peer-address';
+import { peerAddressOf, peerHostOf } from '../logging/peer-address';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 const BEFORE_GATE = Symbol('nest-mtls:runs-before-revocation-gate');

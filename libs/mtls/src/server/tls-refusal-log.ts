@@ -3,26 +3,9 @@ import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { peerGroupOf } from '../logging/peer-group';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
-import { peerHostOf } from './peer-address';
-import { refusalHint, type RefusalReason } from './refusal-reason';
-
-/** One connection the server refused at the TLS level. */
-export interface TlsRefusal {
-  /**
-   * Where it was refused: the first handshake, a renegotiation, an idle
-   * connection after its handshake, the revocation check right after the
-   * handshake (before any request is read), or an open connection whose
-   * certificate was revoked later.
-   */
-  stage: 'handshake' | 'renegotiation' | 'connection' | 'revocation' | 'live';
-  /** `127.0.0.1:51234`, as remembered when the connection arrived. */
-  peer: string;
-  reason: RefusalReason;
-  /** The low-level code (OpenSSL verify error, Node error code) or a short explanation. */
-  detail?: string;
-  /** The subject the peer presented, unverified, when it was cheap to learn. */
-  subject?: string;
-}
+import { peerHostOf } from '../logging/peer-address';
+import { refusalHint } from '../telemetry/refusal-reason';
+import type { TlsRefusal } from '../telemetry/tls-refusal';
 
 const STAGE: Record<TlsRefusal['stage'], string> = {
   handshake: 'TLS handshake',

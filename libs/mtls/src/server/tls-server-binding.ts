@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import type { Server as TlsServer } from 'node:tls';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import type { MtlsMaterialSource } from '../material/material-source';
+import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
+import { secureContextOf } from '../material/snapshot-secrets';
+import { revocationOf, type MtlsServing } from './mtls-serving';
 import { hardenTlsServer } from './harden-tls-server';
 import { installRevocationGate } from './revocation-gate';
 import type { TlsRefusalLog } from './tls-refusal-log';
@@ -19,7 +21,7 @@ import type { TlsRefusalLog } from './tls-refusal-log';
  */
 export class TlsServerBinding {
   private subscription?: Subscription;
-  private installedFrom?: MtlsMaterialSource;
+  private installedFrom?: MtlsServing;
   /** The refusal log of the server, once installed (metrics count refusals here). */
   refusals?: TlsRefusalLog;
 
@@ -29,23 +31,25 @@ export class TlsServerBinding {
     private readonly logger = new Logger('MtlsServer'),
   ) {}
 
-  /** Installs the current material into `server` and follows every change of `source`. */
-  install(server: TlsServer, source: MtlsMaterialSource): void {
-    if (this.installedFrom === source) return;
+  /** Installs the current material of `serving` into `server` and follows every change of its source. */
+  install(server: TlsServer, serving: MtlsServing): void {
+    if (this.installedFrom === serving) return;
     if (this.installedFrom) throw new MtlsConfigError(this.endpoint, 'is already serving the material of another MtlsModule; use one adapter per application');
+    const { source, events } = serving;
     source.requireRole('serverAuth');
     const snapshot = source.current();
     const { options } = snapshot;
+    const context = secureContextFor(this.endpoint, snapshot);
     applyClientCertificateDemands(server, options);
-    server.setSecureContext(snapshot.secureContext);
+    server.setSecureContext(context);
     this.refusals = hardenTlsServer(server, options);
-    this.refusals.onRefusal((refusal) => source.events.refusals.next(refusal));
-    installRevocationGate(server, source.revocation, this.refusals, this.logger);
+    this.refusals.onRefusal((refusal) => events.refusals.next(refusal));
+    installRevocationGate(server, revocationOf(serving), this.refusals, this.logger);
     this.subscription = source.changes.subscribe((next) => {
-      server.setSecureContext(next.secureContext);
+      server.setSecureContext(secureContextOf(next));
       this.logger.log(`${this.endpoint}: new handshakes use material generation ${next.generation}`);
     });
-    this.installedFrom = source;
+    this.installedFrom = serving;
   }
 
   /** Throws unless MtlsModule installed its material: the endpoint never serves without it. */
@@ -66,6 +70,15 @@ export class TlsServerBinding {
   close(): void {
     this.subscription?.unsubscribe();
     this.refusals?.flush();
+  }
+}
+
+/** The secure context options of `snapshot`; material of another copy of nest-mtls cannot be served (its key never leaves that copy). */
+function secureContextFor(endpoint: string, snapshot: MtlsMaterialSnapshot): SecureContextOptions {
+  try {
+    return secureContextOf(snapshot);
+  } catch {
+    throw new MtlsConfigError(endpoint, 'the material comes from another copy of nest-mtls (no copy hands its private key to another): install one copy of nest-mtls, or import the adapter and MtlsModule from the same one');
   }
 }
 

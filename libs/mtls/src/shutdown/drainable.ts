@@ -28,25 +28,6 @@ export function isDrainable(value: unknown): value is Drainable {
   return typeof (value as Partial<Drainable> | undefined)?.[MTLS_DRAIN] === 'function';
 }
 
-const extra = new WeakMap<object, Set<Drainable>>();
-
-/**
- * Registers a listener the application owns besides its HTTP server and
- * microservice transports (the admin port), under `owner` (the application's
- * MtlsMaterialSource); returns a function that removes it.
- */
-export function registerDrainable(owner: object, drainable: Drainable): () => void {
-  let set = extra.get(owner);
-  if (!set) extra.set(owner, (set = new Set()));
-  set.add(drainable);
-  return () => set.delete(drainable);
-}
-
-/** The listeners registered under `owner`. */
-export function registeredDrainables(owner: object): Drainable[] {
-  return [...(extra.get(owner) ?? [])];
-}
-
 /** Resolves true when `deadline` passes first, false when `done` settles first. */
 export async function untilDeadline(done: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

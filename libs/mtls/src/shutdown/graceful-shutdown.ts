@@ -1,9 +1,9 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import type { Server as HttpServer } from 'node:http';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import { logLine } from '../logging/log-line';
-import { MtlsMaterialSource } from '../material/material-source';
-import { isDrainable, registeredDrainables, MTLS_DRAIN, type Drainable, type DrainOutcome } from './drainable';
+import { MtlsDrainRegistry } from './drain-registry';
+import { isDrainable, MTLS_DRAIN, type Drainable, type DrainOutcome } from './drainable';
 import { HttpServerDrain } from './http-drain';
 
 /** The default of `timeoutMs`: how long requests in flight get after SIGTERM. */
@@ -150,12 +150,12 @@ function drainablesOf(app: AppLike): Drainable[] {
     typeof app.getTransportServer === 'function' ? app.getTransportServer() : undefined,
   ];
   for (const transport of transports) if (isDrainable(transport)) found.push(transport);
-  let source: MtlsMaterialSource | undefined;
+  let registry: MtlsDrainRegistry | undefined;
   try {
-    source = app.get(MtlsMaterialSource, { strict: false });
+    registry = app.get(MtlsDrainRegistry, { strict: false });
   } catch {
-    source = undefined; // an application without MtlsModule
+    registry = undefined; // an application without MtlsModule
   }
-  if (source) found.push(...registeredDrainables(source));
+  if (registry) found.push(...registry.drainables());
   return found;
 }

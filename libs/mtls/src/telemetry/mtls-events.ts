@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
-import type { TlsRefusal } from '../server/tls-refusal-log';
+import type { TlsRefusal } from './tls-refusal';
 
 /**
  * Why ClientCertGuard refused (or, in audit mode, would have refused) a caller:

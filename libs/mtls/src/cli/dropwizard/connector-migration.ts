@@ -1,8 +1,8 @@
 import { closestName } from '../../config/closest-name';
 import { DROPWIZARD_HTTPS_KEYS, dropwizardNameHint } from '../../config/dropwizard-names';
 import { MTLS_ENV } from '../../config/mtls-env';
-import { MtlsConfigError } from '../../config/mtls-config.error';
-import type { MtlsOptions } from '../../config/mtls-options.interface';
+import { MtlsConfigError } from '../../errors/mtls-config.error';
+import type { MtlsEnvOption, MtlsOptions } from '../../config/mtls-options.interface';
 import { validateMtlsOptions } from '../../config/validate-mtls-options';
 import type { DropwizardConnector } from './dropwizard-connectors';
 import { javaFullMatchRegExp } from '../../policy/java-regex';
@@ -133,7 +133,7 @@ export function migrateApplicationConnector(connector: DropwizardConnector, opti
   const refusals: string[] = [];
   const set = (option: keyof MtlsOptions, optionValue: unknown, secret = false) => {
     const value = Array.isArray(optionValue) ? optionValue.join(',') : String(optionValue);
-    settings.push({ name: MTLS_ENV[option][0], value, option, optionValue, secret });
+    settings.push({ name: MTLS_ENV[option as MtlsEnvOption][0], value, option, optionValue, secret });
   };
   const attempt = (step: () => void) => {
     try {

@@ -1,7 +1,9 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ForwardedCertHeader } from '../../config/mtls-options.interface';
 import { ForwardedCertificateError } from './forwarded-certificate.error';
 import { parseXfcc, xfccField } from './xfcc';
+
+/** The headers a trusted proxy may forward the client certificate in (lowercase; any case is accepted). */
+export type ForwardedCertHeader = 'x-forwarded-client-cert' | 'client-cert';
 
 /** A client certificate as a proxy forwarded it, not yet verified. */
 export interface ForwardedCertificate {

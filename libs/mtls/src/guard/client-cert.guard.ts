@@ -3,18 +3,18 @@ import { Reflector } from '@nestjs/core';
 import type { PolicyMode } from '../config/mtls-options.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { EndpointVerdict } from '../identity/endpoint-identification';
-import { MtlsIdentitySource, type CallerState } from '../identity/identity-source';
+import { MtlsIdentitySource, type CallerState } from './identity-source';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
-import { describeInvocation, socketOf } from '../identity/socket-of-context';
+import { describeInvocation, socketOf } from './socket-of-context';
 import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { peerGroupOf } from '../logging/peer-group';
 import { RepeatSummarizer, type ReportScope } from '../logging/repeat-summarizer';
 import { MtlsMaterialSource } from '../material/material-source';
-import { peerAddressOf, peerHostOf } from '../server/peer-address';
-import type { GuardRefusalReason } from '../telemetry/mtls-events';
-import { anyVerifiedClient, denyEveryClient } from './client-cert-policies';
-import type { ClientCertPolicy } from './client-cert-policy';
+import { peerAddressOf, peerHostOf } from '../logging/peer-address';
+import { MtlsEvents, type GuardRefusalReason } from '../telemetry/mtls-events';
+import { anyVerifiedClient, denyEveryClient } from '../policy/client-cert-policies';
+import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
 import { CLIENT_CERT_MODE, CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
 import { alreadyJudgedBy, rememberJudgedCaller } from './judged-caller';
@@ -55,10 +55,12 @@ export class ClientCertGuard implements CanActivate {
 
   constructor(
     protected readonly reflector: Reflector,
-    /** The application's material source, for its options and event streams (metrics); absent only outside MtlsModule. */
+    /** The application's material source, for its options; absent only outside MtlsModule. */
     @Optional() protected readonly source?: MtlsMaterialSource,
     /** The application's identity source; made from `source` when a guard is constructed by hand with the first two only. */
     @Optional() identities?: MtlsIdentitySource,
+    /** The application's event streams (metrics, audit): every decision, every verified caller; absent outside MtlsModule. */
+    @Optional() protected readonly events?: MtlsEvents,
   ) {
     // A guard made with `new ClientCertGuard(reflector, source)` still honours the proxy and endpoint settings.
     this.identities = identities ?? (source ? new MtlsIdentitySource(source) : undefined);
@@ -92,7 +94,7 @@ export class ClientCertGuard implements CanActivate {
       case 'malformed':
         return this.refuseMalformed(context, caller.reason, caller.proxy, mode);
     }
-    this.source?.events.verifiedCallers.next(caller.identity);
+    this.events?.verifiedCallers.next(caller.identity);
     const problem = this.judge(context, caller);
     return isPromiseLike(problem) ? Promise.resolve(problem).then((p) => this.conclude(context, mode, caller, p)) : this.conclude(context, mode, caller, problem);
   }
@@ -109,7 +111,7 @@ export class ClientCertGuard implements CanActivate {
     }
     rememberJudgedCaller(context, identity, this.constructor);
     // An admitted caller is told only to whoever listens (metrics): nothing is built for it otherwise.
-    if (!problem && this.source?.events.guardDecisions.observed) this.report(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
+    if (!problem && this.events?.guardDecisions.observed) this.report(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
     return true;
   }
 
@@ -262,7 +264,7 @@ export class ClientCertGuard implements CanActivate {
     decision: { outcome: 'allowed' | 'refused' | 'audited'; mode: PolicyMode; reason?: GuardRefusalReason; via?: 'tls' | 'proxy'; subject?: string },
   ): string {
     const peer = peerAddressOf(socketOf(context));
-    this.source?.events.guardDecisions.next({ route: routeOf(context), peer, ...decision });
+    this.events?.guardDecisions.next({ route: routeOf(context), peer, ...decision });
     return peer;
   }
 }

@@ -1,12 +1,12 @@
 import type { X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import { isIssuedBy } from '../material/certificate-chain';
-import type { TlsMaterial } from '../material/tls-material.interface';
+import { isIssuedBy } from '../x509/certificate-chain';
+import type { LoadedTlsMaterial, TlsMaterial } from './tls-material.interface';
 import { tls12SuitesWithoutForwardSecrecy } from '../config/cipher-suites';
 import { checkCrlFiles, findCrlIssuers } from './crl-checks';
 import { checkKeyStrength } from './key-strength';
-import { buildPath, describeCert } from './trust-path';
+import { buildPath, describeCert } from '../x509/trust-path';
 
 const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2' } as const;
 
@@ -24,7 +24,7 @@ function identitySetting(options: ResolvedMtlsOptions): string {
  * the CA keys we send are as strong as securityLevel demands. Throws
  * MtlsConfigError naming the setting; returns warnings worth logging.
  */
-export async function runStartupChecks(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date()): Promise<string[]> {
+export async function runStartupChecks(material: LoadedTlsMaterial, options: ResolvedMtlsOptions, now = new Date()): Promise<string[]> {
   const warnings: string[] = [];
   const setting = identitySetting(options);
   const { chain } = material.identity;
@@ -104,7 +104,7 @@ function checkValidity(setting: string, cert: X509Certificate, source: string, n
 }
 
 /** With TLS 1.2 only, at least one listed suite must fit our key type, or no handshake can succeed. */
-function checkCipherSuitesFitKey(material: TlsMaterial, options: ResolvedMtlsOptions): void {
+function checkCipherSuitesFitKey(material: LoadedTlsMaterial, options: ResolvedMtlsOptions): void {
   const suites = options.cipherSuitesOpenSsl;
   if (!suites || options.supportedProtocols.includes('TLSv1.3')) return;
   const keyType = material.identity.key.asymmetricKeyType;

@@ -3,11 +3,11 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, KeyUsage, KeyUsageFlags, id_ce_basicConstraints, id_ce_keyUsage } from '@peculiar/asn1-x509';
 import type { SecurityLevel } from '../config/mtls-options.interface';
 import { SECURITY_LEVEL_MINIMUMS } from '../config/security-level';
-import { keyWeakness } from '../server/key-strength';
-import { buildPath, describeCert } from '../server/trust-path';
-import { distinctCertificates, isIssuedBy } from './certificate-chain';
+import { keyWeakness } from '../material/key-strength';
+import { buildPath, describeCert } from '../x509/trust-path';
+import { distinctCertificates, isIssuedBy } from '../x509/certificate-chain';
 import { crlStatus } from './crl-status';
-import type { TlsMaterial } from './tls-material.interface';
+import type { TlsMaterial } from '../material/tls-material.interface';
 
 /** Why a client chain did not verify, as a stable code (for metrics) next to the sentence. */
 export type ChainProblem = 'untrusted' | 'expired' | 'not-yet-valid' | 'not-a-ca' | 'purpose' | 'weak-key' | 'unsupported-extension' | 'revoked' | 'revocation-unknown';

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { isIssuedBy } from '../material/certificate-chain';
+import { isIssuedBy } from './certificate-chain';
 
 /**
  * Builds the path from `leaf` up to a trust anchor, using `intermediates` as

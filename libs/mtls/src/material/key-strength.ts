@@ -1,9 +1,9 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { curveName, SECURITY_LEVEL_MINIMUMS, type SecurityLevelMinimum } from '../config/security-level';
-import type { TlsMaterial } from '../material/tls-material.interface';
-import { describeCert } from './trust-path';
+import type { LoadedTlsMaterial } from './tls-material.interface';
+import { describeCert } from '../x509/trust-path';
 
 /** Bits of security of the EdDSA keys (RFC 8032). */
 const EDDSA_BITS: Readonly<Record<string, number>> = { ed25519: 128, ed448: 224 };
@@ -37,7 +37,7 @@ export function keyWeakness(key: KeyObject, min: SecurityLevelMinimum): string |
  * A weak CA in the trust store is a warning: no certificate it issued can be
  * accepted at this level.
  */
-export function checkKeyStrength(material: TlsMaterial, options: ResolvedMtlsOptions, setting: string): string[] {
+export function checkKeyStrength(material: LoadedTlsMaterial, options: ResolvedMtlsOptions, setting: string): string[] {
   const level = options.securityLevel;
   const min = SECURITY_LEVEL_MINIMUMS[level];
   const needs = `securityLevel ${level} needs RSA keys of at least ${min.rsa} bits or EC keys of at least ${curveName(min.ec)}`;

@@ -4,17 +4,18 @@ import type { Socket } from 'node:net';
 import { compileTrustedProxy } from '../config/trusted-proxy';
 import type { DnFormat, ForwardedCertHeader, ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
+import { MtlsRevocation } from '../revocation/mtls-revocation';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import { knownIntermediates, verifyClientChain, type ChainProblem } from '../material/verify-client-chain';
+import { knownIntermediates, verifyClientChain, type ChainProblem } from '../revocation/verify-client-chain';
 import type { ClientCertPolicy } from '../policy/client-cert-policy';
-import type { ClientIdentity } from './client-identity.interface';
-import { EndpointIdentification, type EndpointVerdict } from './endpoint-identification';
-import { ForwardedCertificateError } from './forwarded/forwarded-certificate.error';
-import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from './forwarded/forwarded-certificate';
-import { IdentityCache } from './identity-cache';
-import { identityFromCertificate } from './identity-from-certificate';
-import { peerCertificateState, type PeerCertificateState } from './peer-identity';
+import type { ClientIdentity } from '../identity/client-identity.interface';
+import { EndpointIdentification, type EndpointVerdict } from '../identity/endpoint-identification';
+import { ForwardedCertificateError } from '../identity/forwarded/forwarded-certificate.error';
+import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, type RequestHeaders } from '../identity/forwarded/forwarded-certificate';
+import { IdentityCache } from '../identity/identity-cache';
+import { identityFromCertificate } from '../identity/identity-from-certificate';
+import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
 import { socketOf } from './socket-of-context';
 
 /**
@@ -58,7 +59,11 @@ export class MtlsIdentitySource {
   /** Endpoint identification with its DNS cache (one per application). */
   readonly endpoints = new EndpointIdentification();
 
-  constructor(@Optional() private readonly source?: MtlsMaterialSource) {}
+  constructor(
+    @Optional() private readonly source?: MtlsMaterialSource,
+    /** The application's revocation checks, for forwarded certificates too (absent outside MtlsModule: the CRL files of the material still apply). */
+    @Optional() private readonly revocation?: MtlsRevocation,
+  ) {}
 
   /** The options in force (undefined outside MtlsModule). */
   private options(): ResolvedMtlsOptions | undefined {
@@ -162,7 +167,7 @@ export class MtlsIdentitySource {
     const subject = leaf.subject.replace(/\n/g, ', ');
     // The application's own revocation checking (CRL files, distribution points, OCSP; it reports its checks), when it has any.
     // With the intermediates we know: the proxy may have forwarded the leaf alone.
-    const revocation = this.source?.revocation.active ? revocationLookupOf(this.source.revocation, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;
+    const revocation = this.revocation?.active ? revocationLookupOf(this.revocation, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;
     const verdict = await verifyClientChain(leaf, intermediates, material, { securityLevel: snapshot.options.securityLevel, revocation });
     if (!verdict.verified) return { failure: { reason: `forwarded certificate not verified: ${verdict.reason}`, problem: verdict.problem, subject }, expires: 0, generation };
     let identity: ClientIdentity;

@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificateFacts } from '../revocation/certificate-facts';
-import { CrlFileSource } from '../revocation/crl-file-source';
-import { subjectDer } from '../server/crl-checks';
-import { describeCert } from '../server/trust-path';
-import type { LoadedCrl } from './tls-material.interface';
+import { certificateFacts } from '../x509/certificate-facts';
+import { CrlFileSource } from './crl-file-source';
+import { subjectDer } from '../material/crl-checks';
+import { describeCert } from '../x509/trust-path';
+import type { LoadedCrl } from '../material/tls-material.interface';
 
 /** The revocation status of one certificate according to the CRLs of the material. */
 export interface CrlStatus {

@@ -1,12 +1,12 @@
 import { Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { withEnvVariable } from '../config/env-origin';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { MtlsMaterialSource } from '../material/material-source';
-import type { ClientCertPolicy } from './client-cert-policy';
+import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import { CLIENT_CERT_POLICY } from './client-cert.constants';
-import { checkPolicyDnPatterns } from './dn-pattern';
+import { checkPolicyDnPatterns } from '../policy/dn-pattern';
 
 /**
  * Startup check of every `@RequireClientCert` (on controllers and handlers,

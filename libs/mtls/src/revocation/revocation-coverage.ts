@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { TlsMaterial } from '../material/tls-material.interface';
-import { certificateFacts } from '../revocation/certificate-facts';
+import { certificateFacts } from '../x509/certificate-facts';
 
 /**
  * What startup says when revocation checking is on only through the network

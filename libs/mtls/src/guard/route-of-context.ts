@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { declaredPatternOf } from '../identity/declared-pattern';
+import { declaredPatternOf } from './declared-pattern';
 
 /**
  * The route a request or message was matched to, as declared, never the raw

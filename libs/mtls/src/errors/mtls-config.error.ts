@@ -1,4 +1,4 @@
-import { MtlsError } from '../errors/mtls.error';
+import { MtlsError } from './mtls.error';
 
 /**
  * A setting or file that stops the service before it listens (code

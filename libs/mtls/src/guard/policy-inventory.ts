@@ -2,11 +2,11 @@ import { Injectable, Logger, Optional, RequestMethod, type OnApplicationBootstra
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { PolicyMode } from '../config/mtls-options.interface';
 import { MtlsMaterialSource } from '../material/material-source';
-import { anyVerifiedClient, denyEveryClient } from './client-cert-policies';
-import type { ClientCertPolicy } from './client-cert-policy';
+import { anyVerifiedClient, denyEveryClient } from '../policy/client-cert-policies';
+import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import { CLIENT_CERT_MODE, CLIENT_CERT_POLICY } from './client-cert.constants';
 import { ClientCertGuard } from './client-cert.guard';
-import { describePolicy } from './policy-explanation';
+import { describePolicy } from '../policy/policy-explanation';
 
 /** Nest's metadata keys (@nestjs/common's constants; the pattern one read without loading @nestjs/microservices). */
 const PATTERN_METADATA = 'microservices:pattern';

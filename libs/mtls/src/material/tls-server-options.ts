@@ -1,6 +1,6 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
-import type { TlsMaterial } from '../material/tls-material.interface';
+import type { LoadedTlsMaterial } from './tls-material.interface';
 import { cipherString } from './cipher-string';
 import { opensslChecksCrls } from './crl-checks';
 
@@ -10,7 +10,7 @@ import { opensslChecksCrls } from './crl-checks';
  * refuse-when-unsure check is the policy (see opensslChecksCrls); otherwise
  * the revocation gate applies them after the handshake.
  */
-export function secureContextOptions(material: TlsMaterial, options: ResolvedMtlsOptions): SecureContextOptions {
+export function secureContextOptions(material: LoadedTlsMaterial, options: ResolvedMtlsOptions): SecureContextOptions {
   const { ciphers, minVersion } = cipherString(options);
   return {
     key: material.identity.keyPem,
@@ -32,7 +32,7 @@ export function secureContextOptions(material: TlsMaterial, options: ResolvedMtl
  * requested ("want"); an unverified one is then refused right after the
  * handshake (see hardenTlsServer). validatePeers does not change either.
  */
-export function tlsServerOptions(material: TlsMaterial, options: ResolvedMtlsOptions): TlsOptions {
+export function tlsServerOptions(material: LoadedTlsMaterial, options: ResolvedMtlsOptions): TlsOptions {
   return {
     ...secureContextOptions(material, options),
     requestCert: true,

@@ -1,12 +1,12 @@
 import 'reflect-metadata'; // @peculiar/x509 (tsyringe) needs the Reflect polyfill loaded first
 import type { X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { MtlsConfigError } from '../config/mtls-config.error';
+import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { certificateNames } from '../identity/dn-format';
-import type { LoadedCrl, TlsMaterial } from '../material/tls-material.interface';
-import { normalizeSerial } from '../revocation/serial-number';
-import { describeCert } from './trust-path';
+import type { LoadedCrl, TlsMaterial } from './tls-material.interface';
+import { normalizeSerial } from '../x509/serial-number';
+import { describeCert } from '../x509/trust-path';
 
 /** How long before a CRL's nextUpdate the log starts warning about it. */
 export const CRL_EXPIRY_WARNING_MS = 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
-import { anyVerifiedClient, compileRequirements } from './client-cert-policies';
-import type { ClientCertRequirement } from './client-cert-policy';
+import { anyVerifiedClient, compileRequirements } from '../policy/client-cert-policies';
+import type { ClientCertRequirement } from '../policy/client-cert-policy';
 import { CLIENT_CERT_POLICY } from './client-cert.constants';
 import { ClientCertGuard } from './client-cert.guard';
 
