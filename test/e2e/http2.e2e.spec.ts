@@ -3,14 +3,18 @@ import { Test } from '@nestjs/testing';
 import { connect as h2connect, constants as h2, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, TLSSocket, type ConnectionOptions } from 'node:tls';
-import { ClientCert, MtlsModule, RequireClientCert, shutdownGracefully, type MtlsOptions } from 'nest-mtls';
+import { ClientCert, MtlsMaterialSource, MtlsModule, RequireClientCert, shutdownGracefully, type MtlsOptions, type MtlsReloadResult } from 'nest-mtls';
+import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
+import { filter, firstValueFrom } from 'rxjs';
 import { MtlsFastifyAdapter, type MtlsFastifyAdapterOptions } from 'nest-mtls/fastify';
 import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
 import { FRAME, H2_ERROR, RawH2, dataFrame, headersFrame, pingFrame, requestBlock, rstFrame, settingsFrame } from '../support/h2-frames';
+import { replaceFile, type IndexEntry } from '../support/openssl-ca';
+import { OcspResponder } from '../support/ocsp-responder';
 import { requireTool } from '../support/require-tool';
 import { CapturingLogger } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
-import { httpsGet, run } from '../support/tls-probe';
+import { httpsGet, renegotiationOutcome, run } from '../support/tls-probe';
 import { waitForLine, waitUntil } from '../support/wait-for-line';
 
 /** An application served by MtlsFastifyAdapter with `adapterOptions` (HTTP/2 unless told otherwise). */
@@ -114,6 +118,7 @@ class Http2TestController {
   static maxInFlight = 0;
   private static waiting: Array<() => void> = [];
   static arrived?: () => void;
+  static whoamiCalls = 0;
 
   /** Lets every held request answer. */
   static release(): void {
@@ -129,6 +134,7 @@ class Http2TestController {
   @Get('whoami')
   @RequireClientCert(/^CN=home-page-service,/)
   whoami(@ClientCert('subject') subject: string, @Req() req: { raw: { httpVersion: string } }) {
+    Http2TestController.whoamiCalls++;
     return { subject, httpVersion: req.raw.httpVersion };
   }
 
@@ -335,5 +341,407 @@ describe('HTTP/2 on MtlsFastifyAdapter: one identity per session', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+/** The GOAWAY a client session receives, if any: its error code. */
+function goawayOf(client: ClientHttp2Session): { code?: number } {
+  const seen: { code?: number } = {};
+  client.on('goaway', (code: number) => (seen.code ??= code));
+  client.on('error', () => undefined);
+  return seen;
+}
+
+/**
+ * Revocation over HTTP/2: a session is made only once its connection passed
+ * the revocation gate (an OCSP answer is awaited before any stream is read),
+ * and a certificate revoked later (a CRL file rewritten, an OCSP answer
+ * changed) ends its open sessions with a GOAWAY (INADEQUATE_SECURITY).
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: revocation', () => {
+  let pki: TestPki;
+  beforeAll(async () => (pki = await TestPki.create()));
+  afterAll(() => pki?.cleanup());
+
+  it('a CRL file rewritten under the service ends the open session of the newly revoked caller (GOAWAY), not the others', async () => {
+    await pki.issue('h2-crl-caller', { subject: 'CN=home-page-service,OU=h2-crl-caller,O=nest-mtls' });
+    const crlPath = await pki.writeCrls('h2-live.pem', [pki.root], [pki.global]);
+    const svc = await startWith(pki.pemOptions('user-service', { crlPath }), [Http2TestController]);
+    try {
+      const source = svc.app.get(MtlsMaterialSource);
+      const caller = await session(svc.port, pki.clientTls('h2-crl-caller'));
+      const goaway = goawayOf(caller);
+      const bystander = await session(svc.port, pki.clientTls('home-page-service'));
+      expect((await h2request(caller, '/h2/whoami')).status).toBe(200);
+      expect((await h2request(bystander, '/h2/whoami')).status).toBe(200);
+
+      const reloaded = firstValueFrom(source.reloads.pipe(filter((r: MtlsReloadResult) => r.result === 'success')));
+      const serial = pki.certs['h2-crl-caller'].issued.certificate.serialNumber;
+      replaceFile(crlPath, (await pki.writeCrls('h2-live-next.pem', [pki.root], [pki.global, { revoked: [{ serialNumber: serial }] }])) && pki.read('h2-live-next.pem'));
+      await reloaded;
+      await closedSession(caller);
+      expect(goaway.code).toBe(h2.NGHTTP2_INADEQUATE_SECURITY);
+      const cut = svc.logs.lines.filter((l) => l.includes('open connection from') && l.includes('closed: revoked'));
+      expect(cut).toHaveLength(1);
+      expect(cut[0]).toContain(`serial ${serial}`);
+      // The bystander's session goes on; the revoked caller's new handshakes are refused.
+      expect((await h2request(bystander, '/h2/whoami')).status).toBe(200);
+      bystander.close();
+      await expect(h2get(svc.port, pki.clientTls('h2-crl-caller'), '/h2/whoami')).rejects.toBeDefined();
+    } finally {
+      await svc.close();
+    }
+  });
+
+  const describeOpenssl = requireTool('openssl', 'the OCSP checks over HTTP/2 (openssl ocsp is the responder)') ? describe : describe.skip;
+  describeOpenssl('OCSP', () => {
+    let responder: OcspResponder;
+    let entries: IndexEntry[];
+    const certs: Record<string, IssuedCertificate> = {};
+    const tlsOf = (name: string): ConnectionOptions => ({ key: certs[name].keyPem, cert: certs[name].chainPem, ca: pki.root.certPem });
+    const entry = (name: string, revokedAt?: Date): IndexEntry => ({ serialNumber: certs[name].certificate.serialNumber, subject: `/CN=${name}`, revokedAt, reason: revokedAt ? 'keyCompromise' : undefined });
+
+    beforeAll(async () => {
+      const caCert = pki.write('h2-global-ca.crt', pki.global.certPem);
+      const signer = await pki.issue('h2-ocsp-signer', { subject: 'CN=OCSP responder,O=nest-mtls test', extendedKeyUsage: ['ocspSigning'] });
+      responder = await OcspResponder.start(pki, { caCert, signerCert: signer.cert, signerKey: signer.key }, []);
+      for (const name of ['h2-ocsp-good', 'h2-ocsp-revoked', 'h2-ocsp-later']) {
+        certs[name] = await issueCertificate(pki.global, { subject: `CN=home-page-service,OU=${name},O=nest-mtls`, ocspUrls: [responder.url] });
+      }
+      entries = [entry('h2-ocsp-good'), entry('h2-ocsp-revoked', new Date(Date.now() - 60_000)), entry('h2-ocsp-later')];
+      await responder.update(entries);
+    });
+    afterAll(() => responder?.stop());
+
+    it('the session waits for the answer: the first request on a new session is served once it is good, never when revoked; a later revocation ends the session', async () => {
+      const svc = await startWith(pki.pemOptions('user-service', { ocsp: true, revocationRefreshMs: 1000, revocationAllowedHosts: [`127.0.0.1:${responder.port}`] }), [Http2TestController]);
+      try {
+        // Not cached yet: the gate asks the responder while the client's preface and request wait in the socket.
+        expect(await h2get(svc.port, tlsOf('h2-ocsp-good'), '/h2/whoami')).toMatchObject({ status: 200, alpn: 'h2' });
+        const refused = await h2get(svc.port, tlsOf('h2-ocsp-revoked'), '/h2/whoami').then((a) => `answered ${a.status}`, () => 'refused');
+        expect(refused).toBe('refused');
+        await waitForLine(svc.logs.lines, /connection from 127\.0\.0\.1:\d+ refused: revoked \(serial [0-9A-F]+, .* by ocsp /);
+
+        const later = await session(svc.port, tlsOf('h2-ocsp-later'));
+        const goaway = goawayOf(later);
+        expect((await h2request(later, '/h2/whoami')).status).toBe(200);
+        entries = entries.map((e) => (e.serialNumber === certs['h2-ocsp-later'].certificate.serialNumber ? { ...e, revokedAt: new Date(), reason: 'keyCompromise' } : e));
+        await responder.update(entries);
+        const started = Date.now();
+        await closedSession(later);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(goaway.code).toBe(h2.NGHTTP2_INADEQUATE_SECURITY);
+        expect(svc.logs.lines.some((l) => /^WARN open connection from 127\.0\.0\.1:\d+ closed: revoked \(serial [0-9A-F]+, .* by ocsp /.test(l))).toBe(true);
+      } finally {
+        await svc.close();
+      }
+    });
+  });
+});
+
+/**
+ * Reload over HTTP/2: new material (setSecureContext on the HTTP/2 server)
+ * is what new sessions get; an open session keeps its own.
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: reload', () => {
+  let pki: TestPki;
+  beforeAll(async () => (pki = await TestPki.create()));
+  afterAll(() => pki?.cleanup());
+
+  it('a rotated server certificate is served to new sessions; the open session goes on with the old one', async () => {
+    const issue = () => issueCertificate(pki.global, { subject: 'CN=user-service,O=nest-mtls', dns: ['localhost'], ip: ['127.0.0.1'] });
+    const first = await issue();
+    const certPath = pki.write('h2-reload.crt', first.chainPem);
+    const keyPath = pki.write('h2-reload.key', first.keyPem);
+    const svc = await startWith({ certPath, keyPath, trustStorePath: pki.trustStore }, [Http2TestController]);
+    try {
+      const served = (client: ClientHttp2Session) => (client.socket as TLSSocket).getPeerCertificate().serialNumber.toUpperCase();
+      const old = await session(svc.port, pki.clientTls('home-page-service'));
+      expect(served(old)).toBe(first.certificate.serialNumber.toUpperCase());
+      expect((await h2request(old, '/h2/whoami')).status).toBe(200);
+
+      const next = await issue();
+      const source = svc.app.get(MtlsMaterialSource);
+      const reloaded = firstValueFrom(source.reloads.pipe(filter((r: MtlsReloadResult) => r.result === 'success')));
+      replaceFile(keyPath, next.keyPem);
+      replaceFile(certPath, next.chainPem);
+      await reloaded;
+      await waitUntil(() => source.current().material.identity.chain[0].serialNumber.toUpperCase() === next.certificate.serialNumber.toUpperCase(), 'the new certificate is current');
+      const fresh = await session(svc.port, pki.clientTls('home-page-service'));
+      expect(served(fresh)).toBe(next.certificate.serialNumber.toUpperCase());
+      expect((await h2request(fresh, '/h2/whoami')).status).toBe(200);
+      expect((await h2request(old, '/h2/whoami')).status).toBe(200);
+      expect(served(old)).toBe(first.certificate.serialNumber.toUpperCase());
+      fresh.close();
+      old.close();
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
+/**
+ * The deadlines of HTTP/1.1, over HTTP/2: a session that opens no stream
+ * within requestHeaderTimeoutMs of its handshake is ended (GOAWAY) and
+ * closed; a stream whose request body does not arrive in full within
+ * requestTimeoutMs is answered 408 and reset, and its session goes on.
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: deadlines', () => {
+  let pki: TestPki;
+  let svc: Running;
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startWith(pki.pemOptions('user-service', { requestHeaderTimeoutMs: 500, requestTimeoutMs: 1000 }), [Http2TestController]);
+  });
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('a session that sends its preface and no stream is closed after requestHeaderTimeoutMs, with a GOAWAY and a refusal line (timeout)', async () => {
+    const from = svc.logs.lines.length;
+    const raw = await RawH2.open(svc.port, pki.clientTls('home-page-service'));
+    const opened = Date.now();
+    await raw.closed;
+    const ms = Date.now() - opened;
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(5000);
+    expect(raw.goaway).toEqual({ lastStream: 0, code: H2_ERROR.NO_ERROR });
+    await waitForLine(svc.logs.lines, /connection from 127\.0\.0\.1:\d+ refused: timeout \(no request header within 500 ms of the handshake\)/, 5000, from);
+  });
+
+  it('a session that opened a stream in time is not closed by that deadline', async () => {
+    const client = await session(svc.port, pki.clientTls('home-page-service'));
+    expect((await h2request(client, '/h2/whoami')).status).toBe(200);
+    await sleep(1200);
+    expect(client.closed || client.destroyed).toBe(false);
+    expect((await h2request(client, '/h2/whoami')).status).toBe(200);
+    client.close();
+  });
+
+  it('a request body that stops half-way is answered 408 after requestTimeoutMs and its stream reset; the session serves the next request', async () => {
+    const client = await session(svc.port, pki.clientTls('home-page-service'));
+    try {
+      const started = Date.now();
+      const stalled = await new Promise<{ status: number; ms: number; rst?: number }>((resolve, reject) => {
+        const stream = client.request({ ':method': 'POST', ':path': '/h2/echo', 'content-type': 'application/json' }, { endStream: false });
+        let status = 0;
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('close', () => resolve({ status, ms: Date.now() - started, rst: stream.rstCode }));
+        stream.on('error', reject);
+        stream.resume();
+        stream.write('{"half":');
+      });
+      expect(stalled.status).toBe(408);
+      expect(stalled.ms).toBeGreaterThanOrEqual(950);
+      expect(stalled.ms).toBeLessThan(5000);
+      expect((await h2request(client, '/h2/echo', 'POST', '{"whole":true}'))).toMatchObject({ status: 201, body: JSON.stringify({ echo: { whole: true } }) });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+/**
+ * Floods over one HTTP/2 session are bounded, and the process stays
+ * responsive: a caller on another session is answered meanwhile within a
+ * generous deadline, and the flooding session is closed.
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: floods', () => {
+  let pki: TestPki;
+  let svc: Running;
+  const home = () => pki.clientTls('home-page-service');
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startWith(pki.pemOptions('user-service'), [Http2TestController], { http2: true, http2SessionTimeout: 3000 });
+  });
+  afterEach(() => Http2TestController.reset());
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  /** A request of another caller on a new session meanwhile: answered within 5 s. */
+  async function bystanderAnswers(): Promise<void> {
+    const started = Date.now();
+    const answer = await h2get(svc.port, home(), '/h2/whoami');
+    expect(answer.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(5000);
+  }
+
+  // Each flood comes from its own address: the refusal log summarises repeats from one host.
+  it('1000 streams opened at once: 100 reach the application, the other 900 are refused (REFUSED_STREAM); the 100 are answered once released', async () => {
+    const raw = await RawH2.open(svc.port, { ...home(), localAddress: '127.0.0.70' });
+    const block = requestBlock('GET', '/h2/hold');
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 1000; i++) frames.push(headersFrame(raw.streamId(), block));
+    await raw.write(Buffer.concat(frames));
+    await raw.until(() => raw.resets().size >= 900 && Http2TestController.inFlight >= 100, '900 streams refused and 100 held');
+    await bystanderAnswers();
+    await sleep(200);
+    expect(Http2TestController.maxInFlight).toBe(100);
+    expect(new Set(raw.resets().values())).toEqual(new Set([H2_ERROR.REFUSED_STREAM]));
+    expect(raw.resets().size).toBe(900);
+    Http2TestController.release();
+    await raw.until(() => new Set(raw.sent(FRAME.HEADERS).map((f) => f.stream)).size === 100, 'the 100 held streams are answered');
+    raw.destroy();
+  });
+
+  it('a client that goes on opening streams past the limit loses its session past Node\'s 1000 invalid frames: closed and logged', async () => {
+    const from = svc.logs.lines.length;
+    const raw = await RawH2.open(svc.port, { ...home(), localAddress: '127.0.0.71' });
+    const block = requestBlock('GET', '/h2/hold');
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) frames.push(headersFrame(raw.streamId(), block));
+    await raw.write(Buffer.concat(frames));
+    await bystanderAnswers();
+    await raw.until(() => raw.isClosed, 'the flooding session is closed');
+    expect(Http2TestController.maxInFlight).toBeLessThanOrEqual(100);
+    expect(await waitForLine(svc.logs.lines, /connection from 127\.0\.0\.71:\d+ refused: protocol/, 5000, from)).toMatch(
+      /refused: protocol \(HTTP\/2 session closed: Too many invalid HTTP\/2 frames\)/,
+    );
+  });
+
+  it.each([
+    ['PING', '127.0.0.72', (i: number) => pingFrame(i)],
+    ['SETTINGS', '127.0.0.73', () => settingsFrame([[0x4, 65535]])],
+  ])('a %s flood from a client that reads nothing is cut off (nghttp2 counts the acks it owes) and logged with the subject it was served as', async (_kind, address, make) => {
+    const from = svc.logs.lines.length;
+    const raw = await RawH2.open(svc.port, { ...home(), localAddress: address });
+    const first = raw.streamId();
+    await raw.write(headersFrame(first, requestBlock('GET', '/h2/whoami')));
+    await raw.until(() => raw.sent(FRAME.HEADERS, first).length > 0, 'the first request is answered');
+    raw.socket.pause();
+    let sent = 0;
+    while (!raw.isClosed && sent < 200_000) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 500; i++) batch.push(make(++sent));
+      if (!(await raw.write(Buffer.concat(batch)))) break;
+    }
+    await bystanderAnswers();
+    await raw.until(() => raw.isClosed, 'the flooding session is closed');
+    const line = await waitForLine(svc.logs.lines, new RegExp(`connection from ${address.replace(/\./g, '\\.')}:\\d+ refused: protocol`), 5000, from);
+    expect(line).toMatch(/refused: protocol \(HTTP\/2 session closed: Flooding was detected in this HTTP\/2 session, and it must be closed\); presented subject CN=home-page-service,O=nest-mtls$/);
+  });
+
+  it('streams reset as soon as opened ("rapid reset"): nghttp2 ends the session (GOAWAY) and it is closed; the bystander is served', async () => {
+    const raw = await RawH2.open(svc.port, home());
+    const block = requestBlock('GET', '/h2/whoami');
+    let pairs = 0;
+    while (!raw.goaway && !raw.isClosed && pairs < 20_000) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 200; i++, pairs++) {
+        const id = raw.streamId();
+        batch.push(headersFrame(id, block), rstFrame(id));
+      }
+      if (!(await raw.write(Buffer.concat(batch)))) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    await bystanderAnswers();
+    await raw.until(() => raw.goaway !== undefined, 'a GOAWAY');
+    expect(raw.goaway?.code).not.toBe(H2_ERROR.NO_ERROR);
+    // The session is closed at the latest when it has been idle for http2SessionTimeout (3 s here).
+    await raw.until(() => raw.isClosed, 'the flooding session is closed', 10_000);
+  });
+
+  it.each([
+    ['before the client acknowledged our SETTINGS', false],
+    ['after', true],
+  ])('a header list larger than HTTP/1.1 allows (16 KiB) is refused with its stream (ENHANCE_YOUR_CALM) %s, never reaching the application; one within it is served', async (_when, ack) => {
+    const raw = await RawH2.open(svc.port, home());
+    if (ack) await raw.ackSettings();
+    const calls = Http2TestController.whoamiCalls;
+    const large = raw.streamId();
+    await raw.write(headersFrame(large, requestBlock('GET', '/h2/whoami', { 'x-large': 'a'.repeat(20_000) })));
+    const within = raw.streamId();
+    await raw.write(headersFrame(within, requestBlock('GET', '/h2/whoami', { 'x-large': 'a'.repeat(8000) })));
+    await raw.until(() => raw.sent(FRAME.HEADERS, within).length > 0, 'the request within the limit is answered');
+    await raw.until(() => raw.resets().has(large), 'the oversized header list is refused with its stream');
+    expect(raw.resets().get(large)).toBe(H2_ERROR.ENHANCE_YOUR_CALM);
+    expect(raw.sent(FRAME.HEADERS, large)).toEqual([]);
+    expect(Http2TestController.whoamiCalls - calls).toBe(1);
+    expect(raw.isClosed).toBe(false);
+    raw.destroy();
+  });
+});
+
+/**
+ * RFC 9113 forbids renegotiation over HTTP/2: even with allowRenegotiation
+ * (for HTTP/1.1 clients) an h2 connection that asks is refused and logged.
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: hardening as for HTTP/1.1', () => {
+  let pki: TestPki;
+  let svc: Running;
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    svc = await startWith(pki.pemOptions('user-service', { allowRenegotiation: true }), [Http2TestController]);
+  });
+  afterAll(async () => {
+    await svc?.close();
+    pki?.cleanup();
+  });
+
+  it('a TLS 1.2 renegotiation on an h2 connection is refused and logged, with allowRenegotiation on', async () => {
+    const from = svc.logs.lines.length;
+    const outcome = await renegotiationOutcome(svc.port, { ...pki.clientTls('home-page-service'), ALPNProtocols: ['h2'], servername: 'localhost' });
+    expect(outcome).not.toBe('renegotiated');
+    await waitForLine(svc.logs.lines, /TLS renegotiation from 127\.0\.0\.1:\d+ refused: renegotiation/, 5000, from);
+  });
+
+  it('TLS 1.1 is refused (protocol), as on HTTP/1.1', async () => {
+    expect(await alpnOutcome(svc.port, { ...pki.clientTls('home-page-service'), minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, ['h2'])).toMatchObject({ error: expect.any(String) });
+    await waitForLine(svc.logs.lines, /TLS handshake from 127\.0\.0\.1:\d+ refused: protocol/);
+  });
+});
+
+/**
+ * Graceful shutdown over HTTP/2: every session gets a GOAWAY (no new
+ * streams), the stream in flight is answered, the port refuses at once,
+ * and app.close() does not wait for idle sessions.
+ */
+describe('HTTP/2 on MtlsFastifyAdapter: graceful shutdown', () => {
+  let pki: TestPki;
+  beforeAll(async () => (pki = await TestPki.create()));
+  afterEach(() => Http2TestController.reset());
+  afterAll(() => pki?.cleanup());
+
+  it('shutdownGracefully: GOAWAY to every session, the stream in flight answers 200, new streams and connections are refused, nothing is cut', async () => {
+    const svc = await startWith(pki.pemOptions('user-service'), [Http2TestController]);
+    try {
+      const busy = await session(svc.port, pki.clientTls('home-page-service'));
+      const busyGoaway = goawayOf(busy);
+      const idle = await session(svc.port, pki.clientTls('home-page-service'));
+      expect((await h2request(idle, '/h2/whoami')).status).toBe(200);
+      const arrived = new Promise<void>((resolve) => (Http2TestController.arrived = resolve));
+      const inFlight = h2request(busy, '/h2/hold');
+      await arrived;
+
+      const report = shutdownGracefully(svc.app, { timeoutMs: 5000 });
+      await closedSession(idle);
+      await waitUntil(() => busyGoaway.code !== undefined, 'the busy session got a GOAWAY');
+      expect(busyGoaway.code).toBe(h2.NGHTTP2_NO_ERROR);
+      await expect(alpnOutcome(svc.port, pki.clientTls('home-page-service'), ['h2'])).resolves.toMatchObject({ error: 'ECONNREFUSED' });
+      await expect(h2request(busy, '/h2/whoami')).rejects.toBeDefined();
+      Http2TestController.release();
+      expect(await inFlight).toMatchObject({ status: 200, body: JSON.stringify({ done: true }) });
+      expect(await report).toMatchObject({ inFlight: 2 - 1, cut: 0 });
+      await closedSession(busy);
+    } finally {
+      Http2TestController.release();
+      await svc.close().catch(() => undefined);
+    }
+  });
+
+  it('app.close() with an idle session open: the session gets a GOAWAY and close() does not wait for it', async () => {
+    const svc = await startWith(pki.pemOptions('user-service'), [Http2TestController]);
+    const client = await session(svc.port, pki.clientTls('home-page-service'));
+    const goaway = goawayOf(client);
+    expect((await h2request(client, '/h2/whoami')).status).toBe(200);
+    const started = Date.now();
+    await svc.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    await closedSession(client);
+    expect(goaway.code).toBe(h2.NGHTTP2_NO_ERROR);
   });
 });

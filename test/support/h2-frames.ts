@@ -9,7 +9,7 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
  */
 
 /** Frame types (RFC 9113 §6). */
-export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8 } as const;
+export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
 /** Error codes (RFC 9113 §7). */
 export const H2_ERROR = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, REFUSED_STREAM: 7, CANCEL: 8, ENHANCE_YOUR_CALM: 11, INADEQUATE_SECURITY: 12 } as const;
 
@@ -82,8 +82,23 @@ export const rstFrame = (stream: number, code: number = H2_ERROR.CANCEL): Buffer
   payload.writeUInt32BE(code);
   return frame(FRAME.RST_STREAM, 0, stream, payload);
 };
-/** HEADERS (END_HEADERS, and END_STREAM unless a body follows). */
-export const headersFrame = (stream: number, block: Buffer, endStream = true): Buffer => frame(FRAME.HEADERS, 0x4 | (endStream ? 0x1 : 0), stream, block);
+/** The largest frame payload a peer must accept (SETTINGS_MAX_FRAME_SIZE's initial value). */
+const MAX_FRAME = 16_384;
+
+/**
+ * HEADERS (END_STREAM unless a body follows), and CONTINUATION frames when
+ * the block is larger than one frame may be; END_HEADERS on the last.
+ */
+export const headersFrame = (stream: number, block: Buffer, endStream = true): Buffer => {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset === 0 || offset < block.length; offset += MAX_FRAME) parts.push(block.subarray(offset, offset + MAX_FRAME));
+  return Buffer.concat(
+    parts.map((part, i) => {
+      const last = i === parts.length - 1 ? 0x4 : 0;
+      return i === 0 ? frame(FRAME.HEADERS, last | (endStream ? 0x1 : 0), stream, part) : frame(FRAME.CONTINUATION, last, stream, part);
+    }),
+  );
+};
 export const dataFrame = (stream: number, data: Buffer, endStream = false): Buffer => frame(FRAME.DATA, endStream ? 0x1 : 0, stream, data);
 
 /** A raw HTTP/2 connection: the preface and an empty SETTINGS are sent on open. */
@@ -150,6 +165,13 @@ export class RawH2 {
       this.socket.once('drain', onDrain);
       this.socket.once('close', onClose);
     });
+  }
+
+  /** Waits for the server's SETTINGS and acknowledges them (from then on the server holds us to them, RFC 9113 §6.5.3). */
+  async ackSettings(): Promise<void> {
+    await this.until(() => this.frames.some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 0), "the server's SETTINGS");
+    await this.write(frame(FRAME.SETTINGS, 0x1, 0));
+    await this.until(() => this.frames.some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) !== 0), 'the ack of our SETTINGS');
   }
 
   /** The frames of `type` the server sent (on `stream`, when given). */

@@ -1,6 +1,8 @@
+import { maxHeaderSize } from 'node:http';
 import { constants, type Http2SecureServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { peerCertificateState } from '../identity/peer-identity';
 import { presentedSubject } from '../identity/presented-subject';
 import { peerAddressOf } from '../logging/peer-address';
 import { endedByUs, socketOfSession } from './http2-server';
@@ -15,7 +17,13 @@ import type { TlsRefusalLog } from './tls-refusal-log';
  * - a session Node or nghttp2 closes for breaking HTTP/2's bounds (a flood of
  *   PING or SETTINGS frames, too many refused streams, too many invalid
  *   frames) is one refusal (`protocol`, stage `connection`) with the peer,
- *   the presented subject and Node's reason;
+ *   Node's reason and, when a request of it was judged, the caller's subject;
+ * - a request whose header list is larger than an HTTP/1.1 request header
+ *   may be (`http.maxHeaderSize`) has its stream refused (RST_STREAM
+ *   ENHANCE_YOUR_CALM, as Node does) before the application sees it, also
+ *   while the client has not acknowledged our SETTINGS (nghttp2 only holds a
+ *   client to settings it acknowledged, and clients send their first
+ *   requests before);
  * - over HTTP/2 only (`allowHTTP1: false`), a client that offered no ALPN
  *   protocol is closed and refused (`protocol`), instead of Node's plain-text
  *   403 answer.
@@ -23,11 +31,12 @@ import type { TlsRefusalLog } from './tls-refusal-log';
  */
 export function hardenHttp2Server(server: Http2SecureServer, options: ResolvedMtlsOptions, refusals: TlsRefusalLog): void {
   applyStreamDeadline(server, options.requestTimeoutMs);
+  refuseOversizedHeaders(server, maxHeaderSize);
 
   server.on('sessionError', (err: Error & { code?: string }, session: ServerHttp2Session) => {
     if (endedByUs(session) || !isBoundBreach(err)) return;
     const socket = socketOfSession(session);
-    refusals.record({ stage: 'connection', peer: peerOf(socket), reason: 'protocol', detail: `HTTP/2 session closed: ${err.message}`, subject: subjectOf(socket) });
+    refusals.record({ stage: 'connection', peer: peerOf(socket), reason: 'protocol', detail: `HTTP/2 session closed: ${err.message}`, subject: subjectOf(socket, options) });
   });
 
   server.on('unknownProtocol', (socket: TLSSocket) => {
@@ -60,12 +69,14 @@ function peerOf(socket: TLSSocket | undefined): string {
   }
 }
 
-function subjectOf(socket: TLSSocket | undefined): string | undefined {
-  try {
-    return socket ? presentedSubject(socket) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The caller's subject when its identity was read (a request of it was
+ * judged): Node reports a session's end once its socket is gone, when the
+ * certificate can no longer be read, and nothing is read ahead for this.
+ */
+function subjectOf(socket: TLSSocket | undefined, options: ResolvedMtlsOptions): string | undefined {
+  const state = peerCertificateState(socket, options.dnFormat);
+  return state.status === 'verified' ? state.identity.subject : undefined;
 }
 
 /** Node checks its HTTP/1.1 request deadlines this often by default (`connectionsCheckingInterval`). */
@@ -119,4 +130,37 @@ function timeOut(stream: ServerHttp2Stream): void {
     // The stream ended meanwhile: nothing to answer.
   }
   stream.close(constants.NGHTTP2_NO_ERROR);
+}
+
+/**
+ * Refuses, before any listener (the application) sees it, a stream whose
+ * header list (RFC 9113 §6.5.2: name, value and 32 octets per field) is
+ * larger than `limit`, on a session whose client has not acknowledged our
+ * SETTINGS yet; once it has, Node refuses such streams itself. The check
+ * costs one property read per request after that.
+ */
+function refuseOversizedHeaders(server: Http2SecureServer, limit: number): void {
+  const emit = server.emit;
+  server.emit = function refuseOversized(this: Http2SecureServer, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'stream') {
+      const stream = args[0] as ServerHttp2Stream;
+      if (stream.session?.pendingSettingsAck && headerListSize(args[3]) > limit) {
+        // Node reports the reset as the stream's error; nobody else listens to this stream.
+        stream.on('error', ignore);
+        stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        return true;
+      }
+    }
+    return (emit as (this: Http2SecureServer, e: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
+  } as typeof server.emit;
+}
+
+const ignore = () => undefined;
+
+/** The size of a raw header list (`[name, value, name, value, ...]`) as HTTP/2 counts it. */
+function headerListSize(raw: unknown): number {
+  if (!Array.isArray(raw)) return 0;
+  let size = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) size += String(raw[i]).length + String(raw[i + 1]).length + 32;
+  return size;
 }
