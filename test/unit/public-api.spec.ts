@@ -71,13 +71,15 @@ describe('public API', () => {
     );
   });
 
-  it('nest-mtls/testing exports the development PKI, and the main entry none of it', () => {
+  it('nest-mtls/testing exports the development PKI and a guard for tests without TLS, and the main entry none of it', () => {
     expect([...testing.keys()].sort()).toEqual(
       [
         'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
         'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
         'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
         'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'publishCrl', 'randomSerialNumber', 'revokeInPki', 'RevokedInPki', 'toPkcs12',
+        // Tests without TLS: ClientCertGuard judging a given caller.
+        'clientCertGuardFor', 'testClientIdentity',
       ].sort(),
     );
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);
