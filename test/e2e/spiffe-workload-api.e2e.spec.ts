@@ -7,6 +7,7 @@ import { createRootCa, issueCertificate, type CertificateSpec, type IssuedCertif
 import { runService, freePort, startService, type RunningService } from '../support/spawn-service';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TempDir } from '../support/temp-dir';
+import { keysIn } from '../support/reachable-keys';
 import { httpsGet, tlsOpen } from '../support/tls-probe';
 import { waitForLine, waitUntil } from '../support/wait-for-line';
 import { answer, FakeWorkloadApi, svidMessage, workloadApiClient } from '../support/workload-api-server';
@@ -404,6 +405,15 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       }
       // Every call our source made carried it.
       expect(api.headers.slice(0, before).every((h) => h === 'true')).toBe(true);
+    });
+
+    it('nothing reachable from the snapshot or the source (even by walking its properties) holds the private key', async () => {
+      const snapshot = source.current();
+      expect(snapshot.options.source?.name).toBe(`SPIFFE Workload API ${api.uri}`);
+      expect(keysIn(snapshot)).toEqual([]);
+      expect(keysIn(snapshot.options.source)).toEqual([]);
+      // The check can find one: what read() hands MtlsModule holds it.
+      expect(keysIn(await snapshot.options.source!.read())).not.toEqual([]);
     });
 
     it('closing the application closes the stream', async () => {
