@@ -303,8 +303,13 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
     it.each(REFUSALS.filter((row) => row.startup).map((row) => [row.name, row] as const))('%s', async (name, row) => {
       api.push(bad[name]());
       const source = spiffeWorkloadApiSource({ socketPath: api.uri, spiffeId: row.anyId ? undefined : id('user-service'), startupTimeoutMs: 20_000 });
-      await expect(MtlsMaterialSource.create({ source })).rejects.toThrow(row.startup!);
-      await waitUntil(() => api.open === 0, 'the stream of the failed startup is closed');
+      const started = MtlsMaterialSource.create({ source });
+      try {
+        await expect(started).rejects.toThrow(row.startup!);
+        await waitUntil(() => api.open === 0, 'the stream of the failed startup is closed');
+      } finally {
+        (await started.catch(() => undefined))?.close(); // had it started, its stream must not outlive the test
+      }
     });
 
     it('the first SVID is served when no spiffeId is given (as go-spiffe picks it), the one asked for otherwise', async () => {
@@ -355,6 +360,12 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       await app?.close();
     });
 
+    // Each row starts from the good SVID served, whatever the row before did.
+    afterEach(async () => {
+      api.push(answer([svidMessage(id('user-service'), good, [ca])]));
+      await waitUntil(() => source.current().material.identity.chain[0].serialNumber === good.certificate.serialNumber && source.lastReload?.result !== 'failure', 'the good SVID served again', 20_000);
+    });
+
     it('serves the SVID over real mTLS: the spiffeId rule sees the caller', async () => {
       expect(await servedSerial(app.port, client(home, ca))).toBe(good.certificate.serialNumber.toUpperCase());
       expect((await httpsGet(app.port, '/users', client(home, ca))).json).toEqual({ caller: id('home-page-service') });
@@ -381,7 +392,9 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       const partnerCa = await spireCa('spiffe://partner.org', 'Partner CA');
       const partner = await issueSvid(partnerCa, 'spiffe://partner.org/billing');
       const from = app.logs.lines.length;
+      const reloaded = firstValueFrom(source.reloads);
       api.push(answer([svidMessage(id('user-service'), good, [ca])], { federated_bundles: { 'spiffe://partner.org': partnerCa.certificate.raw } }));
+      expect((await reloaded).result).toBe('unchanged'); // the material is what it was: the partner's CA is not in it
       await waitForLine(app.logs.lines, /federated bundles of spiffe:\/\/partner\.org: not trusted/, 20_000, from);
       await expect(httpsGet(app.port, '/users', client(partner, ca))).rejects.toThrow();
       expect((await httpsGet(app.port, '/users', client(home, ca))).status).toBe(200);
