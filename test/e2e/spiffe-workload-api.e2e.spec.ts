@@ -170,6 +170,7 @@ describe('user-service with an unreachable Workload API at startup', () => {
     const run = await runService('user-service', { MTLS_SPIFFE: 'true', SPIFFE_ENDPOINT_SOCKET: `unix://${socket}`, MTLS_SPIFFE_STARTUP_TIMEOUT_MS: '1500' });
     expect(run.listened).toBe(false);
     expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(`no X509-SVID yet from the SPIFFE Workload API at unix://\\S+agent\\.sock: UNAVAILABLE: .*; trying again for up to 1\\.5 s`));
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(

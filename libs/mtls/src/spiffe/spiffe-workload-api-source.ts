@@ -73,6 +73,8 @@ export class WorkloadApiSource implements SpiffeWorkloadApiSource {
   #stale = false;
   /** Who waits for the first answer (or the first break that ends startup at once). */
   #waiting = new Set<() => void>();
+  /** Whether waiting for the first answer was logged. */
+  #waitLogged = false;
   /** The federated trust domains and CRL count logged last, so each change is logged once. */
   #ignoredLogged = '';
   #closed = false;
@@ -176,7 +178,18 @@ export class WorkloadApiSource implements SpiffeWorkloadApiSource {
     this.#lastBreak = why;
     // At startup a refusal of the request itself (no security header, say) will not change: fail now.
     if (!this.#latest && why.code === 'INVALID_ARGUMENT') for (const wake of this.#waiting) wake();
-    if (!this.#latest) return; // startup: #firstAnswer says what happened when its time is up
+    if (!this.#latest) {
+      // Startup: said once while waiting; #firstAnswer says what happened when its time is up.
+      if (!this.#waitLogged && why.code !== 'INVALID_ARGUMENT') {
+        this.#waitLogged = true;
+        logLine(this.#logger, 'warn', `no X509-SVID yet from the SPIFFE Workload API at ${this.#options.address.uri}: ${logSafe(why.message, 300)}; trying again for up to ${seconds(this.#options.startupTimeoutMs)}`, {
+          event: 'spiffe_stream',
+          state: 'waiting',
+          code: why.code,
+        });
+      }
+      return;
+    }
     const first = this.#brokenSince === undefined;
     this.#brokenSince ??= new Date();
     logLine(
