@@ -12,6 +12,7 @@ import { FRAME, H2_ERROR, RawH2, dataFrame, headersFrame, pingFrame, requestBloc
 import { replaceFile, type IndexEntry } from '../support/openssl-ca';
 import { OcspResponder } from '../support/ocsp-responder';
 import { requireTool } from '../support/require-tool';
+import { freePort, runService, startService } from '../support/spawn-service';
 import { CapturingLogger } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { httpsGet, renegotiationOutcome, run } from '../support/tls-probe';
@@ -240,6 +241,47 @@ describe('HTTP/2 on MtlsFastifyAdapter: user-service over h2 and HTTP/1.1 on one
       expect(r.code).not.toBe(0);
       expect(r.stdout).toBe('');
     });
+  });
+});
+
+/**
+ * The built user-service as its own process: HTTP2=true (with
+ * HTTP_ADAPTER=fastify) serves HTTP/2 and HTTP/1.1 on its port; with
+ * Express it does not start, and says why in one line.
+ */
+describe('HTTP/2: user-service with HTTP2=true', () => {
+  let pki: TestPki;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    env = { MTLS_KEY_STORE_PATH: pki.certs['user-service'].p12, MTLS_KEY_STORE_PASSWORD: PASSWORD, MTLS_TRUST_STORE_PATH: pki.trustStore };
+  });
+  afterAll(() => pki?.cleanup());
+
+  it('HTTP_ADAPTER=fastify HTTP2=true: h2 200 for home-page-service, 403 for event-service, HTTP/1.1 200 on the same port', async () => {
+    const port = await freePort();
+    const service = await startService('user-service', { ...env, HTTP_ADAPTER: 'fastify', HTTP2: 'true', PORT: String(port) });
+    try {
+      expect(service.output()).toMatch(/user-service listening on https:\/\/localhost:\d+ \(HTTP\/2 and HTTP\/1\.1\)/);
+      expect(await h2get(port, pki.clientTls('home-page-service'), '/users/1')).toMatchObject({ status: 200, alpn: 'h2' });
+      expect((await h2get(port, pki.clientTls('event-service'), '/users/1')).status).toBe(403);
+      const http1 = await httpsGet(port, '/users/1', pki.clientTls('home-page-service'));
+      expect(http1.status).toBe(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it.each([
+    ['HTTP2=true with Express', { HTTP2: 'true' }, /^user-service: cannot start: HTTP2: HTTP\/2 is served by the Fastify adapter only \(HTTP_ADAPTER=fastify\), not by express$/],
+    ['HTTP2=maybe', { HTTP_ADAPTER: 'fastify', HTTP2: 'maybe' }, /^user-service: cannot start: HTTP2: expected true or false, got "maybe"$/],
+  ])('refuses %s before it listens, in one line', async (_what, extra, message) => {
+    const result = await runService('user-service', { ...env, ...extra });
+    expect(result.listened).toBe(false);
+    expect(result.code).not.toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
   });
 });
 
