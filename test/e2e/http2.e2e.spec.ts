@@ -726,13 +726,16 @@ describe('HTTP/2 on MtlsFastifyAdapter: hardening as for HTTP/1.1', () => {
 
   it('a TLS 1.2 renegotiation on an h2 connection is refused and logged, with allowRenegotiation on', async () => {
     const from = svc.logs.lines.length;
-    const outcome = await renegotiationOutcome(svc.port, { ...pki.clientTls('home-page-service'), ALPNProtocols: ['h2'], servername: 'localhost' });
-    expect(outcome).not.toBe('renegotiated');
+    // The server closes the connection on both Node 20 and 24; a Node 24 client (OpenSSL 3.5) waiting on its
+    // renegotiation reports nothing of that close, so its outcome is awaited no longer than 5 s.
+    const unreported = new Promise<'unreported'>((resolve) => setTimeout(() => resolve('unreported'), 5000).unref());
+    const outcome = Promise.race([renegotiationOutcome(svc.port, { ...pki.clientTls('home-page-service'), ALPNProtocols: ['h2'], servername: 'localhost' }), unreported]);
     await waitForLine(svc.logs.lines, /TLS renegotiation from 127\.0\.0\.1:\d+ refused: renegotiation/, 5000, from);
+    expect(await outcome).not.toBe('renegotiated');
   });
 
   it('TLS 1.1 is refused (protocol), as on HTTP/1.1', async () => {
-    expect(await alpnOutcome(svc.port, { ...pki.clientTls('home-page-service'), minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, ['h2'])).toMatchObject({ error: expect.any(String) });
+    expect(await alpnOutcome(svc.port, { ...pki.clientTls('home-page-service'), minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, ['h2'])).toMatchObject({ error: expect.any(String) });
     await waitForLine(svc.logs.lines, /TLS handshake from 127\.0\.0\.1:\d+ refused: protocol/);
   });
 });
