@@ -197,12 +197,21 @@ describe('the mTLS adapters and MtlsModule', () => {
   describe('MtlsFastifyAdapter: the server is always its own', () => {
     it.each<[string, unknown]>([
       ['https', { https: { key: 'k', cert: 'c' } }],
-      ['http2', { http2: true }],
       ['http', { http: {} }],
       ['serverFactory', { serverFactory: () => undefined }],
     ])('refuses Fastify options that would make another server: %s', (key, options) => {
       expect(() => new MtlsFastifyAdapter(options as MtlsFastifyAdapterOptions)).toThrow(MtlsConfigError);
       expect(() => new MtlsFastifyAdapter(options as MtlsFastifyAdapterOptions)).toThrow(`MtlsFastifyAdapter: do not pass "${key}" to MtlsFastifyAdapter`);
+    });
+
+    it.each<[string, unknown, string]>([
+      ['a misspelt HTTP/2 setting', { http2: { allowHttp1: false } }, 'MtlsFastifyAdapter http2.allowHttp1: is not an HTTP/2 setting of MtlsFastifyAdapter; did you mean "allowHTTP1"?'],
+      ['maxConcurrentStreams 0', { http2: { maxConcurrentStreams: 0 } }, 'http2.maxConcurrentStreams: must be a whole number from 1 to 10000, got 0'],
+      ['http2 as a string', { http2: 'yes' }, 'http2: must be true, false or { allowHTTP1?, maxConcurrentStreams? }, got "yes"'],
+      ['http2SessionTimeout without http2', { http2SessionTimeout: 1000 }, 'http2SessionTimeout applies to HTTP/2 sessions: set http2: true too'],
+    ])('refuses %s, naming the setting (HTTP/2 is its own option, http2)', (_what, options, message) => {
+      expect(() => new MtlsFastifyAdapter(options as MtlsFastifyAdapterOptions)).toThrow(MtlsConfigError);
+      expect(() => new MtlsFastifyAdapter(options as MtlsFastifyAdapterOptions)).toThrow(message);
     });
 
     it("refuses Fastify's requestTimeout, naming MtlsModule's requestTimeoutMs (one deadline for both adapters)", () => {

@@ -123,7 +123,7 @@ describe('public API', () => {
   });
 
   it('nest-mtls/fastify exports the Fastify adapter, and the main entry none of it (it must load without @nestjs/platform-fastify)', () => {
-    expect([...fastify.keys()].sort()).toEqual(['MtlsFastifyAdapter', 'MtlsFastifyAdapterOptions']);
+    expect([...fastify.keys()].sort()).toEqual(['MtlsFastifyAdapter', 'MtlsFastifyAdapterOptions', 'MtlsFastifyHttp2Options']);
     for (const name of fastify.keys()) expect(main.has(name)).toBe(false);
   });
 

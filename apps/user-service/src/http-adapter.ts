@@ -15,13 +15,26 @@ export function httpAdapterSetting(name: string, value: string | undefined): Htt
 }
 
 /**
- * A new mTLS adapter of that name. nest-mtls/fastify (and with it
+ * Whether a variable such as HTTP2 asks for HTTP/2 (`true`/`false`, unset is
+ * false), or an Error naming the variable: for another value, and for `true`
+ * with Express (only MtlsFastifyAdapter serves HTTP/2).
+ */
+export function http2Setting(name: string, value: string | undefined, adapter: HttpAdapterName): boolean {
+  const text = value?.trim().toLowerCase() || 'false';
+  if (text !== 'true' && text !== 'false') throw new Error(`${name}: expected true or false, got "${value}"`);
+  if (text === 'true' && adapter !== 'fastify') throw new Error(`${name}: HTTP/2 is served by the Fastify adapter only (HTTP_ADAPTER=fastify), not by ${adapter}`);
+  return text === 'true';
+}
+
+/**
+ * A new mTLS adapter of that name, serving HTTP/2 (with HTTP/1.1 on the same
+ * port) when `http2`. nest-mtls/fastify (and with it
  * @nestjs/platform-fastify) is loaded only when Fastify is asked for.
  */
-export async function createMtlsAdapter(adapter: HttpAdapterName): Promise<AbstractHttpAdapter> {
+export async function createMtlsAdapter(adapter: HttpAdapterName, http2 = false): Promise<AbstractHttpAdapter> {
   if (adapter === 'fastify') {
     const { MtlsFastifyAdapter } = await import('nest-mtls/fastify');
-    return new MtlsFastifyAdapter();
+    return new MtlsFastifyAdapter(http2 ? { http2: true } : {});
   }
   return new MtlsExpressAdapter();
 }

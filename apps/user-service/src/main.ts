@@ -10,7 +10,7 @@ import {
   portSetting,
 } from 'nest-mtls';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
-import { createMtlsAdapter, httpAdapterSetting } from './http-adapter';
+import { createMtlsAdapter, http2Setting, httpAdapterSetting } from './http-adapter';
 import { UserServiceModule } from './user-service.module';
 
 async function bootstrap(): Promise<void> {
@@ -21,7 +21,10 @@ async function bootstrap(): Promise<void> {
   // LOG_FORMAT=json: one JSON object per line; refusals carry reason, peer, subject and route as fields.
   const logger = new MtlsConsoleLogger({ json: logFormatSetting('LOG_FORMAT', process.env.LOG_FORMAT) === 'json', logLevels: logLevelsSetting('LOG_LEVEL', process.env.LOG_LEVEL) });
   // The adapter (HTTP_ADAPTER: express or fastify) serves HTTPS with the material MtlsModule loaded; no httpsOptions here.
-  const adapter = await createMtlsAdapter(httpAdapterSetting('HTTP_ADAPTER', process.env.HTTP_ADAPTER));
+  const adapterName = httpAdapterSetting('HTTP_ADAPTER', process.env.HTTP_ADAPTER);
+  // HTTP2=true (Fastify only): HTTP/2 over TLS, HTTP/1.1 on the same port for clients that do not offer h2 (ALPN).
+  const http2 = http2Setting('HTTP2', process.env.HTTP2, adapterName);
+  const adapter = await createMtlsAdapter(adapterName, http2);
   const app = await NestFactory.create(UserServiceModule, adapter, { abortOnError: false, logger });
   // SIGTERM/SIGINT: stop accepting (HTTPS, TCP, admin), let requests in flight finish, close, exit. SIGHUP reloads the TLS material.
   enableGracefulShutdown(app, { timeoutMs });
@@ -34,7 +37,8 @@ async function bootstrap(): Promise<void> {
   await (process.env.HOST ? app.listen(port, process.env.HOST) : app.listen(port));
   const tcpServer = tcpPort !== undefined ? app.getMicroservices()[0].unwrap<Server>() : undefined;
   const tcp = tcpServer ? ` and tcp://localhost:${(tcpServer.address() as AddressInfo).port} (Nest microservice over mTLS)` : '';
-  announce(logger, `user-service listening on https://localhost:${port}${tcp} (client certificate required)`);
+  const protocols = http2 ? ' (HTTP/2 and HTTP/1.1)' : '';
+  announce(logger, `user-service listening on https://localhost:${port}${protocols}${tcp} (client certificate required)`);
 }
 
 /** The line that says the service is up: a plain line, or a JSON record when logging JSON. */

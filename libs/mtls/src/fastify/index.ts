@@ -3,4 +3,4 @@
 // `nest-mtls` never does, so Express and microservice-only applications
 // need not install Fastify. Everything else (MtlsModule, the guard,
 // @RequireClientCert, @ClientCert) comes from `nest-mtls` and works on both.
-export { MtlsFastifyAdapter, type MtlsFastifyAdapterOptions } from '../server/mtls-fastify-adapter';
+export { MtlsFastifyAdapter, type MtlsFastifyAdapterOptions, type MtlsFastifyHttp2Options } from '../server/mtls-fastify-adapter';

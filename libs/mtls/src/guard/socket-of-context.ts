@@ -1,10 +1,12 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Socket } from 'node:net';
+import { connectionSocketOf } from '../identity/connection-socket';
 import { declaredPatternOf } from './declared-pattern';
 
 /**
  * The connection a request or message arrived on, whatever the transport:
- * HTTP on Express (`request.socket`) or Fastify (`request.raw.socket`), and
+ * HTTP on Express (`request.socket`) or Fastify (`request.raw.socket`; over
+ * HTTP/2 the session's TLS socket), and
  * Nest microservices over TCP (`TcpContext.getSocketRef().socket`). With TLS
  * it is the TLSSocket the caller's certificate is read from; undefined for
  * transports without one.
@@ -13,7 +15,8 @@ export function socketOf(context: ExecutionContext): Socket | undefined {
   switch (context.getType<string>()) {
     case 'http': {
       const request = context.switchToHttp().getRequest<{ raw?: { socket?: Socket }; socket?: Socket } | undefined>();
-      return request?.raw?.socket ?? request?.socket;
+      // Over HTTP/2 `raw.socket` is a stand-in per stream; the connection is the session's TLS socket.
+      return connectionSocketOf(request?.raw?.socket ?? request?.socket);
     }
     case 'rpc': {
       const rpc = context.switchToRpc().getContext<{ getSocketRef?: () => { socket?: Socket } | undefined } | undefined>();

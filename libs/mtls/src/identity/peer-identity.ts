@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { DnFormat } from './client-identity.interface';
 import type { ClientIdentity } from './client-identity.interface';
+import { connectionSocketOf } from './connection-socket';
 import { IdentityCache } from './identity-cache';
 import { identityFromCertificate } from './identity-from-certificate';
 import { presentedSubject } from './presented-subject';
@@ -74,9 +75,12 @@ function resolve(socket: TLSSocket, dnFormat: DnFormat): PeerCertificateState | 
  * and cached on the socket; a renegotiation (a new handshake on the same
  * socket) drops the cached state, so it always follows the current
  * certificate. `dnFormat` is the form of the identity's DNs (MtlsModule's
- * `dnFormat`, default `rfc4514`). Never throws.
+ * `dnFormat`, default `rfc4514`). `socket` may also be an HTTP/2 request's
+ * `req.socket`: the state is the connection's. Never throws.
  */
-export function peerCertificateState(socket: Socket | TLSSocket | undefined | null, dnFormat: DnFormat = 'rfc4514'): PeerCertificateState {
+export function peerCertificateState(given: Socket | TLSSocket | undefined | null, dnFormat: DnFormat = 'rfc4514'): PeerCertificateState {
+  // An HTTP/2 request's socket is a per-stream stand-in: the state belongs to the connection behind it.
+  const socket = connectionSocketOf(given);
   if (!isTlsSocket(socket)) return NONE;
   const states = bySocket[dnFormat === 'jdk' ? 'jdk' : 'rfc4514'];
   const cached = states.get(socket);

@@ -1,6 +1,7 @@
-import type { Server as HttpsServer } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { peerAddressOf } from '../logging/peer-address';
+import { endConnection, http2SessionOf } from './http2-server';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 const DEADLINE = Symbol('nest-mtls:first-request-deadline');
@@ -12,25 +13,34 @@ type Tracked = TLSSocket & { [DEADLINE]?: NodeJS.Timeout };
  * `timeoutMs` of its handshake, in every mode. Node's own HTTP timeouts start
  * with the first byte of a request, so a client that completes the handshake
  * (without a certificate, in want mode) and then sends nothing would hold its
- * connection, and a file descriptor, forever.
+ * connection, and a file descriptor, forever. An HTTP/2 session is the same:
+ * its first stream (a complete request header) must open in time, or the
+ * session is ended (GOAWAY) and closed.
  */
-export function closeConnectionsWithoutRequest(server: HttpsServer, timeoutMs: number, refusals: TlsRefusalLog): void {
+export function closeConnectionsWithoutRequest(server: TlsServer, timeoutMs: number, refusals: TlsRefusalLog): void {
   server.on('secureConnection', (socket: Tracked) => {
     if (socket.destroyed) return;
     const timer = setTimeout(() => {
       refusals.record({ stage: 'connection', peer: peerAddressOf(socket), reason: 'timeout', detail: `no request header within ${timeoutMs} ms of the handshake` });
-      socket.destroy();
+      endConnection(socket);
     }, timeoutMs);
     timer.unref();
     socket[DEADLINE] = timer;
     socket.once('close', () => clearTimeout(timer));
+    // Node made the HTTP/2 session of the connection just before (its listener comes first): 'stream' fires when a stream's header is complete.
+    http2SessionOf(socket)?.once('stream', () => clearDeadline(socket));
   });
-  // 'request' fires when a request's header is complete.
-  server.prependListener('request', (request: { socket: Tracked }) => {
-    const timer = request.socket[DEADLINE];
-    if (timer) {
-      clearTimeout(timer);
-      request.socket[DEADLINE] = undefined;
-    }
+  // 'request' fires when an HTTP/1.1 request's header is complete (HTTP/2 requests were counted as streams).
+  server.prependListener('request', (request: IncomingMessage & { socket: Tracked }) => {
+    if (request.httpVersionMajor === 2) return;
+    clearDeadline(request.socket);
   });
+}
+
+function clearDeadline(socket: Tracked): void {
+  const timer = socket[DEADLINE];
+  if (timer) {
+    clearTimeout(timer);
+    socket[DEADLINE] = undefined;
+  }
 }

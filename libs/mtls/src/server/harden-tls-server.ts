@@ -1,8 +1,11 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { markConnectionSocket } from '../identity/connection-socket';
 import { presentedSubject } from '../identity/presented-subject';
 import { closeConnectionsWithoutRequest } from './first-request-deadline';
+import { hardenHttp2Server } from './http2-hardening';
+import { isHttp2Server } from './http2-server';
 import { judgeEveryHandshake } from './judge-every-handshake';
 import { peerAddressOf, rememberPeerAddresses } from '../logging/peer-address';
 import { reasonFromTlsError, reasonFromVerifyError } from '../telemetry/refusal-reason';
@@ -22,16 +25,21 @@ import { TlsRefusalLog } from './tls-refusal-log';
  *   (whatever validatePeers says: it only turns revocation checking off);
  * - on an HTTP server, a connection without a complete request header within
  *   requestHeaderTimeoutMs of its handshake is closed, and a request not
- *   received in full within requestTimeoutMs is answered 408 and closed.
- * Returns the refusal log (listeners can count refusals).
+ *   received in full within requestTimeoutMs is answered 408 and closed;
+ * - on an HTTP/2 server the same for its sessions and streams, and HTTP/2's
+ *   bounds (see hardenHttp2Server); an HTTP/2 connection never renegotiates
+ *   (RFC 9113 forbids it), whatever allowRenegotiation says.
+ * Every TLS socket is marked as the connection of its requests (HTTP/2 hands
+ * out stand-ins for it). Returns the refusal log (listeners can count refusals).
  */
 export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions, refusals = new TlsRefusalLog()): TlsRefusalLog {
   rememberPeerAddresses(server);
 
   // Runs at once on every connection, before the revocation gate holds it back from the application.
   server.on('secureConnection', runsBeforeRevocationGate((socket: TLSSocket) => {
+    markConnectionSocket(socket);
     const peer = peerAddressOf(socket);
-    if (options.allowRenegotiation) {
+    if (options.allowRenegotiation && socket.alpnProtocol !== 'h2') {
       judgeEveryHandshake(socket, peer, refusals);
     } else {
       socket.disableRenegotiation();
@@ -68,10 +76,11 @@ export function hardenTlsServer(server: TlsServer, options: ResolvedMtlsOptions,
     });
   });
 
-  if (isHttpServer(server)) {
-    closeConnectionsWithoutRequest(server, options.requestHeaderTimeoutMs, refusals);
-    applyRequestDeadline(server, options.requestTimeoutMs);
-  }
+  const http2 = isHttp2Server(server);
+  if (http2 || isHttpServer(server)) closeConnectionsWithoutRequest(server, options.requestHeaderTimeoutMs, refusals);
+  // HTTP/1.1 requests, also those an HTTP/2 server serves to clients without h2.
+  if (isHttpServer(server)) applyRequestDeadline(server, options.requestTimeoutMs);
+  if (http2) hardenHttp2Server(server, options, refusals);
   return refusals;
 }
 

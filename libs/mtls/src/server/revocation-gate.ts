@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
+import { constants as http2 } from 'node:http2';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { logSafe } from '../logging/log-safe';
 import { RepeatSummarizer } from '../logging/repeat-summarizer';
 import { describeVerdict, type MtlsRevocation, type RevocationVerdict } from '../revocation/mtls-revocation';
 import type { PeerChain } from '../revocation/peer-chain';
 import { holdReads } from './hold-reads';
+import { endConnection } from './http2-server';
 import { peerAddressOf, peerHostOf } from '../logging/peer-address';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
@@ -34,7 +36,9 @@ export function runsBeforeRevocationGate<T extends (...args: never[]) => void>(l
  * and one line in the refusal log (`revoked` with serial and issuer,
  * `revocation_unknown` or `crl_expired` with why); under `open` an unknown
  * status is admitted with a warning. Admitted connections are registered so
- * that a later revocation closes them.
+ * that a later revocation closes them (an HTTP/2 session with a GOAWAY). An
+ * HTTP/2 session is made only once its connection is admitted: no stream is
+ * read before the verdict.
  *
  * Node's TLS server has no asynchronous step inside the handshake, and
  * pausing the socket does not hold back the HTTP parser (it reads the TLS
@@ -76,7 +80,8 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
       if (chain) {
         revocation.live.add(socket, chain, (detail) => {
           refusals.record({ stage: 'live', peer, reason: 'revoked', detail, subject });
-          socket.destroy();
+          // An HTTP/2 session gets a GOAWAY (INADEQUATE_SECURITY) first: its client learns why every stream ended.
+          endConnection(socket, http2.NGHTTP2_INADEQUATE_SECURITY);
         });
       }
       return true;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { MTLS_DRAIN, untilDeadline, type Drainable, type DrainOutcome } from './drainable';
 
@@ -16,11 +17,15 @@ type Tracked = HttpServer & { [DRAIN]?: HttpServerDrain };
  * arrives on an open connection with `Connection: close` (so the connection
  * ends after that answer instead of waiting for its keep-alive timeout), and
  * at the deadline closes every connection left, including handshakes in
- * progress.
+ * progress. On an HTTP/2 server each session gets a GOAWAY instead
+ * (`session.close()`: no new streams, those in flight finish), also a
+ * session that opens while draining; at the deadline the sessions left are
+ * destroyed.
  */
 export class HttpServerDrain implements Drainable {
   private readonly sockets = new Set<Socket>();
   private readonly active = new Set<ServerResponse>();
+  private readonly sessions = new Set<ServerHttp2Session>();
   private draining = false;
 
   private constructor(
@@ -31,10 +36,16 @@ export class HttpServerDrain implements Drainable {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
       this.active.add(res);
       res.once('close', () => this.active.delete(res));
-      if (this.draining) closeAfterAnswer(res);
+      if (this.draining && req.httpVersionMajor !== 2) closeAfterAnswer(res);
+    });
+    // HTTP/2 servers only (an HTTPS server never emits it).
+    server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      if (this.draining) session.close();
     });
   }
 
@@ -55,7 +66,8 @@ export class HttpServerDrain implements Drainable {
     const listener = address && typeof address === 'object' ? `${this.label} ${address.address}:${address.port}` : this.label;
     const inFlight = this.active.size;
     this.draining = true;
-    for (const res of this.active) closeAfterAnswer(res);
+    for (const res of this.active) if ((res.req as IncomingMessage | undefined)?.httpVersionMajor !== 2) closeAfterAnswer(res);
+    for (const session of this.sessions) session.close();
     // Resolves once every connection has ended (at once when nothing is open, or when it never listened).
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
@@ -64,7 +76,9 @@ export class HttpServerDrain implements Drainable {
       const late = await untilDeadline(closed, deadline);
       if (!late) return { listener, inFlight, cut: 0 };
       const cut = this.sockets.size;
-      this.server.closeAllConnections();
+      // An HTTP/2 server has no closeAllConnections (HTTP/1.1 connections on it end with their sockets below).
+      if (typeof this.server.closeAllConnections === 'function') this.server.closeAllConnections();
+      for (const session of this.sessions) session.destroy();
       for (const socket of this.sockets) socket.destroy();
       await untilDeadline(closed, Date.now() + 1000);
       return { listener, inFlight, cut };
