@@ -150,7 +150,7 @@ function reading(series, cryptoCost, identityCost, guardCost) {
   const health = { A: us('A keepalive /health'), F: us('F keepalive /health') };
   const full = { A: us('A full /users/1'), F: us('F full /users/1'), B: us('B full /users/1') };
   const res = { A: us('A resumed /users/1'), F: us('F resumed /users/1'), B: us('B resumed /users/1') };
-  const [kaMain, fullMain, resMain] = main;
+  const [kaMain] = main;
 
   out.push(
     `- **Per request (kept-alive connection)** the server spends about ${int(ka.A)} µs of CPU on GET /users/1 on Express, ${int(ka.F)} µs on Fastify ` +

@@ -27,7 +27,8 @@ function make(kind) {
   const raw = new Socket();
   raw.on('error', () => undefined);
   raw.destroy = () => raw; // keep the object usable after a refusal (nothing is connected)
-  const framed =
+  // Constructed for its effect: it attaches its framing listeners to `raw`.
+  const _framed =
     kind === 'nest'
       ? new JsonSocket(raw, { maxBufferSize: 128 * 1024 * 1024, incompleteMessageTimeout: 0 })
       : new BoundedJsonSocket(raw, { maxMessageBytes: 1024 * 1024, incompleteMessageTimeoutMs: 0, maxSendBufferBytes: 0, refuse: () => undefined });

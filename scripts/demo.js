@@ -110,7 +110,7 @@ async function calls() {
   });
   // 2. event-service -> user-service: trusted certificate, refused by the policy.
   const event = await get(httpRequest, { host: '127.0.0.1', port: ports.event, path: '/' });
-  let upstream = `${event.status}`;
+  let upstream;
   try {
     const parsed = JSON.parse(event.body);
     upstream = parsed.upstream?.status ? String(parsed.upstream.status) : `${event.status} (${parsed.message})`;

@@ -48,7 +48,7 @@ function readObjectTable() {
       execFileSync('gcc', ['-Wall', '-Werror', '-o', join(dir, 'objects'), join(dir, 'objects.c'), '-lcrypto'], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const why = err.code === 'ENOENT' ? 'gcc is not installed' : String(err.stderr || err.message).trim().split('\n')[0];
-      throw new Error(`cannot compile against OpenSSL (${why}); install gcc and the OpenSSL headers (Debian: gcc libssl-dev)`);
+      throw new Error(`cannot compile against OpenSSL (${why}); install gcc and the OpenSSL headers (Debian: gcc libssl-dev)`, { cause: err });
     }
     const [version, ...lines] = execFileSync(join(dir, 'objects'), { encoding: 'utf8' }).trim().split('\n');
     return { version, pairs: lines.map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]) };

@@ -96,7 +96,7 @@ class NestMtlsJestTransformer {
       try {
         ({ TsJestTransformer } = require('ts-jest'));
       } catch (err) {
-        throw new Error(`nest-mtls/jest-transformer: needs ts-jest for TypeScript files (npm i -D ts-jest): ${err.message.split('\n')[0]}`);
+        throw new Error(`nest-mtls/jest-transformer: needs ts-jest for TypeScript files (npm i -D ts-jest): ${err.message.split('\n')[0]}`, { cause: err });
       }
       this.ts = new TsJestTransformer(this.tsJestOptions());
     }
@@ -111,7 +111,7 @@ class NestMtlsJestTransformer {
       try {
         ts = require(require.resolve(name, { paths: [dirname(require.resolve('ts-jest')), process.cwd()] }));
       } catch (err) {
-        throw new Error(`nest-mtls/jest-transformer: needs ts-jest and ${name} to compile ES modules (npm i -D ts-jest typescript): ${err.message.split('\n')[0]}`);
+        throw new Error(`nest-mtls/jest-transformer: needs ts-jest and ${name} to compile ES modules (npm i -D ts-jest typescript): ${err.message.split('\n')[0]}`, { cause: err });
       }
       if (typeof ts.transpileModule !== 'function') {
         throw new Error(`nest-mtls/jest-transformer: typescript ${ts.version} has no JavaScript API (TypeScript 7); install TypeScript 6 as "typescript" beside it (ts-jest's guide "Using TypeScript 7")`);

@@ -238,7 +238,7 @@ describe('the mTLS adapters and MtlsModule', () => {
         const all = typeof options === 'object' && (options as { all?: boolean } | null)?.all;
         if (all) done(null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]);
         else done(null, '127.0.0.1', 4);
-      }) as never);
+      }));
       try {
         await app.listen(0, 'localhost');
       } finally {

@@ -8,7 +8,7 @@ import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { MtlsFastifyAdapter, type MtlsFastifyAdapterOptions } from 'nest-mtls/fastify';
 import { UserServiceModule } from '../../apps/user-service/src/user-service.module';
-import { FRAME, H2_ERROR, RawH2, dataFrame, headersFrame, pingFrame, requestBlock, rstFrame, settingsFrame } from '../support/h2-frames';
+import { FRAME, H2_ERROR, RawH2, headersFrame, pingFrame, requestBlock, rstFrame, settingsFrame } from '../support/h2-frames';
 import { replaceFile, type IndexEntry } from '../support/openssl-ca';
 import { OcspResponder } from '../support/ocsp-responder';
 import { requireTool } from '../support/require-tool';

@@ -126,7 +126,6 @@ describe('LOG_FORMAT=json', () => {
     } finally {
       await service.stop();
     }
-    // eslint-disable-next-line no-control-regex
     const line = service.output().replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => /refused: no_certificate/.test(l))!;
     expect(line).toMatch(/WARN \[MtlsServer\] TLS handshake from 127\.0\.0\.1:\d+ refused: no_certificate \(ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE\); hint: the client sent no certificate: configure its client certificate and key$/);
     expect(() => JSON.parse(line)).toThrow();

@@ -237,7 +237,7 @@ describe.each(HTTP_ADAPTERS)('%s: one peer cannot blind the log for another', (a
   }, 120000);
 
   it('1,000 distinct URLs refused for one certificate; then another certificate\'s and another host\'s refusals are still logged at once', async () => {
-    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 8, localAddress: '127.0.0.5' } as never);
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 8, localAddress: '127.0.0.5' });
     try {
       await inParallel(1000, 8, async (i) => {
         const status = await new Promise<number>((resolve, reject) => {

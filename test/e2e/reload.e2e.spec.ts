@@ -226,7 +226,7 @@ describe('MtlsHttpClient after a swap', () => {
     const start = Date.now();
     let subject = '';
     while (Date.now() - start < 5000) {
-      subject = ((await http.getJson(url)) as { subject: string }).subject;
+      subject = (await http.getJson<{ subject: string }>(url)).subject;
       if (subject === 'CN=home-page-service-v2,O=nest-mtls') break;
       await sleep(50);
     }

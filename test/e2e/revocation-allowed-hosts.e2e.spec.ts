@@ -34,7 +34,7 @@ describe.each(HTTP_ADAPTERS)('%s: revocation URLs are fetched only from allowed 
   let responder: OcspResponder;
   let teamCa: IssuedCertificate;
   const apps: RunningApp[] = [];
-  const tlsOf = (c: IssuedCertificate, localAddress?: string): ConnectionOptions => ({ key: c.keyPem, cert: c.chainPem, ca: pki.root.certPem, ...(localAddress ? { localAddress } : {}) }) as ConnectionOptions;
+  const tlsOf = (c: IssuedCertificate, localAddress?: string): ConnectionOptions => ({ key: c.keyPem, cert: c.chainPem, ca: pki.root.certPem, ...(localAddress ? { localAddress } : {}) });
   /** Our service, with its certificate from the team CA (whose CRL distribution point and OCSP responder name the hosts allowed by default). */
   const start = async (extra: Partial<MtlsOptions>) => {
     const app = await startWithOptions(pki.pemOptions('team-server', { revocationRefreshMs: 60_000, ...extra }), [HealthController], [], adapter);

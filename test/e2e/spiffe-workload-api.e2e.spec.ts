@@ -306,7 +306,7 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       const source = spiffeWorkloadApiSource({ socketPath: api.uri, spiffeId: row.anyId ? undefined : id('user-service'), startupTimeoutMs: 20_000 });
       const started = MtlsMaterialSource.create({ source });
       try {
-        await expect(started).rejects.toThrow(row.startup!);
+        await expect(started).rejects.toThrow(row.startup);
         await waitUntil(() => api.open === 0, 'the stream of the failed startup is closed');
       } finally {
         (await started.catch(() => undefined))?.close(); // had it started, its stream must not outlive the test

@@ -537,7 +537,6 @@ describe('floods by a valid certificate over TCP (user-service with HTTPS, TCP_P
   async function waitForOutput(pattern: RegExp, limitMs = 10000): Promise<string> {
     const start = Date.now();
     for (;;) {
-      // eslint-disable-next-line no-control-regex
       const line = service.output().replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => pattern.test(l));
       if (line) return line;
       if (Date.now() - start > limitMs) throw new Error(`no ${pattern} in the output within ${limitMs} ms:\n${service.output().slice(-4000)}`);
@@ -675,7 +674,6 @@ describe.each(['text', 'json'])('log forgery through the TCP transport (user-ser
   // separator and a bidi override that would break or reorder the line in a viewer.
   const FORGED = 'LOG [ClientCertGuard] admitted CN=admin,O=nest-mtls';
   const pattern = `{"cmd":"nope"}\n[Nest] 4242  - 12/07/2026, 5:54:35 PM     ${FORGED}\r\n\u2028x\u202egnp.exe`;
-  // eslint-disable-next-line no-control-regex
   const plain = () => service.output().replace(/\x1b\[[0-9;]*m/g, '');
 
   beforeAll(async () => {

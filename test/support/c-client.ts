@@ -19,7 +19,7 @@ export function compiledClient(name: string): string {
     execFileSync('gcc', ['-O1', '-o', out, join(__dirname, 'c', `${name}.c`), '-lssl', '-lcrypto'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const reason = (err as { stderr?: Buffer }).stderr?.toString().split('\n')[0] || (err as Error).message;
-    throw new Error(`cannot build test/support/c/${name}.c (needs gcc and OpenSSL headers, Debian: gcc libssl-dev): ${reason}`);
+    throw new Error(`cannot build test/support/c/${name}.c (needs gcc and OpenSSL headers, Debian: gcc libssl-dev): ${reason}`, { cause: err });
   }
   built.set(name, out);
   return out;

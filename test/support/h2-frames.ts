@@ -124,7 +124,7 @@ export class RawH2 {
   }
 
   /** Connects with ALPN h2 only (the handshake must choose h2) and sends the preface. */
-  static open(port: number, tls: ConnectionOptions): Promise<RawH2> {
+  static open(port: number, tls: ConnectionOptions & { localAddress?: string }): Promise<RawH2> {
     return new Promise((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ...tls }, () => {
         if (socket.alpnProtocol !== 'h2') {

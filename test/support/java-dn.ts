@@ -38,7 +38,7 @@ export class JavaDnOracle {
       execFileSync('javac', ['-encoding', 'UTF-8', '-d', classes, join(__dirname, 'java', 'JdkDn.java')], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const reason = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-      throw new Error(`cannot compile test/support/java/JdkDn.java with javac: ${reason}`);
+      throw new Error(`cannot compile test/support/java/JdkDn.java with javac: ${reason}`, { cause: err });
     }
     return new JavaDnOracle(dir, classes);
   }

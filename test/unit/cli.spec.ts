@@ -169,7 +169,7 @@ describe('errors', () => {
     [['pki', 'init', '--bogus', 'a'], /Unknown option '--bogus'/],
     [['inspect'], /missing FILE/],
   ])('usage error %j -> exit 2, one line, hint to --help', async (argv, message) => {
-    const r = await mtls(...(argv as string[]));
+    const r = await mtls(...(argv));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);

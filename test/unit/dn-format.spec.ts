@@ -122,7 +122,7 @@ describeOpenssl('formatDn against openssl x509 -nameopt RFC2253,-esc_msb', () =>
   });
 
   test('every attribute type in the OpenSSL table prints as the CLI prints it', () => {
-    const { OPENSSL_SHORT_NAMES } = jest.requireActual('nest-mtls/internal') as typeof import('nest-mtls/internal');
+    const { OPENSSL_SHORT_NAMES } = jest.requireActual<typeof import('nest-mtls/internal')>('nest-mtls/internal');
     const name = nameDer([...OPENSSL_SHORT_NAMES.keys()].map((oid) => [[oid, utf8('v')]]));
     expect(formatDn(name)).toBe(namesByOpenssl(certWithSubject(name)).subject);
   });

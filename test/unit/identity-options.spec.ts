@@ -54,7 +54,7 @@ describe('identity options', () => {
     expect(problem({ cn: [/^envoy$/, /envoy/] })).toMatch(/^trustedProxy: cn \/envoy\/ is not anchored/);
     // Anchored ones, strings compared whole, and policy functions (which cannot be inspected) pass.
     for (const fine of ['^CN=envoy,O=mesh$', ' ^CN=envoy,O=mesh$ ', /^(?:CN=envoy|CN=envoy-2),O=mesh$/i, '^CN=a$|^CN=b$', '^CN=x\\\\$', '{"subject":"^CN=envoy,O=mesh$","cn":"envoy"}', { cn: 'envoy' }, { spiffeId: 'spiffe://example.org/envoy' }, () => false]) {
-      expect(validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: fine as never }).trustedProxy).toBe(fine);
+      expect(validateMtlsOptions({ forwardedCertHeader: 'x-forwarded-client-cert', trustedProxy: fine }).trustedProxy).toBe(fine);
     }
     // From MTLS_TRUSTED_PROXY the error names the variable.
     const env = { MTLS_FORWARDED_CERT_HEADER: 'x-forwarded-client-cert', MTLS_TRUSTED_PROXY: 'CN=envoy' };

@@ -103,7 +103,7 @@ describe('IdentityCache', () => {
     const get = (cert: X509Certificate) =>
       cache.get(cert.fingerprint256, () => {
         builds++;
-        return { subject: cert.subject } as never;
+        return { subject: cert.subject };
       });
     const first = get(a);
     expect(get(new X509Certificate(a.raw))).toBe(first); // same DER, new object: a hit

@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 
 // The transformer the package ships (libs/mtls/jest-transformer.js); every test file here already runs through it.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createTransformer } = require('../../libs/mtls/jest-transformer.js') as {
   createTransformer(options?: object): { process(source: string, path: string, options: object): { code: string } };
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const preset = require('../../libs/mtls/jest-preset.js') as { transform: Record<string, string>; transformIgnorePatterns: string[]; moduleNameMapper: Record<string, string> };
 
 /**

@@ -76,7 +76,7 @@ describe('deploy/k8s', () => {
       try {
         new Model(object).validate();
       } catch (err) {
-        throw new Error(`${file}: ${o.kind} ${o.metadata.name}: ${(err as Error).message}`);
+        throw new Error(`${file}: ${o.kind} ${o.metadata.name}: ${(err as Error).message}`, { cause: err });
       }
     }
     // The validator does bite: a port given as text, a certificate without its secret.

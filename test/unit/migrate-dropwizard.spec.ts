@@ -33,7 +33,7 @@ const settingLines = (out: string) => out.split('\n').filter((l) => /^[A-Z_]+=/.
 
 const BASE = { type: 'https', keyStorePath: '/etc/mtls/server.p12', trustStorePath: '/etc/mtls/trust.pem' };
 const migrate = (fields: Record<string, unknown>, dnRegex?: string): ConnectorMigration =>
-  migrateApplicationConnector({ where: 'server.applicationConnectors[0]', role: 'application', type: String(fields.type ?? 'https'), fields: { ...BASE, ...fields } }, { dnRegex });
+  migrateApplicationConnector({ where: 'server.applicationConnectors[0]', role: 'application', type: (fields.type as string | undefined) ?? 'https', fields: { ...BASE, ...fields } }, { dnRegex });
 const env = (m: ConnectorMigration) => Object.fromEntries(m.settings.map((s) => [s.name, s.value]));
 
 describe('mtls migrate dropwizard on the article\'s YAML', () => {
@@ -404,7 +404,7 @@ describe('Dropwizard names where ours belong: answered with ours', () => {
     ['excludedProtocols', "Dropwizard's excludedProtocols has no counterpart: list the versions you allow in supportedProtocols (TLS 1.1 and older are never allowed)"],
     ['renegotiationAllowed', "Jetty's renegotiationAllowed (Dropwizard's allowRenegotiation) is allowRenegotiation here"],
   ])('the option %s in code', (option, hint) => {
-    expect(configProblem(() => validateMtlsOptions({ [option]: true } as never))).toBe(`${option}: is not an option of MtlsModule; ${hint}`);
+    expect(configProblem(() => validateMtlsOptions({ [option]: true }))).toBe(`${option}: is not an option of MtlsModule; ${hint}`);
   });
 
   it('a misspelt option in code gets the closest name, as the variables and MtlsAdminModule do; a name far from all gets none', () => {

@@ -16,8 +16,8 @@ function captureOutput(fn: () => void): string[] {
     lines.push(...String(chunk).split('\n').filter((l) => l.length > 0));
     return true;
   };
-  process.stdout.write = keep as typeof process.stdout.write;
-  process.stderr.write = keep as typeof process.stderr.write;
+  process.stdout.write = keep;
+  process.stderr.write = keep;
   try {
     fn();
   } finally {

@@ -188,7 +188,7 @@ describe('BoundedJsonSocket (Nest\'s <length>#<json> framing with limits, over l
 });
 
 describe('MtlsTcpServer options', () => {
-  const make = (options: object) => () => new MtlsTcpServer(undefined as unknown as MtlsServing, options as never);
+  const make = (options: object) => () => new MtlsTcpServer(undefined as unknown as MtlsServing, options);
 
   it('defaults: 1 MiB messages, idle connections closed after 5 minutes, Nest\'s other framing defaults', () => {
     expect(resolveTcpLimits({})).toEqual({ maxMessageBytes: 1048576, idleTimeoutMs: 300000, incompleteMessageTimeoutMs: 30000, maxSendBufferBytes: 134217728 });

@@ -25,7 +25,7 @@ function who(extra: Partial<Omit<ClientIdentity, 'san'>> & { san?: Partial<Clien
     ...rest,
   };
 }
-const rule = (r: object) => compileRequirements([r as never]);
+const rule = (r: object) => compileRequirements([r]);
 
 describe('SPIFFE IDs', () => {
   it('are checked against the SPIFFE-ID standard', () => {

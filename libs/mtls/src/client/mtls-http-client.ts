@@ -80,7 +80,7 @@ export class MtlsHttpClient {
     try {
       rule = req.serverIdentity === undefined ? undefined : serverIdentityRule(req.serverIdentity);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err);
     }
     const { agent, settings } = this.pool.current();
     const options: RequestOptions = { method: req.method ?? 'GET', headers, agent, ...(rule ? { [SERVER_IDENTITY_OPTION]: rule } : {}) };

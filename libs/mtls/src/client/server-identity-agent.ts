@@ -38,7 +38,7 @@ export class ServerIdentityAgent extends Agent {
   }
 
   override getName(options?: RuleOptions): string {
-    const name = super.getName(options as never);
+    const name = super.getName(options);
     const rule = options?.[SERVER_IDENTITY_OPTION];
     return rule ? `${name}:server-identity:${rule.key}` : name;
   }

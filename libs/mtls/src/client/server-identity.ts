@@ -96,7 +96,7 @@ export function describeServer(identity: ClientIdentity): string {
 /** Why the server's identity does not satisfy `rule`, or undefined when it does. */
 export function serverIdentityProblem(rule: ServerIdentityRule, identity: ClientIdentity | Error): ServerIdentityMismatchError | undefined {
   if (identity instanceof Error) return new ServerIdentityMismatchError(rule.expected, `a certificate whose names cannot be read (${identity.message})`);
-  let allowed = false;
+  let allowed: boolean;
   try {
     allowed = rule.policy(identity) === true;
   } catch {

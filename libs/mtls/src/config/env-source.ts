@@ -8,7 +8,9 @@ function isGetter(source: EnvSource): source is { get(name: string): unknown } {
 /** One variable from an EnvSource, trimmed; undefined when unset or blank. */
 export function readEnv(source: EnvSource, name: string): string | undefined {
   const value = isGetter(source) ? source.get(name) : source[name];
-  return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
+  if (value === undefined || value === null) return undefined;
+  const text = (typeof value === 'string' ? value : String(JSON.stringify(value))).trim();
+  return text === '' ? undefined : text;
 }
 
 /**

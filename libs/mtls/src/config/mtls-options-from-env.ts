@@ -28,5 +28,5 @@ export function mtlsOptionsFromEnv(source: EnvSource = process.env): MtlsOptions
   // Shape problems (a number out of range, say) name the variable they came from, and the option.
   const problem = firstShapeProblem(options);
   if (problem) throw new MtlsConfigError(problem.option, problem.problem, MTLS_ENV[problem.option as MtlsEnvOption]?.[0]);
-  return options as MtlsOptions;
+  return options;
 }

@@ -24,7 +24,7 @@ const REGEX_FIELDS = ['subject', 'issuer', 'cn', 'ou', 'dns', 'uri', 'email', 's
  * warning scrolls by, the escalation stays.
  */
 export function compileTrustedProxy(requirement: ClientCertRequirement, dnFormat: DnFormat = 'rfc4514'): ClientCertPolicy {
-  const key = typeof requirement === 'object' || typeof requirement === 'function' ? (requirement as object) : undefined;
+  const key = typeof requirement === 'object' || typeof requirement === 'function' ? requirement : undefined;
   let policy = key ? compiled.get(key) : undefined;
   try {
     if (!policy) policy = typeof requirement === 'string' ? requirementFromText(requirement, 'trustedProxy') : compileRequirement(requirement, 'trustedProxy');

@@ -31,10 +31,10 @@ export class MtlsDnPatternCheck implements OnModuleInit {
     for (const wrapper of this.discovery.getControllers()) {
       const controller = wrapper.metatype as (new (...args: never[]) => object) | undefined;
       if (!controller) continue;
-      this.check(Reflect.getMetadata(CLIENT_CERT_POLICY, controller), `@RequireClientCert on ${controller.name}`, options);
+      this.check(Reflect.getMetadata(CLIENT_CERT_POLICY, controller) as ClientCertPolicy | undefined, `@RequireClientCert on ${controller.name}`, options);
       for (const name of this.scanner.getAllMethodNames(controller.prototype as object)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (typeof handler === 'function') this.check(Reflect.getMetadata(CLIENT_CERT_POLICY, handler), `@RequireClientCert on ${controller.name}.${name}`, options);
+        if (typeof handler === 'function') this.check(Reflect.getMetadata(CLIENT_CERT_POLICY, handler) as ClientCertPolicy | undefined, `@RequireClientCert on ${controller.name}.${name}`, options);
       }
     }
   }

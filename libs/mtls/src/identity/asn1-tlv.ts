@@ -91,7 +91,7 @@ export function collectContent(tlv: Tlv): Uint8Array {
 export function encodePrimitive(tagNumber: number, content: Uint8Array): Uint8Array {
   // forge takes BMPString content as UTF-16 code units (and writes them as 2 bytes each).
   const value =
-    tagNumber === asn1.Type.BMPSTRING
+    tagNumber === Number(asn1.Type.BMPSTRING)
       ? Buffer.from(content).swap16().toString('utf16le')
       : Buffer.from(content).toString('binary');
   const node = asn1.create(asn1.Class.UNIVERSAL, tagNumber, false, value);

@@ -24,5 +24,6 @@ export function markConnectionSocket(socket: TLSSocket): void {
  * stream. Anything unmarked comes back as it is.
  */
 export function connectionSocketOf<S extends Socket | undefined | null>(socket: S): S | TLSSocket {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- Marked names the field we read
   return (socket as Marked | undefined | null)?.[CONNECTION] ?? socket;
 }

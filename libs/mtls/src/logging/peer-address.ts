@@ -29,6 +29,7 @@ export function rememberPeerAddresses(server: NetServer): void {
  * arrive; `unknown` otherwise.
  */
 export function peerAddressOf(socket: Socket | undefined): string {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- Tagged names the fields we read
   const tagged = socket as Tagged | undefined;
   // A server-side TLSSocket keeps the TCP socket it wraps in `_parent` (Node's own field).
   return tagged?.[PEER] ?? tagged?._parent?.[PEER] ?? formatPeer(tagged?.remoteAddress, tagged?.remotePort) ?? 'unknown';

@@ -27,7 +27,7 @@ const BEGIN_LINE = /-----BEGIN ([A-Z0-9 ]+)-----/y;
  * (their clients refused). Names the setting, the file and the block.
  */
 export function assertWholePem(text: string, setting: string, file: string): void {
-  const starts = [...text.matchAll(BEGIN)].map((m) => m.index!);
+  const starts = [...text.matchAll(BEGIN)].map((m) => m.index);
   const lastLine = text.slice(text.lastIndexOf('\n') + 1).trimStart();
   if (lastLine.length > 0 && '-----BEGIN '.startsWith(lastLine)) {
     throw new MtlsConfigError(setting, `${file} is cut short inside the BEGIN line of a PEM block after its last complete one (a file still being written?)`);

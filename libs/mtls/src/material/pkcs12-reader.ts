@@ -120,6 +120,7 @@ const NATIVE_PRF_DIGESTS: Readonly<Record<string, string>> = { sha1: 'sha1', sha
  * out. Other digests and the asynchronous form stay with forge.
  */
 function withNativePbkdf2<T>(fn: () => T): T {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- forge's overloads do not admit the replacement
   const pkcs5 = forge.pkcs5 as unknown as { pbkdf2: ForgePbkdf2 };
   const javascript = pkcs5.pbkdf2;
   pkcs5.pbkdf2 = (password, salt, iterations, keyLength, md, callback) => {

@@ -35,7 +35,7 @@ export function nameFromRfc4514(subject: string): x509.Name {
   try {
     parsed = new x509.Name(subject, OPENSSL_NAMES);
   } catch (err) {
-    throw new Error(`invalid subject "${subject}": ${(err as Error).message}`);
+    throw new Error(`invalid subject "${subject}": ${(err as Error).message}`, { cause: err });
   }
   const encoded = AsnConvert.parse(parsed.toArrayBuffer(), asn1X509.Name);
   // The parser skips what it does not understand ("CN=a,junk" gives CN=a): insist that every part made it.

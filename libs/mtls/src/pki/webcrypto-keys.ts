@@ -37,7 +37,7 @@ export async function generateKeyPair(algorithm: KeyAlgorithm = 'ec', modulusLen
     algorithm === 'rsa'
       ? { name: 'RSASSA-PKCS1-v1_5', modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }
       : { name: 'ECDSA', namedCurve: 'P-256' };
-  const keys = (await nodeCrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = await nodeCrypto.subtle.generateKey(params, true, ['sign', 'verify']);
   const pkcs8 = Buffer.from(await nodeCrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   return { keys, key, keyPem: key.export({ format: 'pem', type: 'pkcs8' }) as string };

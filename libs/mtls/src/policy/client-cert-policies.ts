@@ -29,7 +29,7 @@ export function toSafeRegExp(pattern: RegExp | string, where: string): RegExp {
   try {
     re = typeof pattern === 'string' ? new RegExp(pattern) : pattern;
   } catch (err) {
-    throw new TypeError(`${where}: "${pattern}" is not a regular expression: ${(err as Error).message}`);
+    throw new TypeError(`${where}: "${pattern}" is not a regular expression: ${(err as Error).message}`, { cause: err });
   }
   if (!(re instanceof RegExp)) throw new TypeError(`${where}: expected a RegExp or a string, got ${typeof pattern}`);
   if (re.global || re.sticky) {
@@ -238,7 +238,7 @@ function ipPolicy(entries: string[], where: string): ClientCertPolicy {
     try {
       return parseIpBlock(e);
     } catch (err) {
-      throw new TypeError(`${where}: ip ${(err as Error).message}`);
+      throw new TypeError(`${where}: ip ${(err as Error).message}`, { cause: err });
     }
   });
   const texts = blocks.map((b) => `${b.prefix === b.bytes.length * 8 ? 'is' : 'in'} ${formatIpBlock(b)}`);
@@ -424,10 +424,10 @@ export function requirementFromText(text: string, where: string): ClientCertPoli
   try {
     parsed = JSON.parse(trimmed);
   } catch (err) {
-    throw new TypeError(`${where}: not valid JSON: ${(err as Error).message}`);
+    throw new TypeError(`${where}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError(`${where}: expected a JSON object (a rule)`);
-  return compileRule(parsed as ClientCertRule, where);
+  return compileRule(parsed, where);
 }
 
 /** Exposed for tests and for guards that extend ClientCertGuard. */

@@ -200,7 +200,7 @@ export class CrlDistributionPointSource implements NetworkRevocationSource {
     try {
       crl = new CrlIndex(der);
     } catch (err) {
-      throw new Error(`${url} did not send a CRL nest-mtls can read: ${(err as Error).message}`);
+      throw new Error(`${url} did not send a CRL nest-mtls can read: ${(err as Error).message}`, { cause: err });
     }
     if (!crl.issuerDer.equals(subjectDer(issuer))) throw new Error(`the CRL from ${url} is issued by ${crl.issuer}, not by CA ${describeCert(issuer)}`);
     if (!crl.verifiedBy(issuer.publicKey)) throw new Error(`the signature of the CRL from ${url} does not verify with the key of CA ${describeCert(issuer)}`);

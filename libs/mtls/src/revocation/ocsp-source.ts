@@ -105,10 +105,10 @@ export class OcspSource implements NetworkRevocationSource {
       entry = { url, status, ...cacheLife(status, fetchedAt, freshness, ocspMaxAgeMs, refresh) };
     } catch (err) {
       const error = `OCSP ${url}: ${(err as Error).message.replace(`${url}: `, '')}`;
-      if (signal.aborted) throw new Error(error); // nobody waits any more: not a failure of the responder
+      if (signal.aborted) throw new Error(error, { cause: err }); // nobody waits any more: not a failure of the responder
       if (!this.failures.get(key)) this.logger.warn(`${logSafe(error, 300)} (about ${logSafe(link.facts.subject)}, serial ${link.facts.certificate.serialNumber})`);
       this.failures.set(key, { at: Date.now(), error });
-      throw new Error(error);
+      throw new Error(error, { cause: err });
     }
     this.failures.delete(key);
     const previous = this.cache.get(key);

@@ -140,6 +140,7 @@ function timeOut(stream: ServerHttp2Stream): void {
  * costs one property read per request after that.
  */
 function refuseOversizedHeaders(server: Http2SecureServer, limit: number): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the server as `this` below
   const emit = server.emit;
   server.emit = function refuseOversized(this: Http2SecureServer, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'stream') {

@@ -31,7 +31,7 @@ export class MtlsEndpointInstaller implements OnModuleInit {
       adapter[MTLS_ENDPOINT](this.serving);
       return;
     }
-    const name = (adapter as object).constructor?.name ?? 'the HTTP adapter';
+    const name = adapter.constructor?.name ?? 'the HTTP adapter';
     if (this.serves === false) {
       this.logger.log(`serving through ${name} without mutual TLS, as configured (MtlsModule serve: false): MtlsHttpClient calls out with our certificate`);
       return;

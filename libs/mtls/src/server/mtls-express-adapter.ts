@@ -29,7 +29,7 @@ export class MtlsExpressAdapter extends ExpressAdapterBase implements MtlsEndpoi
   constructor(instance?: unknown) {
     super(instance);
     // Callers authenticate with certificates; they need not learn the framework.
-    this.getInstance().disable('x-powered-by');
+    this.getInstance<{ disable(setting: string): unknown }>().disable('x-powered-by');
   }
 
   override initHttpServer(options: NestApplicationOptions): void {

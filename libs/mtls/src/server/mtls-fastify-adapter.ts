@@ -106,7 +106,7 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
 
   /** Called by MtlsModule when the application initialises. */
   [MTLS_ENDPOINT](serving: MtlsServing): void {
-    this.binding.install(this.getHttpServer() as TlsServer, serving);
+    this.binding.install(this.getHttpServer<TlsServer>(), serving);
     // Requests are tracked from the start, so a graceful shutdown (however it is started) finds those in flight.
     HttpServerDrain.of(this.getHttpServer(), 'https');
   }

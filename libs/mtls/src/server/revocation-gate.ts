@@ -56,6 +56,7 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
   if (target[GATED]) return;
   target[GATED] = true;
   const admittedUnknown = new RepeatSummarizer((line) => logger.warn(line));
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the server as `this` below
   const emit = server.emit;
 
   /**

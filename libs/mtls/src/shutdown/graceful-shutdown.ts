@@ -71,7 +71,7 @@ export function enableGracefulShutdown(app: INestApplicationContext, options: Gr
     throw new MtlsConfigError('enableGracefulShutdown', 'SIGHUP reloads the TLS material and cannot also shut the application down; use SIGTERM or SIGINT');
   }
   checkTimeout(options.timeoutMs);
-  trackHttpServer(app as AppLike);
+  trackHttpServer(app);
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown) {
@@ -100,7 +100,7 @@ export async function shutdownGracefully(app: INestApplicationContext, options: 
   const timeoutMs = checkTimeout(options.timeoutMs) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const started = Date.now();
   const deadline = started + timeoutMs;
-  const listeners = drainablesOf(app as AppLike);
+  const listeners = drainablesOf(app);
   const why = options.signal ? `${options.signal}: ` : '';
   logLine(logger, 'log', `${why}shutting down: no new connections; requests in flight get up to ${timeoutMs} ms`, {
     event: 'shutdown_started',
@@ -118,6 +118,7 @@ export async function shutdownGracefully(app: INestApplicationContext, options: 
     logLine(logger, 'log', `stopped ${names}; ${inFlight} request(s) in flight finished in ${drainedMs} ms`, { event: 'shutdown_drained', inFlight, cut, ms: drainedMs });
   }
   // Nest passes the signal on to the shutdown hooks (its typing omits the parameter).
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the cast lets the signal through
   await (app.close as (signal?: string) => Promise<void>).call(app, options.signal);
   const ms = Date.now() - started;
   logLine(logger, 'log', `shut down in ${ms} ms`, { event: 'shutdown_done', ms });

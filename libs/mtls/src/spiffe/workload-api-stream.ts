@@ -12,15 +12,15 @@ type WorkloadClient = grpc.Client & {
 };
 type WorkloadClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => WorkloadClient;
 
-let constructor: WorkloadClientConstructor | undefined;
+let clientClass: WorkloadClientConstructor | undefined;
 
 /** The generated client of `SpiffeWorkloadAPI`, loaded from workload.proto once per process. */
 function workloadClient(): WorkloadClientConstructor {
-  if (!constructor) {
+  if (!clientClass) {
     const definition = protoLoader.loadSync(WORKLOAD_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-    constructor = (grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: WorkloadClientConstructor }).SpiffeWorkloadAPI;
+    clientClass = (grpc.loadPackageDefinition(definition) as unknown as { SpiffeWorkloadAPI: WorkloadClientConstructor }).SpiffeWorkloadAPI;
   }
-  return constructor;
+  return clientClass;
 }
 
 /** Why a stream broke: the gRPC status (`UNAVAILABLE`, `INVALID_ARGUMENT`, ...) and its details. */

@@ -104,7 +104,7 @@ class Fields {
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'boolean') return value;
     if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
-    if (isSubstituted(value)) throw new Refusal(key, `${value}: migrate must know this value to carry it over: write true or false`);
+    if (typeof value === 'string' && isSubstituted(value)) throw new Refusal(key, `${value}: migrate must know this value to carry it over: write true or false`);
     throw new Refusal(key, `expected true or false, got ${JSON.stringify(value)}`);
   }
 
@@ -113,7 +113,7 @@ class Fields {
     if (value === undefined || value === null) return undefined;
     if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Refusal(key, 'expected a list of names');
     if (value.some(isSubstituted)) throw new Refusal(key, 'migrate must know these names to carry them over: write them out');
-    return value.map((v) => (v as string).trim());
+    return value.map((v) => v.trim());
   }
 }
 
@@ -301,9 +301,9 @@ export function migrateApplicationConnector(connector: DropwizardConnector, opti
 
   if (refusals.length === 0) {
     // The library's own startup checks of these values (names, protocols, suites, URLs), without the files.
-    const checked = Object.fromEntries(settings.filter((s) => s.option && !isSubstituted(s.optionValue)).map((s) => [s.option, s.optionValue]));
+    const checked = Object.fromEntries(settings.filter((s) => s.option && !isSubstituted(s.optionValue)).map((s) => [s.option ?? '', s.optionValue] as const));
     try {
-      validateMtlsOptions(checked as MtlsOptions);
+      validateMtlsOptions(checked);
     } catch (err) {
       if (!(err instanceof MtlsConfigError)) throw err;
       refusals.push(err.message);

@@ -35,17 +35,17 @@ export function dropwizardConnectors(config: unknown): DropwizardServer {
   const server = config.server;
   if (server === undefined || server === null) throw new DropwizardConfigError('no server section (Dropwizard then serves plain HTTP on 8080 and 8081: no https connector)');
   if (!isRecord(server)) throw new DropwizardConfigError('server: expected a mapping');
-  const serverType = server.type === undefined ? 'default' : String(server.type);
+  const serverType = server.type === undefined ? 'default' : scalarText(server.type);
   const connector = (value: unknown, where: string, role: DropwizardConnector['role']): DropwizardConnector => {
     if (!isRecord(value)) throw new DropwizardConfigError(`${where}: expected a mapping of connector settings`);
-    return { where, role, type: value.type === undefined ? 'http' : String(value.type), fields: value };
+    return { where, role, type: value.type === undefined ? 'http' : scalarText(value.type), fields: value };
   };
   if (serverType === 'simple') {
     if (server.applicationConnectors !== undefined || server.adminConnectors !== undefined) {
       throw new DropwizardConfigError('server: a simple server has one connector (server.connector), not applicationConnectors/adminConnectors');
     }
     const connectors = server.connector === undefined ? [] : [connector(server.connector, 'server.connector', 'application')];
-    const path = (value: unknown, fallback: string) => (value === undefined || value === null ? fallback : String(value));
+    const path = (value: unknown, fallback: string) => (value === undefined || value === null ? fallback : scalarText(value));
     return { serverType, connectors, contextPaths: { application: path(server.applicationContextPath, '/application'), admin: path(server.adminContextPath, '/admin') } };
   }
   if (serverType !== 'default') throw new DropwizardConfigError(`server.type: "${serverType}" is not a Dropwizard server type (default or simple)`);
@@ -57,4 +57,9 @@ export function dropwizardConnectors(config: unknown): DropwizardServer {
     return value.map((item, i) => connector(item, `server.${name}[${i}]`, role));
   };
   return { serverType, connectors: [...list('applicationConnectors', 'application'), ...list('adminConnectors', 'admin')] };
+}
+
+/** A YAML scalar as text; a mapping or list where a name belongs is shown as JSON, not as [object Object]. */
+function scalarText(value: unknown): string {
+  return typeof value === 'string' ? value : String(JSON.stringify(value));
 }
