@@ -82,3 +82,7 @@ export { MtlsRevocation } from './revocation/mtls-revocation';
 export { revocationFollowing } from './revocation/revocation-provider';
 export { revocationOf } from './server/mtls-serving';
 export { MtlsDrainRegistry } from './shutdown/drain-registry';
+// What the fuzz tests (test/unit/fuzz) drive directly.
+export { formatJdkDn } from './identity/jdk-dn-format';
+export { nameAttributes } from './identity/name-attributes';
+export { DerReader, type DerElement } from './x509/der-reader';
