@@ -83,6 +83,7 @@ export { revocationFollowing } from './revocation/revocation-provider';
 export { revocationOf } from './server/mtls-serving';
 export { MtlsDrainRegistry } from './shutdown/drain-registry';
 // What the fuzz tests (test/unit/fuzz) drive directly.
+export { blockContains, parseIp } from './identity/ip-address';
 export { formatJdkDn } from './identity/jdk-dn-format';
 export { nameAttributes } from './identity/name-attributes';
 export { DerReader, type DerElement } from './x509/der-reader';
