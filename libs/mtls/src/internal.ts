@@ -68,6 +68,7 @@ export { javaFullMatchRegExp, JavaRegexError } from './policy/java-regex';
 export { httpFetch } from './revocation/http-fetch';
 export { SharedFetches } from './revocation/shared-fetches';
 export { parseCrl } from './x509/crl-index';
+export { CrlFormatError } from './x509/crl-format.error';
 export { normalizeSerial } from './x509/serial-number';
 
 // The material seam: the checked source, snapshots and their private half, readers, triggers.
