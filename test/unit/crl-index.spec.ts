@@ -111,6 +111,16 @@ describeOpenssl('the CRL index, against CRLs made by openssl ca', () => {
   });
 });
 
+describe('the CRL number', () => {
+  it('is read as hex whatever its size (asn1-schema gives large ones in decimal: 16777215 was reported for 0xffffff)', async () => {
+    for (const n of [0xffffff, 0x1000000, 1_765_000_000]) {
+      const pem = await createCrl(pki.global, { crlNumber: n });
+      const der = Buffer.from(pem.toString().replace(/-----[A-Z0-9 ]+-----/g, ''), 'base64');
+      expect(parseCrl(der).crlNumber).toBe(n.toString(16));
+    }
+  });
+});
+
 describe('CRLs nest-mtls does not half-apply', () => {
   async function crlWith(extension: x509.Extension): Promise<Buffer> {
     const { signingKey, signingAlgorithm } = await (await import('nest-mtls/internal')).importSigningKey(pki.global.key);

@@ -72,6 +72,7 @@ export { workloadApiAddress } from './spiffe/workload-api-address';
 export { WORKLOAD_HEADER, WORKLOAD_PROTO } from './spiffe/workload-api-proto';
 export { acceptX509SvidResponse, type X509SvidMessage, type X509SvidResponse } from './spiffe/x509-svid-answer';
 export { parseCrl } from './x509/crl-index';
+export { CrlFormatError } from './x509/crl-format.error';
 export { normalizeSerial } from './x509/serial-number';
 
 // The material seam: the checked source, snapshots and their private half, readers, triggers.
@@ -86,3 +87,8 @@ export { MtlsRevocation } from './revocation/mtls-revocation';
 export { revocationFollowing } from './revocation/revocation-provider';
 export { revocationOf } from './server/mtls-serving';
 export { MtlsDrainRegistry } from './shutdown/drain-registry';
+// What the fuzz tests (test/unit/fuzz) drive directly.
+export { blockContains, parseIp } from './identity/ip-address';
+export { formatJdkDn } from './identity/jdk-dn-format';
+export { nameAttributes } from './identity/name-attributes';
+export { DerReader, type DerElement } from './x509/der-reader';

@@ -1,27 +1,21 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * The most recently seen `max` distinct keys with a value each (a caller's
  * subject and its certificate's notAfter): seeing a key again makes it the
  * most recent and replaces its value; a new key beyond `max` pushes out the
  * least recently seen. Memory and metric cardinality stay bounded whatever
- * callers present.
+ * callers present. (lru-cache, the one LRU of the package.)
  */
-export class RecentSubjects<V> {
-  private readonly entries = new Map<string, V>();
+export class RecentSubjects<V extends NonNullable<unknown>> {
+  private readonly entries: LRUCache<string, V>;
 
-  constructor(private readonly max: number) {}
-
-  /** The key seen last: seeing it again only replaces its value (the common case, one caller after another request). */
-  private last?: string;
+  constructor(max: number) {
+    this.entries = new LRUCache<string, V>({ max });
+  }
 
   see(key: string, value: V): void {
-    if (key === this.last) {
-      this.entries.set(key, value);
-      return;
-    }
-    this.entries.delete(key);
     this.entries.set(key, value);
-    this.last = key;
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   get size(): number {
@@ -30,6 +24,6 @@ export class RecentSubjects<V> {
 
   /** Least recently seen first. */
   [Symbol.iterator](): IterableIterator<[string, V]> {
-    return this.entries.entries();
+    return this.entries.rentries() as IterableIterator<[string, V]>;
   }
 }

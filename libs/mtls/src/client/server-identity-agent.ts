@@ -1,6 +1,7 @@
 import { Agent, type AgentOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import { serverIdentityOf, serverIdentityProblem, ServerIdentityMismatchError, type ServerIdentityRule } from './server-identity';
 
@@ -31,7 +32,7 @@ const MAX_SESSIONS = 100;
  * Calls without a rule behave as Node's own https.Agent.
  */
 export class ServerIdentityAgent extends Agent {
-  private readonly sessions = new Map<string, KeptSession>();
+  private readonly sessions = new LRUCache<string, KeptSession>({ max: MAX_SESSIONS });
 
   constructor(options: AgentOptions) {
     super(options);
@@ -52,9 +53,7 @@ export class ServerIdentityAgent extends Agent {
     let newSession: Buffer | undefined;
     const keep = () => {
       if (!identity || !newSession) return;
-      this.sessions.delete(name);
       this.sessions.set(name, { session: newSession, identity });
-      if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
       newSession = undefined;
     };
     const socket: TLSSocket = connect({

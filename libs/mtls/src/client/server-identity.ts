@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import { IdentityCache } from '../identity/identity-cache';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
@@ -32,7 +33,7 @@ export class ServerIdentityMismatchError extends Error {
   }
 }
 
-const compiled = new Map<string, ServerIdentityRule>();
+const compiled = new LRUCache<string, ServerIdentityRule>({ max: 256 });
 const functionIds = new WeakMap<object, number>();
 let nextFunctionId = 1;
 
@@ -66,7 +67,6 @@ export function serverIdentityRule(requirement: ClientCertRequirement): ServerId
     const policy = compileRequirement(requirement, 'serverIdentity');
     checkPolicyDnPatterns(policy, 'rfc4514', 'serverIdentity'); // the server's DNs are RFC 4514: a string must be a JavaScript regex
     rule = { policy, key, expected: describePolicy(policy) };
-    if (compiled.size >= 256) compiled.delete(compiled.keys().next().value as string);
     compiled.set(key, rule);
   }
   return rule;

@@ -7,6 +7,8 @@
  * - `ERR_MTLS_CLIENT_TLS`, `ERR_MTLS_CLIENT_UNREACHABLE`, `ERR_MTLS_CLIENT_TIMEOUT`,
  *   `ERR_MTLS_CLIENT_STATUS`, `ERR_MTLS_CLIENT_PROTOCOL`: MtlsClientError, one per `kind`;
  * - `ERR_MTLS_DN_FORMAT`: DnFormatError, a certificate name that cannot be printed as OpenSSL prints it;
+ * - `ERR_MTLS_CRL_FORMAT`: CrlFormatError, a CRL that cannot be read or applied (the loaders report it
+ *   inside the MtlsConfigError or the log line that names the file or URL);
  * - `ERR_MTLS_CANARY`: the loopback canary could not run at all (no listener on 127.0.0.1, no
  *   handshake within 5 s), so the material was not judged; a handshake the material fails is an MtlsConfigError.
  *

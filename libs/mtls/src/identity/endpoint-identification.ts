@@ -1,5 +1,6 @@
 import { promises as dns } from 'node:dns';
 import type { Socket } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import type { ClientIdentity } from './client-identity.interface';
 import { hostNameProblem } from './host-name';
 import { formatIp, parseIp, type IpBytes } from './ip-address';
@@ -48,16 +49,15 @@ export class EndpointIdentification {
   private readonly ttlMs: number;
   private readonly timeoutMs: number;
   private readonly maxNames: number;
-  private readonly maxCached: number;
   private readonly lookup: AddressLookup;
-  private readonly names = new Map<string, { expires: number; resolution: Promise<Resolution> }>();
+  private readonly names: LRUCache<string, { expires: number; resolution: Promise<Resolution> }>;
   private readonly bySocket = new WeakMap<Socket, { fingerprint: string; verdict: Promise<EndpointVerdict> }>();
 
   constructor(options: EndpointIdentificationOptions = {}) {
     this.ttlMs = options.ttlMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.maxNames = options.maxNames ?? 16;
-    this.maxCached = options.maxCached ?? 1024;
+    this.names = new LRUCache({ max: options.maxCached ?? 1024 });
     this.lookup = options.lookup ?? systemLookup;
   }
 
@@ -102,9 +102,7 @@ export class EndpointIdentification {
     const hit = this.names.get(key);
     if (hit && hit.expires > now) return hit.resolution;
     const resolution = this.lookupWithTimeout(key);
-    this.names.delete(key);
     this.names.set(key, { expires: now + this.ttlMs, resolution });
-    if (this.names.size > this.maxCached) this.names.delete(this.names.keys().next().value as string);
     return resolution;
   }
 

@@ -1,4 +1,5 @@
-import { definiteDer, type Tlv } from './asn1-tlv';
+import type { Tlv } from './asn1-tlv';
+import { javaDerValue } from './java-der-value';
 import { rawNameAttributes, type RawNameAttribute } from './name-attributes';
 
 /**
@@ -18,7 +19,9 @@ import { rawNameAttributes, type RawNameAttribute } from './name-attributes';
  *   spaces in a row; inside quotes `"` and `\` are escaped with a backslash;
  *   nothing else is escaped (non-ASCII and control characters are printed as they are);
  * - any other value (NumericString, BIT STRING, a constructed string, ...) as
- *   `#` and the lowercase hex of its DER.
+ *   `#` and the lowercase hex of its DER as `DerValue.toByteArray()` gives it
+ *   (`javaDerValue`: the length in DER form, a BER indefinite length made
+ *   definite first, as Java's parser does).
  *
  * Checked byte for byte against Java 17 by test/unit/jdk-dn.spec.ts.
  */
@@ -118,32 +121,6 @@ function javaString(value: Tlv): string | undefined {
   }
 }
 
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length];
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-/**
- * DerValue.toByteArray(): the identifier octet, the length in DER form and the
- * content octets as they were (a BER indefinite length made definite first,
- * as Java's parser does).
- */
-function javaDer(value: Tlv): Uint8Array {
-  if (value.indefinite) return definiteDer(value);
-  const content = value.der.subarray(value.headerLength);
-  return Buffer.concat([value.der.subarray(0, identifierLength(value.der)), Buffer.from(derLength(content.length)), content]);
-}
-
-/** The number of identifier octets of a BER element (more than one for tag numbers above 30). */
-function identifierLength(der: Uint8Array): number {
-  if ((der[0] & 0x1f) !== 0x1f) return 1;
-  let n = 1;
-  while (der[n] & 0x80) n++;
-  return n + 1;
-}
-
 /** Characters that make Java quote a value (AVA.toKeywordValueString). */
 const QUOTE_TRIGGERS = ',+=\n<>#;\\"';
 
@@ -155,7 +132,7 @@ function isPrintableStringChar(c: string): boolean {
 /** The value as AVA.toKeywordValueString prints it: quoted text, or `#` + lowercase hex of its DER. */
 function jdkValue(value: Tlv): string {
   const text = javaString(value);
-  if (text === undefined) return `#${Buffer.from(javaDer(value)).toString('hex')}`;
+  if (text === undefined) return `#${Buffer.from(javaDerValue(value)).toString('hex')}`;
   return quotedLikeJava(text);
 }
 

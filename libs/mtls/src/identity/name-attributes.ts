@@ -1,9 +1,8 @@
-import { AsnConvert } from '@peculiar/asn1-schema';
-import type { Tlv } from './asn1-tlv';
+import { elementEnd, isEndOfContents, readHeader, type BerHeader, type Tlv } from './asn1-tlv';
 import { attributeType } from './attribute-type';
 import { readAttributeValue } from './attribute-value';
 import { DnFormatError } from './dn-format.error';
-import { RawName } from './name-schema';
+import { oidText } from './oid-text';
 
 /** One attribute of a distinguished name, decoded as OpenSSL prints it. */
 export interface NameAttribute {
@@ -27,15 +26,96 @@ export interface RawNameAttribute {
  * The RDNs of a DER-encoded X.501 Name exactly as encoded: least specific
  * RDN first, the attributes of each RDN in encoded order, empty RDNs kept.
  * What the DN formats ({@link nameAttributes}, the `jdk` form) print from.
+ *
+ * Read as OpenSSL's d2i reads a Name, element by element (headers and OIDs
+ * decoded by asn1js): universal SEQUENCE OF SET OF SEQUENCE { OBJECT
+ * IDENTIFIER, one value }, every length within its parent, BER indefinite
+ * lengths allowed, nothing after the Name. Values are kept as raw bytes:
+ * asn1js would decode them and refuse some that OpenSSL and Java print (a
+ * constructed UniversalString, tag 15). The Name is read as the subject of a
+ * certificate, with more octets following it.
  */
 export function rawNameAttributes(nameDer: Uint8Array | ArrayBuffer): RawNameAttribute[][] {
-  let name: RawName;
+  const bytes = nameDer instanceof Uint8Array ? nameDer : new Uint8Array(nameDer);
   try {
-    name = AsnConvert.parse(nameDer, RawName);
+    return readName(bytes);
   } catch (error) {
     throw new DnFormatError(`invalid Name: ${(error as Error).message}`);
   }
-  return name.map((rdn) => rdn.map((attribute) => ({ oid: attribute.type, value: attribute.value })));
+}
+
+const OID = 6;
+const SEQUENCE = 16;
+const SET = 17;
+
+/**
+ * The header of a universal SEQUENCE or SET at `offset`. OpenSSL insists on
+ * the constructed bit for a SEQUENCE (an attribute), not for a SEQUENCE OF or
+ * SET OF (the Name, an RDN): `10 00` is an empty Name to it.
+ */
+function expect(bytes: Uint8Array, offset: number, end: number, tagNumber: number, what: string, options: { room?: number; constructed?: boolean } = {}): BerHeader {
+  const header = readHeader(bytes, offset, end, options.room);
+  const constructed = header.constructed || options.constructed === false;
+  if (header.tagClass !== 1 || header.tagNumber !== tagNumber || !constructed) throw new Error(`${what} is not a ${tagNumber === SET ? 'SET' : 'SEQUENCE'}`);
+  return header;
+}
+
+/** The elements inside `header`, each read by `each` (which returns where it ended); returns where `header`'s element ends. */
+function forEachChild(bytes: Uint8Array, header: BerHeader, each: (offset: number, end: number) => number): number {
+  let at = header.contentStart;
+  const end = header.contentEnd;
+  while (at < end) {
+    if (isEndOfContents(bytes, at, end)) {
+      if (header.indefinite) return at + 2;
+      throw new Error('end-of-contents inside a definite length');
+    }
+    at = each(at, end);
+  }
+  if (header.indefinite) throw new Error('missing end-of-contents');
+  return at;
+}
+
+function readName(bytes: Uint8Array): RawNameAttribute[][] {
+  const rdns: RawNameAttribute[][] = [];
+  const name = expect(bytes, 0, bytes.length, SEQUENCE, 'the Name', { room: bytes.length + 1, constructed: false });
+  const nameEnd = forEachChild(bytes, name, (offset, end) => {
+    const rdn = expect(bytes, offset, end, SET, 'an RDN', { constructed: false });
+    const attributes: RawNameAttribute[] = [];
+    rdns.push(attributes);
+    return forEachChild(bytes, rdn, (atOffset, rdnEnd) => {
+      const attribute = expect(bytes, atOffset, rdnEnd, SEQUENCE, 'an attribute');
+      const type = readHeader(bytes, attribute.contentStart, attribute.contentEnd);
+      if (type.tagClass !== 1 || type.tagNumber !== OID || type.constructed) throw new Error('an attribute type is not an OBJECT IDENTIFIER');
+      const valueStart = type.contentEnd;
+      if (valueStart >= attribute.contentEnd || isEndOfContents(bytes, valueStart, attribute.contentEnd)) throw new Error('an attribute has no value');
+      const header = readHeader(bytes, valueStart, attribute.contentEnd);
+      const der = bytes.subarray(valueStart, elementEnd(bytes, header));
+      attributes.push({ oid: oidText(bytes.subarray(attribute.contentStart, valueStart)), value: tlvOf(header, valueStart, der) });
+      let end = valueStart + der.length;
+      if (attribute.indefinite) {
+        if (!isEndOfContents(bytes, end, attribute.contentEnd)) throw new Error('an attribute holds more than a type and a value');
+        end += 2;
+      } else if (end !== attribute.contentEnd) {
+        throw new Error('an attribute holds more than a type and a value');
+      }
+      return end;
+    });
+  });
+  if (nameEnd !== bytes.length) throw new Error('data after the Name');
+  return rdns;
+}
+
+function tlvOf(header: BerHeader, offset: number, der: Uint8Array): Tlv {
+  const headerLength = header.contentStart - offset;
+  return {
+    tagClass: header.tagClass,
+    tagNumber: header.tagNumber,
+    constructed: header.constructed,
+    der,
+    content: header.constructed ? undefined : der.subarray(headerLength),
+    headerLength,
+    indefinite: header.indefinite,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IAsnConverter } from '@peculiar/asn1-schema';
+import { fromBER, ObjectIdentifier } from 'asn1js';
 import { DnFormatError } from './dn-format.error';
 
 /** The part of an asn1js ObjectIdentifier this converter reads: its sub-identifiers as 7-bit groups. */
@@ -23,10 +23,12 @@ function dottedOid(block: OidBlock): string {
   return [head, ...arcs.slice(1).map(String)].join('.');
 }
 
-/** asn1-schema converter: OBJECT IDENTIFIER → dotted text (decoding only). */
-export const OidTextConverter: IAsnConverter<string, any> = {
-  fromASN: (value: OidBlock) => dottedOid(value),
-  toASN: () => {
-    throw new Error('OidTextConverter is read-only');
-  },
-};
+/** The dotted text of the OBJECT IDENTIFIER element `der` (identifier, length, content), decoded by asn1js. */
+export function oidText(der: Uint8Array): string {
+  const parsed = fromBER(der);
+  if (parsed.offset !== der.byteLength || !(parsed.result instanceof ObjectIdentifier)) {
+    throw new DnFormatError(`invalid OBJECT IDENTIFIER${parsed.result.error ? `: ${parsed.result.error}` : ''}`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- asn1js types the block loosely
+  return dottedOid(parsed.result as unknown as OidBlock);
+}

@@ -1,8 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { describeCert } from '../x509/trust-path';
 import { revocationUrls } from '../x509/certificate-facts';
-import { Lru } from './lru';
 
 /**
  * `host:port` of an `http:` URL, as fetched: lower-case host (IPv6 in
@@ -22,7 +22,7 @@ export function hostOf(url: URL): string {
  */
 export class RevocationHosts {
   /** What `refusal` said per URL ('' = allowed): a URL is parsed once, not per connection. */
-  private readonly said = new Lru<string, string>(10_000);
+  private readonly said = new LRUCache<string, string>({ max: 10_000 });
 
   private constructor(
     /** `host:port` -> where it came from (for the startup line). */

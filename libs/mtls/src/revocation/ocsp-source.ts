@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { logSafe } from '../logging/log-safe';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { httpFetch } from './http-fetch';
 import { RevocationHosts } from './allowed-hosts';
-import { Lru } from './lru';
 import type { NetworkRevocationSource } from './mtls-revocation';
 import { ocspRequest, readOcspResponse, type OcspFreshness, type OcspStatus } from './ocsp';
 import type { ChainLink, MaybeAnswer, RevocationAnswer } from './revocation-answer';
@@ -38,9 +38,9 @@ interface CachedStatus {
  */
 export class OcspSource implements NetworkRevocationSource {
   readonly name = 'ocsp' as const;
-  private readonly cache = new Lru<string, CachedStatus>(10_000);
+  private readonly cache = new LRUCache<string, CachedStatus>({ max: 10_000 });
   private readonly queries = new SharedFetches<string, CachedStatus>();
-  private readonly failures = new Lru<string, { at: number; error: string }>(10_000);
+  private readonly failures = new LRUCache<string, { at: number; error: string }>({ max: 10_000 });
   private options: ResolvedMtlsOptions;
   private hosts: RevocationHosts;
 

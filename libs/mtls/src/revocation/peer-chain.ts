@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import { subjectDer } from '../material/crl-checks';
 import { certificateFacts, type CertificateFacts } from '../x509/certificate-facts';
-import { Lru } from './lru';
 import type { ChainLink } from './revocation-answer';
 
 /** The certificates of a verified client chain that revocation applies to: the client certificate, then each CA below the root. */
@@ -23,9 +23,9 @@ const LEARNT_CAS = 1000;
  */
 export class ChainBuilder {
   private trusted = new Map<string, X509Certificate>();
-  private readonly learnt = new Map<string, X509Certificate>();
-  private readonly chains = new Lru<string, PeerChain>(10_000);
-  private readonly facts = new Lru<string, CertificateFacts>(10_000);
+  private readonly learnt = new LRUCache<string, X509Certificate>({ max: LEARNT_CAS });
+  private readonly chains = new LRUCache<string, PeerChain>({ max: 10_000 });
+  private readonly facts = new LRUCache<string, CertificateFacts>({ max: 10_000 });
 
   /** The CAs we trust and hold (a new material snapshot); cached chains are rebuilt from now on. */
   setKnownCas(cas: X509Certificate[]): void {
@@ -94,7 +94,6 @@ export class ChainBuilder {
         const cert = new X509Certificate(node.raw);
         if (cert.ca) {
           this.learnt.set(cert.fingerprint256, cert);
-          if (this.learnt.size > LEARNT_CAS) this.learnt.delete(this.learnt.keys().next().value as string);
         }
       }
       if (node.issuerCertificate === node) break;

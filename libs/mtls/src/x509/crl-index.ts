@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  CRLNumber,
   CRLReason,
   CRLReasons,
   Extensions,
@@ -13,6 +12,7 @@ import {
   Time,
 } from '@peculiar/asn1-x509';
 import { formatDn } from '../identity/dn-format';
+import { CrlFormatError } from './crl-format.error';
 import { DER, DerReader, derBytes, derContent, type DerElement } from './der-reader';
 import { normalizeSerial, serialFromDer } from './serial-number';
 import { bitStringBytes, verifySignature } from './signature';
@@ -78,21 +78,24 @@ export class CrlIndex implements ParsedCrl {
   /** Normalized serial -> offset of its entry in `der`. */
   private readonly entries = new Map<string, number>();
 
-  /** Parses and indexes a DER CRL; throws an Error saying what is wrong. */
+  /** Parses and indexes a DER CRL; throws a CrlFormatError saying what is wrong. */
   constructor(readonly der: Buffer) {
     const outer = new DerReader(der).next(DER.SEQUENCE, 'CertificateList');
-    if (outer.end !== der.length) throw new Error('trailing bytes after the CRL');
+    if (outer.end !== der.length) throw new CrlFormatError('trailing bytes after the CRL');
     const list = DerReader.within(der, outer);
     const tbsElement = list.next(DER.SEQUENCE, 'tbsCertList');
     this.tbs = derBytes(der, tbsElement);
     this.signatureAlgorithm = derBytes(der, list.next(DER.SEQUENCE, 'signatureAlgorithm'));
-    this.signature = Buffer.from(bitStringBytes(derContent(der, list.next(DER.BIT_STRING, 'signatureValue'))));
+    const signature = derContent(der, list.next(DER.BIT_STRING, 'signatureValue'));
+    if (signature.length === 0 || signature[0] !== 0) throw new CrlFormatError('signatureValue: a BIT STRING with unused bits');
+    this.signature = Buffer.from(bitStringBytes(signature));
+    if (!list.done) throw new CrlFormatError('unexpected data after the CRL signature');
 
     const tbs = DerReader.within(der, tbsElement);
     const version = tbs.optional(DER.INTEGER, 'version');
-    if (version && !(version.end - version.contentStart === 1 && der[version.contentStart] <= 1)) throw new Error('unknown CRL version');
+    if (version && !(version.end - version.contentStart === 1 && der[version.contentStart] <= 1)) throw new CrlFormatError('unknown CRL version');
     const innerAlgorithm = derBytes(der, tbs.next(DER.SEQUENCE, 'signature'));
-    if (!innerAlgorithm.equals(this.signatureAlgorithm)) throw new Error('the signature algorithm inside the CRL differs from the one outside');
+    if (!innerAlgorithm.equals(this.signatureAlgorithm)) throw new CrlFormatError('the signature algorithm inside the CRL differs from the one outside');
     this.issuerDer = Buffer.from(derBytes(der, tbs.next(DER.SEQUENCE, 'issuer')));
     this.issuer = describeName(this.issuerDer);
     this.thisUpdate = readTime(der, tbs.next(undefined, 'thisUpdate'));
@@ -101,7 +104,7 @@ export class CrlIndex implements ParsedCrl {
     const revoked = tbs.optional(DER.SEQUENCE, 'revokedCertificates');
     if (revoked) this.index(revoked);
     const extensions = tbs.optional(DER.CONTEXT_0, 'crlExtensions');
-    if (!tbs.done) throw new Error('unexpected data after the CRL extensions');
+    if (!tbs.done) throw new CrlFormatError('unexpected data after the CRL extensions');
     if (extensions) {
       const scope = this.readExtensions(derContent(der, extensions));
       Object.assign(this, scope);
@@ -122,9 +125,9 @@ export class CrlIndex implements ParsedCrl {
     const offset = this.entries.get(serial);
     if (offset === undefined) return undefined;
     const element = new DerReader(this.der, offset).next(DER.SEQUENCE, 'revoked certificate');
-    const entry = AsnConvert.parse(derBytes(this.der, element), RevokedCertificate);
+    const entry = decoded(derBytes(this.der, element), RevokedCertificate);
     const reasonExtension = entry.crlEntryExtensions?.find((e) => e.extnID === id_ce_cRLReasons);
-    const reason = reasonExtension ? CRLReasons[AsnConvert.parse(reasonExtension.extnValue, CRLReason).reason] : undefined;
+    const reason = reasonExtension ? CRLReasons[decoded(reasonExtension.extnValue, CRLReason).reason] : undefined;
     return { serialNumber: serial, revokedAt: entry.revocationDate.getTime(), ...(reason ? { reason } : {}) };
   }
 
@@ -149,29 +152,33 @@ export class CrlIndex implements ParsedCrl {
     while (!list.done) {
       const entry = list.next(DER.SEQUENCE, `revoked certificate ${entries.size + 1}`);
       const serial = DerReader.within(der, entry).next(DER.INTEGER, `serial number of revoked certificate ${entries.size + 1}`);
-      if (serial.end === serial.contentStart) throw new Error(`empty serial number in revoked certificate ${entries.size + 1}`);
+      if (serial.end === serial.contentStart) throw new CrlFormatError(`empty serial number in revoked certificate ${entries.size + 1}`);
       entries.set(serialFromDer(der, serial.contentStart, serial.end), entry.start);
     }
   }
 
   private readExtensions(content: Buffer): CrlScope {
     const found: CrlScope = {};
-    for (const extension of AsnConvert.parse(content, Extensions)) {
+    for (const extension of decoded(content, Extensions)) {
       const oid = extension.extnID;
-      if (oid === DELTA_CRL_INDICATOR) throw new Error('a delta CRL (nest-mtls reads complete CRLs only)');
+      if (oid === DELTA_CRL_INDICATOR) throw new CrlFormatError('a delta CRL (nest-mtls reads complete CRLs only)');
       if (oid === id_ce_cRLNumber) {
-        found.crlNumber = integerHex(AsnConvert.parse(extension.extnValue, CRLNumber).value);
+        // From the INTEGER's octets: asn1-schema gives small values as numbers, larger ones as decimal strings.
+        const value = Buffer.from(extension.extnValue.buffer);
+        const number = new DerReader(value).next(DER.INTEGER, 'cRLNumber');
+        if (number.end !== value.length || number.end === number.contentStart) throw new CrlFormatError('cRLNumber: not one INTEGER');
+        found.crlNumber = serialFromDer(value, number.contentStart, number.end);
       } else if (oid === id_ce_issuingDistributionPoint) {
-        const idp = AsnConvert.parse(extension.extnValue, IssuingDistributionPoint);
-        if (idp.indirectCRL) throw new Error('an indirect CRL (entries for other issuers are not read)');
-        if (idp.onlySomeReasons) throw new Error('a CRL limited to some revocation reasons');
-        if (idp.onlyContainsAttributeCerts) throw new Error('a CRL of attribute certificates');
+        const idp = decoded(extension.extnValue, IssuingDistributionPoint);
+        if (idp.indirectCRL) throw new CrlFormatError('an indirect CRL (entries for other issuers are not read)');
+        if (idp.onlySomeReasons) throw new CrlFormatError('a CRL limited to some revocation reasons');
+        if (idp.onlyContainsAttributeCerts) throw new CrlFormatError('a CRL of attribute certificates');
         found.onlyUserCerts = idp.onlyContainsUserCerts;
         found.onlyCaCerts = idp.onlyContainsCACerts;
         const uris = (idp.distributionPoint?.fullName ?? []).map((n) => n.uniformResourceIdentifier).filter((u): u is string => !!u);
         if (uris.length > 0) found.distributionPoints = uris;
       } else if (extension.critical && !KNOWN_CRL_EXTENSIONS.has(oid)) {
-        throw new Error(`unknown critical CRL extension ${oid}`);
+        throw new CrlFormatError(`unknown critical CRL extension ${oid}`);
       }
     }
     return found;
@@ -186,20 +193,14 @@ interface CrlScope {
   distributionPoints?: string[];
 }
 
-/** Parses a DER CRL (see {@link CrlIndex}); errors are `Error`s saying what is wrong. */
+/** Parses a DER CRL (see {@link CrlIndex}); errors are CrlFormatErrors saying what is wrong. */
 export function parseCrl(der: Buffer): CrlIndex {
   return new CrlIndex(der);
 }
 
 function readTime(der: Buffer, element: DerElement): Date {
-  if (element.tag !== DER.UTC_TIME && element.tag !== DER.GENERALIZED_TIME) throw new Error('expected a time');
-  return AsnConvert.parse(derBytes(der, element), Time).getTime();
-}
-
-function integerHex(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint') return value.toString(16);
-  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return normalizeSerial(Buffer.from(value as ArrayBuffer).toString('hex'));
-  return String(value);
+  if (element.tag !== DER.UTC_TIME && element.tag !== DER.GENERALIZED_TIME) throw new CrlFormatError('expected a time');
+  return decoded(derBytes(der, element), Time).getTime();
 }
 
 function describeName(der: Buffer): string {
@@ -207,5 +208,14 @@ function describeName(der: Buffer): string {
     return formatDn(der);
   } catch {
     return `#${der.toString('hex')}`;
+  }
+}
+
+/** `AsnConvert.parse`, its errors as CrlFormatErrors (the decoder throws plain Errors and TypeErrors on bad input). */
+function decoded<T>(bytes: Parameters<typeof AsnConvert.parse>[0], type: new () => T): T {
+  try {
+    return AsnConvert.parse(bytes, type);
+  } catch (error) {
+    throw new CrlFormatError(`${type.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }

@@ -1,3 +1,5 @@
+import { CrlFormatError } from './crl-format.error';
+
 /** One DER element located in a buffer: its identifier byte and where its header and content are. */
 export interface DerElement {
   /** The identifier octet (class, constructed bit, tag number below 31). */
@@ -31,7 +33,7 @@ export const DER = {
  * this only follows definite lengths, and the structures it finds are
  * decoded with @peculiar/asn1-schema. Every length is checked against its
  * parent; indefinite lengths (not DER), high tag numbers and lengths over
- * 4 octets are errors.
+ * 4 octets are errors (CrlFormatError).
  */
 export class DerReader {
   private offset: number;
@@ -62,23 +64,23 @@ export class DerReader {
   next(expected?: number, what = 'element'): DerElement {
     const { buffer, limit } = this;
     const start = this.offset;
-    if (start + 2 > limit) throw new Error(`${what}: truncated`);
+    if (start + 2 > limit) throw new CrlFormatError(`${what}: truncated`);
     const tag = buffer[start];
-    if ((tag & 0x1f) === 0x1f) throw new Error(`${what}: high tag numbers are not expected here`);
-    if (expected !== undefined && tag !== expected) throw new Error(`${what}: expected tag 0x${expected.toString(16)}, found 0x${tag.toString(16)}`);
+    if ((tag & 0x1f) === 0x1f) throw new CrlFormatError(`${what}: high tag numbers are not expected here`);
+    if (expected !== undefined && tag !== expected) throw new CrlFormatError(`${what}: expected tag 0x${expected.toString(16)}, found 0x${tag.toString(16)}`);
     let length = buffer[start + 1];
     let contentStart = start + 2;
     if (length & 0x80) {
       const octets = length & 0x7f;
-      if (octets === 0) throw new Error(`${what}: indefinite length (not DER)`);
-      if (octets > 4) throw new Error(`${what}: length of more than 4 octets`);
-      if (contentStart + octets > limit) throw new Error(`${what}: truncated length`);
+      if (octets === 0) throw new CrlFormatError(`${what}: indefinite length (not DER)`);
+      if (octets > 4) throw new CrlFormatError(`${what}: length of more than 4 octets`);
+      if (contentStart + octets > limit) throw new CrlFormatError(`${what}: truncated length`);
       length = 0;
       for (let i = 0; i < octets; i++) length = length * 256 + buffer[contentStart + i];
       contentStart += octets;
     }
     const end = contentStart + length;
-    if (end > limit) throw new Error(`${what}: length ${length} runs past its container`);
+    if (end > limit) throw new CrlFormatError(`${what}: length ${length} runs past its container`);
     this.offset = end;
     return { tag, start, contentStart, end };
   }
