@@ -51,20 +51,27 @@ export interface ClientCertAdmission {
 
 /**
  * A policy refused the identity, and why, in the manner of go-spiffe's
- * authorizers returning an error: which rule, what it wanted, what the
- * certificate has. For logs, audit and `mtls explain`; never for the caller
- * (who gets the 403 message only), and `found` never for a metric label
- * (it is the peer's text).
+ * authorizers returning an error: which rule, what the certificate has,
+ * what the rule wanted. Never for the caller (who gets the 403 message
+ * only); `found` never for a metric label (it is the peer's text).
  */
 export interface ClientCertRefusal {
   readonly allowed: false;
   /** Which part refused (a bounded code). */
   readonly rule: PolicyRuleCode;
-  /** What that part admits, in words: `is spiffe://example.org/home-page-service`, `matches /^CN=api,/`. */
+  /**
+   * What that part admits, in words: `is spiffe://example.org/home-page-service`,
+   * `matches /^CN=api,/`. It is the policy: `mtls explain` prints it, the
+   * guard's log does not.
+   */
   readonly expected: string;
   /** What the certificate has for it (several values joined by `, `); undefined when it has none. */
   readonly found?: string;
-  /** One sentence: `SPIFFE ID spiffe://example.org/event-service does not satisfy: SPIFFE ID is spiffe://example.org/home-page-service`. */
+  /**
+   * What is wrong with the caller, without the policy (what the guard logs):
+   * `unexpected SPIFFE ID spiffe://example.org/event-service`,
+   * `no OU in the subject`, `nobody is admitted (defaultPolicy deny)`.
+   */
   readonly reason: string;
   /** For `anyOf`: why each alternative refused. */
   readonly parts?: readonly ClientCertRefusal[];

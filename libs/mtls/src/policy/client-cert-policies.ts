@@ -81,14 +81,21 @@ function dnEntry(pattern: RegExp | string, where: string): Entry {
 }
 
 /**
- * Why a field of the certificate does not satisfy its rule: `label`
- * (`SPIFFE ID`), what the rule admits (`expected`, without the label),
- * what the certificate has (`found`, the values joined; undefined when it
- * has none, then `missing` says so).
+ * Why a field of the certificate does not satisfy its rule, as go-spiffe's
+ * authorizers say it (`unexpected ID ...`): `label` (`SPIFFE ID`), what the
+ * certificate has (`found`, the values joined; undefined when it has none,
+ * then `missing` says so), and apart from the reason, what the rule admits
+ * (`expected`, without the label): the reason is what the guard logs, and
+ * the log never holds a policy.
  */
 function fieldRefusal(rule: PolicyRuleCode, label: string, expected: string, found: string | undefined, missing: string): ClientCertRefusal {
-  const description = `${label} ${expected}`;
-  return refusal(rule, expected, found, found === undefined ? `${missing}; wanted: ${description}` : `${label} ${found} does not satisfy: ${description}`);
+  return refusal(rule, expected, found, found === undefined ? missing : `unexpected ${label} ${found}`);
+}
+
+/** A refusal in full words, the policy included (what explanations say): `SPIFFE ID spiffe://a does not satisfy: SPIFFE ID is spiffe://b`. */
+function fieldExplanation(label: string, refused: ClientCertRefusal): PolicyExplanation {
+  const description = `${label} ${refused.expected}`;
+  return { allowed: false, reason: refused.found === undefined ? `${refused.reason}; wanted: ${description}` : `${label} ${refused.found} does not satisfy: ${description}` };
 }
 
 /**
@@ -117,7 +124,7 @@ function valuePolicy(rule: PolicyRuleCode, label: string, entries: Entry[], valu
           const hit = entries.find((e) => e.test(v.key, format));
           if (hit) return { allowed: true, reason: `${label} ${v.shown} ${textOf(hit, format)}` };
         }
-        return { allowed: false, reason: refuse(identity).reason };
+        return fieldExplanation(label, refuse(identity));
       },
     },
   );
@@ -283,7 +290,7 @@ function ipPolicy(entries: string[], where: string): ClientCertPolicy {
         const n = blocks.findIndex((b) => blockContains(b, ip.bytes));
         if (n >= 0) return { allowed: true, reason: `IP SAN ${ip.text} ${texts[n]}` };
       }
-      return { allowed: false, reason: refuse(identity).reason };
+      return fieldExplanation('IP SAN', refuse(identity));
     },
   });
 }
@@ -388,7 +395,7 @@ export function anyOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
       const parts = policies.map((p) => explainPolicy(p, identity));
       const decided = parts.find((p) => p.allowed);
       if (decided) return { allowed: true, reason: decided.reason, parts };
-      return { allowed: false, reason: refuse(identity).reason, parts };
+      return { allowed: false, reason: policies.length === 0 ? refuse(identity).reason : 'no alternative admits it', parts };
     },
   });
   return withDnPatterns(policy, policies.flatMap(dnPatternsOf));

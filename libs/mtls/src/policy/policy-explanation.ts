@@ -79,8 +79,10 @@ export function decidePolicy(policy: ClientCertPolicy, identity: ClientIdentity)
     if (described) return described.decide(identity);
     return policy(identity) === true ? ALLOWED : customRefusal(policy);
   } catch (err) {
-    const what = described ? describePolicy(policy, identity.dnFormat) : customName(policy);
-    return refusal(described ? described.rule : 'custom', what, undefined, `${what} threw (${(err as Error)?.message ?? String(err)}): refused`);
+    // The reason names the rule, not the policy (it is logged); the policy is what was expected.
+    const what = described ? `the ${described.rule} rule` : customName(policy);
+    const expected = described ? describePolicy(policy, identity.dnFormat) : customName(policy);
+    return refusal(described ? described.rule : 'custom', expected, undefined, `${what} threw (${(err as Error)?.message ?? String(err)}): refused`);
   }
 }
 

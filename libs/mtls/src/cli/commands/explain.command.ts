@@ -2,6 +2,7 @@ import { identityFromCertificate } from '../../identity/identity-from-certificat
 import { anyOf, requirementFromText } from '../../policy/client-cert-policies';
 import { checkPolicyDnPatterns } from '../../policy/dn-pattern';
 import { decidePolicy, describePolicy, explainPolicy, type PolicyExplanation } from '../../policy/policy-explanation';
+import { policyRefusalWords } from '../../guard/guard-verdict';
 import { readCertificateFile } from '../certificate-file';
 import { type CliCommand, type CliIo, CommandError, dnFormatOption, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
@@ -12,7 +13,8 @@ const HELP = `Usage: mtls explain CERT --policy POLICY [--policy POLICY]... [--p
 
 Says whether ClientCertGuard would admit a caller presenting CERT under
 POLICY, and which part of the policy decided: for a refusal, the reason the
-guard logs, the rule that refused, what it wanted and what CERT has. CERT is PEM, DER, PKCS#12 or
+rule that refused, what it wanted, what CERT has, and the line the guard
+logs (which names the rule and what CERT has, never the policy). CERT is PEM, DER, PKCS#12 or
 JKS (the first certificate, or the key entry --alias). The chain and the
 validity are not checked here: the TLS handshake does that before any policy.
 
@@ -94,11 +96,13 @@ export const explainCommand: CliCommand = {
       `spiffe:  ${identity.spiffeId ?? (identity.san.uri.length > 1 ? `none (${identity.san.uri.length} URI SANs; an X509-SVID has exactly one)` : 'none')}`,
       `policy:  ${describePolicy(policy, dnFormat)}`,
       `result:  ${decision.allowed ? 'admitted' : 'refused'}`,
-      `because: ${decision.allowed ? explanation.reason : decision.reason}`,
+      `because: ${explanation.allowed === decision.allowed ? explanation.reason : decision.allowed ? 'admitted' : decision.reason}`,
     ];
     if (!decision.allowed) {
       lines.push(`rule:    ${decision.rule}`, `wanted:  ${decision.expected}`);
       if (decision.found !== undefined) lines.push(`found:   ${decision.found}`);
+      // What ClientCertGuard's refusal line says (without the policy), to find it in the logs.
+      lines.push(`logged:  ${policyRefusalWords(decision, identity)}`);
     }
     const parts = partLines(explanation);
     if (parts.length > 1) lines.push('parts:', ...parts);
