@@ -12,6 +12,7 @@ const outputs = [
   'libs/mtls/dist/testing/index.mjs',
   'libs/mtls/dist/admin/index.mjs',
   'libs/mtls/dist/fastify/index.mjs',
+  'libs/mtls/dist/spiffe/index.mjs',
   'libs/mtls/dist/cli/main.js',
   'dist/apps/user-service/apps/user-service/src/main.js',
   'dist/apps/home-page-service/apps/home-page-service/src/main.js',

@@ -42,6 +42,7 @@ describe('public API', () => {
   const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
   const admin = exportsOf(join(SRC, 'admin', 'index.ts'));
   const fastify = exportsOf(join(SRC, 'fastify', 'index.ts'));
+  const spiffe = exportsOf(join(SRC, 'spiffe', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
     expect([...main.keys()].sort()).toEqual(
@@ -73,13 +74,15 @@ describe('public API', () => {
     );
   });
 
-  it('nest-mtls/testing exports the development PKI, and the main entry none of it', () => {
+  it('nest-mtls/testing exports the development PKI and a guard for tests without TLS, and the main entry none of it', () => {
     expect([...testing.keys()].sort()).toEqual(
       [
         'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
         'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
         'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
         'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'publishCrl', 'randomSerialNumber', 'revokeInPki', 'RevokedInPki', 'toPkcs12',
+        // Tests without TLS: ClientCertGuard judging a given caller.
+        'clientCertGuardFor', 'testClientIdentity',
       ].sort(),
     );
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);
@@ -104,6 +107,7 @@ describe('public API', () => {
     ['@nestjs/terminus and prom-client', '(@nestjs\\/terminus|prom-client)', 'admin', /Cannot find module (@nestjs\/terminus|prom-client)/],
     ['@nestjs/microservices', '@nestjs\\/microservices', 'microservices', /Cannot find module @nestjs\/microservices/],
     ['@nestjs/platform-fastify', '@nestjs\\/platform-fastify', 'fastify', /Cannot find module @nestjs\/platform-fastify/],
+    ['@grpc/grpc-js and @grpc/proto-loader', '@grpc\\/(grpc-js|proto-loader)', 'spiffe', /Cannot find module @grpc\/(grpc-js|proto-loader)/],
   ])('the main entry loads without %s (optional peers); its own entry point needs them', (_peers, pattern, entry, missing) => {
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
     const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
@@ -133,13 +137,18 @@ describe('public API', () => {
     expect(reachable.filter((f) => f.endsWith('mtls-fastify-adapter.ts'))).toEqual([]);
   });
 
+  it('nest-mtls/spiffe exports the SPIFFE Workload API source, and the main entry none of it (it must load without @grpc/grpc-js)', () => {
+    expect([...spiffe.keys()].sort()).toEqual(['SpiffeWorkloadApiSource', 'SpiffeWorkloadApiSourceOptions', 'spiffeWorkloadApiSource', 'spiffeWorkloadApiSourceFromEnv']);
+    for (const name of spiffe.keys()) expect(main.has(name)).toBe(false);
+  });
+
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts'), join(SRC, 'fastify', 'index.ts')]) {
+    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts'), join(SRC, 'fastify', 'index.ts'), join(SRC, 'spiffe', 'index.ts')]) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

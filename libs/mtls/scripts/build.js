@@ -18,5 +18,5 @@ try {
   process.stderr.write('nest-mtls: tsc failed (errors above)\n');
   process.exit(1);
 }
-for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/microservices/index.js', 'dist/admin/index.js', 'dist/fastify/index.js']) writeEsmEntries(join(pkg, entry));
+for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/microservices/index.js', 'dist/admin/index.js', 'dist/fastify/index.js', 'dist/spiffe/index.js']) writeEsmEntries(join(pkg, entry));
 markOptionalPeerImports(join(pkg, 'dist'));

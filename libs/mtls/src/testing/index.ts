@@ -35,3 +35,4 @@ export {
   type PkiLayout,
 } from '../pki/dev-pki';
 export { DEV_PKI_DIR, mtlsOptionsWithDevPki, type DevPkiOptions } from '../pki/dev-pki-options';
+export { clientCertGuardFor, testClientIdentity } from './client-cert-guard-for';
