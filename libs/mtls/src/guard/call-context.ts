@@ -141,16 +141,6 @@ export function socketOf(context: ExecutionContext): Socket | undefined {
   return callKindOf(context).socket(context);
 }
 
-/** The route a request or message was matched to, as declared (see {@link CallKind.route}). */
-export function routeOf(context: ExecutionContext): string {
-  return callKindOf(context).route(context);
-}
-
-/** What the log calls a request or message (see {@link CallKind.describe}). */
-export function describeInvocation(context: ExecutionContext): string {
-  return callKindOf(context).describe(context);
-}
-
 /**
  * An RpcException with the article's message, so a ClientProxy caller gets
  * `{ status: 'error', message }`. Loaded here, not at the top: only an RPC
