@@ -50,6 +50,14 @@ describe('decidePolicy: a decision with its reason', () => {
     expect(explainPolicy(rule({ spiffeId: HPS }), EVENTS).reason).toBe(`SPIFFE ID spiffe://example.org/event-service does not satisfy: SPIFFE ID is ${HPS}`);
   });
 
+  it('a refusal is made once per identity (a client refused again on its connection costs no new words)', () => {
+    const policy = rule({ spiffeId: HPS });
+    expect(decidePolicy(policy, EVENTS)).toBe(decidePolicy(policy, EVENTS));
+    expect(Object.isFrozen(decidePolicy(policy, EVENTS))).toBe(true);
+    const other = who({ san: { uri: ['spiffe://example.org/other'] } });
+    expect(decidePolicy(policy, other)).toMatchObject({ found: 'spiffe://example.org/other' });
+  });
+
   it('a field the certificate lacks: found undefined, the reason says it is missing', () => {
     expect(decidePolicy(rule({ ou: 'payments' }), who())).toMatchObject({ allowed: false, rule: 'ou', found: undefined, reason: 'no OU in the subject' });
   });

@@ -43,7 +43,15 @@ export interface PolicyWords {
 export function describedPolicy(test: ClientCertPolicy, words: PolicyWords): ClientCertPolicy {
   const policy: ClientCertPolicy = (identity) => test(identity);
   const { rule, description, refuse, explain } = words;
-  registry.set(policy, { rule, description, explain, decide: (identity) => (test(identity) ? ALLOWED : refuse(identity)) });
+  // A refusal is made once per identity (identities are cached per connection and per forwarded certificate):
+  // a client refused again and again on a kept-alive connection costs no new words, however many SANs it has.
+  const refusals = new WeakMap<ClientIdentity, ClientCertRefusal>();
+  const refusalOf = (identity: ClientIdentity): ClientCertRefusal => {
+    let refused = refusals.get(identity);
+    if (!refused) refusals.set(identity, (refused = refuse(identity)));
+    return refused;
+  };
+  registry.set(policy, { rule, description, explain, decide: (identity) => (test(identity) ? ALLOWED : refusalOf(identity)) });
   return policy;
 }
 
