@@ -84,6 +84,16 @@ describe.each(HTTP_ADAPTERS)('admin port: /metrics (%s)', (adapter) => {
         { route: '{"cmd":"get_user"}', outcome: 'refused', value: 1 },
       ]),
     );
+    // Why, in codes from fixed sets: the reason and the rule that refused (the subject regex), never the caller's DN.
+    const refusals = samplesOf(after, 'mtls_guard_refusals_total').map(({ labels, value }) => ({ ...labels, value }));
+    expect(refusals).toHaveLength(2);
+    expect(refusals).toEqual(
+      expect.arrayContaining([
+        { route: '/users/:id', outcome: 'refused', reason: 'policy', rule: 'subject', value: 1 },
+        { route: '{"cmd":"get_user"}', outcome: 'refused', reason: 'policy', rule: 'subject', value: 1 },
+      ]),
+    );
+    for (const labels of refusals) expect(JSON.stringify(labels)).not.toMatch(/event-service|CN=/);
   });
 
   it('mtls_peer_certificate_expiry_timestamp_seconds{subject}: notAfter of the verified callers seen', async () => {

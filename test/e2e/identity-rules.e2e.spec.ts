@@ -120,7 +120,12 @@ describe.each(HTTP_ADAPTERS)('typed rules over real TLS (%s)', (adapter) => {
   it('a certificate with several URI SANs is no SVID: refused by SPIFFE rules although one of its URIs is the ID', async () => {
     expect(await status('/r/spiffe', 'two-uris')).toBe(403);
     expect(await status('/r/domain', 'two-uris')).toBe(403);
-    expect(svc.logs.lines.some((l) => l.includes('403 GET /r/spiffe') && l.includes('policy refused subject CN=home-page-service,O=nest-mtls'))).toBe(true);
+    // The log says why: no SPIFFE ID, because an X509-SVID has exactly one URI SAN.
+    expect(svc.logs.lines).toContainEqual(
+      expect.stringMatching(
+        /^WARN 403 GET \/r\/spiffe from 127\.0\.0\.1:\d+: policy refused \(rule spiffeId\): no SPIFFE ID \(2 URI SANs; an X509-SVID has exactly one\) \(subject CN=home-page-service,O=nest-mtls\)$/,
+      ),
+    );
   });
 
   it('the prefix form matches whole segments; the trust domain form the whole domain', async () => {
@@ -225,6 +230,7 @@ describe.each(HTTP_ADAPTERS)('default policy and audit mode (%s)', (adapter) => 
 
   it("defaultPolicy 'deny': a route without a policy admits nobody; @RequireAnyClientCert any verified certificate", async () => {
     expect((await get(deny, '/d/undecorated', 'home-page-service')).json).toEqual({ statusCode: 403, message: 'Certificate subject is not recognized!' });
+    expect(lines().some((l) => /^WARN 403 GET \/d\/undecorated from 127\.0\.0\.1:\d+: policy refused \(rule deny\): nobody is admitted \(defaultPolicy deny\) \(subject CN=home-page-service,O=nest-mtls\)$/.test(l))).toBe(true);
     expect((await get(deny, '/d/any', 'event-service')).status).toBe(200);
     expect((await get(deny, '/d/strict', 'home-page-service')).status).toBe(200);
     expect((await get(deny, '/d/strict', 'event-service')).status).toBe(403);
@@ -235,8 +241,12 @@ describe.each(HTTP_ADAPTERS)('default policy and audit mode (%s)', (adapter) => 
     const res = await get(deny, '/d/trial', 'event-service');
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ admitted: 'CN=event-service,O=nest-mtls' });
-    expect(lines().some((l) => /^WARN audit mode: would refuse GET \/d\/trial from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls; let in$/.test(l))).toBe(true);
-    expect(decisions).toEqual([expect.objectContaining({ route: '/d/trial', outcome: 'audited', reason: 'policy', mode: 'audit', via: 'tls', subject: 'CN=event-service,O=nest-mtls' })]);
+    expect(
+      lines().some((l) =>
+        /^WARN audit mode: would refuse GET \/d\/trial from 127\.0\.0\.1:\d+: policy refused \(rule spiffeId\): unexpected SPIFFE ID spiffe:\/\/example\.org\/event-service \(subject CN=event-service,O=nest-mtls\); let in$/.test(l),
+      ),
+    ).toBe(true);
+    expect(decisions).toEqual([expect.objectContaining({ route: '/d/trial', outcome: 'audited', reason: 'policy', rule: 'spiffeId', mode: 'audit', via: 'tls', subject: 'CN=event-service,O=nest-mtls' })]);
     decisions.length = 0;
     expect((await get(deny, '/d/trial', 'home-page-service')).status).toBe(200);
     expect(decisions).toEqual([expect.objectContaining({ route: '/d/trial', outcome: 'allowed', mode: 'audit' })]);
@@ -474,7 +484,7 @@ describe('default policy and audit mode over TCP', () => {
     decisions.length = 0;
     expect(await rawRpc(tcp.port, pki.clientTls('event-service'), { cmd: 'audited' }, {})).toEqual({ answer: expect.objectContaining({ response: { subject: 'CN=event-service,O=nest-mtls' } }) });
     expect(decisions).toEqual([expect.objectContaining({ outcome: 'audited', reason: 'policy', mode: 'audit', route: '{"cmd":"audited"}' })]);
-    expect(tcp.logs.lines.some((l) => /audit mode: would refuse .*policy refused subject CN=event-service,O=nest-mtls; let in/.test(l))).toBe(true);
+    expect(tcp.logs.lines.some((l) => /audit mode: would refuse RPC \{"cmd":"audited"\} .*: policy refused \(rule spiffeId\): unexpected SPIFFE ID spiffe:\/\/example\.org\/event-service \(subject CN=event-service,O=nest-mtls\); let in/.test(l))).toBe(true);
     expect(await rawRpc(tcp.port, pki.clientTls(), { cmd: 'audited' }, {})).toMatchObject({ failed: expect.any(String) });
   });
 });

@@ -94,14 +94,14 @@ describe.each(HTTP_ADAPTERS)('the article\'s DN and regexes over real TLS (%s)',
       const res = await get(jdk, '/article/allow', who);
       expect({ who, status: res.status, json: res.json }).toEqual({ who, status: 403, json: { statusCode: 403, message: SUBJECT_NOT_RECOGNIZED_MESSAGE } });
     }
-    expect(jdk.logs.lines.some((l) => l.startsWith('WARN 403 GET /article/allow') && l.includes('policy refused subject CN=event-service, OU=Engineering, O=Example,'))).toBe(true);
-    expect(jdk.logs.lines.some((l) => l.includes('policy refused subject CN=bob, OU=Contractors, O=Example'))).toBe(true);
+    expect(jdk.logs.lines.some((l) => l.startsWith('WARN 403 GET /article/allow') && l.includes('policy refused (rule subject): unexpected subject DN CN=event-service, OU=Engineering, O=Example,') && !l.includes(ALLOW_HOME_PAGE))).toBe(true);
+    expect(jdk.logs.lines.some((l) => l.endsWith('policy refused (rule subject): unexpected subject DN CN=bob, OU=Contractors, O=Example'))).toBe(true);
   });
 
   it('a CN that spells the allowed RDNs is refused: Java quotes it', async () => {
     const res = await get(jdk, '/article/allow', 'smuggler');
     expect(res.status).toBe(403);
-    expect(jdk.logs.lines.some((l) => l.includes('policy refused subject CN="home-page-service, OU=Engineering, O=Example, L=x", O=Evil'))).toBe(true);
+    expect(jdk.logs.lines.some((l) => l.endsWith('policy refused (rule subject): unexpected subject DN CN="home-page-service, OU=Engineering, O=Example, L=x", O=Evil'))).toBe(true);
   });
 
   it('the deny-style regex refuses the contractors and admits the others', async () => {
@@ -165,7 +165,7 @@ describe.each(HTTP_ADAPTERS)('user-service with MTLS_DN_FORMAT=jdk (%s)', (adapt
     expect((await httpsGet(svc.port, '/users/1', pki.clientTls('home-page-service'))).status).toBe(200);
     const refused = await httpsGet(svc.port, '/users/1', pki.clientTls('event-service'));
     expect(refused).toMatchObject({ status: 403, json: { statusCode: 403, message: SUBJECT_NOT_RECOGNIZED_MESSAGE } });
-    expect(svc.logs.lines.some((l) => l.startsWith('WARN 403 GET /users/1') && l.includes('policy refused subject CN=event-service, O=nest-mtls'))).toBe(true);
+    expect(svc.logs.lines.some((l) => l.startsWith('WARN 403 GET /users/1') && l.endsWith('policy refused (rule subject): unexpected subject DN CN=event-service, O=nest-mtls'))).toBe(true);
   });
 });
 

@@ -93,11 +93,13 @@ describe('LOG_FORMAT=json', () => {
     expect(tls[0].message).toMatch(/^TLS handshake from 127\.0\.0\.1:\d+ refused: no_certificate/);
 
     const guard = records.filter((r) => r.event === 'guard_refused');
-    expect(guard.map(({ reason, route, subject }) => ({ reason, route, subject }))).toEqual([
-      { reason: 'policy', route: '/users/:id', subject: 'CN=event-service,O=nest-mtls' },
-      { reason: 'policy', route: '/users/:id', subject: 'CN=evil\\u202egnp.exe,O=nest-mtls' }, // escaped, as in the text line
-      { reason: 'policy', route: '{"cmd":"get_user"}', subject: 'CN=event-service,O=nest-mtls' },
+    expect(guard.map(({ reason, rule, route, subject }) => ({ reason, rule, route, subject }))).toEqual([
+      { reason: 'policy', rule: 'subject', route: '/users/:id', subject: 'CN=event-service,O=nest-mtls' },
+      { reason: 'policy', rule: 'subject', route: '/users/:id', subject: 'CN=evil\\u202egnp.exe,O=nest-mtls' }, // escaped, as in the text line
+      { reason: 'policy', rule: 'subject', route: '{"cmd":"get_user"}', subject: 'CN=event-service,O=nest-mtls' },
     ]);
+    // The message says why: the rule and what was found (escaped as everywhere), never what the rule wanted.
+    expect(guard[1].message).toMatch(/: policy refused \(rule subject\): unexpected subject DN CN=evil\\u202egnp\.exe,O=nest-mtls$/);
     for (const r of guard) expect(r.peer).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(guard[0]).toMatchObject({ level: 'warn', context: 'ClientCertGuard' });
 

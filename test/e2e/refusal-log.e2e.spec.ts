@@ -255,12 +255,12 @@ describe.each(HTTP_ADAPTERS)('%s: one peer cannot blind the log for another', (a
     }
     // Another certificate from another address, and the same certificate from another address: each logged.
     expect((await httpsGet(svc.port, '/users/1?n=victim', { ...pki.clientTls('intruder'), localAddress: '127.0.0.6' } as ConnectionOptions)).status).toBe(403);
-    await lineMatching(/^WARN 403 GET \/users\/1\?n=victim from 127\.0\.0\.6:\d+: policy refused subject CN=intruder,O=nest-mtls/);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=victim from 127\.0\.0\.6:\d+: policy refused \(rule subject\): unexpected subject DN CN=intruder,O=nest-mtls$/);
     expect((await httpsGet(svc.port, '/users/1?n=other-host', { ...pki.clientTls('event-service'), localAddress: '127.0.0.7' } as ConnectionOptions)).status).toBe(403);
-    await lineMatching(/^WARN 403 GET \/users\/1\?n=other-host from 127\.0\.0\.7:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=other-host from 127\.0\.0\.7:\d+: policy refused \(rule subject\): unexpected subject DN CN=event-service,O=nest-mtls$/);
     // And another certificate from the flooding peer's own address.
     expect((await httpsGet(svc.port, '/users/1?n=same-host', { ...pki.clientTls('intruder'), localAddress: '127.0.0.5' } as ConnectionOptions)).status).toBe(403);
-    await lineMatching(/^WARN 403 GET \/users\/1\?n=same-host from 127\.0\.0\.5:\d+: policy refused subject CN=intruder,O=nest-mtls/);
+    await lineMatching(/^WARN 403 GET \/users\/1\?n=same-host from 127\.0\.0\.5:\d+: policy refused \(rule subject\): unexpected subject DN CN=intruder,O=nest-mtls$/);
     // The flooding peer lost only lines of its own (counted in its summary at the end of the window).
     const flooder = svc.logs.lines.filter((l) => /^WARN 403 GET \/users\/1\?n=\d+ from 127\.0\.0\.5:/.test(l));
     expect(flooder.length).toBeGreaterThan(0);

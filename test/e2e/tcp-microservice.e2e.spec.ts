@@ -141,7 +141,7 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
   it("event-service (trusted, not admitted) gets an RPC error with the article's message, and the guard logs why", async () => {
     const client = await clientOf('event-service');
     await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).rejects.toEqual({ status: 'error', message: 'Certificate subject is not recognized!' });
-    expect(svc.logs.lines.join('\n')).toMatch(/WARN refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    expect(svc.logs.lines.join('\n')).toMatch(/WARN refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused \(rule subject\): unexpected subject DN CN=event-service,O=nest-mtls/);
   });
 
   it('a bad payload or an unknown user is an RPC error saying so, not a crash', async () => {
@@ -578,7 +578,7 @@ describe('floods by a valid certificate over TCP (user-service with HTTPS, TCP_P
     expect(sample(decisions, 'mtls_guard_decisions_total', { route: '{"cmd":"get_user"}', outcome: 'allowed' })).toBe(3000);
     expect(sample(decisions, 'mtls_guard_decisions_total', { route: '{"cmd":"get_user"}', outcome: 'refused' })).toBe(39);
     // The refusal line names the declared pattern too (one line, then a count), not 39 different ones.
-    await waitForOutput(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused subject CN=event-service,O=nest-mtls/);
+    await waitForOutput(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:\d+: policy refused \(rule subject\): unexpected subject DN CN=event-service,O=nest-mtls/);
     expect(service.output()).not.toMatch(/refused RPC \{ +"cmd"/);
   });
 

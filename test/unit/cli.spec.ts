@@ -254,6 +254,16 @@ describe('mtls explain', () => {
     const r = await mtls('explain', cert('event-service'), '--policy', '{"dns":"localhost","spiffeId":"spiffe://example.org/home-page-service"}');
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('result:  refused\nbecause: SPIFFE ID spiffe://example.org/event-service does not satisfy: SPIFFE ID is spiffe://example.org/home-page-service\n');
+    // The decision: the rule that refused, what it wanted, what the certificate has, and the words the guard's refusal line carries (without the policy).
+    expect(r.stdout).toContain(
+      [
+        'rule:    spiffeId',
+        'wanted:  is spiffe://example.org/home-page-service',
+        'found:   spiffe://example.org/event-service',
+        'logged:  policy refused (rule spiffeId): unexpected SPIFFE ID spiffe://example.org/event-service (subject CN=event-service,O=nest-mtls)',
+        'parts:',
+      ].join('\n'),
+    );
     expect(r.stdout).toContain('parts:\n  admits   DNS SAN localhost is localhost\n  refuses  SPIFFE ID spiffe://example.org/event-service');
   });
 

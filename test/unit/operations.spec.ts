@@ -57,7 +57,7 @@ describe('MtlsConsoleLogger', () => {
 
   it('text: any message (not only ours) is one physical line, escaped; nest-mtls\' own escaped lines come out unchanged', () => {
     const logger = new MtlsConsoleLogger({ colors: false });
-    const ours = `refused RPC {"cmd":"get_user"} from 127.0.0.1:5000: policy refused subject ${logSafe('CN=evil\u202egnp.exe')}`;
+    const ours = `refused RPC {"cmd":"get_user"} from 127.0.0.1:5000: policy refused (rule subject): unexpected subject DN ${logSafe('CN=evil\u202egnp.exe')}`;
     const lines = captureOutput(() => {
       logger.error(`There is no matching event handler defined in the remote service. Event pattern: ${FORGED}`, 'Server');
       logger.warn(FORGED, 'Ctx\nLOG [Forged]');
@@ -69,7 +69,7 @@ describe('MtlsConsoleLogger', () => {
     expect(lines[0]).toMatch(/ERROR \[Server\] There is no matching event handler defined in the remote service\. Event pattern: x\\n\[Nest\] 4242 .* admitted CN=admin\\r\\n\\u2028y\\u202egnp\.exe\\x1b\[2J$/);
     expect(lines[1]).toContain('[Ctx\\nLOG [Forged]]');
     expect(lines[2]).toMatch(/LOG \[Server\] Object\(2\) \{ pattern: .*nested: \{ a: \[ 1, 2 \] \} \}$/);
-    expect(lines[3]).toMatch(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:5000: policy refused subject CN=evil\\u202egnp\.exe$/);
+    expect(lines[3]).toMatch(/WARN \[ClientCertGuard\] refused RPC \{"cmd":"get_user"\} from 127\.0\.0\.1:5000: policy refused \(rule subject\): unexpected subject DN CN=evil\\u202egnp\.exe$/);
     expect(lines.join('\n')).not.toMatch(/[\u2028\u202e\u001b]/);
   });
 

@@ -68,6 +68,8 @@ describe('public API', () => {
         'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
         // The article's DN form (dnFormat: 'jdk').
         'DnFormat',
+        // A policy's decision with its reason (which rule, what it wanted, what was found).
+        'ClientCertDecision', 'PolicyRuleCode', 'decidePolicy',
       ].sort(),
     );
   });

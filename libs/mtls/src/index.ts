@@ -73,6 +73,8 @@ export {
   allOf,
 } from './policy/client-cert-policies';
 export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
+export { decidePolicy } from './policy/policy-explanation';
+export type { ClientCertDecision, PolicyRuleCode } from './policy/client-cert-decision';
 export { MtlsPolicyInventory, type PolicyInventoryEntry } from './guard/policy-inventory';
 export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './guard/client-cert.constants';
 

@@ -21,7 +21,8 @@ const ROLE_LABEL = { serverAuth: 'server', clientAuth: 'client' } as const;
  * | metric | labels | from |
  * |---|---|---|
  * | `mtls_handshake_failures_total` | `reason` (the refusal reason codes) | every connection refused at the TLS level, on every endpoint |
- * | `mtls_guard_decisions_total` | `route`, `outcome` (`allowed`, `refused`) | every ClientCertGuard decision; `route` is the declared route or message pattern |
+ * | `mtls_guard_decisions_total` | `route`, `outcome` (`allowed`, `refused`, `audited`) | every ClientCertGuard decision; `route` is the declared route or message pattern |
+ * | `mtls_guard_refusals_total` | `route`, `outcome` (`refused`, `audited`), `reason` (GuardRefusalReason), `rule` (the policy's PolicyRuleCode for reason `policy`, else empty) | every refusal of ClientCertGuard, and every one audit mode let in: why, in codes from fixed sets (never what the caller presented) |
  * | `mtls_certificate_expiry_timestamp_seconds` | `role` (`server`, `client`, `chain`), `subject`, `serial` | our certificate (per role in use) and the CA certificates sent with it, from the material in use |
  * | `mtls_peer_certificate_expiry_timestamp_seconds` | `subject` | the verified callers seen, the last `maxPeerSubjects` (1000) distinct subjects |
  * | `mtls_reloads_total` | `result` (`success`, `failure`) | every reload of the material that found changed files |
@@ -62,6 +63,19 @@ export class MtlsMetrics implements OnModuleDestroy {
       collect() {
         this.reset();
         for (const { route, outcome, count } of decisionCounts.values()) this.inc({ route, outcome }, count);
+      },
+    });
+
+    // The same for refusals, by why: codes from fixed sets only (the reason in words holds the caller's values: never a label).
+    const refusalCounts = new Map<string, { route: string; outcome: string; reason: string; rule: string; count: number }>();
+    new Counter({
+      name: 'mtls_guard_refusals_total',
+      help: 'Refusals of ClientCertGuard (and callers audit mode let in), by route, outcome, reason code and, for a policy refusal, the rule that refused.',
+      labelNames: ['route', 'outcome', 'reason', 'rule'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const { route, outcome, reason, rule, count } of refusalCounts.values()) this.inc({ route, outcome, reason, rule }, count);
       },
     });
 
@@ -109,11 +123,17 @@ export class MtlsMetrics implements OnModuleDestroy {
 
     this.subscriptions.push(
       events.refusals.subscribe(({ reason }) => handshakeFailures.inc({ reason })),
-      events.guardDecisions.subscribe(({ route, outcome }) => {
+      events.guardDecisions.subscribe(({ route, outcome, reason, rule }) => {
         const key = `${outcome}\u0000${route}`;
         const counted = decisionCounts.get(key);
         if (counted) counted.count++;
         else decisionCounts.set(key, { route, outcome, count: 1 });
+        if (outcome === 'allowed') return;
+        const why = { reason: reason ?? 'policy', rule: rule ?? '' };
+        const refusalKey = `${key}\u0000${why.reason}\u0000${why.rule}`;
+        const refused = refusalCounts.get(refusalKey);
+        if (refused) refused.count++;
+        else refusalCounts.set(refusalKey, { route, outcome, ...why, count: 1 });
       }),
       events.verifiedCallers.subscribe(({ subject, validTo }) => peers.see(subject, validTo)),
       events.revocationChecks.subscribe(({ source: from, result }) => revocationChecks.inc({ source: from, result })),

@@ -1,24 +1,25 @@
-import { BadRequestException, CanActivate, ExecutionContext, Injectable, Logger, Optional } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { PolicyMode } from '../config/mtls-options.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { EndpointVerdict } from '../identity/endpoint-identification';
-import { MtlsIdentitySource, type CallerState } from './identity-source';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
-import { describeInvocation, socketOf } from './socket-of-context';
 import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
+import { peerAddressOf, peerHostOf } from '../logging/peer-address';
 import { peerGroupOf } from '../logging/peer-group';
 import { RepeatSummarizer, type ReportScope } from '../logging/repeat-summarizer';
 import { MtlsMaterialSource } from '../material/material-source';
-import { peerAddressOf, peerHostOf } from '../logging/peer-address';
-import { MtlsEvents, type GuardRefusalReason } from '../telemetry/mtls-events';
+import type { ClientCertDecision } from '../policy/client-cert-decision';
 import { anyVerifiedClient, denyEveryClient } from '../policy/client-cert-policies';
 import type { ClientCertPolicy } from '../policy/client-cert-policy';
-import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
+import { decidePolicy } from '../policy/policy-explanation';
+import { MtlsEvents } from '../telemetry/mtls-events';
+import { callKindOf, socketOf } from './call-context';
 import { CLIENT_CERT_MODE, CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
+import { policyRefusalWords, type GuardProblem, type GuardVerdict } from './guard-verdict';
+import { MtlsIdentitySource, tlsCallerOf, type CallerState } from './identity-source';
 import { alreadyJudgedBy, rememberJudgedCaller } from './judged-caller';
-import { routeOf } from './route-of-context';
 
 /**
  * The ContainerRequestFilter counterpart: lets a request (or a microservice
@@ -82,36 +83,33 @@ export class ClientCertGuard implements CanActivate {
 
   /** Refuses a caller without a verified certificate; judges a verified one. */
   private admit(context: ExecutionContext, mode: PolicyMode, caller: CallerState): boolean | Promise<boolean> {
-    const via = caller.status === 'none' ? undefined : caller.status === 'malformed' ? 'proxy' : (caller.via ?? 'tls');
-    switch (caller.status) {
-      case 'none':
-        return this.refuse(context, NO_CERTIFICATE_MESSAGE, 'no client certificate', undefined, { reason: 'no-certificate', mode });
-      case 'unverified':
-        // Nothing of an unverified certificate is parsed: OpenSSL's rendering of its subject, cut short, for the log.
-        return this.refuse(context, NO_CERTIFICATE_MESSAGE, `${caller.via === 'proxy' ? caller.reason : `certificate not verified (${caller.reason})`}, presented subject ${logSafe(caller.subject)}${proxyNote(caller.proxy)}`, undefined, { reason: 'unverified', mode, via });
-      case 'unreadable':
-        return this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `subject could not be parsed: ${logSafe(caller.reason)} (presented subject ${logSafe(caller.subject)})${proxyNote(caller.proxy)}`, undefined, { reason: 'unreadable', mode, via });
-      case 'malformed':
-        return this.refuseMalformed(context, caller.reason, caller.proxy, mode);
-    }
-    this.events?.verifiedCallers.next(caller.identity);
+    if (caller.status !== 'verified') return this.refuse(context, unverifiedVerdict(caller, mode));
+    if (this.events?.verifiedCallers.observed) this.events.verifiedCallers.next(caller.identity);
     const problem = this.judge(context, caller);
     return isPromiseLike(problem) ? Promise.resolve(problem).then((p) => this.conclude(context, mode, caller, p)) : this.conclude(context, mode, caller, problem);
   }
 
-  /** Refuses (or, in audit mode, logs and lets in) a verified caller that did not pass; remembers the admitted identity for @ClientCert(). */
+  /** Refuses (or, in audit mode, records and lets in) a verified caller that did not pass; remembers the admitted identity for @ClientCert(). */
   private conclude(context: ExecutionContext, mode: PolicyMode, caller: VerifiedCaller, problem: GuardProblem | undefined): true {
     const { identity } = caller;
     if (problem) {
-      if (mode === 'audit') {
-        this.audit(context, problem.why, identity, problem.reason, caller.via);
-      } else {
-        this.refuse(context, SUBJECT_NOT_RECOGNIZED_MESSAGE, `${problem.why}${proxyNote(caller.proxy)}`, identity.subject, { reason: problem.reason, mode, via: caller.via });
-      }
+      const verdict: GuardVerdict = {
+        outcome: mode === 'audit' ? 'audited' : 'refused',
+        mode,
+        reason: problem.reason,
+        decision: problem.decision,
+        why: `${problem.why}${proxyNote(caller.proxy)}`,
+        subject: identity.subject,
+        via: caller.via,
+        status: 403,
+        message: SUBJECT_NOT_RECOGNIZED_MESSAGE,
+      };
+      if (verdict.outcome === 'refused') this.refuse(context, verdict);
+      this.record(context, verdict);
     }
     rememberJudgedCaller(context, identity, this.constructor);
     // An admitted caller is told only to whoever listens (metrics): nothing is built for it otherwise.
-    if (!problem && this.events?.guardDecisions.observed) this.report(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
+    if (!problem && this.events?.guardDecisions.observed) this.record(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
     return true;
   }
 
@@ -132,13 +130,19 @@ export class ClientCertGuard implements CanActivate {
   /** The rest of `judge` once endpoint identification has answered: its verdict, then the route's policy. */
   private judgeAfterEndpoint(context: ExecutionContext, identity: ClientIdentity, tlsPeer: ClientIdentity, endpoint: EndpointVerdict | undefined): GuardProblem | undefined {
     if (endpoint && !endpoint.ok) return { reason: 'endpoint-identification', why: `${endpoint.reason} (subject ${logSafe(tlsPeer.subject)})` };
-    let allowed = false;
-    try {
-      allowed = this.getPolicy(context)(identity) === true;
-    } catch (err) {
-      this.logger.error(`policy threw for ${logSafe(identity.subject)}: ${logSafe((err as Error).message)}`);
-    }
-    return allowed ? undefined : { reason: 'policy', why: `policy refused subject ${logSafe(identity.subject)}` };
+    const decision = this.decide(context, identity);
+    return decision.allowed ? undefined : { reason: 'policy', decision, why: policyRefusalWords(decision, identity) };
+  }
+
+  /**
+   * What the route's policy decides about a verified identity: the shared
+   * `{ allowed: true }`, or a refusal naming the rule, what it wanted and
+   * what the certificate has (logged, counted, never told the caller). A
+   * policy function that returns a boolean is wrapped (`custom policy
+   * <name> refused it`); one that throws refuses.
+   */
+  protected decide(context: ExecutionContext, identity: ClientIdentity): ClientCertDecision {
+    return decidePolicy(this.getPolicy(context), identity);
   }
 
   /**
@@ -187,7 +191,7 @@ export class ClientCertGuard implements CanActivate {
   protected identify(context: ExecutionContext): Promise<CallerState> | CallerState {
     const direct = this.getPeer(context);
     if (this.identities) return this.identities.identify(context, direct);
-    return direct.status === 'verified' ? { ...direct, via: 'tls' } : direct;
+    return direct.status === 'verified' ? tlsCallerOf(direct) : direct;
   }
 
   /**
@@ -199,83 +203,94 @@ export class ClientCertGuard implements CanActivate {
   }
 
   /**
-   * Logs why (peer-supplied text escaped and cut; repeats from one peer
-   * summarised) and throws the refusal; the caller learns only `message`:
-   * a 403 over HTTP, an RpcException over RPC.
+   * Records the refusal (see `record`) and throws it as the call's
+   * transport refuses: a 403 (400 for a malformed forwarded header) over
+   * HTTP, an RpcException over RPC. The caller learns only
+   * `verdict.message`, never the reason.
    */
-  protected refuse(
-    context: ExecutionContext,
-    message: string,
-    reason: string,
-    subject?: string,
-    decision: { reason?: GuardRefusalReason; mode?: PolicyMode; via?: 'tls' | 'proxy' } = {},
-  ): never {
-    const code = decision.reason ?? 'policy';
-    const peer = this.report(context, { outcome: 'refused', subject, reason: code, mode: decision.mode ?? this.getMode(context), via: decision.via });
-    const what = logSafe(describeInvocation(context), 200);
-    const refused = context.getType<string>() === 'rpc' ? 'refused' : '403'; // an HTTP status only over HTTP
-    const fields = guardFields('guard_refused', code, context, peer, subject, decision.via);
-    this.refusalLines.report(
-      [peerHostOf(peer), what, reason].join('\u0000'),
-      () => `${refused} ${what} from ${peer}: ${logSafe(reason, 800)}`,
-      (repeats, seconds) => `${refused} ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
-      fields,
-      { ...fields, peer: peerHostOf(peer) },
-      fairnessScope(peer, fields.subject),
-    );
-    if (context.getType<string>() === 'rpc') throw rpcRefusal(message);
-    throw new ClientCertForbiddenException(message);
+  protected refuse(context: ExecutionContext, verdict: GuardVerdict): never {
+    this.record(context, verdict);
+    throw callKindOf(context).refusal(verdict.status ?? 403, verdict.message ?? SUBJECT_NOT_RECOGNIZED_MESSAGE);
   }
 
-  /** A forwarded-certificate header from the trusted proxy that cannot be read: 400, saying what is wrong with it. */
-  protected refuseMalformed(context: ExecutionContext, reason: string, proxy: ClientIdentity, mode: PolicyMode): never {
-    const peer = this.report(context, { outcome: 'refused', reason: 'malformed-forwarded-header', mode, via: 'proxy', subject: proxy.subject });
-    const what = logSafe(describeInvocation(context), 200);
-    const fields = guardFields('guard_refused', 'malformed-forwarded-header', context, peer, proxy.subject, 'proxy');
-    this.refusalLines.report(
-      [peerHostOf(peer), what, reason].join('\u0000'),
-      () => `400 ${what} from ${peer} (trusted proxy ${logSafe(proxy.subject)}): ${logSafe(reason, 800)}`,
-      (repeats, seconds) => `400 ${what} from ${peerHostOf(peer)}: ${logSafe(reason, 800)}: and ${repeats} more in the last ${seconds} s`,
+  /**
+   * The one path of every decision: tells MtlsEvents (metrics, audit: the
+   * route as declared, the reason code and rule, the reason in words), and
+   * for a refusal or an audited caller writes the log line: what was
+   * called, by whom, why (peer-supplied text escaped and cut; repeats from
+   * one peer summarised), in JSON logs with `event`, `reason`, `rule`,
+   * `route`, `peer`, `subject`, `via` fields.
+   */
+  protected record(context: ExecutionContext, verdict: GuardVerdict): void {
+    const kind = callKindOf(context);
+    const peer = peerAddressOf(kind.socket(context));
+    const route = kind.route(context);
+    const { outcome, mode, reason, decision, why, subject, via } = verdict;
+    this.events?.guardDecisions.next({ route, peer, outcome, mode, reason, rule: decision?.rule, via, subject, detail: why });
+    if (outcome === 'allowed') return;
+    const audited = outcome === 'audited';
+    const what = logSafe(kind.describe(context), 200);
+    const host = peerHostOf(peer);
+    const words = logSafe(why ?? reason ?? 'refused', 800);
+    const head = audited ? 'audit mode: would refuse' : kind.refused(verdict.status ?? 403);
+    const tail = audited ? '; let in' : '';
+    // A malformed forwarded header names the trusted proxy that sent it.
+    const sender = verdict.status === 400 && verdict.proxy ? ` (trusted proxy ${logSafe(verdict.proxy.subject)})` : '';
+    const fields = {
+      event: audited ? 'guard_audited' : 'guard_refused',
+      reason: reason ?? 'policy',
+      rule: decision?.rule,
+      route: logSafe(route, 200),
+      peer,
+      subject: subject !== undefined ? logSafe(subject) : undefined,
+      via,
+    };
+    (audited ? this.auditLines : this.refusalLines).report(
+      [host, what, why].join('\u0000'),
+      () => `${head} ${what} from ${peer}${sender}: ${words}${tail}`,
+      (repeats, seconds) => `${head} ${what} from ${host}: ${words}: and ${repeats} more in the last ${seconds} s${tail}`,
       fields,
-      { ...fields, peer: peerHostOf(peer) },
+      { ...fields, peer: host },
       fairnessScope(peer, fields.subject),
     );
-    throw new BadRequestException({ statusCode: 400, message: reason });
-  }
-
-  /** Audit mode: says what would have been refused, counts it, and lets the caller in. */
-  protected audit(context: ExecutionContext, why: string, identity: ClientIdentity, reason: GuardRefusalReason, via: 'tls' | 'proxy'): void {
-    const peer = this.report(context, { outcome: 'audited', reason, mode: 'audit', via, subject: identity.subject });
-    const what = logSafe(describeInvocation(context), 200);
-    const fields = guardFields('guard_audited', reason, context, peer, identity.subject, via);
-    this.auditLines.report(
-      [peerHostOf(peer), what, why].join('\u0000'),
-      () => `audit mode: would refuse ${what} from ${peer}: ${logSafe(why, 800)}; let in`,
-      (repeats, seconds) => `audit mode: would refuse ${what} from ${peerHostOf(peer)}: ${logSafe(why, 800)}: and ${repeats} more in the last ${seconds} s; let in`,
-      fields,
-      { ...fields, peer: peerHostOf(peer) },
-      fairnessScope(peer, fields.subject),
-    );
-  }
-
-  /** Tells MtlsEvents about a decision; returns the peer address it named. */
-  private report(
-    context: ExecutionContext,
-    decision: { outcome: 'allowed' | 'refused' | 'audited'; mode: PolicyMode; reason?: GuardRefusalReason; via?: 'tls' | 'proxy'; subject?: string },
-  ): string {
-    const peer = peerAddressOf(socketOf(context));
-    this.events?.guardDecisions.next({ route: routeOf(context), peer, ...decision });
-    return peer;
   }
 }
 
 /** A caller with a verified certificate (its own, or one a trusted proxy forwarded). */
 type VerifiedCaller = Extract<CallerState, { status: 'verified' }>;
 
-/** Why a verified caller does not pass: the reason code and the words for the log. */
-interface GuardProblem {
-  reason: GuardRefusalReason;
-  why: string;
+/** The refusal of a caller without a verified certificate (in every mode): none, unverified, unreadable, or a malformed forwarded header. */
+function unverifiedVerdict(caller: Exclude<CallerState, VerifiedCaller>, mode: PolicyMode): GuardVerdict {
+  switch (caller.status) {
+    case 'none':
+      return { outcome: 'refused', mode, reason: 'no-certificate', why: 'no client certificate', status: 403, message: NO_CERTIFICATE_MESSAGE };
+    case 'unverified': {
+      // Nothing of an unverified certificate is parsed: OpenSSL's rendering of its subject, cut short, for the log.
+      const what = caller.via === 'proxy' ? caller.reason : `certificate not verified (${caller.reason})`;
+      return {
+        outcome: 'refused',
+        mode,
+        reason: 'unverified',
+        why: `${what}, presented subject ${logSafe(caller.subject)}${proxyNote(caller.proxy)}`,
+        via: caller.via ?? 'tls',
+        status: 403,
+        message: NO_CERTIFICATE_MESSAGE,
+      };
+    }
+    case 'unreadable':
+      return {
+        outcome: 'refused',
+        mode,
+        reason: 'unreadable',
+        why: `subject could not be parsed: ${logSafe(caller.reason)} (presented subject ${logSafe(caller.subject)})${proxyNote(caller.proxy)}`,
+        via: caller.via ?? 'tls',
+        status: 403,
+        message: SUBJECT_NOT_RECOGNIZED_MESSAGE,
+      };
+    case 'malformed':
+      // What is wrong with the header is the answer too: it is the proxy's, and it says nothing of the policy.
+      return { outcome: 'refused', mode, reason: 'malformed-forwarded-header', why: caller.reason, subject: caller.proxy.subject, via: 'proxy', proxy: caller.proxy, status: 400, message: caller.reason };
+  }
 }
 
 /** True for a promise (or any thenable): what may wait, as opposed to an answer at hand. */
@@ -289,15 +304,6 @@ interface RouteMetadata {
   mode?: PolicyMode;
 }
 
-/**
- * The fields of a guard log line for JSON logs: `event`, `reason` (a
- * GuardRefusalReason code), `route` (declared, never the raw URL), `peer`,
- * `subject`, `via`; never the policy.
- */
-function guardFields(event: string, reason: string, context: ExecutionContext, peer: string, subject: string | undefined, via: 'tls' | 'proxy' | undefined) {
-  return { event, reason, route: logSafe(routeOf(context), 200), peer, subject: subject !== undefined ? logSafe(subject) : undefined, via };
-}
-
 /** Whose line it is for the summariser's fairness: the peer host (an IPv6 /64 as one), and the subject (escaped) it presented when there is one. */
 function fairnessScope(peer: string, subject: string | undefined): ReportScope {
   const host = peerGroupOf(peerHostOf(peer));
@@ -307,15 +313,4 @@ function fairnessScope(peer: string, subject: string | undefined): ReportScope {
 /** `, forwarded by the trusted proxy CN=envoy` for log lines about a forwarded identity. */
 function proxyNote(proxy: ClientIdentity | undefined): string {
   return proxy ? `, forwarded by the trusted proxy ${logSafe(proxy.subject)}` : '';
-}
-
-/**
- * An RpcException with the article's message, so a ClientProxy caller gets
- * `{ status: 'error', message }`. Loaded here, not at the top: only an RPC
- * context gets here, and then @nestjs/microservices is installed.
- */
-function rpcRefusal(message: string): Error {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { RpcException } = require('@nestjs/microservices') as typeof import('@nestjs/microservices');
-  return new RpcException(message);
 }

@@ -16,7 +16,7 @@ import { forwardedHeaderNames, forwardedHeaderText, readForwardedCertificate, ty
 import { IdentityCache } from '../identity/identity-cache';
 import { identityFromCertificate } from '../identity/identity-from-certificate';
 import { peerCertificateState, type PeerCertificateState } from '../identity/peer-identity';
-import { socketOf } from './socket-of-context';
+import { callKindOf, socketOf } from './call-context';
 
 /**
  * Who the caller of one request or message is, and where that came from:
@@ -30,6 +30,16 @@ export type CallerState =
   | { status: 'unreadable'; reason: string; subject?: string; via?: 'tls' | 'proxy'; proxy?: ClientIdentity }
   | { status: 'verified'; identity: ClientIdentity; via: 'tls' | 'proxy'; proxy?: ClientIdentity }
   | { status: 'malformed'; reason: string; proxy: ClientIdentity };
+
+/** The caller state of a TLS peer's own verified certificate, one per peer state (which is cached per connection): none made per request. */
+const tlsCallers = new WeakMap<PeerCertificateState, CallerState>();
+
+/** `{ status: 'verified', identity, via: 'tls' }` for a verified peer state, made once per state. */
+export function tlsCallerOf(direct: Extract<PeerCertificateState, { status: 'verified' }>): CallerState {
+  let caller = tlsCallers.get(direct);
+  if (!caller) tlsCallers.set(direct, (caller = { status: 'verified', identity: direct.identity, via: 'tls' }));
+  return caller;
+}
 
 /** A forwarded certificate that verified: its identity, until when that holds, for which material. */
 interface VerifiedForward {
@@ -126,9 +136,9 @@ export class MtlsIdentitySource {
   identify(context: ExecutionContext, direct: PeerCertificateState = peerCertificateState(socketOf(context), this.dnFormat())): CallerState | Promise<CallerState> {
     if (direct.status !== 'verified') return direct.status === 'none' ? direct : { ...direct, via: 'tls' };
     const options = this.options();
-    const self: CallerState = { status: 'verified', identity: direct.identity, via: 'tls' };
-    if (!options?.forwardedCertHeader || context.getType<string>() !== 'http') return self;
-    const headers = context.switchToHttp().getRequest<{ headers?: RequestHeaders } | undefined>()?.headers;
+    const self = tlsCallerOf(direct);
+    if (!options?.forwardedCertHeader) return self;
+    const headers = callKindOf(context).headers(context); // where a proxy can forward a certificate: HTTP only
     if (!headers || !this.isTrustedProxy(direct.identity)) return self; // the header of anyone else is ignored (and removed by the filter)
     const raw = forwardedHeaderText(headers, options.forwardedCertHeader);
     if (raw === undefined) return self; // a trusted proxy without the header is judged as itself
@@ -164,7 +174,8 @@ export class MtlsIdentitySource {
 
   private async judgeForwarded(leaf: X509Certificate, intermediates: X509Certificate[], snapshot: MtlsMaterialSnapshot): Promise<VerifiedForward> {
     const { material, generation } = snapshot;
-    const subject = leaf.subject.replace(/\n/g, ', ');
+    // As the TLS path logs a presented subject (presentedSubject): OpenSSL's rendering, most specific RDN first.
+    const subject = leaf.subject.split('\n').reverse().join(',');
     // The application's own revocation checking (CRL files, distribution points, OCSP; it reports its checks), when it has any.
     // With the intermediates we know: the proxy may have forwarded the leaf alone.
     const revocation = this.revocation?.active ? revocationLookupOf(this.revocation, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;

@@ -1,5 +1,12 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ClientIdentity } from '../identity/client-identity.interface';
+import { callKindOf } from './call-context';
+
+/** What a guard left for one request or message: the identity it admitted, and which guard class did. */
+interface Judged {
+  readonly identity: ClientIdentity;
+  readonly by?: object;
+}
 
 /**
  * Where the guard leaves the identity it admitted (and which guard class
@@ -9,19 +16,21 @@ import type { ClientIdentity } from '../identity/client-identity.interface';
  * whose prototype Express replaced) costs several microseconds, an entry
  * here a fraction of one on either adapter.
  */
-const judged = new WeakMap<object, { identity: ClientIdentity; by?: object }>();
+const judged = new WeakMap<object, Judged>();
 
-/** The object that stands for one request or message: the HTTP request, or the RPC context. */
-function carrierOf(context: ExecutionContext): object | undefined {
-  const type = context.getType<string>();
-  const carrier: unknown = type === 'http' ? context.switchToHttp().getRequest() : type === 'rpc' ? context.switchToRpc().getContext() : undefined;
-  return typeof carrier === 'object' && carrier !== null ? carrier : undefined;
+/** The entry of an identity admitted by a guard class, made once per identity (not per request). */
+const entries = new WeakMap<ClientIdentity, Judged>();
+
+function entryOf(identity: ClientIdentity, by: object | undefined): Judged {
+  let entry = entries.get(identity);
+  if (!entry || entry.by !== by) entries.set(identity, (entry = { identity, by }));
+  return entry;
 }
 
 /** Remembers the identity the guard admitted for this request or message (and which guard class did). */
 export function rememberJudgedCaller(context: ExecutionContext, identity: ClientIdentity, guard?: object): void {
-  const carrier = carrierOf(context);
-  if (carrier) judged.set(carrier, { identity, by: guard });
+  const carrier = callKindOf(context).carrier(context);
+  if (carrier) judged.set(carrier, entryOf(identity, guard));
 }
 
 /**
@@ -30,12 +39,12 @@ export function rememberJudgedCaller(context: ExecutionContext, identity: Client
  * one does not judge, log or count it again.
  */
 export function alreadyJudgedBy(context: ExecutionContext, guard: object): boolean {
-  const carrier = carrierOf(context);
+  const carrier = callKindOf(context).carrier(context);
   return carrier !== undefined && judged.get(carrier)?.by === guard;
 }
 
 /** The identity the guard admitted for this request or message; undefined when no ClientCertGuard ran. */
 export function judgedCaller(context: ExecutionContext): ClientIdentity | undefined {
-  const carrier = carrierOf(context);
+  const carrier = callKindOf(context).carrier(context);
   return carrier ? judged.get(carrier)?.identity : undefined;
 }

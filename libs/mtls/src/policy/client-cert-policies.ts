@@ -2,23 +2,31 @@ import type { DnFormat } from '../identity/client-identity.interface';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import { blockContains, formatIpBlock, parseIp, parseIpBlock, type IpBytes } from '../identity/ip-address';
 import { spiffeIdProblem, trustDomainProblem } from '../identity/spiffe-id';
+import { refusal, type ClientCertRefusal, type PolicyRuleCode } from './client-cert-decision';
 import type { ClientCertPolicy, ClientCertRequirement, ClientCertRule, OneOrMany } from './client-cert-policy';
 import { DnPattern, dnPatternsOf, withDnPatterns } from './dn-pattern';
-import { describePolicy, describedPolicy, explainPolicy, type PolicyExplanation } from './policy-explanation';
+import { decidePolicy, describePolicy, describedPolicy, explainPolicy, type PolicyExplanation } from './policy-explanation';
 
 /** Any verified client certificate. */
-export const anyVerifiedClient: ClientCertPolicy = describedPolicy(
-  () => true,
-  'any verified certificate',
-  () => ({ allowed: true, reason: 'any verified certificate is admitted' }),
-);
+export const anyVerifiedClient: ClientCertPolicy = describedPolicy(() => true, {
+  rule: 'custom',
+  description: 'any verified certificate',
+  refuse: () => {
+    throw new Error('anyVerifiedClient refuses nobody');
+  },
+  explain: () => ({ allowed: true, reason: 'any verified certificate is admitted' }),
+});
+
+/** The one refusal of {@link denyEveryClient}. */
+const DENIED = refusal('deny', 'nobody (defaultPolicy deny)', undefined, 'nobody is admitted (defaultPolicy deny)');
 
 /** Nobody: what routes without a policy get under a global guard with `defaultPolicy: 'deny'`. */
-export const denyEveryClient: ClientCertPolicy = describedPolicy(
-  () => false,
-  'nobody (defaultPolicy deny)',
-  () => ({ allowed: false, reason: 'nobody is admitted (defaultPolicy deny)' }),
-);
+export const denyEveryClient: ClientCertPolicy = describedPolicy(() => false, {
+  rule: 'deny',
+  description: 'nobody (defaultPolicy deny)',
+  refuse: () => DENIED,
+  explain: () => ({ allowed: false, reason: DENIED.reason }),
+});
 
 /**
  * Refuses RegExps with the `g` or `y` flag: they keep `lastIndex` between
@@ -73,26 +81,51 @@ function dnEntry(pattern: RegExp | string, where: string): Entry {
 }
 
 /**
- * A policy over one kind of value of the certificate: admitted when any of
- * its values matches any entry.
+ * Why a field of the certificate does not satisfy its rule, as go-spiffe's
+ * authorizers say it (`unexpected ID ...`): `label` (`SPIFFE ID`), what the
+ * certificate has (`found`, the values joined; undefined when it has none,
+ * then `missing` says so), and apart from the reason, what the rule admits
+ * (`expected`, without the label): the reason is what the guard logs, and
+ * the log never holds a policy.
  */
-function valuePolicy(label: string, entries: Entry[], valuesOf: (identity: ClientIdentity) => Value[], missing: (identity: ClientIdentity) => string): ClientCertPolicy {
-  const description = (format: DnFormat) => `${label} ${entries.map((e) => textOf(e, format)).join(' or ')}`;
+function fieldRefusal(rule: PolicyRuleCode, label: string, expected: string, found: string | undefined, missing: string): ClientCertRefusal {
+  return refusal(rule, expected, found, found === undefined ? missing : `unexpected ${label} ${found}`);
+}
+
+/** A refusal in full words, the policy included (what explanations say): `SPIFFE ID spiffe://a does not satisfy: SPIFFE ID is spiffe://b`. */
+function fieldExplanation(label: string, refused: ClientCertRefusal): PolicyExplanation {
+  const description = `${label} ${refused.expected}`;
+  return { allowed: false, reason: refused.found === undefined ? `${refused.reason}; wanted: ${description}` : `${label} ${refused.found} does not satisfy: ${description}` };
+}
+
+/**
+ * A policy over one kind of value of the certificate: admitted when any of
+ * its values matches any entry; a refusal names `rule` (the field).
+ */
+function valuePolicy(rule: PolicyRuleCode, label: string, entries: Entry[], valuesOf: (identity: ClientIdentity) => Value[], missing: (identity: ClientIdentity) => string): ClientCertPolicy {
+  const expected = (format: DnFormat) => entries.map((e) => textOf(e, format)).join(' or ');
+  const description = (format: DnFormat) => `${label} ${expected(format)}`;
+  const refuse = (identity: ClientIdentity): ClientCertRefusal => {
+    const values = valuesOf(identity);
+    return fieldRefusal(rule, label, expected(formatOf(identity)), values.length === 0 ? undefined : values.map((v) => v.shown).join(', '), missing(identity));
+  };
   const policy = describedPolicy(
     (identity) => {
       const format = formatOf(identity);
       return valuesOf(identity).some((v) => entries.some((e) => e.test(v.key, format)));
     },
-    description,
-    (identity): PolicyExplanation => {
-      const format = formatOf(identity);
-      const values = valuesOf(identity);
-      if (values.length === 0) return { allowed: false, reason: `${missing(identity)}; wanted: ${description(format)}` };
-      for (const v of values) {
-        const hit = entries.find((e) => e.test(v.key, format));
-        if (hit) return { allowed: true, reason: `${label} ${v.shown} ${textOf(hit, format)}` };
-      }
-      return { allowed: false, reason: `${label} ${values.map((v) => v.shown).join(', ')} does not satisfy: ${description(format)}` };
+    {
+      rule,
+      description,
+      refuse,
+      explain: (identity): PolicyExplanation => {
+        const format = formatOf(identity);
+        for (const v of valuesOf(identity)) {
+          const hit = entries.find((e) => e.test(v.key, format));
+          if (hit) return { allowed: true, reason: `${label} ${v.shown} ${textOf(hit, format)}` };
+        }
+        return fieldExplanation(label, refuse(identity));
+      },
     },
   );
   return withDnPatterns(policy, entries.flatMap((e) => (e.dnPattern ? [e.dnPattern] : [])));
@@ -115,11 +148,11 @@ export function issuerMatches(pattern: RegExp | string): ClientCertPolicy {
 }
 
 function subjectPolicy(pattern: RegExp | string, where: string): ClientCertPolicy {
-  return valuePolicy('subject DN', [dnEntry(pattern, where)], (i) => [same(i.subject)], () => 'no subject DN');
+  return valuePolicy('subject', 'subject DN', [dnEntry(pattern, where)], (i) => [same(i.subject)], () => 'no subject DN');
 }
 
 function issuerPolicy(pattern: RegExp | string, where: string): ClientCertPolicy {
-  return valuePolicy('issuer DN', [dnEntry(pattern, where)], (i) => [same(i.issuer)], () => 'no issuer DN');
+  return valuePolicy('issuer', 'issuer DN', [dnEntry(pattern, where)], (i) => [same(i.issuer)], () => 'no issuer DN');
 }
 
 function textEntries(entries: Array<string | RegExp>, where: string, field: string, normalize: (s: string) => string = (s) => s, check?: (s: string) => string | undefined): Entry[] {
@@ -141,7 +174,7 @@ export function hasCommonName(...entries: Array<string | RegExp>): ClientCertPol
 }
 
 function commonNamePolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
-  return valuePolicy('CN', textEntries(entries, where, 'cn'), (i) => (i.commonName === undefined ? [] : [same(i.commonName)]), () => 'no CN in the subject');
+  return valuePolicy('cn', 'CN', textEntries(entries, where, 'cn'), (i) => (i.commonName === undefined ? [] : [same(i.commonName)]), () => 'no CN in the subject');
 }
 
 /** An OU of the subject equals or matches one of the entries. */
@@ -150,7 +183,7 @@ export function hasOrganizationalUnit(...entries: Array<string | RegExp>): Clien
 }
 
 function ouPolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
-  return valuePolicy('OU', textEntries(entries, where, 'ou'), (i) => (i.organizationalUnits ?? []).map(same), () => 'no OU in the subject');
+  return valuePolicy('ou', 'OU', textEntries(entries, where, 'ou'), (i) => (i.organizationalUnits ?? []).map(same), () => 'no OU in the subject');
 }
 
 const DNS_NAME = /^[A-Za-z0-9_*.-]{1,253}$/;
@@ -164,11 +197,12 @@ export function hasDnsName(...entries: Array<string | RegExp>): ClientCertPolicy
 function dnsPolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
   const checked = textEntries(entries, where, 'dns', dnsKey, (s) => (DNS_NAME.test(s) ? undefined : 'is not a DNS name'));
   // RegExps see the name as the certificate has it; strings compare lowercased.
-  return describedPolicyFromValues('DNS SAN', checked, entries, (i) => i.san.dns, dnsKey, () => 'no DNS SAN');
+  return describedPolicyFromValues('dns', 'DNS SAN', checked, entries, (i) => i.san.dns, dnsKey, () => 'no DNS SAN');
 }
 
 /** As valuePolicy, for fields whose strings compare normalised while RegExps test the value as written. */
 function describedPolicyFromValues(
+  rule: PolicyRuleCode,
   label: string,
   checked: Entry[],
   raw: Array<string | RegExp>,
@@ -181,7 +215,7 @@ function describedPolicyFromValues(
     if (original instanceof RegExp) return entry;
     return { text: entry.text, test: (v, format) => entry.test(normalize(v), format) };
   });
-  return valuePolicy(label, entries, (i) => valuesOf(i).map(same), missing);
+  return valuePolicy(rule, label, entries, (i) => valuesOf(i).map(same), missing);
 }
 
 /** A URI SAN equals or matches one of the entries. */
@@ -190,7 +224,7 @@ export function hasUri(...entries: Array<string | RegExp>): ClientCertPolicy {
 }
 
 function uriPolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
-  return valuePolicy('URI SAN', textEntries(entries, where, 'uri', (s) => s, (s) => (/\s/.test(s) ? 'has white space' : undefined)), (i) => i.san.uri.map(same), () => 'no URI SAN');
+  return valuePolicy('uri', 'URI SAN', textEntries(entries, where, 'uri', (s) => s, (s) => (/\s/.test(s) ? 'has white space' : undefined)), (i) => i.san.uri.map(same), () => 'no URI SAN');
 }
 
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
@@ -206,7 +240,7 @@ export function hasEmail(...entries: Array<string | RegExp>): ClientCertPolicy {
 
 function emailPolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
   const checked = textEntries(entries, where, 'email', emailKey, (s) => (EMAIL.test(s) ? undefined : 'is not an e-mail address (local@domain)'));
-  return describedPolicyFromValues('email SAN', checked, entries, (i) => i.san.email, emailKey, () => 'no e-mail SAN');
+  return describedPolicyFromValues('email', 'email SAN', checked, entries, (i) => i.san.email, emailKey, () => 'no e-mail SAN');
 }
 
 /** The IP SANs of an identity as bytes (parsed once per identity). */
@@ -242,20 +276,23 @@ function ipPolicy(entries: string[], where: string): ClientCertPolicy {
     }
   });
   const texts = blocks.map((b) => `${b.prefix === b.bytes.length * 8 ? 'is' : 'in'} ${formatIpBlock(b)}`);
-  const description = `IP SAN ${texts.join(' or ')}`;
-  return describedPolicy(
-    (identity) => ipValues(identity).some((ip) => blocks.some((b) => blockContains(b, ip.bytes))),
-    description,
-    (identity) => {
-      const ips = ipValues(identity);
-      if (ips.length === 0) return { allowed: false, reason: `no IP SAN; wanted: ${description}` };
-      for (const ip of ips) {
+  const expected = texts.join(' or ');
+  const refuse = (identity: ClientIdentity) => {
+    const ips = ipValues(identity);
+    return fieldRefusal('ip', 'IP SAN', expected, ips.length === 0 ? undefined : ips.map((ip) => ip.text).join(', '), 'no IP SAN');
+  };
+  return describedPolicy((identity) => ipValues(identity).some((ip) => blocks.some((b) => blockContains(b, ip.bytes))), {
+    rule: 'ip',
+    description: `IP SAN ${expected}`,
+    refuse,
+    explain: (identity) => {
+      for (const ip of ipValues(identity)) {
         const n = blocks.findIndex((b) => blockContains(b, ip.bytes));
         if (n >= 0) return { allowed: true, reason: `IP SAN ${ip.text} ${texts[n]}` };
       }
-      return { allowed: false, reason: `IP SAN ${ips.map((ip) => ip.text).join(', ')} does not satisfy: ${description}` };
+      return fieldExplanation('IP SAN', refuse(identity));
     },
-  );
+  });
 }
 
 /** Why an identity has no SPIFFE ID, for explanations. */
@@ -291,7 +328,7 @@ export function hasSpiffeId(...entries: Array<string | RegExp>): ClientCertPolic
 
 function spiffeIdPolicy(entries: Array<string | RegExp>, where: string): ClientCertPolicy {
   if (entries.length === 0) throw new TypeError(`${where}: spiffeId is an empty list, which would admit nobody`);
-  return valuePolicy('SPIFFE ID', entries.map((e) => spiffeEntry(e, where)), (i) => (i.spiffeId === undefined ? [] : [same(i.spiffeId)]), noSpiffeId);
+  return valuePolicy('spiffeId', 'SPIFFE ID', entries.map((e) => spiffeEntry(e, where)), (i) => (i.spiffeId === undefined ? [] : [same(i.spiffeId)]), noSpiffeId);
 }
 
 /** The SPIFFE ID belongs to one of the trust domains (`example.org` or `spiffe://example.org`). */
@@ -314,7 +351,7 @@ function trustDomainPolicy(domains: string[], where: string): ClientCertPolicy {
     const slash = rest.indexOf('/');
     return [same(slash < 0 ? rest : rest.slice(0, slash))];
   };
-  return valuePolicy('SPIFFE trust domain', entries, domainOf, noSpiffeId);
+  return valuePolicy('spiffeTrustDomain', 'SPIFFE trust domain', entries, domainOf, noSpiffeId);
 }
 
 const FINGERPRINT_PLAIN = /^[0-9A-Fa-f]{64}$/;
@@ -335,39 +372,58 @@ function fingerprintPolicy(pins: string[], where: string): ClientCertPolicy {
     const wanted = fingerprintKey(pin);
     return { text: `is ${wanted}`, test: (v) => v === wanted };
   });
-  return valuePolicy('SHA-256 fingerprint', entries, (i) => [{ shown: fingerprintKey(i.fingerprint256), key: fingerprintKey(i.fingerprint256) }], () => 'no fingerprint');
+  return valuePolicy('fingerprint256', 'SHA-256 fingerprint', entries, (i) => [{ shown: fingerprintKey(i.fingerprint256), key: fingerprintKey(i.fingerprint256) }], () => 'no fingerprint');
 }
 
 /** Allows when any policy allows. `anyOf()` with no policy allows nobody (fails closed). */
 export function anyOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
   const description = (format: DnFormat) =>
     policies.length === 0 ? 'nobody (an empty anyOf)' : policies.length === 1 ? describePolicy(policies[0], format) : `any of: ${policies.map((p) => `(${describePolicy(p, format)})`).join(' or ')}`;
-  const policy = describedPolicy(
-    (identity) => policies.some((p) => p(identity)),
+  const refuse = (identity: ClientIdentity): ClientCertRefusal => {
+    const expected = description(formatOf(identity));
+    if (policies.length === 0) return refusal('anyOf', expected, undefined, 'an empty anyOf admits nobody');
+    const parts = policies.map((p) => decidePolicy(p, identity)).filter((d): d is ClientCertRefusal => !d.allowed);
+    // Every alternative refused when the test ran; one that admits now (a function of your own that changed its mind) does not undo that.
+    if (parts.length === 1 && policies.length === 1) return parts[0];
+    return refusal('anyOf', expected, undefined, `no alternative admits it: ${parts.map((p) => p.reason).join('; ')}`, parts);
+  };
+  const policy = describedPolicy((identity) => policies.some((p) => p(identity)), {
+    rule: 'anyOf',
     description,
-    (identity) => {
+    refuse,
+    explain: (identity) => {
       const parts = policies.map((p) => explainPolicy(p, identity));
       const decided = parts.find((p) => p.allowed);
       if (decided) return { allowed: true, reason: decided.reason, parts };
-      return { allowed: false, reason: policies.length === 0 ? 'an empty anyOf admits nobody' : 'no alternative admits it', parts };
+      return { allowed: false, reason: policies.length === 0 ? refuse(identity).reason : 'no alternative admits it', parts };
     },
-  );
+  });
   return withDnPatterns(policy, policies.flatMap(dnPatternsOf));
 }
 
-/** Allows when every policy allows. `allOf()` with no policy allows nobody (fails closed). */
+/** Allows when every policy allows. `allOf()` with no policy allows nobody (fails closed). A refusal is the first refusing part's. */
 export function allOf(...policies: ClientCertPolicy[]): ClientCertPolicy {
   const description = (format: DnFormat) => (policies.length === 0 ? 'nobody (an empty allOf)' : policies.map((p) => describePolicy(p, format)).join(' and '));
-  const policy = describedPolicy(
-    (identity) => policies.length > 0 && policies.every((p) => p(identity)),
+  const refuse = (identity: ClientIdentity): ClientCertRefusal => {
+    if (policies.length === 0) return refusal('allOf', description(formatOf(identity)), undefined, 'an empty allOf admits nobody');
+    for (const p of policies) {
+      const decision = decidePolicy(p, identity);
+      if (!decision.allowed) return decision;
+    }
+    // A part refused when the test ran and admits now (a function of your own that changed its mind): still refused.
+    return refusal('allOf', description(formatOf(identity)), undefined, 'a part refused it, then admitted it: refused');
+  };
+  const policy = describedPolicy((identity) => policies.length > 0 && policies.every((p) => p(identity)), {
+    rule: 'allOf',
     description,
-    (identity) => {
-      if (policies.length === 0) return { allowed: false, reason: 'an empty allOf admits nobody', parts: [] };
+    refuse,
+    explain: (identity) => {
+      if (policies.length === 0) return { allowed: false, reason: refuse(identity).reason, parts: [] };
       const parts = policies.map((p) => explainPolicy(p, identity));
       const failed = parts.find((p) => !p.allowed);
       return failed ? { allowed: false, reason: failed.reason, parts } : { allowed: true, reason: parts.map((p) => p.reason).join('; '), parts };
     },
-  );
+  });
   return withDnPatterns(policy, policies.flatMap(dnPatternsOf));
 }
 

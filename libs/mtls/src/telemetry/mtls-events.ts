@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
+import type { PolicyRuleCode } from '../policy/client-cert-decision';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 import type { TlsRefusal } from './tls-refusal';
 
@@ -24,8 +25,16 @@ export interface GuardDecision {
    * `audit`, so the caller was let in.
    */
   outcome: 'allowed' | 'refused' | 'audited';
-  /** For `refused` and `audited`: why. */
+  /** For `refused` and `audited`: why (a bounded code). */
   reason?: GuardRefusalReason;
+  /** For reason `policy`: which rule of the policy refused (a bounded code: the rule field, `anyOf`, `deny`, `custom`...). */
+  rule?: PolicyRuleCode;
+  /**
+   * For `refused` and `audited`: the reason in words, as the log line says
+   * it (`SPIFFE ID spiffe://example.org/event-service does not satisfy: ...`).
+   * It holds what the caller presented: never use it as a metric label.
+   */
+  detail?: string;
   /** The route's policy mode: `enforce` or `audit`. */
   mode: 'enforce' | 'audit';
   /** Where the caller's identity came from: its own TLS connection, or a certificate forwarded by the trusted proxy. */

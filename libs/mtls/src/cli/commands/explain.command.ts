@@ -1,7 +1,8 @@
 import { identityFromCertificate } from '../../identity/identity-from-certificate';
 import { anyOf, requirementFromText } from '../../policy/client-cert-policies';
 import { checkPolicyDnPatterns } from '../../policy/dn-pattern';
-import { describePolicy, explainPolicy, type PolicyExplanation } from '../../policy/policy-explanation';
+import { decidePolicy, describePolicy, explainPolicy, type PolicyExplanation } from '../../policy/policy-explanation';
+import { policyRefusalWords } from '../../guard/guard-verdict';
 import { readCertificateFile } from '../certificate-file';
 import { type CliCommand, type CliIo, CommandError, dnFormatOption, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
@@ -11,7 +12,9 @@ export const EXPLAIN_REFUSED = 3;
 const HELP = `Usage: mtls explain CERT --policy POLICY [--policy POLICY]... [--password P] [--alias A] [--dn-format jdk]
 
 Says whether ClientCertGuard would admit a caller presenting CERT under
-POLICY, and which part of the policy decided. CERT is PEM, DER, PKCS#12 or
+POLICY, and which part of the policy decided: for a refusal, the reason the
+rule that refused, what it wanted, what CERT has, and the line the guard
+logs (which names the rule and what CERT has, never the policy). CERT is PEM, DER, PKCS#12 or
 JKS (the first certificate, or the key entry --alias). The chain and the
 validity are not checked here: the TLS handshake does that before any policy.
 
@@ -85,20 +88,28 @@ export const explainCommand: CliCommand = {
     } catch (err) {
       throw new CommandError(`${file}: its names cannot be read as the guard reads them, so every policy refuses it: ${(err as Error).message}`);
     }
+    // The decision is the guard's (it logs its reason); the explanation adds which part admitted, and every part weighed.
+    const decision = decidePolicy(policy, identity);
     const explanation = explainPolicy(policy, identity);
     const lines = [
       `subject: ${identity.subject}`,
       `spiffe:  ${identity.spiffeId ?? (identity.san.uri.length > 1 ? `none (${identity.san.uri.length} URI SANs; an X509-SVID has exactly one)` : 'none')}`,
       `policy:  ${describePolicy(policy, dnFormat)}`,
-      `result:  ${explanation.allowed ? 'admitted' : 'refused'}`,
-      `because: ${explanation.reason}`,
+      `result:  ${decision.allowed ? 'admitted' : 'refused'}`,
+      `because: ${explanation.allowed === decision.allowed ? explanation.reason : decision.allowed ? 'admitted' : decision.reason}`,
     ];
+    if (!decision.allowed) {
+      lines.push(`rule:    ${decision.rule}`, `wanted:  ${decision.expected}`);
+      if (decision.found !== undefined) lines.push(`found:   ${decision.found}`);
+      // What ClientCertGuard's refusal line says (without the policy), to find it in the logs.
+      lines.push(`logged:  ${policyRefusalWords(decision, identity)}`);
+    }
     const parts = partLines(explanation);
     if (parts.length > 1) lines.push('parts:', ...parts);
     const now = Date.now();
     if (identity.validTo.getTime() < now) lines.push(`note: the certificate expired on ${identity.validTo.toISOString()}: the TLS handshake refuses it before any policy`);
     else if (identity.validFrom.getTime() > now) lines.push(`note: the certificate is not valid before ${identity.validFrom.toISOString()}: the TLS handshake refuses it before any policy`);
     io.stdout.write(`${lines.join('\n')}\n`);
-    return explanation.allowed ? 0 : EXPLAIN_REFUSED;
+    return decision.allowed ? 0 : EXPLAIN_REFUSED;
   },
 };

@@ -1,0 +1,155 @@
+import { BadRequestException, type ExecutionContext } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import type { RequestHeaders } from '../identity/forwarded/forwarded-certificate';
+import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
+import { declaredPatternOf } from './declared-pattern';
+import { connectionSocketOf } from '../identity/connection-socket';
+
+/** What a refusal answers: 403 (no or refused certificate), 400 (the trusted proxy's header cannot be read). */
+export type RefusalStatus = 403 | 400;
+
+/**
+ * How ClientCertGuard and the identity source read one call (an HTTP
+ * request, a microservice message), whatever carries it: the one place that
+ * knows the transports. `callKindOf(context)` picks the kind by
+ * `context.getType()`; each kind reads Nest's arguments by index (what
+ * `switchToHttp()` and `switchToRpc()` return, without the three closures
+ * they assign to the context on every call), so nothing here allocates for
+ * an admitted call.
+ *
+ * Adding a transport is adding a kind here: gRPC arrives as type `rpc` with
+ * the arguments `[data, metadata, call]` (tell it from TCP by the call
+ * object in the third argument; the peer certificate is in the call's auth
+ * context; refuse with an RpcException carrying PERMISSION_DENIED); a
+ * WebSocket gateway as type `ws` with `[client, data]` (the socket of the
+ * upgraded request; refuse with a WsException).
+ */
+export interface CallKind {
+  /** `http`, `rpc`, or the context's type for a transport nest-mtls does not read. */
+  readonly name: string;
+  /** The connection the call arrived on: with TLS, the TLSSocket the caller's certificate is read from. */
+  socket(context: ExecutionContext): Socket | undefined;
+  /** The object that stands for this one call (the HTTP request, the RPC context): the admitted identity is kept by it for @ClientCert(). */
+  carrier(context: ExecutionContext): object | undefined;
+  /** The route as declared, never the raw URL or pattern text (a bounded metric label): `/users/:id`, `{"cmd":"get_user"}`. */
+  route(context: ExecutionContext): string;
+  /** What the log calls the call: `GET /users/1?x=2`, `RPC {"cmd":"get_user"}`. */
+  describe(context: ExecutionContext): string;
+  /** The request's headers, where a trusted proxy forwards certificates (HTTP only). */
+  headers(context: ExecutionContext): RequestHeaders | undefined;
+  /** How the log names a refusal: the HTTP status over HTTP, `refused` where there is none. */
+  refused(status: RefusalStatus): string;
+  /** The exception that refuses the call, telling the caller `message` and nothing else. */
+  refusal: (status: RefusalStatus, message: string) => Error;
+}
+
+interface HttpRequestLike {
+  raw?: { socket?: Socket };
+  socket?: Socket;
+  method?: string;
+  originalUrl?: string;
+  url?: string;
+  route?: { path?: unknown };
+  routeOptions?: { url?: unknown };
+  headers?: RequestHeaders;
+}
+
+interface RpcContextLike {
+  getSocketRef?: () => { socket?: Socket } | undefined;
+  getPattern?: () => unknown;
+}
+
+const handlerName = (context: ExecutionContext) => `${context.getClass().name}.${context.getHandler().name}`;
+
+const asObject = (value: unknown): object | undefined => (typeof value === 'object' && value !== null ? value : undefined);
+
+/** HTTP on Express (`request.socket`) and Fastify (`request.raw.socket`, over HTTP/2 the session's TLS socket; `request.routeOptions.url`); arguments `[request, response, next]`. */
+const HTTP: CallKind = {
+  name: 'http',
+  socket: (context) => {
+    const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
+    // Over HTTP/2 `raw.socket` is a stand-in per stream; the connection is the session's TLS socket.
+    return connectionSocketOf(request?.raw?.socket ?? request?.socket);
+  },
+  carrier: (context) => asObject(context.getArgByIndex(0)),
+  route: (context) => {
+    const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
+    const path = request?.route?.path ?? request?.routeOptions?.url;
+    return typeof path === 'string' ? path : handlerName(context);
+  },
+  describe: (context) => {
+    const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
+    return `${request?.method ?? '?'} ${request?.originalUrl ?? request?.url ?? '?'}`;
+  },
+  headers: (context) => context.getArgByIndex<HttpRequestLike | undefined>(0)?.headers,
+  refused: (status) => String(status),
+  refusal: (status, message) => (status === 400 ? new BadRequestException({ statusCode: 400, message }) : new ClientCertForbiddenException(message)),
+};
+
+/**
+ * Nest microservices over TCP (`TcpContext.getSocketRef().socket`, our
+ * MtlsTcpServer's TLS socket); arguments `[data, context]`. Labelled by the
+ * handler's declared pattern, never the text the peer sent. Other RPC
+ * transports have no socket here: their callers have no certificate.
+ */
+const RPC: CallKind = {
+  name: 'rpc',
+  socket: (context) => {
+    const rpc = context.getArgByIndex<RpcContextLike | undefined>(1);
+    return typeof rpc?.getSocketRef === 'function' ? rpc.getSocketRef()?.socket : undefined;
+  },
+  carrier: (context) => asObject(context.getArgByIndex(1)),
+  route: (context) => declaredPatternOf(context.getHandler(), context.getArgByIndex<RpcContextLike | undefined>(1)) ?? handlerName(context),
+  describe: (context) => {
+    const rpc = context.getArgByIndex<RpcContextLike | undefined>(1);
+    const declared = declaredPatternOf(context.getHandler(), rpc);
+    if (declared !== undefined) return `RPC ${declared}`;
+    const pattern = typeof rpc?.getPattern === 'function' ? rpc.getPattern() : undefined;
+    return `RPC ${typeof pattern === 'string' ? pattern : JSON.stringify(pattern)}`;
+  },
+  headers: () => undefined,
+  refused: () => 'refused', // an HTTP status only over HTTP
+  refusal: (_status, message) => rpcRefusal(message),
+};
+
+/** A context of a type nest-mtls does not read (`ws`, `graphql`, ...): no socket, so no certificate; refused as over HTTP. */
+function otherKind(name: string): CallKind {
+  return {
+    name,
+    socket: () => undefined,
+    carrier: () => undefined,
+    route: handlerName,
+    describe: () => name,
+    headers: () => undefined,
+    refused: (status) => String(status),
+    refusal: HTTP.refusal,
+  };
+}
+
+const others = new Map<string, CallKind>();
+
+/** The kind of call a context is (see {@link CallKind}). */
+export function callKindOf(context: ExecutionContext): CallKind {
+  const type = context.getType<string>();
+  if (type === 'http') return HTTP;
+  if (type === 'rpc') return RPC;
+  let kind = others.get(type);
+  if (!kind) others.set(type, (kind = otherKind(String(type))));
+  return kind;
+}
+
+/** The connection a request or message arrived on (see {@link CallKind.socket}). */
+export function socketOf(context: ExecutionContext): Socket | undefined {
+  return callKindOf(context).socket(context);
+}
+
+/**
+ * An RpcException with the article's message, so a ClientProxy caller gets
+ * `{ status: 'error', message }`. Loaded here, not at the top: only an RPC
+ * context gets here, and then @nestjs/microservices is installed.
+ */
+function rpcRefusal(message: string): Error {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { RpcException } = require('@nestjs/microservices') as typeof import('@nestjs/microservices');
+  return new RpcException(message);
+}
