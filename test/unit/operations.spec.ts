@@ -1,4 +1,5 @@
-import { MtlsConfigError, MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting, mtlsOptionsFromEnv } from 'nest-mtls';
+import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting } from 'nest-mtls/app';
 import { mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { RecentSubjects } from 'nest-mtls/internal';
 import { resolveAdminOptions } from 'nest-mtls/internal';

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { MtlsModule } from 'nest-mtls';
 import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
-import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
+import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
 import { HomePageController } from './home-page.controller';
 import { UserServiceClient } from './user-service.client';
 

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { MtlsModule } from 'nest-mtls';
 import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
-import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
+import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
 import { HealthController } from './health.controller';
 import { UsersController } from './users.controller';
 import { UsersService } from './users.service';

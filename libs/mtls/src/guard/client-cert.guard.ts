@@ -43,9 +43,9 @@ import { routeOf } from './route-of-context';
 export class ClientCertGuard implements CanActivate {
   protected readonly logger = new Logger(ClientCertGuard.name);
   /** A flood of refused requests from one peer is one line, then a count per 10 s; one peer (host and subject) cannot crowd out another's lines. */
-  protected readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
+  private readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
   /** The same for callers audit mode lets in. */
-  protected readonly auditLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
+  private readonly auditLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
 
   /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
   protected readonly identities?: MtlsIdentitySource;
@@ -119,9 +119,13 @@ export class ClientCertGuard implements CanActivate {
    * Everything a verified caller must pass besides having a certificate:
    * endpoint identification of the TLS peer (when on), then the route's
    * policy. Returns why it does not pass, or undefined (with a promise when
-   * endpoint identification has to look an address up).
+   * endpoint identification has to look an address up). (Its types are
+   * written out: the declarations name no type that is not exported.)
    */
-  protected judge(context: ExecutionContext, caller: VerifiedCaller): GuardProblem | undefined | Promise<GuardProblem | undefined> {
+  protected judge(
+    context: ExecutionContext,
+    caller: Extract<CallerState, { status: 'verified' }>,
+  ): { reason: GuardRefusalReason; why: string } | undefined | Promise<{ reason: GuardRefusalReason; why: string } | undefined> {
     const { identity } = caller;
     const tlsPeer = caller.proxy ?? identity;
     const endpoint = this.identities?.checkEndpoint(socketOf(context), tlsPeer);

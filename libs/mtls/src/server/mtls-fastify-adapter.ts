@@ -9,9 +9,6 @@ import type { MtlsServing } from './mtls-serving';
 import { TlsServerBinding } from './tls-server-binding';
 import { HttpServerDrain } from '../shutdown/http-drain';
 
-/** The options object FastifyAdapter takes for an HTTPS server. */
-type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>;
-
 /**
  * Options of MtlsFastifyAdapter: Fastify's server options and FastifyAdapter's
  * own (`skipMiddie`, `multipart`, `logger`, `bodyLimit`, timeouts, router
@@ -20,7 +17,11 @@ type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<type
  * and MtlsModule supplies its TLS material; and `requestTimeout`, which is
  * MtlsModule's `requestTimeoutMs` on both adapters.
  */
-export type MtlsFastifyAdapterOptions = Omit<FastifyHttpsAdapterOptions, 'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory' | 'requestTimeout'>;
+export type MtlsFastifyAdapterOptions = Omit<
+  // The options object FastifyAdapter takes for an HTTPS server (written out: the declarations name no type of ours that is not exported).
+  Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>,
+  'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory' | 'requestTimeout'
+>;
 
 /** Options that would give Fastify a server other than ours. */
 const OWN_SERVER_OPTIONS = ['https', 'http', 'http2', 'serverFactory'] as const;
