@@ -3,17 +3,19 @@
  * `e2e` (test/e2e: real servers on loopback, the built services and package).
  * `npx jest --selectProjects unit` runs the fast half.
  *
- * Nest 12 ships ES modules only. Node 20 loads them from CommonJS
- * (require(esm)), but Jest's module runtime does not, so Jest compiles
- * @nestjs/* to CommonJS with the same ts-jest transformer as our sources.
+ * Nest 12 ships ES modules only. Node loads them from CommonJS
+ * (require(esm)), but Jest's module runtime does not: the package's own
+ * transformer (libs/mtls/jest-transformer.js, what `preset: 'nest-mtls'`
+ * gives a user's app) compiles our TypeScript with ts-jest and every ES
+ * module to CommonJS, so every test here runs through what the package ships.
  */
 const shared = {
   rootDir: '.',
   testEnvironment: 'node',
   transform: {
-    '^.+\\.[tj]s$': ['<rootDir>/test/support/jest-transformer.js', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
+    '^.+\\.[cm]?[tj]s$': ['<rootDir>/libs/mtls/jest-transformer.js', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  transformIgnorePatterns: [],
   // The package's entries, and `nest-mtls/internal` (libs/mtls/src/internal.ts: the internals tests may use).
   // No other deep path resolves: a test that imports libs/mtls/src/<folder>/<file> by path fails here.
   moduleNameMapper: {

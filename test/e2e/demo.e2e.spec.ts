@@ -33,6 +33,13 @@ function httpGet(port: number): Promise<{ status: number; body: string; type?: s
   });
 }
 
+/**
+ * A warning Node prints on a process's stderr: `(node:PID) [DEP0005] DeprecationWarning: ...`,
+ * `(node:PID) Warning: ...`. Deprecations differ between Node releases: none may come from our code
+ * or our dependencies on the Node that runs the tests.
+ */
+const NODE_WARNING = /\(node:\d+\) (\[\w+\] )?\w*Warning: .*/;
+
 /** The demo as a user runs it, and the demo services' answers when their upstream is gone. */
 describe('demo', () => {
   const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
@@ -54,6 +61,7 @@ describe('demo', () => {
           HOME_PAGE_ADMIN_PORT: String(homeAdmin),
           EVENT_ADMIN_PORT: String(eventAdmin),
           MTLS_DEV_PKI_DIR: join(pkiDir, 'pki'),
+          DEMO_VERBOSE: '1', // the services' own output too, for the warnings below
         },
       });
       let out = '';
@@ -85,8 +93,15 @@ describe('demo', () => {
       ].sort(),
     );
     expect(r.out).not.toMatch(/METRICS NOT AS EXPECTED/);
+    expect(r.out).toContain('--- user-service output ---');
+    expect(r.out.match(NODE_WARNING)?.[0]).toBeUndefined(); // e.g. a deprecation on this Node release
     expect(r.code).toBe(0);
   }, 180000);
+
+  it("the warning check sees Node's warnings (control: a deprecation emitted on purpose)", async () => {
+    const r = await run(process.execPath, ['-e', "process.emitWarning('old API', 'DeprecationWarning', 'DEP0000')"]);
+    expect(r.stderr.match(NODE_WARNING)?.[0]).toMatch(/^\(node:\d+\) \[DEP0000\] DeprecationWarning: old API$/);
+  });
 
   it.each([
     ['home-page-service', /text\/html/, /502 Bad Gateway[\s\S]*user-service[\s\S]*unreachable \(ECONNREFUSED\)/],

@@ -56,7 +56,8 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
 
   it('a 1024-bit RSA key (below securityLevel 2)', async () => {
     await pki.issue('weak-rsa', { subject: 'CN=home-page-service,O=nest-mtls', keyAlgorithm: 'rsa', modulusLength: 1024 });
-    const lines = await linesFor(async (localAddress) => expect(await tlsAs('weak-rsa', localAddress)).toBe('refused'));
+    // The client lowers its own level (Node 24's default, 2, would not even load its key), so that our server judges the key.
+    const lines = await linesFor(async (localAddress) => expect(await tlsAs('weak-rsa', localAddress, { ciphers: 'DEFAULT@SECLEVEL=0' })).toBe('refused'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/refused: weak_key \(\w+\); hint: the key or signature of a certificate in the chain is too weak/);
   });

@@ -2,14 +2,22 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
-import { handshakeOutcome } from '../support/tls-probe';
+import { handshakeOutcome, httpsGet } from '../support/tls-probe';
+import { waitForLine } from '../support/wait-for-line';
 
 const LOCAL = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
 const TLS12 = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
 const TLS13 = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const;
+/**
+ * A peer that lowers its own floor so that it can present a weak key: Node 24's
+ * OpenSSL refuses to load a 1024-bit RSA key at its default level (2), and
+ * without this the client would fail before our server ever saw its key.
+ */
+const PRESENTS_WEAK_KEYS = { ciphers: 'DEFAULT@SECLEVEL=0' } as const;
 
 @Controller()
 class PingController {
@@ -55,8 +63,22 @@ describe('securityLevel', () => {
     it.each([
       ['TLS 1.2', TLS12],
       ['TLS 1.3', TLS13],
-    ])('refuses a CA-signed 1024-bit RSA client certificate in the handshake over %s', async (_v, versions) => {
-      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...versions }, '/users/1')).toBe('refused');
+    ])('refuses a CA-signed 1024-bit RSA client certificate in the handshake over %s, and logs why', async (_v, versions) => {
+      const from = app.logs.lines.length;
+      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...versions, ...PRESENTS_WEAK_KEYS }, '/users/1')).toBe('refused');
+      // Refused by our server, not by the client's own OpenSSL.
+      await waitForLine(app.logs.lines, /^WARN TLS handshake from 127\.0\.0\.1\S* refused: weak_key /, 10_000, from);
+    });
+
+    it('the weak client presents its key where the server admits it (control: a plain Node server at OpenSSL level 0)', async () => {
+      const cert = pki.certs['user-service'].issued;
+      const server = createHttpsServer({ key: cert.keyPem, cert: cert.chainPem, ca: pki.root.certPem, requestCert: true, rejectUnauthorized: true, ...PRESENTS_WEAK_KEYS }, (req, res) =>
+        res.end(JSON.stringify({ authorized: (req.socket as TLSSocket).authorized })),
+      );
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const answer = await httpsGet((server.address() as AddressInfo).port, '/', { ...pki.clientTls(homePageRsa(1024)), ...PRESENTS_WEAK_KEYS });
+      expect(answer).toMatchObject({ status: 200, json: { authorized: true } });
     });
 
     it.each([
@@ -139,14 +161,15 @@ describe('securityLevel', () => {
     it('serves TLS 1.3 only (as Node does for such a list) and still applies the security level', async () => {
       expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(2048)), ...TLS13 }, '/ping')).toBe(200);
       expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(2048)), ...TLS12 }, '/ping')).toBe('refused');
-      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...TLS13 }, '/ping')).toBe('refused');
+      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...TLS13, ...PRESENTS_WEAK_KEYS }, '/ping')).toBe('refused');
     });
   });
 
   describe('MtlsHttpClient', () => {
     async function upstream(name: string): Promise<number> {
       const cert = pki.certs[name].issued;
-      const server = createHttpsServer({ key: cert.keyPem, cert: cert.chainPem }, (_req, res) => res.end('{"ok":true}'));
+      // A weak upstream must lower its own level to serve its key at all on Node 24: the refusal tested is our client's.
+      const server = createHttpsServer({ key: cert.keyPem, cert: cert.chainPem, ...PRESENTS_WEAK_KEYS }, (_req, res) => res.end('{"ok":true}'));
       servers.push(server);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       return (server.address() as AddressInfo).port;

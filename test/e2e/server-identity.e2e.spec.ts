@@ -134,7 +134,12 @@ describe('MtlsHttpClient: serverIdentity', () => {
     }
   });
 
-  it("the pitfall it avoids: Node's own agent resumes a session without calling checkServerIdentity", async () => {
+  /**
+   * Node fixed this in 22.23.2 and 24.18.1 (CVE-2026-58040: a request with its
+   * own checkServerIdentity gets no cached session); Node 20 (end of life) and
+   * older 22/24 releases still have it. MtlsHttpClient does not rely on either.
+   */
+  it("the pitfall it avoids: Node's own agent resumes a session without calling checkServerIdentity (where Node is not patched)", async () => {
     const userService = await server('user-service', { close: true });
     const agent = new Agent({ ...pki.clientTls('home-page-service'), keepAlive: false });
     const call = (check?: () => Error) =>
@@ -146,9 +151,15 @@ describe('MtlsHttpClient: serverIdentity', () => {
       });
     try {
       expect(await call()).toBe(200);
-      // A check that refuses every server: skipped, because the session is resumed.
-      expect(await call(() => new Error('not this server'))).toBe(200);
-      expect(userService.requests.map((r) => r.resumed)).toEqual([false, true]);
+      if (nodeChecksIdentityOnReuse(process.versions.node)) {
+        // Patched: the check runs on a full handshake, and refuses.
+        await expect(call(() => new Error('not this server'))).rejects.toThrow('not this server');
+        expect(userService.requests.map((r) => r.resumed)).toEqual([false]);
+      } else {
+        // A check that refuses every server: skipped, because the session is resumed.
+        expect(await call(() => new Error('not this server'))).toBe(200);
+        expect(userService.requests.map((r) => r.resumed)).toEqual([false, true]);
+      }
     } finally {
       agent.destroy();
     }
@@ -160,3 +171,11 @@ describe('MtlsHttpClient: serverIdentity', () => {
     );
   });
 });
+
+/** Whether Node's https agent binds session reuse to a request's own checkServerIdentity (CVE-2026-58040: 22.23.2, 24.18.1, and every major after 24). */
+function nodeChecksIdentityOnReuse(version: string): boolean {
+  const [major, minor, patch] = version.split('.').map(Number);
+  if (major === 22) return minor > 23 || (minor === 23 && patch >= 2);
+  if (major === 24) return minor > 18 || (minor === 18 && patch >= 1);
+  return major > 24;
+}

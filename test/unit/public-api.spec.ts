@@ -74,11 +74,13 @@ describe('public API', () => {
     );
   });
 
-  it('nest-mtls/testing exports test helpers only (certificates made in memory), and the main entry none of it', () => {
+  it('nest-mtls/testing exports test helpers only (certificates made in memory, a guard for tests without TLS), and the main entry none of it', () => {
     expect([...testing.keys()].sort()).toEqual(
       [
         'CertificateSpec', 'CrlOptions', 'CrlReason', 'ExtendedKeyUsageName', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'RevokedCertificate',
         'createCrl', 'createIntermediateCa', 'createRootCa', 'isSelfSigned', 'issueCertificate', 'nameFromRfc4514', 'randomSerialNumber', 'toPkcs12',
+        // Tests without TLS: ClientCertGuard judging a given caller.
+        'clientCertGuardFor', 'testClientIdentity',
       ].sort(),
     );
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);

@@ -73,7 +73,8 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
     super({ ...options, serverFactory: mtlsServerFactory } as ConstructorParameters<typeof FastifyAdapter<HttpsServer>>[0]);
   }
 
-  override initHttpServer(options: NestApplicationOptions): void {
+  /** Refuses `httpsOptions`. (`options` optional: @nestjs/platform-fastify 12.0 declares none, later 12.x one.) */
+  override initHttpServer(options?: NestApplicationOptions): void {
     if (options?.httpsOptions) {
       throw new MtlsConfigError(MtlsFastifyAdapter.name, 'do not pass httpsOptions to NestFactory.create; MtlsModule supplies them');
     }
@@ -87,17 +88,25 @@ export class MtlsFastifyAdapter extends FastifyAdapter<HttpsServer> implements M
     HttpServerDrain.of(this.getHttpServer(), 'https');
   }
 
-  /** Listens once MtlsModule installed its material; throws MtlsConfigError otherwise. */
+  /**
+   * Listens once MtlsModule installed its material; throws MtlsConfigError otherwise.
+   * The overloads are FastifyAdapter's: the one with `backlog` is new in
+   * @nestjs/platform-fastify 12.6 and harmless to older ones (declaring it keeps
+   * this class assignable to both).
+   */
   override listen(port: string | number, callback?: () => void): void;
   override listen(port: string | number, hostname: string, callback?: () => void): void;
+  override listen(port: string | number, hostname: string, backlog: number, callback?: () => void): void;
   override listen(port: string | number, ...args: unknown[]): void {
     this.binding.assertInstalled();
     (super.listen as (...a: unknown[]) => void)(port, ...args);
   }
 
-  override async close(): Promise<void> {
+  /** Closes the server. (`Promise<undefined>`: what @nestjs/platform-fastify 12.0 declares, assignable to later 12.x's `Promise<void>`.) */
+  override async close(): Promise<undefined> {
     this.binding.close();
-    return super.close();
+    await super.close();
+    return undefined;
   }
 }
 
