@@ -15,6 +15,7 @@ const LAYERS = [
   ['config'],
   ['pki'],
   ['material'],
+  ['spiffe'],
   ['revocation'],
   ['telemetry'],
   ['guard'],

@@ -16,6 +16,7 @@ const outputs = [
   'libs/mtls/dist/app/index.mjs',
   'libs/mtls/dist/dev-pki/index.mjs',
   'libs/mtls/dist/health/index.mjs',
+  'libs/mtls/dist/spiffe/index.mjs',
   'libs/mtls/dist/cli/main.js',
   'dist/apps/user-service/apps/user-service/src/main.js',
   'dist/apps/home-page-service/apps/home-page-service/src/main.js',

@@ -123,4 +123,21 @@ describe('the private key stays out of public objects', () => {
     const failing: MtlsPemSource = { name: 'vault', read: () => Promise.reject(new Error('connection refused')) };
     await expect(MtlsMaterialSource.create({ source: failing })).rejects.toThrow('source: vault: read() failed: connection refused');
   });
+
+  it("a source's close() is called once: when its MtlsMaterialSource closes, or when startup fails", async () => {
+    await expect(MtlsMaterialSource.create({ source: { name: 'x', read: () => ({ key: '', cert: '', ca: '' }), close: 'now' } as never })).rejects.toThrow(
+      'source: close must be a function (called at shutdown), when given',
+    );
+    const closed: string[] = [];
+    const broken: MtlsPemSource = { name: 'broken', read: () => ({ key: '', cert: '', ca: '' }), close: () => closed.push('broken') };
+    await expect(MtlsMaterialSource.create({ source: broken })).rejects.toThrow('source: broken: read() returned no key');
+    expect(closed).toEqual(['broken']);
+    const user = pki.certs['user-service'].issued;
+    const good: MtlsPemSource = { name: 'good', read: () => ({ key: user.keyPem, cert: user.chainPem, ca: pki.root.certPem }), close: () => closed.push('good') };
+    const source = await MtlsMaterialSource.create({ source: good });
+    expect(closed).toEqual(['broken']);
+    source.close();
+    source.close();
+    expect(closed).toEqual(['broken', 'good']);
+  });
 });

@@ -23,8 +23,10 @@ describe('the table of MTLS_* variables', () => {
     for (const name of KNOWN_MTLS_VARIABLES) expect(name).toMatch(/^MTLS_[A-Z0-9_]+$/);
   });
 
-  it('knows the variables that are not options: the development PKI switch and directory, the admin port expiry warning', () => {
-    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual(['MTLS_DEV_PKI', 'MTLS_DEV_PKI_DIR', 'MTLS_EXPIRY_WARNING_DAYS']);
+  it('knows the variables that are not options: the development PKI switch and directory, the admin port expiry warning, the SPIFFE source', () => {
+    expect(Object.keys(MTLS_ENV_NOT_OPTIONS).sort()).toEqual([
+      'MTLS_DEV_PKI', 'MTLS_DEV_PKI_DIR', 'MTLS_EXPIRY_WARNING_DAYS', 'MTLS_SPIFFE', 'MTLS_SPIFFE_ID', 'MTLS_SPIFFE_STALE_AFTER_MS', 'MTLS_SPIFFE_STARTUP_TIMEOUT_MS',
+    ]);
     expect(mtlsOptionsFromEnv({ MTLS_DEV_PKI: 'true', MTLS_DEV_PKI_DIR: '/tmp/pki', MTLS_CRL_PATH: '/c.pem' })).toEqual({ crlPath: '/c.pem' });
   });
 });

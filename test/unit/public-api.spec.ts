@@ -45,6 +45,7 @@ describe('public API', () => {
   const app = exportsOf(join(SRC, 'app', 'index.ts'));
   const devPki = exportsOf(join(SRC, 'dev-pki', 'index.ts'));
   const health = exportsOf(join(SRC, 'health', 'index.ts'));
+  const spiffe = exportsOf(join(SRC, 'spiffe', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
     expect([...main.keys()].sort()).toEqual(
@@ -133,6 +134,7 @@ describe('public API', () => {
     ['@nestjs/microservices', '@nestjs\\/microservices', 'microservices', /Cannot find module @nestjs\/microservices/],
     ['@nestjs/platform-fastify', '@nestjs\\/platform-fastify', 'fastify', /Cannot find module @nestjs\/platform-fastify/],
     ['@nestjs/terminus', '@nestjs\\/terminus', 'health', /Cannot find module @nestjs\/terminus/],
+    ['@grpc/grpc-js and @grpc/proto-loader', '@grpc\\/(grpc-js|proto-loader)', 'spiffe', /Cannot find module @grpc\/(grpc-js|proto-loader)/],
   ])('the main entry loads without %s (optional peers); its own entry point needs them', (_peers, pattern, entry, missing) => {
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
     const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
@@ -162,13 +164,18 @@ describe('public API', () => {
     expect(reachable.filter((f) => f.endsWith('mtls-fastify-adapter.ts'))).toEqual([]);
   });
 
+  it('nest-mtls/spiffe exports the SPIFFE Workload API source, and the main entry none of it (it must load without @grpc/grpc-js)', () => {
+    expect([...spiffe.keys()].sort()).toEqual(['SpiffeWorkloadApiSource', 'SpiffeWorkloadApiSourceOptions', 'spiffeWorkloadApiSource', 'spiffeWorkloadApiSourceFromEnv']);
+    for (const name of spiffe.keys()) expect(main.has(name)).toBe(false);
+  });
+
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...app, ...devPki, ...health].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...app, ...devPki, ...health, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of ['index.ts', ...['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health'].map((e) => join(e, 'index.ts'))].map((f) => join(SRC, f))) {
+    for (const file of ['index.ts', ...['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].map((e) => join(e, 'index.ts'))].map((f) => join(SRC, f))) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { MtlsModule } from 'nest-mtls';
+import { MtlsModule, mtlsOptionsFromEnv } from 'nest-mtls';
 import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
+import { spiffeWorkloadApiSourceFromEnv } from 'nest-mtls/spiffe';
 import { EventsController } from './events.controller';
 
 @Module({
@@ -12,9 +13,13 @@ import { EventsController } from './events.controller';
     MtlsModule.forRootAsync({
       serve: false, // plain HTTP for browsers; mutual TLS only on the calls to user-service
       inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
+      useFactory: (config: ConfigService) => {
+        // MTLS_SPIFFE=true: the X509-SVID and trust bundle of a SPIRE agent (SPIFFE_ENDPOINT_SOCKET), followed as they rotate.
+        const spiffe = spiffeWorkloadApiSourceFromEnv(config);
+        if (spiffe) return { ...mtlsOptionsFromEnv(config), source: spiffe };
         // A fresh clone runs with no settings: opt in to the development PKI, except in production.
-        mtlsOptionsWithDevPki('event-service', { env: config, devPki: process.env.NODE_ENV !== 'production' }),
+        return mtlsOptionsWithDevPki('event-service', { env: config, devPki: process.env.NODE_ENV !== 'production' });
+      },
     }),
     // The admin port (plain HTTP: /health, /health/live, /metrics) on ADMIN_PORT, bound to ADMIN_HOST; unset: none.
     MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => mtlsAdminOptionsFromEnv(config) }),

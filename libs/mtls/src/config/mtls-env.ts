@@ -60,11 +60,30 @@ export const MTLS_ENV: Readonly<Record<MtlsEnvOption, [variable: string, kind: E
 /** The variable of MtlsAdminModule's `expiryWarningDays` (nest-mtls/admin). */
 export const MTLS_EXPIRY_WARNING_DAYS = 'MTLS_EXPIRY_WARNING_DAYS';
 
+/** The variables of `spiffeWorkloadApiSourceFromEnv` (nest-mtls/spiffe): the switch, then one per option of the source. */
+export const MTLS_SPIFFE_ENV = {
+  enabled: 'MTLS_SPIFFE',
+  spiffeId: 'MTLS_SPIFFE_ID',
+  staleAfterMs: 'MTLS_SPIFFE_STALE_AFTER_MS',
+  startupTimeoutMs: 'MTLS_SPIFFE_STARTUP_TIMEOUT_MS',
+} as const;
+
+/**
+ * Where the SPIFFE Workload API listens: the standard variable of the SPIFFE
+ * Workload Endpoint specification (SPIRE, go-spiffe and spiffe-helper read
+ * it too), so it has no `MTLS_` name of its own.
+ */
+export const SPIFFE_ENDPOINT_SOCKET = 'SPIFFE_ENDPOINT_SOCKET';
+
 /** `MTLS_*` variables that are not MtlsModule options, and what reads them. */
 export const MTLS_ENV_NOT_OPTIONS: Readonly<Record<string, string>> = {
   MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/testing): true opts in to the development PKI',
   MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/testing): where the development PKI lives',
   [MTLS_EXPIRY_WARNING_DAYS]: 'mtlsAdminOptionsFromEnv (nest-mtls/admin): /health warns when our certificate has fewer days left (default 14)',
+  [MTLS_SPIFFE_ENV.enabled]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): true takes the material from the SPIFFE Workload API at SPIFFE_ENDPOINT_SOCKET',
+  [MTLS_SPIFFE_ENV.spiffeId]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): the SPIFFE ID to serve when the Workload API offers several (default the first)',
+  [MTLS_SPIFFE_ENV.staleAfterMs]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): how long the Workload API may be unreachable before /health goes down (default 300000)',
+  [MTLS_SPIFFE_ENV.startupTimeoutMs]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): how long startup waits for a first X509-SVID (default 30000)',
 };
 
 /** Every `MTLS_*` name nest-mtls knows, options first, in table order. */

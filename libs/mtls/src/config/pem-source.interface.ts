@@ -35,4 +35,6 @@ export interface MtlsPemSource {
   read(): MtlsPemMaterial | Promise<MtlsPemMaterial>;
   /** Emits when `read()` would return new material: the reload trigger of this source (nothing is polled unless `reloadIntervalMs` is set). */
   readonly changed?: Observable<unknown>;
+  /** Releases what the source holds open (a connection, a timer): called once, when the MtlsMaterialSource reading it closes (MtlsModule at shutdown), or when startup fails. */
+  close?(): void;
 }

@@ -115,6 +115,7 @@ function checkMaterialSource(options: MtlsOptions): void {
   if (source.changed !== undefined && typeof (source.changed as { subscribe?: unknown })?.subscribe !== 'function') {
     throw new MtlsConfigError('source', 'changed must be an Observable (something with subscribe()), emitting when read() has new material');
   }
+  if (source.close !== undefined && typeof source.close !== 'function') throw new MtlsConfigError('source', 'close must be a function (called at shutdown), when given');
   const files = FILE_SETTINGS.filter((setting) => options[setting] !== undefined);
   if (files.length > 0) throw new MtlsConfigError('source', `supplies the material, so ${files.join(', ')} must not be set too`);
 }

@@ -80,19 +80,24 @@ export class CheckedMaterialSource {
     } catch (err) {
       throw withEnvVariable(err, raw);
     }
-    const read = await CheckedMaterialSource.readFrom(reader, raw);
-    const snapshot = await CheckedMaterialSource.load(raw, read, 1, logger);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await CheckedMaterialSource.canary(snapshot, logger);
-        break;
-      } catch (err) {
-        // A canary that could not run says nothing about the material: run it again before giving up.
-        if (!(err instanceof MtlsError && err.code === 'ERR_MTLS_CANARY') || attempt >= STARTUP_CANARY_ATTEMPTS) throw err;
-        logger.warn(`${err.message}; running it again (${attempt + 1} of ${STARTUP_CANARY_ATTEMPTS})`);
+    try {
+      const read = await CheckedMaterialSource.readFrom(reader, raw);
+      const snapshot = await CheckedMaterialSource.load(raw, read, 1, logger);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await CheckedMaterialSource.canary(snapshot, logger);
+          break;
+        } catch (err) {
+          // A canary that could not run says nothing about the material: run it again before giving up.
+          if (!(err instanceof MtlsError && err.code === 'ERR_MTLS_CANARY') || attempt >= STARTUP_CANARY_ATTEMPTS) throw err;
+          logger.warn(`${err.message}; running it again (${attempt + 1} of ${STARTUP_CANARY_ATTEMPTS})`);
+        }
       }
+      return new CheckedMaterialSource(raw, reader, snapshot, read.fingerprint, logger);
+    } catch (err) {
+      reader.close?.(); // nothing will read it again (a source's open connection must not keep the process up)
+      throw err;
     }
-    return new CheckedMaterialSource(raw, reader, snapshot, read.fingerprint, logger);
   }
 
   /** One read of the reader; a source whose read() throws is a configuration error naming it. */
@@ -273,6 +278,7 @@ export class CheckedMaterialSource {
   }
 
   close(): void {
+    if (!this.closed) this.reader.close?.();
     this.closed = true;
     this.cancelRetry();
     this.changed.complete();

@@ -23,6 +23,8 @@ export interface MaterialReader {
   /** For messages: `files` or the source's name. */
   readonly name: string;
   read(): MaterialRead | Promise<MaterialRead>;
+  /** Releases what the reader holds open; called once, by the source that reads through it. */
+  close?(): void;
 }
 
 /** The material files the options name (keyStorePath or certPath/keyPath, trustStorePath, intermediatesPath, crlPath). */
@@ -43,5 +45,6 @@ export function pemMaterialReader(source: MtlsPemSource): MaterialReader {
       for (const part of [pem?.key, pem?.cert, pem?.ca, pem?.crl, pem?.passphrase]) hash.update(typeof part === 'string' ? part : '').update('\0');
       return { fingerprint: hash.digest('hex'), load: () => loadPemMaterial(pem, source.name) };
     },
+    close: () => source.close?.(),
   };
 }
