@@ -169,6 +169,16 @@ describe('public API', () => {
     for (const name of spiffe.keys()) expect(main.has(name)).toBe(false);
   });
 
+  it('production code (apps/*) takes nothing from nest-mtls/testing or nest-mtls/internal: the dev PKI it runs on is nest-mtls/dev-pki', () => {
+    const apps = join(__dirname, '..', '..', 'apps');
+    const files = sourceFiles(apps);
+    expect(files.length).toBeGreaterThan(10);
+    const importers = files.filter((file) => /(from|import|require\()\s*\(?['"]nest-mtls\/(testing|internal)['"]/.test(readFileSync(file, 'utf8')));
+    expect(importers.map((f) => f.slice(apps.length + 1))).toEqual([]);
+    // The check can see one: the apps do import the dev PKI from its own entry.
+    expect(files.filter((file) => /from 'nest-mtls\/dev-pki'/.test(readFileSync(file, 'utf8'))).length).toBeGreaterThan(0);
+  });
+
   it('every export has a doc comment', () => {
     const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...app, ...devPki, ...health, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
