@@ -144,8 +144,10 @@ async function loadEntries(dir: string): Promise<Record<string, { count?: number
     'const seen = {};',
     'for (const entry of entries) {',
     '  try {',
-    '    const esm = await import(entry);',
+    // require first: an entry whose peer is missing stops here. Node 20 reports a CommonJS module that throws under
+    // import() twice, as the rejection and again as an uncaught error at exit, even when the rejection is caught.
     '    const cjs = require(entry);',
+    '    const esm = await import(entry);',
     "    const names = Object.keys(cjs).filter((k) => k !== '__esModule');",
     '    seen[entry] = { count: names.length, missing: names.filter((k) => esm[k] !== cjs[k]) };',
     '  } catch (err) {',
