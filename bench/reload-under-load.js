@@ -187,7 +187,7 @@ function analyse(run) {
  * the runs (each with its analysis).
  */
 async function measureReloadUnderLoad({ pki, tmpDir, generator, startUserService, concurrency, log }) {
-  const testing = require(path.join(__dirname, '..', 'libs/mtls/dist/testing/index.js'));
+  const testing = { ...require(path.join(__dirname, '..', 'libs/mtls/dist/dev-pki/index.js')), ...require(path.join(__dirname, '..', 'libs/mtls/dist/testing/index.js')) };
   const runs = [];
   for (const [adapter] of ADAPTERS) {
     for (const material of MATERIALS) {

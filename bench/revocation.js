@@ -64,7 +64,7 @@ async function loadTimes(crlFile, pki) {
   require('reflect-metadata');
   const { loadCrls } = require(path.join(LIB, 'material/crl-reader.js'));
   const { loadTlsMaterial } = require(path.join(LIB, 'material/tls-material-loader.js'));
-  const { runStartupChecks } = require(path.join(LIB, 'server/startup-checks.js'));
+  const { runStartupChecks } = require(path.join(LIB, 'material/startup-checks.js'));
   const { validateMtlsOptions } = require(path.join(LIB, 'config/validate-mtls-options.js'));
   const options = validateMtlsOptions({ keyStorePath: pki.service('user-service').p12, keyStorePassword: pki.password, trustStorePath: pki.trustStore, crlPath: crlFile });
   const reader = [];
@@ -92,7 +92,7 @@ async function runRevocationBench({ seconds = 3, rounds = 5, warmupSeconds = 2, 
   let generator;
   try {
     const ocspPort = await processes.freePort();
-    const { initPki } = require(path.join(LIB, 'testing/index.js'));
+    const { initPki } = require(path.join(LIB, 'dev-pki/index.js'));
     const pki = await initPki(path.join(dir, 'pki'), { services: ['user-service', 'home-page-service'], ocspUrl: `http://127.0.0.1:${ocspPort}/` });
     log('bench revocation: making a CRL of 100,000 entries (openssl ca -gencrl)');
     const crlFile = bigCrl(dir, pki);

@@ -44,7 +44,7 @@ const { measurePerRequestWork, perRequestWorkTable } = require('../bench/per-req
 
 const root = path.join(__dirname, '..');
 const USER_SERVICE_MAIN = path.join(root, 'dist/apps/user-service/apps/user-service/src/main.js');
-const DEV_PKI = path.join(root, 'libs/mtls/dist/testing/index.js');
+const DEV_PKI = path.join(root, 'libs/mtls/dist/dev-pki/index.js');
 const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
 const NEST_FASTIFY_SERVER = path.join(root, 'bench/nest-fastify-server.js');

@@ -151,7 +151,7 @@ async function tcpCall(service) {
   // The built package, loaded only now (after ensure-built).
   const { MtlsMaterialSource } = require('nest-mtls');
   const { MtlsTcpClient } = require('nest-mtls/microservices');
-  const { mtlsOptionsWithDevPki } = require('nest-mtls/testing');
+  const { mtlsOptionsWithDevPki } = require('nest-mtls/dev-pki');
   const { ClientProxyFactory, Transport } = require('@nestjs/microservices');
   const { lastValueFrom, timeout } = require('rxjs');
   // The demo's own clients stay quiet (dev PKI warnings, Nest's log of the refused handshake): the table says what happened.

@@ -100,7 +100,8 @@ function httpStatus(port, path) {
  * @param {{ rotations?: number, log?: (line: string) => void }} [options]
  */
 async function runReliability({ rotations = 20, log = (line) => void process.stdout.write(`${line}\n`) } = {}) {
-  const { initPki, loadIssuedCertificate, issueCertificate, createRootCa } = require('nest-mtls/testing');
+  const { initPki, loadIssuedCertificate } = require('nest-mtls/dev-pki');
+  const { issueCertificate, createRootCa } = require('nest-mtls/testing');
   const work = mkdtempSync(join(tmpdir(), 'nest-mtls-reliability-'));
   const children = [];
   try {

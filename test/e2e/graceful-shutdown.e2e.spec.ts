@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { RequireClientCert, shutdownGracefully } from 'nest-mtls';
+import { RequireClientCert } from 'nest-mtls';
+import { shutdownGracefully } from 'nest-mtls/app';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect as netConnect, type AddressInfo } from 'node:net';

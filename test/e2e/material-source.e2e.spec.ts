@@ -1,8 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { KeyObject } from 'node:crypto';
 import { filter, firstValueFrom, Subject } from 'rxjs';
 import { ClientCert, MtlsConfigError, MtlsMaterialSource, RequireClientCert, type ClientIdentity, type MtlsPemMaterial, type MtlsPemSource, type MtlsReloadResult } from 'nest-mtls';
 import { issueCertificate, type IssuedCertificate } from 'nest-mtls/testing';
+import { keysIn } from '../support/reachable-secrets';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { httpsGet, tlsOpen } from '../support/tls-probe';
@@ -24,34 +24,6 @@ async function servedSerial(port: number, pki: TestPki): Promise<string> {
   } finally {
     socket.destroy();
   }
-}
-
-/** Every value reachable from `root` (own properties, symbols included, and the elements of arrays, maps and sets). */
-function* reachable(root: unknown, seen = new Set<unknown>()): Generator<unknown> {
-  if (root === null || (typeof root !== 'object' && typeof root !== 'function') || seen.has(root)) {
-    if (typeof root !== 'object' && typeof root !== 'function') yield root;
-    return;
-  }
-  seen.add(root);
-  yield root;
-  const children: unknown[] = [];
-  if (root instanceof Map) children.push(...root.keys(), ...root.values());
-  if (root instanceof Set) children.push(...root.values());
-  for (const key of Reflect.ownKeys(root)) {
-    const descriptor = Object.getOwnPropertyDescriptor(root, key);
-    if (descriptor && 'value' in descriptor) children.push(descriptor.value);
-  }
-  for (const child of children) yield* reachable(child, seen);
-}
-
-/** What of `root` gives the private key away: a private KeyObject, or text holding a PEM private key. */
-function keysIn(root: unknown): string[] {
-  const found: string[] = [];
-  for (const value of reachable(root)) {
-    if (value instanceof KeyObject && value.type === 'private') found.push('a private KeyObject');
-    if (typeof value === 'string' && /PRIVATE KEY-----/.test(value)) found.push(`PEM text: ${value.slice(0, 40)}...`);
-  }
-  return found;
 }
 
 /**

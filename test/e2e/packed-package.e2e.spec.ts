@@ -99,6 +99,64 @@ interface App {
   readmeTests?: boolean;
   /** What `npx mtls pki init pki` printed. */
   pkiInit?: string;
+  /** Files of its own besides the README's. */
+  files?: Record<string, string>;
+}
+
+/**
+ * Every entry point of the package but the main one, and the optional peers
+ * each needs (the CommonJS app installs @nestjs/terminus; none installs
+ * @nestjs/microservices or prom-client, whose entries the repository's tests
+ * load without the peer: test/unit/public-api.spec.ts).
+ */
+const ENTRY_POINTS = ['nest-mtls/app', 'nest-mtls/dev-pki', 'nest-mtls/testing', 'nest-mtls/health'] as const;
+const NEEDS_TERMINUS = 'nest-mtls/health';
+/** The version of @nestjs/terminus the repository tests with. */
+const TERMINUS_VERSION: string = JSON.parse(readFileSync(join(ROOT, 'node_modules', '@nestjs', 'terminus', 'package.json'), 'utf8')).version;
+
+/**
+ * A file of the stranger's app that uses one export of each entry point (values and types), so
+ * `tsc` reads every entry's declarations with skipLibCheck false.
+ */
+function entriesFile(withHealth: boolean): string {
+  return [
+    "import { exitOnStartupError, portSetting, type ShutdownReport } from 'nest-mtls/app';",
+    "import { initPki, type PkiLayout } from 'nest-mtls/dev-pki';",
+    "import { clientCertGuardFor, createRootCa, type IssuedCertificate } from 'nest-mtls/testing';",
+    ...(withHealth ? ["import { MtlsHealthIndicator, type MtlsHealthIndicatorOptions } from 'nest-mtls/health';"] : []),
+    "import { InjectMtlsOptions, bindMtlsServer, type MtlsOptionsView, type MtlsServerBinding } from 'nest-mtls';",
+    'export const used = [exitOnStartupError, portSetting, initPki, clientCertGuardFor, createRootCa, InjectMtlsOptions, bindMtlsServer' + (withHealth ? ', MtlsHealthIndicator];' : '];'),
+    'export type Used = [ShutdownReport, PkiLayout, IssuedCertificate, MtlsOptionsView, MtlsServerBinding' + (withHealth ? ', MtlsHealthIndicatorOptions];' : '];'),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Loads every entry point with import and with require in `dir` (the app's
+ * own node_modules): the ESM names are the CommonJS exports, as the same
+ * objects. An entry whose optional peer is missing fails naming it.
+ */
+async function loadEntries(dir: string): Promise<Record<string, { count?: number; missing?: string[]; error?: string }>> {
+  const script = [
+    "import { createRequire } from 'node:module';",
+    "const require = createRequire(process.cwd() + '/package.json');",
+    `const entries = ${JSON.stringify(ENTRY_POINTS)};`,
+    'const seen = {};',
+    'for (const entry of entries) {',
+    '  try {',
+    // require first: an entry whose peer is missing stops here. Node 20 reports a CommonJS module that throws under
+    // import() twice, as the rejection and again as an uncaught error at exit, even when the rejection is caught.
+    '    const cjs = require(entry);',
+    '    const esm = await import(entry);',
+    "    const names = Object.keys(cjs).filter((k) => k !== '__esModule');",
+    '    seen[entry] = { count: names.length, missing: names.filter((k) => esm[k] !== cjs[k]) };',
+    '  } catch (err) {',
+    "    seen[entry] = { error: String(err.message).split('\\n')[0] };",
+    '  }',
+    '}',
+    'console.log(JSON.stringify(seen));',
+  ].join('\n');
+  return JSON.parse((await mustRunIn(dir, 'node', ['--input-type=module', '-e', script])).stdout);
 }
 
 /** The Nest packages every app has; each also has its platforms'. */
@@ -116,7 +174,7 @@ describe("the packed nest-mtls in a stranger's app", () => {
     // A Fastify app has its own main (the fixture's main-fastify.ts); the README's test files go through their `// Fastify:` lines.
     const use = filesOf(USE);
     if (fastifyOnly) delete use['src/main.ts'];
-    const files = { ...use, ...(app.readmeTests ? filesOf(TESTING, fastifyOnly ? forFastify : undefined) : {}) };
+    const files = { ...use, ...(app.readmeTests ? filesOf(TESTING, fastifyOnly ? forFastify : undefined) : {}), ...app.files };
     writeConsumerApp(app.dir, app.spec, tarball, files);
     await npmInstall(app.dir);
     if (app.typescript7) for (const command of shellCommands(TYPESCRIPT_7)) await mustRunIn(app.dir, 'sh', ['-c', command], 240000);
@@ -138,8 +196,12 @@ describe("the packed nest-mtls in a stranger's app", () => {
     console.log(`Nest newest ${JSON.stringify(newest)}\nNest oldest ${JSON.stringify(oldest)}\nTypeScript ${typescript6} and ${typescriptNewest}`);
     const ts6 = { typescript: typescript6, '@types/node': typesNode24 };
     const app = (name: string, spec: Omit<ConsumerSpec, 'name'>, extra: Partial<App> = {}): App => ({ spec: { name, ...spec }, dir: join(work, name), pki: join(work, name, 'pki'), ...extra });
-    apps.expressEsm = app('newest-express-esm', { format: ESM, platforms: ['express'], nest: newest, devDependencies: ts6 }, { readmeTests: true });
-    apps.expressCjs = app('newest-express-cjs', { format: CJS, platforms: ['express'], nest: newest, devDependencies: ts6 });
+    apps.expressEsm = app('newest-express-esm', { format: ESM, platforms: ['express'], nest: newest, devDependencies: ts6 }, { readmeTests: true, files: { 'src/entries.ts': entriesFile(false) } });
+    apps.expressCjs = app(
+      'newest-express-cjs',
+      { format: CJS, platforms: ['express'], nest: newest, devDependencies: { ...ts6, '@nestjs/terminus': TERMINUS_VERSION } },
+      { files: { 'src/entries.ts': entriesFile(true) } },
+    );
     apps.fastifyEsm = app('newest-fastify-esm', { format: ESM, platforms: ['fastify'], nest: newest, devDependencies: ts6 }, { readmeTests: true });
     apps.oldest = app('oldest-cjs', { format: CJS, platforms: ['express', 'fastify'], nest: oldest, devDependencies: { typescript: typescript6, '@types/node': typesNode22 } });
     apps.typescript7 = app('newest-express-esm-typescript-7', { format: ESM, platforms: ['express'], nest: newest, devDependencies: { '@types/node': typesNode24 } }, { typescript7: true, readmeTests: true });
@@ -151,7 +213,8 @@ describe("the packed nest-mtls in a stranger's app", () => {
   it('is a tarball of the built package, nothing else', async () => {
     expect(tarball).toBe(join(work, `nest-mtls-${PACKAGE_VERSION}.tgz`));
     const files = (await mustRunIn(work, 'tar', ['tzf', tarball])).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'jest-preset.js', 'jest-transformer.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', 'dist/testing/index.mjs', 'dist/microservices/index.js', 'dist/microservices/index.mjs', 'dist/microservices/index.d.ts', 'dist/cli/main.js', 'dist/spiffe/index.mjs', 'proto/spiffe/workload/workload.proto']) {
+    const entries = ['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].flatMap((e) => ['js', 'mjs', 'd.ts', 'd.mts'].map((x) => `dist/${e}/index.${x}`));
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'jest-preset.js', 'jest-transformer.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', ...entries, 'dist/cli/main.js', 'proto/spiffe/workload/workload.proto']) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => !/^(dist|bin)\/|^proto\/spiffe\/workload\/workload\.proto$|^(package\.json|README\.md|LICENSE|CHANGELOG\.md|jest-preset\.js|jest-transformer\.js)$/.test(f))).toEqual([]);
@@ -212,9 +275,9 @@ describe("the packed nest-mtls in a stranger's app", () => {
       expect(compareVersions(versions.newest!.core, REPO_NEST_VERSION)).toBeGreaterThanOrEqual(0);
     });
 
-    it("compiles the README's app against the public types with skipLibCheck false (nest-mtls and nest-mtls/testing)", () => expectCompiles(app()), 60000);
+    it("compiles the README's app against the public types with skipLibCheck false (nest-mtls, nest-mtls/dev-pki, /testing, /app)", () => expectCompiles(app()), 60000);
 
-    it('npx mtls --version; npx mtls pki init made the PKI; nest-mtls/testing issues one more certificate; npx mtls inspect reads it', async () => {
+    it('npx mtls --version; npx mtls pki init made the PKI; nest-mtls/dev-pki issues one more certificate; npx mtls inspect reads it', async () => {
       expect((await mustRunIn(app().dir, 'npx', ['mtls', '--version'])).stdout).toBe(`nest-mtls ${PACKAGE_VERSION}\n`);
       expect(app().pkiInit).toContain(`Created a dev PKI in ${app().pki}`);
       expect((await mustRunIn(app().dir, 'node', [join('dist', 'issue-cert.js'), 'pki', 'stranger-client'])).stdout.trim()).toBe(join(app().pki, 'stranger-client.crt'));
@@ -244,7 +307,13 @@ describe("the packed nest-mtls in a stranger's app", () => {
       const seen = JSON.parse(r.stdout) as { count: number; missing: string[]; pki: boolean };
       expect(seen.missing).toEqual([]);
       expect(seen.count).toBeGreaterThan(20);
-      expect(seen.pki).toBe(false); // the dev PKI is only in nest-mtls/testing
+      expect(seen.pki).toBe(false); // the dev PKI is only in nest-mtls/dev-pki
+    });
+
+    it('loads nest-mtls/app, /dev-pki and /testing with import and require, as the same objects; /health says it needs @nestjs/terminus (not installed here)', async () => {
+      const seen = await loadEntries(app().dir);
+      for (const entry of ENTRY_POINTS.filter((e) => e !== NEEDS_TERMINUS)) expect({ entry, ...seen[entry], count: seen[entry].count! > 0 }).toEqual({ entry, count: true, missing: [] });
+      expect(seen[NEEDS_TERMINUS].error).toMatch(/Cannot find (module|package) '@nestjs\/terminus'/);
     });
 
     it("runs the README's Testing steps: preset 'nest-mtls', over mTLS (200, 403, no certificate refused) and without TLS (clientCertGuardFor)", () => expectReadmeTestsPass(app()), 300000);
@@ -255,9 +324,14 @@ describe("the packed nest-mtls in a stranger's app", () => {
 
     it('installs the newest Nest 12, one copy, none inside nest-mtls', () => expectNest(app(), versions.newest!));
 
-    it("compiles the README's app against the public types with skipLibCheck false", () => expectCompiles(app()), 60000);
+    it("compiles the README's app against the public types with skipLibCheck false (every entry point but /admin, /microservices, /fastify)", () => expectCompiles(app()), 60000);
 
-    it('an older tsconfig (module commonjs, moduleResolution node10) finds the types too, nest-mtls/testing included', async () => {
+    it('loads nest-mtls/app, /dev-pki, /testing and /health (with @nestjs/terminus installed) with import and require, as the same objects', async () => {
+      const seen = await loadEntries(app().dir);
+      for (const entry of ENTRY_POINTS) expect({ entry, ...seen[entry], count: seen[entry].count! > 0 }).toEqual({ entry, count: true, missing: [] });
+    });
+
+    it('an older tsconfig (module commonjs, moduleResolution node10) finds the types too, every entry point of src/entries.ts included', async () => {
       const config = consumerTsconfig({ module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0', resolvePackageJsonExports: false, noEmit: true });
       writeFileSync(join(app().dir, 'tsconfig.node10.json'), JSON.stringify(config));
       await expectCompiles(app(), 'tsconfig.node10.json');

@@ -7,7 +7,7 @@ import { createRootCa, issueCertificate, type CertificateSpec, type IssuedCertif
 import { runService, freePort, startService, type RunningService } from '../support/spawn-service';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TempDir } from '../support/temp-dir';
-import { keysIn } from '../support/reachable-keys';
+import { keysIn } from '../support/reachable-secrets';
 import { httpsGet, tlsOpen } from '../support/tls-probe';
 import { waitForLine, waitUntil } from '../support/wait-for-line';
 import { answer, FakeWorkloadApi, svidMessage, workloadApiClient } from '../support/workload-api-server';
@@ -421,13 +421,21 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       expect(api.headers.slice(0, before).every((h) => h === 'true')).toBe(true);
     });
 
-    it('nothing reachable from the snapshot or the source (even by walking its properties) holds the private key', async () => {
+    it('nothing reachable from the snapshot or the MtlsMaterialSource (even by walking its properties) holds the private key, nor the SPIFFE source that reads it', async () => {
       const snapshot = source.current();
-      expect(snapshot.options.source?.name).toBe(`SPIFFE Workload API ${api.uri}`);
+      expect(snapshot.material.identity.source).toBe(`SPIFFE Workload API ${api.uri}`);
+      // The options in a snapshot are a view without the secrets: the PEM source (its read() returns the key) is not in it.
+      expect('source' in snapshot.options).toBe(false);
       expect(keysIn(snapshot)).toEqual([]);
-      expect(keysIn(snapshot.options.source)).toEqual([]);
-      // The check can find one: what read() hands MtlsModule holds it.
-      expect(keysIn(await snapshot.options.source!.read())).not.toEqual([]);
+      expect(keysIn(source)).toEqual([]);
+      // The check can find one: what the SPIFFE source's read() hands MtlsModule holds it.
+      const spiffe = spiffeWorkloadApiSource({ socketPath: api.uri });
+      try {
+        expect(keysIn(spiffe)).toEqual([]);
+        expect(keysIn(await spiffe.read())).not.toEqual([]);
+      } finally {
+        spiffe.close();
+      }
     });
 
     it('closing the application closes the stream', async () => {

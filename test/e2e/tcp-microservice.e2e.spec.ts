@@ -21,7 +21,7 @@ import {
   type ClientIdentity,
   type MtlsOptions,
 } from 'nest-mtls';
-import { revocationFollowing } from 'nest-mtls/internal';
+import { mtlsServing, revocationFollowing } from 'nest-mtls/internal';
 import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClient, mtlsTcpClientTlsOptions, mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
@@ -29,6 +29,7 @@ import { scrape, sample, samplesOf } from '../support/admin-app';
 import { freePort, serviceMain, startService, type RunningService } from '../support/spawn-service';
 import { CapturingLogger } from '../support/start-app';
 import { floodFromChild, longestAnswerWhile, rawRpc, rawRpcBatch, startMtlsMicroservice, type RunningMicroservice } from '../support/start-microservice';
+import { keysIn } from '../support/reachable-secrets';
 import { SecretVolume } from '../support/secret-volume';
 import { TestPki } from '../support/test-pki';
 import { closedWithin, httpsGet, tlsOpen } from '../support/tls-probe';
@@ -212,6 +213,7 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
     const source = await MtlsMaterialSource.create(pki.pemOptions('home-page-service'));
     const tlsOptions = mtlsTcpClientTlsOptions(source, 'localhost');
     expect(tlsOptions).toMatchObject({ rejectUnauthorized: true, servername: 'localhost' });
+    expect(keysIn(tlsOptions)).toEqual([]); // a secure context, not the key as text
     const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: svc.port, tlsOptions } });
     clients.push(client);
     await expect(lastValueFrom(client.send(GET_USER, { id: 1 }))).resolves.toEqual(ADA);
@@ -306,7 +308,7 @@ describe('the TCP transport without material', () => {
     const source = await MtlsMaterialSource.create(options);
     const revocation = revocationFollowing(source, options);
     try {
-      expect(() => new MtlsTcpServer(new MtlsServing(source, new MtlsEvents(), revocation), { host: '127.0.0.1', port: 0 })).toThrow(/serverAuth/);
+      expect(() => new MtlsTcpServer(mtlsServing(source, new MtlsEvents(), revocation), { host: '127.0.0.1', port: 0 })).toThrow(/serverAuth/);
     } finally {
       revocation.close();
       source.close();
@@ -511,7 +513,7 @@ describe('user-service with TCP_PORT (the built service)', () => {
     child = r.child;
     const port = Number(/tcp:\/\/localhost:(\d+)/.exec(r.out)?.[1]);
     expect(port).toBeGreaterThan(0);
-    const { mtlsOptionsWithDevPki } = await import('nest-mtls/testing');
+    const { mtlsOptionsWithDevPki } = await import('nest-mtls/dev-pki');
     const as = async (who: string) =>
       new MtlsTcpClient({ source: await MtlsMaterialSource.create(await mtlsOptionsWithDevPki(who, { devPki: true, env: { MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') } })), host: 'localhost', port });
     const home = await as('home-page-service');

@@ -133,7 +133,7 @@ describe('mtls inspect', () => {
   });
 
   it('says so when a certificate has expired', async () => {
-    const { issueIntoPki } = await import('nest-mtls/testing');
+    const { issueIntoPki } = await import('nest-mtls/dev-pki');
     const day = 86400000;
     const files = await issueIntoPki(dir, { name: 'old', subject: 'CN=old', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
     const r = await mtls('inspect', files.cert);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MtlsConfigError } from 'nest-mtls';
-import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
+import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
 
 /** The development PKI is opt-in: never implied by a missing setting, never in production. */
 describe('mtlsOptionsWithDevPki', () => {

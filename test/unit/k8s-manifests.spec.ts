@@ -1,7 +1,8 @@
 import { Certificate, Issuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { Namespace, Service } from 'kubernetes-models/v1';
-import { millisecondsSetting, mtlsOptionsFromEnv, portSetting } from 'nest-mtls';
+import { mtlsOptionsFromEnv } from 'nest-mtls';
+import { millisecondsSetting, portSetting } from 'nest-mtls/app';
 import { ADMIN_PATHS, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { KNOWN_MTLS_VARIABLES } from 'nest-mtls/internal';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -1,4 +1,5 @@
-import { MtlsConfigError, MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting, mtlsOptionsFromEnv } from 'nest-mtls';
+import { MtlsConfigError, mtlsOptionsFromEnv } from 'nest-mtls';
+import { MtlsConsoleLogger, enableGracefulShutdown, logFormatSetting, millisecondsSetting } from 'nest-mtls/app';
 import { mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
 import { RecentSubjects } from 'nest-mtls/internal';
 import { resolveAdminOptions } from 'nest-mtls/internal';
@@ -185,11 +186,11 @@ describe('enableGracefulShutdown', () => {
 });
 
 describe('exitOnStartupError', () => {
-  const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist', 'index.js');
+  const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
   const run = (json: boolean) =>
     spawnSync(
       process.execPath,
-      ['-e', `const { exitOnStartupError, MtlsConfigError } = require(${JSON.stringify(dist)}); exitOnStartupError('svc', { json: ${json} })(new MtlsConfigError('keyStorePassword', 'wrong password for /x.p12', 'MTLS_KEY_STORE_PASSWORD'));`],
+      ['-e', `const { MtlsConfigError } = require(${JSON.stringify(join(dist, 'index.js'))}); const { exitOnStartupError } = require(${JSON.stringify(join(dist, 'app', 'index.js'))}); exitOnStartupError('svc', { json: ${json} })(new MtlsConfigError('keyStorePassword', 'wrong password for /x.p12', 'MTLS_KEY_STORE_PASSWORD'));`],
       { encoding: 'utf8' },
     );
 

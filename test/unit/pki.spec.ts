@@ -7,19 +7,8 @@ import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import {
-  createCrl,
-  createIntermediateCa,
-  createRootCa,
-  ensureDevPki,
-  initPki,
-  issueCertificate,
-  issueIntoPki,
-  loadIssuedCertificate,
-  toPkcs12,
-  type IssuedCertificate,
-  type PkiLayout,
-} from 'nest-mtls/testing';
+import { ensureDevPki, initPki, issueIntoPki, loadIssuedCertificate, type PkiLayout } from 'nest-mtls/dev-pki';
+import { createCrl, createIntermediateCa, createRootCa, issueCertificate, toPkcs12, type IssuedCertificate } from 'nest-mtls/testing';
 import { requireTool } from '../support/require-tool';
 import { keytool, openssl, opensslOk, opensslSubject, TempDir } from '../support/test-pki';
 

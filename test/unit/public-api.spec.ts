@@ -42,6 +42,9 @@ describe('public API', () => {
   const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
   const admin = exportsOf(join(SRC, 'admin', 'index.ts'));
   const fastify = exportsOf(join(SRC, 'fastify', 'index.ts'));
+  const app = exportsOf(join(SRC, 'app', 'index.ts'));
+  const devPki = exportsOf(join(SRC, 'dev-pki', 'index.ts'));
+  const health = exportsOf(join(SRC, 'health', 'index.ts'));
   const spiffe = exportsOf(join(SRC, 'spiffe', 'index.ts'));
 
   it('nest-mtls exports exactly these names', () => {
@@ -49,43 +52,70 @@ describe('public API', () => {
       [
         'CLIENT_CERT_POLICY', 'ClientCert', 'ClientCertForbiddenException', 'ClientCertGuard', 'ClientCertPolicy', 'ClientCertRequirement', 'ClientCertRule',
         'CrlCheck', 'CrlRevocation', 'MtlsRevocationCheck', 'ParsedCrl', 'RevocationFailure', 'RevocationSource',
-        'ClientIdentity', 'DnFormatError', 'EnvSource', 'GuardDecision', 'MtlsEvents', 'TlsRefusal', 'KeyMaterial', 'KeyStoreType', 'LOG_FIELD_MAX', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
-        'MTLS_MODULE_OPTIONS', 'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
+        'ClientIdentity', 'DnFormatError', 'EnvSource', 'GuardDecision', 'MtlsEvents', 'TlsRefusal', 'KeyMaterial', 'KeyStoreType', 'LoadedCrl', 'MTLS_CLIENT_ERROR_CODES', 'MTLS_ENDPOINT',
+        'MtlsClientError', 'MtlsClientErrorCode', 'MtlsClientErrorKind', 'MtlsClientErrorOptions', 'MtlsConfigError', 'MtlsEndpoint',
         'MtlsError', 'MtlsExpressAdapter', 'MtlsHttpClient', 'MtlsMaterialSnapshot', 'MtlsMaterialSource', 'MtlsModule', 'MtlsModuleExtras', 'MtlsOptions',
         'MtlsReloadResult', 'MtlsRequest', 'MtlsResponse', 'MtlsRole', 'MtlsServing', 'MtlsPemSource', 'MtlsPemMaterial', 'NO_CERTIFICATE_MESSAGE', 'PeerCertificateState', 'REFUSAL_REASONS', 'RefusalReason', 'RequireClientCert',
         'ResolvedMtlsOptions', 'SUBJECT_NOT_RECOGNIZED_MESSAGE', 'SubjectAltNames', 'TlsMaterial', 'TlsProtocol', 'TrustMaterial', 'IntermediateMaterial', 'allOf', 'anyOf',
-        'anyVerifiedClient', 'exitOnStartupError', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri', 'httpsUrlSetting',
-        'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'logLevelsSetting', 'logSafe', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
-        'portSetting', 'subjectAltNames', 'subjectDn', 'subjectMatches',
-        'DEFAULT_SHUTDOWN_TIMEOUT_MS', 'DrainOutcome', 'GracefulShutdownOptions', 'LogFormat', 'MtlsConsoleLogger', 'ShutdownReport', 'enableGracefulShutdown', 'logFormatSetting',
-        'millisecondsSetting', 'shutdownGracefully',
+        'anyVerifiedClient', 'fingerprintIn', 'formatDn', 'hasDnsName', 'hasSpiffeId', 'hasUri',
+        'identityFromCertificate', 'isMtlsEndpoint', 'issuerDn', 'mtlsOptionsFromEnv', 'peerCertificateState', 'peerIdentity',
+        'subjectAltNames', 'subjectDn', 'subjectMatches',
         // Typed rules: matchers, and policies in words.
         'OneOrMany', 'describePolicy', 'explainPolicy', 'PolicyExplanation', 'hasCommonName', 'hasEmail', 'hasIpAddress', 'hasOrganizationalUnit',
         'inTrustDomain', 'issuerMatches',
         // Default policy, audit mode, trusted proxy, endpoint identification, policy inventory.
         'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
         'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
-        'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
+        'RevocationLookup', 'denyEveryClient', 'verifyClientChain',
         // The article's DN form (dnFormat: 'jdk').
         'DnFormat',
         // A policy's decision with its reason (which rule, what it wanted, what was found).
-        'ClientCertDecision', 'PolicyRuleCode', 'decidePolicy',
+        'ClientCertDecision', 'PolicyRuleCode', 'decidePolicy', 'ClientCertAdmission', 'ClientCertRefusal',
+        // What ClientCertGuard's protected judge/refuse/record take (for subclasses).
+        'GuardProblem', 'GuardVerdict', 'RefusalStatus',
+        // Types every public declaration names; the options in force without secrets; a server made by hand.
+        'SecurityLevel', 'EndpointVerdict', 'InjectMtlsOptions', 'MtlsOptionsView', 'bindMtlsServer', 'MtlsServerBinding',
       ].sort(),
     );
   });
 
-  it('nest-mtls/testing exports the development PKI and a guard for tests without TLS, and the main entry none of it', () => {
+  it('nest-mtls/testing exports test helpers only (certificates made in memory, a guard for tests without TLS), and the main entry none of it', () => {
     expect([...testing.keys()].sort()).toEqual(
       [
-        'CertificateSpec', 'CrlOptions', 'CrlReason', 'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'ExtendedKeyUsageName', 'GLOBAL_CA_SUBJECT',
-        'InitPkiOptions', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout', 'ROOT_CA_SUBJECT', 'RevokedCertificate',
-        'checkServiceName', 'createCrl', 'createIntermediateCa', 'createRootCa', 'ensureDevPki', 'initPki', 'isSelfSigned', 'issueCertificate', 'issueIntoPki',
-        'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'nameFromRfc4514', 'openPki', 'publishCrl', 'randomSerialNumber', 'revokeInPki', 'RevokedInPki', 'toPkcs12',
+        'CertificateSpec', 'CrlOptions', 'CrlReason', 'ExtendedKeyUsageName', 'IssuedCertificate', 'KeyAlgorithm', 'Pkcs12Options', 'RevokedCertificate',
+        'createCrl', 'createIntermediateCa', 'createRootCa', 'isSelfSigned', 'issueCertificate', 'nameFromRfc4514', 'randomSerialNumber', 'toPkcs12',
         // Tests without TLS: ClientCertGuard judging a given caller.
         'clientCertGuardFor', 'testClientIdentity',
       ].sort(),
     );
     for (const name of testing.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('nest-mtls/dev-pki exports the development PKI on disk, and no other entry any of it', () => {
+    expect([...devPki.keys()].sort()).toEqual(
+      [
+        'DEFAULT_PKI_PASSWORD', 'DEFAULT_SERVICES', 'DEV_PKI_DIR', 'DevPkiOptions', 'GLOBAL_CA_SUBJECT', 'InitPkiOptions', 'PkiFiles', 'PkiIssueSpec', 'PkiLayout',
+        'ROOT_CA_SUBJECT', 'RevokedInPki', 'checkServiceName', 'ensureDevPki', 'initPki', 'issueIntoPki', 'loadIssuedCertificate', 'mtlsOptionsWithDevPki', 'openPki',
+        'publishCrl', 'revokeInPki',
+      ].sort(),
+    );
+    for (const name of devPki.keys()) expect(main.has(name) || testing.has(name)).toBe(false);
+  });
+
+  it('nest-mtls/app exports the helpers of a service\'s main.ts, and the main entry none of it', () => {
+    expect([...app.keys()].sort()).toEqual(
+      [
+        'DEFAULT_SHUTDOWN_TIMEOUT_MS', 'DrainOutcome', 'GracefulShutdownOptions', 'LOG_FIELD_MAX', 'LogFormat', 'MtlsConsoleLogger', 'ShutdownReport',
+        'enableGracefulShutdown', 'exitOnStartupError', 'httpsUrlSetting', 'logFormatSetting', 'logLevelsSetting', 'logSafe', 'millisecondsSetting', 'portSetting',
+        'shutdownGracefully', 'spiffeIdSetting',
+      ].sort(),
+    );
+    for (const name of app.keys()) expect(main.has(name)).toBe(false);
+  });
+
+  it('nest-mtls/health exports the terminus health indicator, and the main entry none of it', () => {
+    expect([...health.keys()].sort()).toEqual(['MtlsHealthIndicator', 'MtlsHealthIndicatorOptions']);
+    for (const name of health.keys()) expect(main.has(name)).toBe(false);
   });
 
   it('nest-mtls/microservices exports the TCP transport and client, and the main entry none of it', () => {
@@ -107,6 +137,7 @@ describe('public API', () => {
     ['@nestjs/terminus and prom-client', '(@nestjs\\/terminus|prom-client)', 'admin', /Cannot find module (@nestjs\/terminus|prom-client)/],
     ['@nestjs/microservices', '@nestjs\\/microservices', 'microservices', /Cannot find module @nestjs\/microservices/],
     ['@nestjs/platform-fastify', '@nestjs\\/platform-fastify', 'fastify', /Cannot find module @nestjs\/platform-fastify/],
+    ['@nestjs/terminus', '@nestjs\\/terminus', 'health', /Cannot find module @nestjs\/terminus/],
     ['@grpc/grpc-js and @grpc/proto-loader', '@grpc\\/(grpc-js|proto-loader)', 'spiffe', /Cannot find module @grpc\/(grpc-js|proto-loader)/],
   ])('the main entry loads without %s (optional peers); its own entry point needs them', (_peers, pattern, entry, missing) => {
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
@@ -142,13 +173,23 @@ describe('public API', () => {
     for (const name of spiffe.keys()) expect(main.has(name)).toBe(false);
   });
 
+  it('production code (apps/*) takes nothing from nest-mtls/testing or nest-mtls/internal: the dev PKI it runs on is nest-mtls/dev-pki', () => {
+    const apps = join(__dirname, '..', '..', 'apps');
+    const files = sourceFiles(apps);
+    expect(files.length).toBeGreaterThan(10);
+    const importers = files.filter((file) => /(from|import|require\()\s*\(?['"]nest-mtls\/(testing|internal)['"]/.test(readFileSync(file, 'utf8')));
+    expect(importers.map((f) => f.slice(apps.length + 1))).toEqual([]);
+    // The check can see one: the apps do import the dev PKI from its own entry.
+    expect(files.filter((file) => /from 'nest-mtls\/dev-pki'/.test(readFileSync(file, 'utf8'))).length).toBeGreaterThan(0);
+  });
+
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...app, ...devPki, ...health, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of [join(SRC, 'index.ts'), join(SRC, 'testing', 'index.ts'), join(SRC, 'microservices', 'index.ts'), join(SRC, 'admin', 'index.ts'), join(SRC, 'fastify', 'index.ts'), join(SRC, 'spiffe', 'index.ts')]) {
+    for (const file of ['index.ts', ...['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].map((e) => join(e, 'index.ts'))].map((f) => join(SRC, f))) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

@@ -1,4 +1,5 @@
-import { MtlsConfigError, MtlsConsoleLogger } from 'nest-mtls';
+import { MtlsConfigError } from 'nest-mtls';
+import { MtlsConsoleLogger } from 'nest-mtls/app';
 import { takeStartupError } from 'nest-mtls/internal';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));

@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { MtlsModule, mtlsOptionsFromEnv } from 'nest-mtls';
 import { MtlsAdminModule, mtlsAdminOptionsFromEnv } from 'nest-mtls/admin';
+import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
 import { spiffeWorkloadApiSourceFromEnv } from 'nest-mtls/spiffe';
-import { mtlsOptionsWithDevPki } from 'nest-mtls/testing';
 import { EventsController } from './events.controller';
 
 @Module({

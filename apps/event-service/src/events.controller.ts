@@ -1,6 +1,7 @@
 import { Controller, Get, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MtlsClientError, MtlsHttpClient, httpsUrlSetting, logSafe, spiffeIdSetting, type MtlsRequest } from 'nest-mtls';
+import { MtlsClientError, MtlsHttpClient, type MtlsRequest } from 'nest-mtls';
+import { httpsUrlSetting, logSafe, spiffeIdSetting } from 'nest-mtls/app';
 
 /** What event-service answers when user-service refuses it. */
 export interface BlockedCall {

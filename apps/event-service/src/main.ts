@@ -7,7 +7,7 @@ import {
   logLevelsSetting,
   millisecondsSetting,
   portSetting,
-} from 'nest-mtls';
+} from 'nest-mtls/app';
 import { EventServiceModule } from './event-service.module';
 
 async function bootstrap(): Promise<void> {

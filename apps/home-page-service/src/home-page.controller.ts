@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { MtlsClientError, logSafe } from 'nest-mtls';
+import { MtlsClientError } from 'nest-mtls';
+import { logSafe } from 'nest-mtls/app';
 import { renderHomePage, renderUpstreamError } from './home-page.view';
 import { NotAUserError } from './not-a-user.error';
 import { UserServiceClient } from './user-service.client';

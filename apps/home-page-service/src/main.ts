@@ -7,7 +7,7 @@ import {
   logLevelsSetting,
   millisecondsSetting,
   portSetting,
-} from 'nest-mtls';
+} from 'nest-mtls/app';
 import { HomePageModule } from './home-page.module';
 
 async function bootstrap(): Promise<void> {

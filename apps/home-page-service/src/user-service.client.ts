@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MtlsHttpClient, httpsUrlSetting, spiffeIdSetting, type MtlsRequest } from 'nest-mtls';
+import { MtlsHttpClient, type MtlsRequest } from 'nest-mtls';
+import { httpsUrlSetting, spiffeIdSetting } from 'nest-mtls/app';
 import { userFromAnswer, usersFromAnswer, type UserView } from './user.dto';
 
 /** USER_SERVICE_URL (default https://localhost:8443), checked at startup. */

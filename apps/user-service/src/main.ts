@@ -8,7 +8,7 @@ import {
   logLevelsSetting,
   millisecondsSetting,
   portSetting,
-} from 'nest-mtls';
+} from 'nest-mtls/app';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { createMtlsAdapter, http2Setting, httpAdapterSetting } from './http-adapter';
 import { UserServiceModule } from './user-service.module';

@@ -18,5 +18,7 @@ try {
   process.stderr.write('nest-mtls: tsc failed (errors above)\n');
   process.exit(1);
 }
-for (const entry of ['dist/index.js', 'dist/testing/index.js', 'dist/microservices/index.js', 'dist/admin/index.js', 'dist/fastify/index.js', 'dist/spiffe/index.js']) writeEsmEntries(join(pkg, entry));
+// Every entry point of package.json's `exports` (its CommonJS file) gets its ES-module face.
+const entries = Object.values(require('../package.json').exports).map((target) => target?.require?.default).filter(Boolean);
+for (const entry of entries) writeEsmEntries(join(pkg, entry));
 markOptionalPeerImports(join(pkg, 'dist'));

@@ -1,11 +1,14 @@
 // The public API of nest-mtls, export by export: what is not named here is
 // internal and may change in any release. test/unit/public-api.spec.ts pins
 // this list (and that each export has a doc comment), so changes are deliberate.
-// The development PKI and test helpers are the separate entry point `nest-mtls/testing`.
+// Entry points of their own: `nest-mtls/app` (settings, logger, graceful shutdown),
+// `nest-mtls/testing` (test helpers), `nest-mtls/dev-pki` (the development PKI).
 
 // The module, its options, and the joint to TLS endpoints.
 export { MtlsModule } from './mtls.module';
-export { MTLS_MODULE_OPTIONS, type MtlsModuleExtras } from './mtls.module-definition';
+export type { MtlsModuleExtras } from './mtls.module-definition';
+export { InjectMtlsOptions } from './inject-mtls-options';
+export type { MtlsOptionsView } from './config/options-view';
 export type {
   MtlsOptions,
   ResolvedMtlsOptions,
@@ -18,6 +21,7 @@ export type {
   CrlCheck,
   RevocationFailure,
   DnFormat,
+  SecurityLevel,
 } from './config/mtls-options.interface';
 export { mtlsOptionsFromEnv, type EnvSource } from './config/mtls-options-from-env';
 export type { MtlsPemSource, MtlsPemMaterial } from './config/pem-source.interface';
@@ -29,15 +33,10 @@ export type { MtlsRevocationCheck, RevocationSource } from './revocation/revocat
 export { MtlsExpressAdapter } from './server/mtls-express-adapter';
 export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-endpoint';
 export { MtlsServing } from './server/mtls-serving';
+export { bindMtlsServer, type MtlsServerBinding } from './server/bind-mtls-server';
 export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
 export type { TlsRefusal } from './telemetry/tls-refusal';
 export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';
-export { exitOnStartupError } from './server/exit-on-startup-error';
-
-// Running it: graceful shutdown, and logs as text or JSON.
-export { enableGracefulShutdown, shutdownGracefully, DEFAULT_SHUTDOWN_TIMEOUT_MS, type GracefulShutdownOptions, type ShutdownReport } from './shutdown/graceful-shutdown';
-export type { DrainOutcome } from './shutdown/drainable';
-export { MtlsConsoleLogger, logFormatSetting, type LogFormat } from './logging/mtls-console-logger';
 
 // Who is calling: the identity of a verified client certificate.
 export type { ClientIdentity, SubjectAltNames } from './identity/client-identity.interface';
@@ -46,6 +45,10 @@ export { formatDn, subjectDn, issuerDn } from './identity/dn-format';
 export { subjectAltNames } from './identity/subject-alt-names';
 export { peerIdentity, peerCertificateState, type PeerCertificateState } from './identity/peer-identity';
 export { MtlsIdentitySource, type CallerState } from './guard/identity-source';
+// What ClientCertGuard's protected judge/refuse/record take (for subclasses).
+export type { GuardProblem, GuardVerdict } from './guard/guard-verdict';
+export type { RefusalStatus } from './guard/call-context';
+export type { EndpointVerdict } from './identity/endpoint-identification';
 export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, type ChainProblem, type RevocationLookup } from './revocation/verify-client-chain';
 
 // Which callers may enter: the guard, its decorators and policies.
@@ -74,7 +77,7 @@ export {
 } from './policy/client-cert-policies';
 export { describePolicy, explainPolicy, type PolicyExplanation } from './policy/policy-explanation';
 export { decidePolicy } from './policy/policy-explanation';
-export type { ClientCertDecision, PolicyRuleCode } from './policy/client-cert-decision';
+export type { ClientCertAdmission, ClientCertDecision, ClientCertRefusal, PolicyRuleCode } from './policy/client-cert-decision';
 export { MtlsPolicyInventory, type PolicyInventoryEntry } from './guard/policy-inventory';
 export { CLIENT_CERT_POLICY, CLIENT_CERT_MODE, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './guard/client-cert.constants';
 
@@ -86,8 +89,3 @@ export { MtlsError } from './errors/mtls.error';
 export { MtlsConfigError } from './errors/mtls-config.error';
 export { MtlsClientError, MTLS_CLIENT_ERROR_CODES, type MtlsClientErrorKind, type MtlsClientErrorCode, type MtlsClientErrorOptions } from './client/mtls-client.error';
 export { DnFormatError } from './identity/dn-format.error';
-
-// Settings of a service that fail fast like ours, and log lines a peer cannot forge.
-export { portSetting, httpsUrlSetting, millisecondsSetting, spiffeIdSetting } from './config/service-settings';
-export { logLevelsSetting } from './config/log-levels';
-export { logSafe, LOG_FIELD_MAX } from './logging/log-safe';

@@ -85,7 +85,7 @@ export { type LoadedKeyMaterial, type LoadedTlsMaterial } from './material/tls-m
 // Providers of MtlsModule that are not public API.
 export { MtlsRevocation } from './revocation/mtls-revocation';
 export { revocationFollowing } from './revocation/revocation-provider';
-export { revocationOf } from './server/mtls-serving';
+export { mtlsServing, revocationOf } from './server/mtls-serving';
 export { MtlsDrainRegistry } from './shutdown/drain-registry';
 // What the fuzz tests (test/unit/fuzz) drive directly.
 export { blockContains, parseIp } from './identity/ip-address';

@@ -1,5 +1,5 @@
 import { Module, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { MtlsHttpClient } from './client/mtls-http-client';
 import { MtlsOutboundAgent } from './client/outbound-agent';
 import type { MtlsOptions } from './config/mtls-options.interface';
@@ -7,10 +7,11 @@ import { MtlsMaterialSource } from './material/material-source';
 import { MaterialReloadTriggers } from './material/reload-triggers';
 import { MtlsRevocation } from './revocation/mtls-revocation';
 import { revocationFollowing } from './revocation/revocation-provider';
-import { MtlsServing } from './server/mtls-serving';
+import { MtlsServing, mtlsServing } from './server/mtls-serving';
 import { MtlsDrainRegistry } from './shutdown/drain-registry';
 import { MtlsEvents } from './telemetry/mtls-events';
 import { MTLS_MODULE_OPTIONS, MtlsConfigurableModule } from './mtls.module-definition';
+import { MTLS_OPTIONS_VIEW } from './inject-mtls-options';
 import { MtlsIdentitySource } from './guard/identity-source';
 import { ClientCertGuard } from './guard/client-cert.guard';
 import { MtlsDnPatternCheck } from './guard/dn-pattern-check';
@@ -62,9 +63,15 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
       inject: [MtlsMaterialSource, MTLS_MODULE_OPTIONS],
     },
     MtlsDrainRegistry,
-    MtlsServing,
+    // The options in force without the secrets (@InjectMtlsOptions()): the same for every snapshot of the source.
+    { provide: MTLS_OPTIONS_VIEW, useFactory: (source: MtlsMaterialSource) => source.current().options, inject: [MtlsMaterialSource] },
+    {
+      provide: MtlsServing,
+      useFactory: (source: MtlsMaterialSource, events: MtlsEvents, revocation: MtlsRevocation) => mtlsServing(source, events, revocation),
+      inject: [MtlsMaterialSource, MtlsEvents, MtlsRevocation],
+    },
     MtlsEndpointInstaller,
-    MtlsOutboundAgent,
+    { provide: MtlsOutboundAgent, useFactory: (source: MtlsMaterialSource) => MtlsOutboundAgent.of(source), inject: [MtlsMaterialSource] },
     MtlsHttpClient,
     MtlsIdentitySource,
     ForwardedHeaderFilter,
@@ -72,32 +79,28 @@ import { MtlsEndpointInstaller } from './server/mtls-endpoint-installer';
     MtlsDnPatternCheck,
     ClientCertGuard,
   ],
-  exports: [MtlsMaterialSource, MtlsEvents, MtlsServing, MtlsDrainRegistry, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],
+  exports: [MtlsMaterialSource, MtlsEvents, MtlsServing, MTLS_OPTIONS_VIEW, MtlsDrainRegistry, MtlsHttpClient, MtlsIdentitySource, MtlsPolicyInventory, ClientCertGuard],
 })
 export class MtlsModule extends MtlsConfigurableModule implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
-  constructor(
-    private readonly source: MtlsMaterialSource,
-    private readonly revocation: MtlsRevocation,
-    private readonly events: MtlsEvents,
-    private readonly triggers: MaterialReloadTriggers,
-  ) {
+  /** Its providers are found through `moduleRef` (some are internal to nest-mtls, and a public constructor names none of them). */
+  constructor(private readonly moduleRef: ModuleRef) {
     super();
   }
 
   /** Material follows its files (or source) from now on: watch, SIGHUP, reloadIntervalMs, the source's changes. */
   onModuleInit(): void {
-    this.triggers.start();
+    this.moduleRef.get(MaterialReloadTriggers).start();
   }
 
   onApplicationBootstrap(): void {
-    this.triggers.warnOnSighupConflict();
+    this.moduleRef.get(MaterialReloadTriggers).warnOnSighupConflict();
   }
 
   onModuleDestroy(): void {
-    this.triggers.close();
-    this.source.close();
-    this.revocation.close();
-    this.events.complete();
+    this.moduleRef.get(MaterialReloadTriggers).close();
+    this.moduleRef.get(MtlsMaterialSource).close();
+    this.moduleRef.get(MtlsRevocation).close();
+    this.moduleRef.get(MtlsEvents).complete();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MtlsConfigError } from '../errors/mtls-config.error';
@@ -45,8 +46,8 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     private readonly health: MtlsHealth,
     private readonly metrics: MtlsMetrics,
-    /** MtlsModule's registry of listeners graceful shutdown drains. */
-    private readonly drains: MtlsDrainRegistry,
+    /** Where MtlsModule's registry of listeners graceful shutdown drains is found (internal to nest-mtls, so not named here). */
+    private readonly moduleRef: ModuleRef,
     @Inject(MTLS_ADMIN_OPTIONS) options: MtlsAdminOptions,
     private readonly inventory: MtlsPolicyInventory,
   ) {
@@ -64,7 +65,7 @@ export class MtlsAdminServer implements OnApplicationBootstrap, OnApplicationShu
       server.listen(port, host, () => resolve());
     });
     this.server = server;
-    this.unregister = this.drains.register(this);
+    this.unregister = this.moduleRef.get(MtlsDrainRegistry, { strict: false }).register(this);
     const { address, port: bound } = server.address() as AddressInfo;
     logLine(this.logger, 'log', `admin port open on http://${address.includes(':') ? `[${address}]` : address}:${bound} (${this.paths().join(', ')}; no client certificate)`, {
       event: 'admin_listening',

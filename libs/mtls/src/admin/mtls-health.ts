@@ -1,18 +1,13 @@
 import { HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import * as x509 from '@peculiar/x509';
-import type { X509Certificate } from 'node:crypto';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
-import { subjectDn, issuerDn } from '../identity/dn-format';
 import { logLine } from '../logging/log-line';
 import { logSafe } from '../logging/log-safe';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
-import type { LoadedCrl } from '../material/tls-material.interface';
+import { certificateCheck, crlsCheck, reloadCheck, trustStoreCheck, type TlsHealthCheck } from '../health/tls-health-checks';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
 import { resolveAdminOptions, type MtlsAdminOptions, type ResolvedMtlsAdminOptions } from './mtls-admin-options';
-
-const DAY_MS = 24 * 3600 * 1000;
 
 /** One answer of /health: the HTTP status (200 or 503) and terminus' body. */
 export interface MtlsHealthAnswer {
@@ -88,70 +83,27 @@ export class MtlsHealth {
 
   /** Our certificate: down when expired or not yet valid; `expiresSoon` within the warning threshold. */
   protected certificate(snapshot: MtlsMaterialSnapshot, now: Date): HealthIndicatorResult {
-    const leaf = snapshot.material.identity.chain[0];
-    const notBefore = new Date(leaf.validFrom);
-    const notAfter = new Date(leaf.validTo);
-    const daysLeft = Math.floor(((notAfter.getTime() - now.getTime()) / DAY_MS) * 10) / 10;
-    const warningDays = this.options.expiryWarningDays;
-    const details = {
-      subject: safeDn(() => subjectDn(leaf), leaf.subject),
-      issuer: safeDn(() => issuerDn(leaf), leaf.issuer),
-      serial: leaf.serialNumber,
-      notBefore: notBefore.toISOString(),
-      notAfter: notAfter.toISOString(),
-      daysLeft,
-      warningDays,
-      expiresSoon: daysLeft < warningDays,
-      roles: [...this.source.rolesInUse()],
-    };
-    const session = this.indicators.check('certificate');
-    if (notAfter <= now) return session.down({ ...details, message: `our certificate expired on ${details.notAfter}` });
-    if (notBefore > now) return session.down({ ...details, message: `our certificate is not valid before ${details.notBefore}` });
-    if (details.expiresSoon) return session.up({ ...details, warning: `our certificate expires in ${daysLeft} days (warning from ${warningDays} days): renew it` });
-    return session.up(details);
+    return this.result('certificate', certificateCheck(snapshot, this.source.rolesInUse(), now, this.options.expiryWarningDays));
   }
 
   /** How many CAs we trust. */
   protected trustStore(snapshot: MtlsMaterialSnapshot): HealthIndicatorResult {
-    return this.indicators.check('trustStore').up({ size: snapshot.material.trust.cas.length });
+    return this.result('trustStore', trustStoreCheck(snapshot));
   }
 
   /** Each CRL's dates; down when one is out of date and the failure policy is closed. */
   protected crls(snapshot: MtlsMaterialSnapshot, now: Date): HealthIndicatorResult {
-    const session = this.indicators.check('crls');
-    const loaded = snapshot.material.crls ?? [];
-    if (loaded.length === 0) return session.up({ configured: false });
-    // The revocation options name the policy `revocationFailure`; without them, an out-of-date CRL refuses clients (closed).
-    const failurePolicy = (snapshot.options as { revocationFailure?: 'open' | 'closed' }).revocationFailure ?? 'closed';
-    const crls = loaded.map(({ crl }, i) => ({
-      issuer: crlIssuer(loaded[i], snapshot),
-      thisUpdate: crl.thisUpdate?.toISOString(),
-      nextUpdate: crl.nextUpdate?.toISOString() ?? null,
-      current: !crl.nextUpdate || crl.nextUpdate > now,
-    }));
-    const stale = crls.filter((c) => !c.current);
-    const details = { configured: true, failurePolicy, count: crls.length, crls };
-    if (stale.length === 0) return session.up(details);
-    const message = `the CRL of ${stale.map((c) => c.issuer).join('; ')} is past its nextUpdate (${stale.map((c) => c.nextUpdate).join(', ')})`;
-    if (failurePolicy === 'closed') return session.down({ ...details, message: `${message}: every client it covers is refused; publish a current CRL` });
-    return session.up({ ...details, warning: `${message}; revocationFailure is open, so clients are let in` });
+    return this.result('crls', crlsCheck(snapshot, now));
   }
 
   /** The material in use and the last reload; down when the last reload failed. */
   protected reload(snapshot: MtlsMaterialSnapshot): HealthIndicatorResult {
-    const last = this.source.lastReload;
-    const details = {
-      generation: snapshot.generation,
-      loadedAt: snapshot.loadedAt.toISOString(),
-      lastResult: last?.result ?? 'none',
-      lastAt: last?.at.toISOString(),
-      trigger: last ? logSafe(last.reason) : undefined,
-    };
-    const session = this.indicators.check('reload');
-    if (last?.result === 'failure') {
-      return session.down({ ...details, error: logSafe(last.error ?? 'unknown', 600), message: `the last reload failed; still serving generation ${snapshot.generation}` });
-    }
-    return session.up(details);
+    return this.result('reload', reloadCheck(snapshot, this.source.lastReload));
+  }
+
+  private result(key: string, check: TlsHealthCheck): HealthIndicatorResult {
+    const session = this.indicators.check(key);
+    return check.up ? session.up(check.details) : session.down(check.details);
   }
 
   /** Whether the application's HTTP server listens yet (readiness). */
@@ -167,31 +119,5 @@ export class MtlsHealth {
     const down = Object.entries(body.error ?? {}).map(([key, value]) => `${key}: ${(value as { message?: string }).message ?? 'down'}`);
     if (down.length > 0) logLine(this.logger, 'warn', `health is ${body.status}: ${logSafe(down.join('; '), 800)}`, { event: 'health_changed', status: body.status, down: Object.keys(body.error ?? {}).join(',') });
     else if (!first) logLine(this.logger, 'log', `health is ${body.status} again`, { event: 'health_changed', status: body.status });
-  }
-}
-
-const peculiarSubjects = new WeakMap<X509Certificate, string>();
-
-/** The issuer of a CRL as the guard writes DNs (RFC 4514), found among our CAs; the CRL's own rendering otherwise. */
-function crlIssuer(loaded: LoadedCrl, snapshot: MtlsMaterialSnapshot): string {
-  const known = (loaded as LoadedCrl & { issuerCa?: X509Certificate }).issuerCa;
-  const candidates = known ? [known] : [...snapshot.material.trust.cas, ...snapshot.material.identity.chain.slice(1)];
-  const issuer = String(loaded.crl.issuer);
-  for (const ca of candidates) {
-    let subject = peculiarSubjects.get(ca);
-    if (subject === undefined) {
-      subject = new x509.X509Certificate(ca.raw).subject;
-      peculiarSubjects.set(ca, subject);
-    }
-    if (known || subject === issuer) return safeDn(() => subjectDn(ca), issuer);
-  }
-  return issuer;
-}
-
-function safeDn(format: () => string, fallback: string): string {
-  try {
-    return format();
-  } catch {
-    return fallback.replace(/\n/g, ', ');
   }
 }

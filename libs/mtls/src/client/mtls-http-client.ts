@@ -1,5 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpsRequest, type Agent, type RequestOptions } from 'node:https';
+import { MtlsMaterialSource } from '../material/material-source';
 import type { TLSSocket } from 'node:tls';
 import { logSafe } from '../logging/log-safe';
 import type { ClientCertRequirement } from '../policy/client-cert-policy';
@@ -52,8 +53,32 @@ const MAX_BODY = 1024 * 1024;
  */
 @Injectable({ scope: Scope.TRANSIENT })
 export class MtlsHttpClient {
-  constructor(private readonly pool: MtlsOutboundAgent) {
-    pool.enable();
+  private readonly pool: MtlsOutboundAgent;
+
+  /** `source`: the application's material (MtlsModule's); the connection pool is the one of that source. */
+  constructor(source: MtlsMaterialSource) {
+    this.pool = MtlsOutboundAgent.of(source);
+    this.pool.enable();
+  }
+
+  /**
+   * The application's outbound connection pool as one `https.Agent`, for
+   * HTTP clients other than this one: axios (`httpsAgent`), got
+   * (`agent: { https }`), `https.request({ agent })`, node-fetch. Requests
+   * through it present our certificate, verify the server's chain against
+   * our trust store only (never the public roots) and its name, and follow
+   * rotation: after new material is in place, a new request gets a new
+   * connection with the new certificate, and the old connections close once
+   * idle. The same object for the life of the application: keep it, do not
+   * destroy it (MtlsModule does at shutdown).
+   *
+   *     const api = axios.create({ baseURL: 'https://user-service:8443', httpsAgent: this.http.httpsAgent() });
+   *
+   * For fetch, undici's dispatchers do not take an `https.Agent`: call with
+   * this client, or with axios or `https.request` through this agent.
+   */
+  httpsAgent(): Agent {
+    return this.pool.httpsAgent();
   }
 
   /**

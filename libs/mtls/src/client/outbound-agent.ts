@@ -1,10 +1,12 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { OnModuleDestroy } from '@nestjs/common';
 import type { Agent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Subscription } from 'rxjs';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { secureContextOf } from '../material/snapshot-secrets';
 import { opensslChecksCrls } from '../material/crl-checks';
+import { FollowingHttpsAgent } from './following-https-agent';
 import { ServerIdentityAgent } from './server-identity-agent';
 
 /** The TLS settings a failed call is explained with. */
@@ -22,17 +24,31 @@ export interface OutboundTlsSettings {
  * that require a server identity get their own connections and TLS sessions
  * per rule (ServerIdentityAgent), so resumption never skips the check.
  */
-@Injectable()
 export class MtlsOutboundAgent implements OnModuleDestroy {
   private pool?: { agent: Agent; settings: OutboundTlsSettings };
   private subscription?: Subscription;
+  private following?: FollowingHttpsAgent;
 
-  constructor(private readonly source: MtlsMaterialSource) {}
+  private constructor(private readonly source: MtlsMaterialSource) {}
+
+  /** The pool of the application whose material `source` is (one per source: MtlsModule provides it, MtlsHttpClient finds it). */
+  static of(source: MtlsMaterialSource): MtlsOutboundAgent {
+    let pool = pools.get(source);
+    if (!pool) pools.set(source, (pool = new MtlsOutboundAgent(source)));
+    return pool;
+  }
 
   /** Marks the client role in use (checks the clientAuth EKU now, and on every later material). */
   enable(): void {
     this.source.requireRole('clientAuth');
     this.subscription ??= this.source.changes.subscribe(() => this.retire());
+  }
+
+  /** One https.Agent for the life of the application that hands each request to the current pool (see FollowingHttpsAgent). */
+  httpsAgent(): Agent {
+    this.enable();
+    this.following ??= new FollowingHttpsAgent(() => this.current().agent);
+    return this.following;
   }
 
   /** The agent new requests go through, and the settings it was made with. */
@@ -46,8 +62,10 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
     // The upstream's chain is checked against the CRL files by OpenSSL whenever that is the policy, whatever their size:
     // the pool keeps connections alive, so the cost of a large CRL per handshake is paid rarely (the server's gate does not apply here).
     const crl = opensslChecksCrls(snapshot.material, snapshot.options, new Date(), Infinity) ? snapshot.material.crls?.map((c) => c.pem) : undefined;
+    // A Node secure context, not PEM text: the agent's options (and each socket's connect options) then hold no private key.
+    const secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers });
     return {
-      agent: new ServerIdentityAgent({ key, cert, ca, crl, minVersion, maxVersion, ciphers, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
+      agent: new ServerIdentityAgent({ secureContext, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
       settings: { supportedProtocols: snapshot.options.supportedProtocols, securityLevel: snapshot.options.securityLevel },
     };
   }
@@ -61,10 +79,14 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
+    this.subscription = undefined;
     this.pool?.agent.destroy();
     this.pool = undefined;
   }
 }
+
+/** The pool of each application's source. */
+const pools = new WeakMap<MtlsMaterialSource, MtlsOutboundAgent>();
 
 /** No new requests on `agent`'s connections: idle ones close now, busy ones when freed (keepAlive off). */
 function drain(agent: Agent): void {

@@ -44,9 +44,9 @@ import { alreadyJudgedBy, rememberJudgedCaller } from './judged-caller';
 export class ClientCertGuard implements CanActivate {
   protected readonly logger = new Logger(ClientCertGuard.name);
   /** A flood of refused requests from one peer is one line, then a count per 10 s; one peer (host and subject) cannot crowd out another's lines. */
-  protected readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
+  private readonly refusalLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
   /** The same for callers audit mode lets in. */
-  protected readonly auditLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
+  private readonly auditLines = new RepeatSummarizer((line, fields) => logLine(this.logger, 'warn', line, fields));
 
   /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
   protected readonly identities?: MtlsIdentitySource;
@@ -119,7 +119,7 @@ export class ClientCertGuard implements CanActivate {
    * policy. Returns why it does not pass, or undefined (with a promise when
    * endpoint identification has to look an address up).
    */
-  protected judge(context: ExecutionContext, caller: VerifiedCaller): GuardProblem | undefined | Promise<GuardProblem | undefined> {
+  protected judge(context: ExecutionContext, caller: Extract<CallerState, { status: 'verified' }>): GuardProblem | undefined | Promise<GuardProblem | undefined> {
     const { identity } = caller;
     const tlsPeer = caller.proxy ?? identity;
     const endpoint = this.identities?.checkEndpoint(socketOf(context), tlsPeer);

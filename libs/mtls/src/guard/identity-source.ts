@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { compileTrustedProxy } from '../config/trusted-proxy';
 import type { DnFormat, ForwardedCertHeader, ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { revocationLookupOf } from '../revocation/forwarded-revocation';
-import { MtlsRevocation } from '../revocation/mtls-revocation';
+import { revocationFollowingSource } from '../revocation/revocation-provider';
 import { MtlsMaterialSource } from '../material/material-source';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { knownIntermediates, verifyClientChain, type ChainProblem } from '../revocation/verify-client-chain';
@@ -67,13 +67,9 @@ export class MtlsIdentitySource {
   private readonly forwards = new IdentityCache<VerifiedForward>(1024);
   private readonly proxyPolicies = new WeakMap<ResolvedMtlsOptions, ClientCertPolicy>();
   /** Endpoint identification with its DNS cache (one per application). */
-  readonly endpoints = new EndpointIdentification();
+  private readonly endpoints = new EndpointIdentification();
 
-  constructor(
-    @Optional() private readonly source?: MtlsMaterialSource,
-    /** The application's revocation checks, for forwarded certificates too (absent outside MtlsModule: the CRL files of the material still apply). */
-    @Optional() private readonly revocation?: MtlsRevocation,
-  ) {}
+  constructor(@Optional() private readonly source?: MtlsMaterialSource) {}
 
   /** The options in force (undefined outside MtlsModule). */
   private options(): ResolvedMtlsOptions | undefined {
@@ -118,7 +114,7 @@ export class MtlsIdentitySource {
    * Removes the forwarded-certificate headers from a request unless its TLS
    * peer is the trusted proxy; returns the names removed (for the log).
    */
-  stripUntrusted(headers: RequestHeaders, socket: Socket | undefined): string[] {
+  stripUntrusted(headers: Record<string, string | string[] | undefined>, socket: Socket | undefined): string[] {
     const names = this.forwardedHeaders().filter((name) => headers[name] !== undefined);
     if (names.length === 0) return [];
     const peer = peerCertificateState(socket, this.dnFormat());
@@ -178,7 +174,9 @@ export class MtlsIdentitySource {
     const subject = leaf.subject.split('\n').reverse().join(',');
     // The application's own revocation checking (CRL files, distribution points, OCSP; it reports its checks), when it has any.
     // With the intermediates we know: the proxy may have forwarded the leaf alone.
-    const revocation = this.revocation?.active ? revocationLookupOf(this.revocation, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;
+    // The application's revocation checks follow its source (none outside MtlsModule: the CRL files of the material still apply).
+    const checks = this.source ? revocationFollowingSource(this.source) : undefined;
+    const revocation = checks?.active ? revocationLookupOf(checks, leaf, [...intermediates, ...knownIntermediates(material)]) : undefined;
     const verdict = await verifyClientChain(leaf, intermediates, material, { securityLevel: snapshot.options.securityLevel, revocation });
     if (!verdict.verified) return { failure: { reason: `forwarded certificate not verified: ${verdict.reason}`, problem: verdict.problem, subject }, expires: 0, generation };
     let identity: ClientIdentity;

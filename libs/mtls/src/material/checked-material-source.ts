@@ -58,14 +58,19 @@ export class CheckedMaterialSource {
   readonly reloads: Observable<MtlsReloadResult> = this.reloaded.asObservable();
   lastReload?: MtlsReloadResult;
 
+  /** The options as given (passwords included): a native private field, so that no walk of this object reaches them. */
+  readonly #raw: MtlsOptions;
+
   protected constructor(
-    private readonly raw: MtlsOptions,
+    raw: MtlsOptions,
     private readonly reader: MaterialReader,
     private snapshot: MtlsMaterialSnapshot,
     /** Hash of the material behind the current snapshot. */
     private fingerprint: string,
     protected readonly logger = new Logger('MtlsModule'),
-  ) {}
+  ) {
+    this.#raw = raw;
+  }
 
   /** Validates the options, reads the material, runs the startup checks and the loopback canary; throws MtlsConfigError before anything listens. */
   static async create(raw: MtlsOptions, reader: MaterialReader): Promise<CheckedMaterialSource> {
@@ -174,7 +179,7 @@ export class CheckedMaterialSource {
   private async reloadOnce(reason: string, force: boolean): Promise<MtlsReloadResult> {
     let read: MaterialRead;
     try {
-      read = await CheckedMaterialSource.readFrom(this.reader, this.raw);
+      read = await CheckedMaterialSource.readFrom(this.reader, this.#raw);
     } catch (err) {
       return this.failed(reason, undefined, err);
     }
@@ -196,7 +201,7 @@ export class CheckedMaterialSource {
       return this.report({ result: 'unchanged', reason, generation: this.snapshot.generation, at: new Date() }, recovered);
     }
     try {
-      const next = await CheckedMaterialSource.load(this.raw, read, this.snapshot.generation + 1, this.logger);
+      const next = await CheckedMaterialSource.load(this.#raw, read, this.snapshot.generation + 1, this.logger);
       for (const role of this.roles) assertRole(next, role);
       await CheckedMaterialSource.canary(next, this.logger);
       this.fingerprint = fingerprint;
@@ -283,7 +288,8 @@ export class CheckedMaterialSource {
 
 /** The setting that names our certificate, for messages. */
 function identitySetting(snapshot: MtlsMaterialSnapshot): string {
-  return snapshot.options.source ? 'source' : snapshot.options.keyStorePath ? 'keyStorePath' : 'certPath';
+  // A source excludes every file option (validateMtlsOptions), and a snapshot's options do not hold the source itself.
+  return snapshot.options.keyStorePath ? 'keyStorePath' : snapshot.options.certPath ? 'certPath' : 'source';
 }
 
 function assertRole(snapshot: MtlsMaterialSnapshot, role: MtlsRole): void {

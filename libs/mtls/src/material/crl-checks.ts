@@ -4,7 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { certificateNames } from '../identity/dn-format';
-import type { LoadedCrl, TlsMaterial } from './tls-material.interface';
+import { indexedCrls, type IndexedCrl, type TlsMaterial } from './tls-material.interface';
 import { normalizeSerial } from '../x509/serial-number';
 import { describeCert } from '../x509/trust-path';
 
@@ -48,7 +48,7 @@ function maySignCrls(ca: X509Certificate): boolean {
  */
 export function findCrlIssuers(material: TlsMaterial): void {
   const cas = knownCas(material);
-  for (const loaded of material.crls ?? []) {
+  for (const loaded of indexedCrls(material) ?? []) {
     const { crl, source } = loaded;
     const candidates = cas.filter((ca) => subjectDer(ca).equals(crl.issuerDer));
     if (candidates.length === 0) {
@@ -71,7 +71,7 @@ export function findCrlIssuers(material: TlsMaterial): void {
 }
 
 /** The current CRL of each CA we know, from the files (the first one that is current). */
-function currentCrlOf(ca: X509Certificate, crls: LoadedCrl[], now: Date): { current?: LoadedCrl; expired?: LoadedCrl } {
+function currentCrlOf(ca: X509Certificate, crls: IndexedCrl[], now: Date): { current?: IndexedCrl; expired?: IndexedCrl } {
   const own = crls.filter((c) => c.issuerCa === ca);
   return { current: own.find((c) => c.crl.isCurrent(now)), expired: own.find((c) => !c.crl.isCurrent(now)) };
 }
@@ -87,7 +87,7 @@ function currentCrlOf(ca: X509Certificate, crls: LoadedCrl[], now: Date): { curr
  * Returns the warnings.
  */
 export function checkCrlFiles(material: TlsMaterial, options: ResolvedMtlsOptions, now: Date): string[] {
-  const crls = material.crls ?? [];
+  const crls = indexedCrls(material) ?? [];
   const warnings: string[] = [];
   const closed = options.revocationFailure === 'closed';
   for (const loaded of crls) {
@@ -140,7 +140,7 @@ export const OPENSSL_CRL_MAX_BYTES = 64 * 1024;
  * checks the files right after the handshake.
  */
 export function opensslChecksCrls(material: TlsMaterial, options: ResolvedMtlsOptions, now = new Date(), maxBytes = OPENSSL_CRL_MAX_BYTES): boolean {
-  const crls = material.crls;
+  const crls = indexedCrls(material);
   if (!crls || crls.length === 0) return false;
   if (crls.reduce((sum, c) => sum + c.crl.der.length, 0) > maxBytes) return false;
   if (options.crlCheck !== 'chain' || options.revocationFailure !== 'closed') return false;

@@ -3,7 +3,7 @@ import { MtlsConfigError } from '../errors/mtls-config.error';
 import { CrlIndex } from '../x509/crl-index';
 import { assertWholePem, pemBlocks, reason } from './pem-reader';
 import { readSettingFile } from './setting-file';
-import type { LoadedCrl } from './tls-material.interface';
+import type { IndexedCrl } from './tls-material.interface';
 
 const SETTING = 'crlPath';
 
@@ -14,7 +14,7 @@ const SETTING = 'crlPath';
  * CrlIndex: a CRL of 100,000 entries reads in well under a second) and be
  * accepted by OpenSSL. Which CA signed it is for the startup checks to find.
  */
-export function loadCrls(path: string): LoadedCrl[] {
+export function loadCrls(path: string): IndexedCrl[] {
   return crlsOfContent(readSettingFile(SETTING, path), SETTING, path);
 }
 
@@ -24,7 +24,7 @@ export function loadCrls(path: string): LoadedCrl[] {
  * where it came from in messages (`source` and its name for material a
  * MtlsPemSource supplied).
  */
-export function crlsOfContent(content: Buffer, setting: string, path: string): LoadedCrl[] {
+export function crlsOfContent(content: Buffer, setting: string, path: string): IndexedCrl[] {
   const SETTING = setting;
   let ders: Buffer[];
   if (content.includes('-----BEGIN ')) {

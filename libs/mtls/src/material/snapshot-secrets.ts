@@ -1,5 +1,6 @@
 import type { SecureContextOptions } from 'node:tls';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
+import { optionsView } from '../config/options-view';
 import { MtlsError } from '../errors/mtls.error';
 import type { MtlsMaterialSnapshot } from './material-snapshot';
 import { secureContextOptions } from './tls-server-options';
@@ -24,7 +25,7 @@ const secrets = new WeakMap<MtlsMaterialSnapshot, SecureContextOptions>();
 export function makeSnapshot(loaded: LoadedTlsMaterial, options: ResolvedMtlsOptions, generation: number, loadedAt = new Date()): MtlsMaterialSnapshot {
   const { key: _key, keyPem: _keyPem, ...identity } = loaded.identity;
   const material: TlsMaterial = { ...loaded, identity };
-  const snapshot: MtlsMaterialSnapshot = Object.freeze({ options, material, generation, loadedAt });
+  const snapshot: MtlsMaterialSnapshot = Object.freeze({ options: optionsView(options), material, generation, loadedAt });
   secrets.set(snapshot, secureContextOptions(loaded, options));
   return snapshot;
 }

@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { CrlIndex } from '../x509/crl-index';
+import type { CrlIndex, ParsedCrl } from '../x509/crl-index';
 
 /**
  * Our own identity as the rest of the application sees it: the certificate
@@ -50,11 +50,16 @@ export interface LoadedCrl {
   /** The CRL as one PEM block: one entry of the `crl` option of `tls.createSecureContext`. */
   pem: string;
   /** The parsed CRL: issuer, thisUpdate, nextUpdate, and its revoked serial numbers, indexed. */
-  crl: CrlIndex;
+  crl: ParsedCrl;
   /** Where it came from, for messages: the file path (and position when the file holds several). */
   source: string;
   /** The CA whose key signed it (the trust store or our chain), found by the startup checks. */
   issuerCa?: X509Certificate;
+}
+
+/** A CRL as the loaders read it: indexed by nest-mtls (internal; the public LoadedCrl shows it as a ParsedCrl). */
+export interface IndexedCrl extends LoadedCrl {
+  crl: CrlIndex;
 }
 
 /** Everything read at startup (or at a reload), once: our chain, the trust store, intermediates, CRLs. */
@@ -70,4 +75,14 @@ export interface TlsMaterial {
 /** TLS material as the loaders read it, private key included: internal (startup checks, secure context options). */
 export interface LoadedTlsMaterial extends TlsMaterial {
   identity: LoadedKeyMaterial;
+  crls?: IndexedCrl[];
+}
+
+/**
+ * The CRLs of `material` as nest-mtls indexed them. Every snapshot's
+ * material comes from our loaders (a snapshot made elsewhere is never
+ * served), so its CRLs are IndexedCrl; the public type shows less.
+ */
+export function indexedCrls(material: TlsMaterial): IndexedCrl[] | undefined {
+  return material.crls as IndexedCrl[] | undefined;
 }

@@ -1,14 +1,15 @@
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import type { MtlsMaterialSource } from '../material/material-source';
 import { secureContextOf } from '../material/snapshot-secrets';
 
 /**
  * `tlsOptions` for Nest's TCP client (`ClientTCP`, `ClientsModule` with
- * `Transport.TCP`) from the material in use now: our key and certificate
- * chain, our trust store only (never the public roots), our CRLs, protocols
- * and cipher list (with its security level), and the server's chain and name
- * verified. A copy: Nest keeps it for the life of the client, so later
+ * `Transport.TCP`) from the material in use now: a Node secure context
+ * (`secureContext`: our key and certificate chain, our trust store only,
+ * never the public roots, our CRLs, protocols and cipher list with its
+ * security level; the key cannot be read back from it), and the server's
+ * chain and name verified. Nest keeps it for the life of the client, so later
  * rotations do not reach it; {@link MtlsTcpClient} re-reads the material for
  * each connection instead. Marks the client role in use (clientAuth EKU).
  *
@@ -21,8 +22,15 @@ export function mtlsTcpClientTlsOptions(source: MtlsMaterialSource, servername?:
   return tlsOptionsOf(source.current(), servername);
 }
 
-/** The client TLS options of one snapshot. */
+/** The client secure context of each snapshot, made once. */
+const contexts = new WeakMap<MtlsMaterialSnapshot, SecureContext>();
+
+/** The client TLS options of one snapshot: a secure context, never the key as text. */
 export function tlsOptionsOf(snapshot: MtlsMaterialSnapshot, servername?: string): ConnectionOptions {
-  const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
-  return { key, cert, ca, crl, minVersion, maxVersion, ciphers, rejectUnauthorized: true, ...(servername ? { servername } : {}) };
+  let secureContext = contexts.get(snapshot);
+  if (!secureContext) {
+    const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
+    contexts.set(snapshot, (secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers })));
+  }
+  return { secureContext, rejectUnauthorized: true, ...(servername ? { servername } : {}) };
 }

@@ -1,4 +1,4 @@
-import type { LoadedCrl } from '../material/tls-material.interface';
+import type { IndexedCrl } from '../material/tls-material.interface';
 import { describeCert } from '../x509/trust-path';
 import type { CrlIndex } from '../x509/crl-index';
 import type { ChainLink, MaybeAnswer, RevocationSourceOf } from './revocation-answer';
@@ -13,9 +13,9 @@ import type { ChainLink, MaybeAnswer, RevocationSourceOf } from './revocation-an
  */
 export class CrlFileSource implements RevocationSourceOf {
   readonly name = 'crl' as const;
-  private readonly byIssuer = new Map<string, LoadedCrl[]>();
+  private readonly byIssuer = new Map<string, IndexedCrl[]>();
 
-  constructor(crls: LoadedCrl[] = []) {
+  constructor(crls: IndexedCrl[] = []) {
     for (const loaded of crls) {
       if (!loaded.issuerCa) continue; // the startup checks found every signer; nothing unsigned is used
       const key = loaded.issuerCa.fingerprint256;
@@ -50,7 +50,7 @@ export class CrlFileSource implements RevocationSourceOf {
   }
 
   /** Every CRL file in use (for the expiry timers). */
-  all(): LoadedCrl[] {
+  all(): IndexedCrl[] {
     return [...this.byIssuer.values()].flat();
   }
 }

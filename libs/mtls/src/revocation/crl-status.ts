@@ -3,7 +3,7 @@ import { certificateFacts } from '../x509/certificate-facts';
 import { CrlFileSource } from './crl-file-source';
 import { subjectDer } from '../material/crl-checks';
 import { describeCert } from '../x509/trust-path';
-import type { LoadedCrl } from '../material/tls-material.interface';
+import type { IndexedCrl } from '../material/tls-material.interface';
 
 /** The revocation status of one certificate according to the CRLs of the material. */
 export interface CrlStatus {
@@ -14,7 +14,7 @@ export interface CrlStatus {
 }
 
 /** One CRL source per set of CRLs (one per material snapshot). */
-const sources = new WeakMap<LoadedCrl[], CrlFileSource>();
+const sources = new WeakMap<IndexedCrl[], CrlFileSource>();
 
 /**
  * Whether the CRL files of the material revoke `cert`, issued by `issuer`,
@@ -24,7 +24,7 @@ const sources = new WeakMap<LoadedCrl[], CrlFileSource>();
  * once CRLs are given, a CA without a current CRL makes the status
  * `unknown`, which callers refuse.
  */
-export async function crlStatus(cert: X509Certificate, issuer: X509Certificate, crls: LoadedCrl[], now = new Date()): Promise<CrlStatus> {
+export async function crlStatus(cert: X509Certificate, issuer: X509Certificate, crls: IndexedCrl[], now = new Date()): Promise<CrlStatus> {
   // Material read by MtlsModule has each CRL's signer found (findCrlIssuers); material made by hand may not:
   // a CRL of this issuer that its key verifies is taken as its CRL.
   let learnt = false;

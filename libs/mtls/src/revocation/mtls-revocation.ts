@@ -6,6 +6,7 @@ import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import { logSafe } from '../logging/log-safe';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { CRL_EXPIRY_WARNING_MS, knownCas } from '../material/crl-checks';
+import { indexedCrls } from '../material/tls-material.interface';
 import { describeCert } from '../x509/trust-path';
 import { CrlFileSource } from './crl-file-source';
 import { LiveConnections } from './live-connections';
@@ -70,7 +71,7 @@ export class MtlsRevocation {
     this.started = true;
     this.options = snapshot.options;
     this.chains.setKnownCas(knownCas(snapshot.material));
-    this.files = new CrlFileSource(snapshot.material.crls);
+    this.files = new CrlFileSource(indexedCrls(snapshot.material));
     if (first) this.network = this.networkSources(snapshot, (why) => this.recheckLive(why));
     else for (const source of this.network) source.update?.(snapshot);
     this.scheduleCrlFileTimers();

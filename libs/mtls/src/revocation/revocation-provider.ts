@@ -6,6 +6,18 @@ import { MtlsRevocation } from './mtls-revocation';
 import { networkRevocationSources } from './network-sources';
 import { revocationCoverageWarning } from './revocation-coverage';
 
+/** The revocation checks made for each source (one per application). */
+const following = new WeakMap<MtlsMaterialSource, MtlsRevocation>();
+
+/**
+ * The revocation checks that follow `source` (made by {@link revocationFollowing}:
+ * MtlsModule's), if any: what checks forwarded certificates besides the TLS
+ * endpoints, without a constructor of a public class naming the engine.
+ */
+export function revocationFollowingSource(source: MtlsMaterialSource): MtlsRevocation | undefined {
+  return following.get(source);
+}
+
 /**
  * The revocation checks of one application, as MtlsModule provides them: made
  * from the source's current material, updated with every snapshot the source
@@ -24,6 +36,7 @@ export function revocationFollowing(source: MtlsMaterialSource, raw: MtlsOptions
     throw withEnvVariable(err, raw); // crlCacheDir that cannot be created
   }
   source.changes.subscribe({ next: (next) => revocation.update(next) });
+  following.set(source, revocation);
   const coverage = revocationCoverageWarning(snapshot.material, snapshot.options);
   if (coverage) logger.warn(coverage);
   if (!snapshot.options.validatePeers) {

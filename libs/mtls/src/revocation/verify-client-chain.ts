@@ -7,7 +7,7 @@ import { keyWeakness } from '../material/key-strength';
 import { buildPath, describeCert } from '../x509/trust-path';
 import { distinctCertificates, isIssuedBy } from '../x509/certificate-chain';
 import { crlStatus } from './crl-status';
-import type { TlsMaterial } from '../material/tls-material.interface';
+import { indexedCrls, type TlsMaterial } from '../material/tls-material.interface';
 
 /** Why a client chain did not verify, as a stable code (for metrics) next to the sentence. */
 export type ChainProblem = 'untrusted' | 'expired' | 'not-yet-valid' | 'not-a-ca' | 'purpose' | 'weak-key' | 'unsupported-extension' | 'revoked' | 'revocation-unknown';
@@ -150,7 +150,7 @@ export async function verifyClientChain(leaf: X509Certificate, intermediates: re
       }
     }
 
-    const lookup = options.revocation ?? (material.crls ? (cert: X509Certificate, issuer: X509Certificate) => crlStatus(cert, issuer, material.crls!, now) : undefined);
+    const lookup = options.revocation ?? (material.crls ? (cert: X509Certificate, issuer: X509Certificate) => crlStatus(cert, issuer, indexedCrls(material)!, now) : undefined);
     if (lookup) {
       for (let i = 0; i < path.length - 1; i++) {
         const answer = await lookup(path[i], path[i + 1]);

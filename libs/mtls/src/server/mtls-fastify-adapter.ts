@@ -13,9 +13,6 @@ import { HttpServerDrain } from '../shutdown/http-drain';
 
 export type { MtlsFastifyHttp2Options } from './http2-server';
 
-/** The options object FastifyAdapter takes for an HTTPS server. */
-type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>;
-
 /**
  * Options of MtlsFastifyAdapter: Fastify's server options and FastifyAdapter's
  * own (`skipMiddie`, `multipart`, `logger`, `bodyLimit`, timeouts, router
@@ -25,7 +22,11 @@ type FastifyHttpsAdapterOptions = Extract<NonNullable<ConstructorParameters<type
  * MtlsModule's `requestTimeoutMs` on both adapters. `http2` serves HTTP/2
  * (with HTTP/1.1 on the same port unless told otherwise).
  */
-export type MtlsFastifyAdapterOptions = Omit<FastifyHttpsAdapterOptions, 'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory' | 'requestTimeout'> & {
+export type MtlsFastifyAdapterOptions = Omit<
+  // The options object FastifyAdapter takes for an HTTPS server (written out: the declarations name no type of ours that is not exported).
+  Extract<NonNullable<ConstructorParameters<typeof FastifyAdapter>[0]>, { https: unknown }>,
+  'https' | 'http' | 'http2' | 'http2SessionTimeout' | 'serverFactory' | 'requestTimeout'
+> & {
   /**
    * Serve HTTP/2 over TLS (ALPN `h2`), and HTTP/1.1 on the same port to
    * clients that do not offer `h2` (default false: HTTPS with HTTP/1.1).

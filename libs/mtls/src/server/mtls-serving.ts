@@ -1,27 +1,40 @@
-import { Injectable } from '@nestjs/common';
-import { MtlsMaterialSource } from '../material/material-source';
-import { MtlsRevocation } from '../revocation/mtls-revocation';
-import { MtlsEvents } from '../telemetry/mtls-events';
+import type { MtlsMaterialSource } from '../material/material-source';
+import type { MtlsRevocation } from '../revocation/mtls-revocation';
+import type { MtlsEvents } from '../telemetry/mtls-events';
 
 /**
- * What a TLS endpoint (an HTTP adapter, a TCP transport) serves with, from
- * the application's MtlsModule: the material (and its changes), the
- * revocation checks every new connection passes right after its handshake,
- * and the event streams its refusals go to. MtlsModule hands it to its HTTP
+ * What a TLS endpoint (an HTTP adapter, a TCP transport, a server bound by
+ * hand with `bindMtlsServer`) serves with, from the application's
+ * MtlsModule: the material (and its changes), the revocation checks every
+ * new connection passes right after its handshake, and the event streams
+ * its refusals go to. MtlsModule provides it (an abstract class: the
+ * injection token; only MtlsModule makes one) and hands it to its HTTP
  * adapter; `mtlsTcpMicroservice()` injects it; a TCP transport made by hand
  * takes it from the application:
  *
  *     app.connectMicroservice({ strategy: new MtlsTcpServer(app.get(MtlsServing), { port: 8444 }) });
  */
-@Injectable()
-export class MtlsServing {
+export abstract class MtlsServing {
+  /** The application's material. */
+  abstract readonly source: MtlsMaterialSource;
+  /** The application's event streams. */
+  abstract readonly events: MtlsEvents;
+}
+
+/** MtlsServing as MtlsModule makes it: with the revocation checks, which are not public API. */
+class ModuleServing extends MtlsServing {
   constructor(
-    /** The application's material. */
     readonly source: MtlsMaterialSource,
-    /** The application's event streams. */
     readonly events: MtlsEvents,
-    private readonly revocation: MtlsRevocation,
-  ) {}
+    readonly revocation: MtlsRevocation,
+  ) {
+    super();
+  }
+}
+
+/** The MtlsServing of an application (MtlsModule's provider; tests make one by hand through nest-mtls/internal). */
+export function mtlsServing(source: MtlsMaterialSource, events: MtlsEvents, revocation: MtlsRevocation): MtlsServing {
+  return new ModuleServing(source, events, revocation);
 }
 
 /** The revocation checks of `serving` (internal: endpoints of nest-mtls install them; they are not public API). */

@@ -1,6 +1,10 @@
-// Entry point `nest-mtls/testing`: the development PKI (certificates, CRLs and
-// PKCS#12 keystores made at runtime) for tests, demos and the `mtls` tool.
-// Never needed in production code; the main entry `nest-mtls` does not load it.
+// Entry point `nest-mtls/testing`: helpers for tests only. Certificates, CRLs
+// and PKCS#12 keystores made in memory by a CA of the test's own (real
+// certificates: every check of nest-mtls applies to them), and a
+// ClientCertGuard judging a given caller for tests without TLS
+// (`overrideGuard`: `@ClientCert()` returns it). Never needed in production
+// code; the main entry `nest-mtls` does not load it. The development PKI on
+// disk that demo services use is `nest-mtls/dev-pki`.
 export type {
   CertificateSpec,
   CrlOptions,
@@ -15,24 +19,4 @@ export { createIntermediateCa, createRootCa, isSelfSigned, issueCertificate, ran
 export { createCrl } from '../pki/crl-factory';
 export { toPkcs12 } from '../pki/pkcs12-writer';
 export { nameFromRfc4514 } from '../pki/distinguished-name';
-export {
-  DEFAULT_PKI_PASSWORD,
-  DEFAULT_SERVICES,
-  GLOBAL_CA_SUBJECT,
-  ROOT_CA_SUBJECT,
-  checkServiceName,
-  ensureDevPki,
-  initPki,
-  issueIntoPki,
-  loadIssuedCertificate,
-  openPki,
-  publishCrl,
-  revokeInPki,
-  type InitPkiOptions,
-  type RevokedInPki,
-  type PkiFiles,
-  type PkiIssueSpec,
-  type PkiLayout,
-} from '../pki/dev-pki';
-export { DEV_PKI_DIR, mtlsOptionsWithDevPki, type DevPkiOptions } from '../pki/dev-pki-options';
 export { clientCertGuardFor, testClientIdentity } from './client-cert-guard-for';

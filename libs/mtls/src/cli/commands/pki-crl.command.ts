@@ -1,4 +1,4 @@
-import { publishCrl } from '../../testing';
+import { publishCrl } from '../../dev-pki';
 import { type CliCommand, type CliIo, parseCommandArgs, stringOption, UsageError, wholeNumberOption } from './command';
 
 const HELP = `Usage: mtls pki crl DIR [--days N]

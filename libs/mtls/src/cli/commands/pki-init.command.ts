@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { checkServiceName, DEFAULT_SERVICES, initPki } from '../../testing';
+import { checkServiceName, DEFAULT_SERVICES, initPki } from '../../dev-pki';
 import { asUsage, type CliCommand, type CliIo, listOption, parseCommandArgs, stringOption, UsageError } from './command';
 
 const HELP = `Usage: mtls pki init DIR [--service NAME]... [--rsa] [--force] [--password P] [--crl-url URL] [--ocsp-url URL]

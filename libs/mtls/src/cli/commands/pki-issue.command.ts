@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import * as path from 'node:path';
-import { checkServiceName, issueIntoPki, nameFromRfc4514, type ExtendedKeyUsageName } from '../../testing';
+import { checkServiceName, issueIntoPki } from '../../dev-pki';
+import { nameFromRfc4514, type ExtendedKeyUsageName } from '../../testing';
 import { devSpiffeId } from '../../pki/dev-pki';
 import {
   asUsage,

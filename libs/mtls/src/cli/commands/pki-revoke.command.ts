@@ -1,5 +1,5 @@
 import type { CrlReason } from '../../testing';
-import { revokeInPki } from '../../testing';
+import { revokeInPki } from '../../dev-pki';
 import { readCertificateFile } from '../certificate-file';
 import { type CliCommand, type CliIo, parseCommandArgs, stringOption, UsageError } from './command';
 
