@@ -68,6 +68,8 @@ describe('public API', () => {
         'RevocationLookup', 'denyEveryClient', 'verifyClientChain', 'spiffeIdSetting',
         // The article's DN form (dnFormat: 'jdk').
         'DnFormat',
+        // How a connection was set up: protocol, suite, key-exchange group (groups).
+        'TlsConnection', 'TlsConnectionInfo', 'TlsHandshake', 'tlsConnectionOf',
       ].sort(),
     );
   });

@@ -31,7 +31,8 @@ export { MTLS_ENDPOINT, isMtlsEndpoint, type MtlsEndpoint } from './server/mtls-
 export { MtlsServing } from './server/mtls-serving';
 export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
 export type { TlsRefusal } from './telemetry/tls-refusal';
-export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision, type GuardRefusalReason, type TlsHandshake } from './telemetry/mtls-events';
+export { tlsConnectionOf, type TlsConnectionInfo } from './telemetry/tls-connection';
 export { exitOnStartupError } from './server/exit-on-startup-error';
 
 // Running it: graceful shutdown, and logs as text or JSON.
@@ -52,6 +53,7 @@ export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, ty
 export { RequireClientCert, RequireAnyClientCert } from './guard/require-client-cert.decorator';
 export { ClientCertMode } from './guard/client-cert-mode.decorator';
 export { ClientCert } from './guard/client-cert.decorator';
+export { TlsConnection } from './guard/tls-connection.decorator';
 export { ClientCertGuard } from './guard/client-cert.guard';
 export { ClientCertForbiddenException } from './guard/client-cert-forbidden.exception';
 export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';

@@ -23,6 +23,6 @@ export function mtlsTcpClientTlsOptions(source: MtlsMaterialSource, servername?:
 
 /** The client TLS options of one snapshot. */
 export function tlsOptionsOf(snapshot: MtlsMaterialSnapshot, servername?: string): ConnectionOptions {
-  const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
-  return { key, cert, ca, crl, minVersion, maxVersion, ciphers, rejectUnauthorized: true, ...(servername ? { servername } : {}) };
+  const { key, cert, ca, crl, minVersion, maxVersion, ciphers, ecdhCurve } = secureContextOf(snapshot);
+  return { key, cert, ca, crl, minVersion, maxVersion, ciphers, ...(ecdhCurve ? { ecdhCurve } : {}), rejectUnauthorized: true, ...(servername ? { servername } : {}) };
 }
