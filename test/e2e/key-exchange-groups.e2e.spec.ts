@@ -10,7 +10,7 @@ import { sample, scrape, startAdminApp, type AdminApp } from '../support/admin-a
 import { node24Binary } from '../support/node24';
 import { requireTool } from '../support/require-tool';
 import { runService } from '../support/spawn-service';
-import { CapturingLogger, startWithOptions } from '../support/start-app';
+import { CapturingLogger, HTTP_ADAPTERS, startWithOptions } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, run } from '../support/tls-probe';
 import { waitForLine, waitUntil } from '../support/wait-for-line';
@@ -105,13 +105,25 @@ describe('key-exchange groups', () => {
       await expect(startWithOptions({ ...pki.pemOptions(), group: 'X25519' } as never, [TlsController])).rejects.toThrow(/group: is not an option of MtlsModule; did you mean "groups"\?/);
     });
 
+    it('with TLS 1.2 only, a list without the curve of our P-256 certificate stops startup (the loopback handshake); with it, the service starts', async () => {
+      await expect(startWithOptions(pki.pemOptions('user-service', { groups: 'secp384r1', supportedProtocols: ['TLSv1.2'] }), [TlsController])).rejects.toThrow(
+        /certPath: the material does not complete a mutual-TLS handshake on loopback/,
+      );
+      const app = await startWithOptions(pki.pemOptions('user-service', { groups: 'secp384r1:secp256r1', supportedProtocols: ['TLSv1.2'] }), [TlsController]);
+      try {
+        expect((await getTls(app.port, pki.clientTls('home-page-service'))).server).toMatchObject({ protocol: 'TLSv1.2', keyExchangeGroup: 'secp384r1' });
+      } finally {
+        await app.close();
+      }
+    });
+
     it('OpenSSL 3.5 list syntax and "auto" are refused as names', async () => {
       await expect(startWithOptions(pki.pemOptions('user-service', { groups: '?X25519:X25519' }), [TlsController])).rejects.toThrow(/groups: "\?X25519" is not a key-exchange group name/);
       await expect(startWithOptions(pki.pemOptions('user-service', { groups: 'auto' }), [TlsController])).rejects.toThrow(/groups: leave groups unset/);
     });
   });
 
-  describe('a server with groups X25519 (in process)', () => {
+  describe.each(HTTP_ADAPTERS)('%s: a server with groups X25519 (in process)', (adapter) => {
     let app: AdminApp;
     let debug: jest.SpyInstance;
 
@@ -120,7 +132,7 @@ describe('key-exchange groups', () => {
       debug = jest.spyOn(CapturingLogger.prototype, 'debug').mockImplementation(function (this: CapturingLogger, m: unknown) {
         this.lines.push(`DEBUG ${String(m)}`);
       });
-      app = await startAdminApp(pki.pemOptions('user-service', { groups: 'X25519' }), [TlsController]);
+      app = await startAdminApp(pki.pemOptions('user-service', { groups: 'X25519' }), [TlsController], { adapter });
     });
     afterAll(async () => {
       await app?.close();
