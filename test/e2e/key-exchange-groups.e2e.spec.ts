@@ -129,9 +129,9 @@ describe('key-exchange groups', () => {
 
     beforeAll(async () => {
       // This spec's apps keep their debug lines too (the handshake line is at debug level).
-      debug = jest.spyOn(CapturingLogger.prototype, 'debug').mockImplementation(function (this: CapturingLogger, m: unknown) {
-        this.lines.push(`DEBUG ${String(m)}`);
-      });
+      debug = jest.spyOn(CapturingLogger.prototype, 'debug').mockImplementation(function (this: CapturingLogger, ...args: unknown[]) {
+        this.lines.push(`DEBUG ${String(args[0])}`);
+      } as () => void);
       app = await startAdminApp(pki.pemOptions('user-service', { groups: 'X25519' }), [TlsController], { adapter });
     });
     afterAll(async () => {
