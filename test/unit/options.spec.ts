@@ -58,6 +58,34 @@ describe('validateMtlsOptions', () => {
     );
   });
 
+  it('takes key-exchange groups as one OpenSSL list or an array, checked against the running OpenSSL', () => {
+    expect(validateMtlsOptions({}).groupList).toBeUndefined();
+    expect(validateMtlsOptions({ groups: 'X25519:secp384r1' }).groupList).toBe('X25519:secp384r1');
+    expect(validateMtlsOptions({ groups: ['X25519', 'P-256', 'X25519'] }).groupList).toBe('X25519:P-256');
+    expect(configProblem(() => validateMtlsOptions({ groups: 'X25519:NoSuchGroup' }))).toBe(
+      `groups: unknown key-exchange group "NoSuchGroup": OpenSSL ${process.versions.openssl} (Node ${process.version}) does not offer it`,
+    );
+    expect(configProblem(() => validateMtlsOptions({ groups: '' }))).toMatch(/^groups: must be a colon-separated list of key-exchange group names/);
+    expect(configProblem(() => validateMtlsOptions({ groups: [] }))).toMatch(/^groups: must be a colon-separated list/);
+    expect(configProblem(() => validateMtlsOptions({ groups: ' : ' }))).toBe('groups: names no key-exchange group (e.g. X25519MLKEM768:X25519)');
+    expect(configProblem(() => validateMtlsOptions({ groups: '*X25519MLKEM768/X25519' }))).toMatch(/^groups: "\*X25519MLKEM768\/X25519" is not a key-exchange group name/);
+    expect(configProblem(() => validateMtlsOptions({ groups: 'auto' }))).toMatch(/^groups: leave groups unset/);
+    expect(configProblem(() => validateMtlsOptions({ group: 'X25519' } as never))).toBe('group: is not an option of MtlsModule; did you mean "groups"?');
+  });
+
+  it('names MTLS_GROUPS when the unknown group came from it', () => {
+    const env = { MTLS_GROUPS: 'X25519:Bogus' };
+    const options = mtlsOptionsFromEnv(env);
+    expect(options.groups).toBe('X25519:Bogus');
+    let err: unknown;
+    try {
+      validateMtlsOptions(options);
+    } catch (e) {
+      err = withEnvVariable(e, options, env);
+    }
+    expect((err as Error).message).toBe(`MTLS_GROUPS (groups): unknown key-exchange group "Bogus": OpenSSL ${process.versions.openssl} (Node ${process.version}) does not offer it`);
+  });
+
   it('takes the revocation settings, with closed failure and whole-chain CRL checks by default', () => {
     expect(validateMtlsOptions({})).toMatchObject({
       crlCheck: 'chain',
@@ -193,6 +221,7 @@ describe('mtlsOptionsFromEnv', () => {
       MTLS_VALIDATE_CERTS: '0',
       MTLS_SUPPORTED_PROTOCOLS: 'TLSv1.2, TLSv1.3',
       MTLS_SUPPORTED_CIPHER_SUITES: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,',
+      MTLS_GROUPS: 'X25519:secp256r1',
       MTLS_ALLOW_RENEGOTIATION: 'no',
       MTLS_HANDSHAKE_TIMEOUT_MS: '5000',
       MTLS_REQUEST_HEADER_TIMEOUT_MS: '7000',
@@ -224,6 +253,7 @@ describe('mtlsOptionsFromEnv', () => {
       validateCerts: false,
       supportedProtocols: ['TLSv1.2', 'TLSv1.3'],
       supportedCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
+      groups: 'X25519:secp256r1',
       allowRenegotiation: false,
       handshakeTimeoutMs: 5000,
       requestHeaderTimeoutMs: 7000,

@@ -75,6 +75,8 @@ describe('public API', () => {
         'GuardProblem', 'GuardVerdict', 'RefusalStatus',
         // Types every public declaration names; the options in force without secrets; a server made by hand.
         'SecurityLevel', 'EndpointVerdict', 'InjectMtlsOptions', 'MtlsOptionsView', 'bindMtlsServer', 'MtlsServerBinding',
+        // How a connection was set up: protocol, suite, key-exchange group (groups).
+        'TlsConnection', 'TlsConnectionInfo', 'TlsHandshake', 'tlsConnectionOf',
       ].sort(),
     );
   });

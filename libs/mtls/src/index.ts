@@ -36,7 +36,8 @@ export { MtlsServing } from './server/mtls-serving';
 export { bindMtlsServer, type MtlsServerBinding } from './server/bind-mtls-server';
 export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
 export type { TlsRefusal } from './telemetry/tls-refusal';
-export { MtlsEvents, type GuardDecision, type GuardRefusalReason } from './telemetry/mtls-events';
+export { MtlsEvents, type GuardDecision, type GuardRefusalReason, type TlsHandshake } from './telemetry/mtls-events';
+export { tlsConnectionOf, type TlsConnectionInfo } from './telemetry/tls-connection';
 
 // Who is calling: the identity of a verified client certificate.
 export type { ClientIdentity, SubjectAltNames } from './identity/client-identity.interface';
@@ -55,6 +56,7 @@ export { verifyClientChain, type ClientChainVerdict, type ClientChainOptions, ty
 export { RequireClientCert, RequireAnyClientCert } from './guard/require-client-cert.decorator';
 export { ClientCertMode } from './guard/client-cert-mode.decorator';
 export { ClientCert } from './guard/client-cert.decorator';
+export { TlsConnection } from './guard/tls-connection.decorator';
 export { ClientCertGuard } from './guard/client-cert.guard';
 export { ClientCertForbiddenException } from './guard/client-cert-forbidden.exception';
 export type { ClientCertPolicy, ClientCertRule, ClientCertRequirement, OneOrMany } from './policy/client-cert-policy';

@@ -6,6 +6,8 @@ import { subjectDn } from '../identity/dn-format';
 import { MtlsMaterialSource } from '../material/material-source';
 import { MtlsEvents } from '../telemetry/mtls-events';
 import { REFUSAL_REASONS } from '../telemetry/refusal-reason';
+import { groupLabel } from '../telemetry/tls-connection';
+import { canonicalGroupName } from '../config/key-exchange-groups';
 import { MTLS_ADMIN_OPTIONS } from './mtls-admin.module-definition';
 import { resolveAdminOptions, type MtlsAdminOptions } from './mtls-admin-options';
 import { RecentSubjects } from './recent-subjects';
@@ -21,6 +23,7 @@ const ROLE_LABEL = { serverAuth: 'server', clientAuth: 'client' } as const;
  * | metric | labels | from |
  * |---|---|---|
  * | `mtls_handshake_failures_total` | `reason` (the refusal reason codes) | every connection refused at the TLS level, on every endpoint |
+ * | `mtls_handshakes_total` | `group` (the key-exchange group: a known OpenSSL group name, `none`, `unknown` or `other`) | every completed TLS handshake, on every endpoint |
  * | `mtls_guard_decisions_total` | `route`, `outcome` (`allowed`, `refused`, `audited`) | every ClientCertGuard decision; `route` is the declared route or message pattern |
  * | `mtls_guard_refusals_total` | `route`, `outcome` (`refused`, `audited`), `reason` (GuardRefusalReason), `rule` (the policy's PolicyRuleCode for reason `policy`, else empty) | every refusal of ClientCertGuard, and every one audit mode let in: why, in codes from fixed sets (never what the caller presented) |
  * | `mtls_certificate_expiry_timestamp_seconds` | `role` (`server`, `client`, `chain`), `subject`, `serial` | our certificate (per role in use) and the CA certificates sent with it, from the material in use |
@@ -51,6 +54,20 @@ export class MtlsMetrics implements OnModuleDestroy {
       registers,
     });
     for (const reason of REFUSAL_REASONS) handshakeFailures.inc({ reason }, 0);
+
+    // Per connection, in a map (a string key, a bounded set: see groupLabel); the counter takes the counts when scraped.
+    const handshakeCounts = new Map<string, number>();
+    for (const group of (source.current().options.groupList ?? '').split(':')) if (group) handshakeCounts.set(groupLabel(canonicalGroupName(group) ?? group), 0);
+    new Counter({
+      name: 'mtls_handshakes_total',
+      help: 'Completed TLS handshakes, by key-exchange group (X25519MLKEM768: hybrid post-quantum).',
+      labelNames: ['group'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [group, count] of handshakeCounts) this.inc({ group }, count);
+      },
+    });
 
     // Counted per request in a map of their own (a string key); prom-client's labelled inc hashes and validates its labels
     // every time, so the counter takes the counts only when scraped. Routes are declared ones: the map stays small.
@@ -123,6 +140,10 @@ export class MtlsMetrics implements OnModuleDestroy {
 
     this.subscriptions.push(
       events.refusals.subscribe(({ reason }) => handshakeFailures.inc({ reason })),
+      events.handshakes.subscribe(({ keyExchangeGroup }) => {
+        const group = groupLabel(keyExchangeGroup);
+        handshakeCounts.set(group, (handshakeCounts.get(group) ?? 0) + 1);
+      }),
       events.guardDecisions.subscribe(({ route, outcome, reason, rule }) => {
         const key = `${outcome}\u0000${route}`;
         const counted = decisionCounts.get(key);

@@ -58,12 +58,12 @@ export class MtlsOutboundAgent implements OnModuleDestroy {
   }
 
   private make(snapshot: MtlsMaterialSnapshot): { agent: Agent; settings: OutboundTlsSettings } {
-    const { key, cert, ca, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
+    const { key, cert, ca, minVersion, maxVersion, ciphers, ecdhCurve } = secureContextOf(snapshot);
     // The upstream's chain is checked against the CRL files by OpenSSL whenever that is the policy, whatever their size:
     // the pool keeps connections alive, so the cost of a large CRL per handshake is paid rarely (the server's gate does not apply here).
     const crl = opensslChecksCrls(snapshot.material, snapshot.options, new Date(), Infinity) ? snapshot.material.crls?.map((c) => c.pem) : undefined;
     // A Node secure context, not PEM text: the agent's options (and each socket's connect options) then hold no private key.
-    const secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers });
+    const secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers, ...(ecdhCurve ? { ecdhCurve } : {}) });
     return {
       agent: new ServerIdentityAgent({ secureContext, keepAlive: true, maxSockets: 64, rejectUnauthorized: true }),
       settings: { supportedProtocols: snapshot.options.supportedProtocols, securityLevel: snapshot.options.securityLevel },

@@ -42,6 +42,7 @@ export const MTLS_ENV: Readonly<Record<MtlsEnvOption, [variable: string, kind: E
   validateCerts: ['MTLS_VALIDATE_CERTS', 'boolean'],
   supportedProtocols: ['MTLS_SUPPORTED_PROTOCOLS', 'list'],
   supportedCipherSuites: ['MTLS_SUPPORTED_CIPHER_SUITES', 'list'],
+  groups: ['MTLS_GROUPS', 'string'],
   allowRenegotiation: ['MTLS_ALLOW_RENEGOTIATION', 'boolean'],
   handshakeTimeoutMs: ['MTLS_HANDSHAKE_TIMEOUT_MS', 'int'],
   requestHeaderTimeoutMs: ['MTLS_REQUEST_HEADER_TIMEOUT_MS', 'int'],

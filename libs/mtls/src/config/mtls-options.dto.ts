@@ -23,6 +23,18 @@ const STORE_TYPES: KeyStoreType[] = ['PKCS12', 'JKS', 'PEM'];
 const CRL_CHECKS: CrlCheck[] = ['chain', 'leaf'];
 const REVOCATION_FAILURES: RevocationFailure[] = ['closed', 'open'];
 
+/** A non-empty string (an OpenSSL list), or a non-empty list of non-empty strings. */
+function IsGroupList(): PropertyDecorator {
+  const isName = (v: unknown) => typeof v === 'string' && v.trim() !== '';
+  return ValidateBy({
+    name: 'isGroupList',
+    validator: {
+      validate: (value: unknown) => isName(value) || (Array.isArray(value) && value.length > 0 && value.every(isName)),
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} must be a colon-separated list of key-exchange group names (e.g. X25519MLKEM768:X25519) or a non-empty array of them`,
+    },
+  });
+}
+
 /** A non-empty path, or a non-empty list of non-empty paths. */
 function IsPathOrPaths(): PropertyDecorator {
   const isPath = (v: unknown) => typeof v === 'string' && v.trim() !== '';
@@ -69,6 +81,7 @@ export class MtlsOptionsDto implements MtlsOptions {
   @IsOptional() @IsBoolean() validateCerts?: boolean;
   @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true }) supportedProtocols?: string[];
   @IsOptional() @IsArray() @ArrayNotEmpty() @IsString({ each: true }) supportedCipherSuites?: string[];
+  @IsOptional() @IsGroupList() groups?: string | string[];
   @IsOptional() @IsBoolean() allowRenegotiation?: boolean;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) handshakeTimeoutMs?: number;
   @IsOptional() @IsInt() @Min(100) @Max(600_000) requestHeaderTimeoutMs?: number;

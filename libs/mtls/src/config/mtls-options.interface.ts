@@ -140,6 +140,19 @@ export interface MtlsOptions {
   supportedProtocols?: string[];
   /** Allowed cipher suites, IANA (`TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`) or OpenSSL names. Default: OpenSSL's. */
   supportedCipherSuites?: string[];
+  /**
+   * The key-exchange groups offered and accepted, server and client, most
+   * preferred first, as OpenSSL names: one colon-separated list
+   * (`X25519MLKEM768:X25519`, as `MTLS_GROUPS` takes it) or an array. Default:
+   * OpenSSL's own list (on Node 24, OpenSSL 3.5: X25519MLKEM768 first, then
+   * X25519 and the NIST curves). `X25519MLKEM768` alone requires post-quantum
+   * hybrid key exchange: peers without it fail the handshake. Over TLS 1.2
+   * the list also limits the curves of ECDSA certificates (a P-256 client
+   * certificate needs `secp256r1` in it); TLS 1.3 does not mix the two. Every
+   * name must be known to the running OpenSSL (checked at startup). The
+   * negotiated group: `@TlsConnection('keyExchangeGroup')`.
+   */
+  groups?: string | string[];
   /** Allow client-initiated renegotiation over TLS 1.2 (default false). */
   allowRenegotiation?: boolean;
   /** Time a client gets to finish the TLS handshake, in ms (default 10000). */
@@ -275,6 +288,8 @@ export interface ResolvedMtlsOptions extends MtlsOptions {
   dnFormat: DnFormat;
   /** Cipher suites as OpenSSL names, in the order given; undefined = OpenSSL's default list. */
   cipherSuitesOpenSsl?: string[];
+  /** `groups` as one OpenSSL list (Node's `ecdhCurve`), checked against the running OpenSSL; undefined = OpenSSL's default list. */
+  groupList?: string;
 }
 
 /** The protocol versions that may be enabled: nothing older than TLS 1.2. */

@@ -4,6 +4,7 @@ import { dropwizardNameHint } from './dropwizard-names';
 import { MTLS_ENV } from './mtls-env';
 import { checkRevocationSettings } from './revocation-settings';
 import { resolveCipherSuites, tls12SuitesWithoutForwardSecrecy } from './cipher-suites';
+import { resolveGroups } from './key-exchange-groups';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import { MtlsOptionsDto } from './mtls-options.dto';
 import type { EndpointIdentification, ForwardedCertHeader, MtlsOptions, ResolvedMtlsOptions, SecurityLevel } from './mtls-options.interface';
@@ -58,6 +59,7 @@ export function validateMtlsOptions(options: MtlsOptions): ResolvedMtlsOptions {
     securityLevel: merged.securityLevel as SecurityLevel,
     supportedProtocols: resolveProtocols([...merged.supportedProtocols]),
     cipherSuitesOpenSsl: options.supportedCipherSuites ? resolveCipherSuites(options.supportedCipherSuites) : undefined,
+    groupList: options.groups !== undefined ? resolveGroups(options.groups) : undefined,
     forwardedCertHeader: merged.forwardedCertHeader?.toLowerCase() as ForwardedCertHeader | undefined,
     endpointIdentification: merged.endpointIdentification?.toUpperCase() as EndpointIdentification | undefined,
   };

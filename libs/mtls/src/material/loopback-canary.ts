@@ -145,6 +145,8 @@ export function loopbackCanary(snapshot: MtlsMaterialSnapshot): Promise<CanaryOu
         minVersion: context.minVersion,
         maxVersion: context.maxVersion,
         ciphers: context.ciphers,
+        // Our own client's key-exchange groups (`groups`), as MtlsHttpClient offers them.
+        ...(context.ecdhCurve ? { ecdhCurve: context.ecdhCurve } : {}),
         rejectUnauthorized: verifyServer,
         // The server's name is checked per call by the client that calls it; here only the chain matters.
         checkServerIdentity: () => undefined,

@@ -23,6 +23,8 @@ export function secureContextOptions(material: LoadedTlsMaterial, options: Resol
     // Suites plus `@SECLEVEL=N`: the minimum key strength, ours and the peer's, in TLS 1.2 and 1.3.
     ciphers,
     honorCipherOrder: true,
+    // The key-exchange groups (`groups`), most preferred first; unset: OpenSSL's default list.
+    ...(options.groupList ? { ecdhCurve: options.groupList } : {}),
   };
 }
 

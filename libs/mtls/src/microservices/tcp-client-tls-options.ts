@@ -29,8 +29,8 @@ const contexts = new WeakMap<MtlsMaterialSnapshot, SecureContext>();
 export function tlsOptionsOf(snapshot: MtlsMaterialSnapshot, servername?: string): ConnectionOptions {
   let secureContext = contexts.get(snapshot);
   if (!secureContext) {
-    const { key, cert, ca, crl, minVersion, maxVersion, ciphers } = secureContextOf(snapshot);
-    contexts.set(snapshot, (secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers })));
+    const { key, cert, ca, crl, minVersion, maxVersion, ciphers, ecdhCurve } = secureContextOf(snapshot);
+    contexts.set(snapshot, (secureContext = createSecureContext({ key, cert, ca, crl, minVersion, maxVersion, ciphers, ...(ecdhCurve ? { ecdhCurve } : {}) })));
   }
   return { secureContext, rejectUnauthorized: true, ...(servername ? { servername } : {}) };
 }

@@ -1,13 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls';
+import { logLine } from '../logging/log-line';
+import { peerAddressOf } from '../logging/peer-address';
+import type { MtlsEvents } from '../telemetry/mtls-events';
+import { tlsConnectionOf } from '../telemetry/tls-connection';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
 import { secureContextOf } from '../material/snapshot-secrets';
 import { revocationOf, type MtlsServing } from './mtls-serving';
 import { hardenTlsServer } from './harden-tls-server';
-import { installRevocationGate } from './revocation-gate';
+import { installRevocationGate, runsBeforeRevocationGate } from './revocation-gate';
 import type { TlsRefusalLog } from './tls-refusal-log';
 
 /**
@@ -44,12 +48,34 @@ export class TlsServerBinding {
     server.setSecureContext(context);
     this.refusals = hardenTlsServer(server, options);
     this.refusals.onRefusal((refusal) => events.refusals.next(refusal));
+    this.reportHandshakes(server, events);
     installRevocationGate(server, revocationOf(serving), this.refusals, this.logger);
     this.subscription = source.changes.subscribe((next) => {
       server.setSecureContext(secureContextOf(next));
       this.logger.log(`${this.endpoint}: new handshakes use material generation ${next.generation}`);
     });
     this.installedFrom = serving;
+  }
+
+  /**
+   * Each completed handshake: its protocol, suite and key-exchange group,
+   * read once per connection, go to `events.handshakes` (metrics) and to one
+   * debug line.
+   */
+  private reportHandshakes(server: TlsServer, events: MtlsEvents): void {
+    server.on('secureConnection', runsBeforeRevocationGate((socket: TLSSocket) => {
+      const info = tlsConnectionOf(socket);
+      if (!info) return;
+      const peer = peerAddressOf(socket);
+      events.handshakes.next({ peer, ...info });
+      logLine(this.logger, 'debug', `TLS handshake from ${peer}: ${info.protocol} ${info.cipher}, key exchange ${info.keyExchangeGroup}${socket.isSessionReused() ? ' (resumed session)' : ''}`, {
+        event: 'tls_handshake',
+        peer,
+        protocol: info.protocol,
+        cipher: info.cipher,
+        group: info.keyExchangeGroup,
+      });
+    }));
   }
 
   /** Throws unless MtlsModule installed its material: the endpoint never serves without it. */

@@ -2,6 +2,7 @@ import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { PolicyRuleCode } from '../policy/client-cert-decision';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
+import type { TlsConnectionInfo } from './tls-connection';
 import type { TlsRefusal } from './tls-refusal';
 
 /**
@@ -45,6 +46,12 @@ export interface GuardDecision {
   peer: string;
 }
 
+/** One completed TLS handshake on a server of the application (full or resumed), before anything else judged the connection. */
+export interface TlsHandshake extends TlsConnectionInfo {
+  /** `127.0.0.1:51234` */
+  peer: string;
+}
+
 /**
  * What happens to mTLS in one application, as streams: refused
  * connections (with their stable reason codes), guard decisions, and the
@@ -55,6 +62,8 @@ export interface GuardDecision {
 export class MtlsEvents {
   /** Every connection refused at the TLS level (handshake, renegotiation, idle), on every endpoint. */
   readonly refusals = new Subject<TlsRefusal>();
+  /** Every completed TLS handshake, on every endpoint (refusals after it, e.g. revocation, are in `refusals` too). */
+  readonly handshakes = new Subject<TlsHandshake>();
   /** Every decision of ClientCertGuard. */
   readonly guardDecisions = new Subject<GuardDecision>();
   /** The identity of each verified caller the guard judged (for the expiry of callers' certificates). */
@@ -65,6 +74,7 @@ export class MtlsEvents {
   /** Ends every stream (at shutdown). */
   complete(): void {
     this.refusals.complete();
+    this.handshakes.complete();
     this.guardDecisions.complete();
     this.verifiedCallers.complete();
     this.revocationChecks.complete();

@@ -80,7 +80,7 @@ const BY_TLS_ERROR: Array<[RegExp, RefusalReason]> = [
   [/^ERR_TLS_RENEGOTIATION_DISABLED$/, 'renegotiation'],
   [/^ERR_SSL_(EE|CA)_KEY_TOO_SMALL$|^ERR_SSL_CA_MD_TOO_WEAK$/, 'weak_key'],
   [
-    /^ERR_SSL_(HTTP_REQUEST|HTTPS_PROXY_REQUEST|WRONG_VERSION_NUMBER|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|VERSION_TOO_HIGH|NO_PROTOCOLS_AVAILABLE|NO_SHARED_CIPHER|UNKNOWN_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LENGTH_MISMATCH|NO_SUITABLE_SIGNATURE_ALGORITHM|NO_SHARED_SIGNATURE_ALGORITHMS|UNSAFE_LEGACY_RENEGOTIATION_DISABLED|TLSV1_ALERT_PROTOCOL_VERSION|INAPPROPRIATE_FALLBACK|NO_APPLICATION_PROTOCOL)$/,
+    /^ERR_SSL_(HTTP_REQUEST|HTTPS_PROXY_REQUEST|WRONG_VERSION_NUMBER|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|VERSION_TOO_HIGH|NO_PROTOCOLS_AVAILABLE|NO_SHARED_CIPHER|UNKNOWN_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LENGTH_MISMATCH|NO_SUITABLE_SIGNATURE_ALGORITHM|NO_SHARED_SIGNATURE_ALGORITHMS|NO_SUITABLE_KEY_SHARE|NO_SHARED_GROUPS|WRONG_CURVE|UNSAFE_LEGACY_RENEGOTIATION_DISABLED|TLSV1_ALERT_PROTOCOL_VERSION|INAPPROPRIATE_FALLBACK|NO_APPLICATION_PROTOCOL)$/,
     'protocol',
   ],
 ];
@@ -134,6 +134,12 @@ export function refusalHint(reason: RefusalReason, detail: string | undefined): 
       if (detail === 'ERR_SSL_HTTP_REQUEST') return 'plain HTTP was sent to the TLS port: use https://';
       if (detail === 'ERR_SSL_NO_APPLICATION_PROTOCOL') {
         return 'the client offered no application protocol (ALPN) this server speaks: h2 to a server of HTTP/1.1 only (serve HTTP/2 with MtlsFastifyAdapter({ http2: true })), or only http/1.1 to a server of HTTP/2 only (allowHTTP1: false)';
+      }
+      if (detail === 'ERR_SSL_NO_SUITABLE_KEY_SHARE' || detail === 'ERR_SSL_NO_SHARED_GROUPS') {
+        return 'the client offers none of the key-exchange groups the server accepts (groups, MTLS_GROUPS): e.g. a client without the post-quantum X25519MLKEM768 (OpenSSL before 3.5, Node before 24) when only that is accepted';
+      }
+      if (detail === 'ERR_SSL_WRONG_CURVE') {
+        return 'over TLS 1.2 the key-exchange groups (groups, MTLS_GROUPS) also limit the curves of ECDSA certificates: the client certificate\'s curve is not in the list; add it (e.g. secp256r1) or use TLS 1.3';
       }
       return undefined;
     default:
