@@ -58,7 +58,7 @@ describe.each(HTTP_ADAPTERS)('hostile subjects in verified certificates (%s)', (
     expect(res.status).toBe(403);
     expect(res.json).toEqual({ statusCode: 403, message: 'Certificate subject is not recognized!' });
     const line = logsSince(before).find((l) => l.includes('403 GET /users/1'));
-    expect(line).toContain(`policy refused subject ${printed}`);
+    expect(line).toContain(`policy refused (rule subject): unexpected subject DN ${printed}`);
   });
 
   it('escapes bidi overrides and line separators of a CN in the log line', async () => {
