@@ -139,6 +139,10 @@ async function calls() {
   rows.push({ caller: 'home-page-service', callee: tcp, expected: 'user 1', actual: await tcpCall('home-page-service') });
   rows.push({ caller: 'event-service', callee: tcp, expected: 'RPC error', actual: await tcpCall('event-service') });
   rows.push({ caller: '(no certificate)', callee: tcp, expected: 'refused', actual: await tcpCall(undefined) });
+  // 8.-9. The same over a WebSocket on user-service's HTTPS port (wss://…/ws, message get_user).
+  const ws = 'user-service wss get_user';
+  rows.push({ caller: 'home-page-service', callee: ws, expected: 'user 1', actual: await wsCall('home-page-service') });
+  rows.push({ caller: 'event-service', callee: ws, expected: 'ws error', actual: await wsCall('event-service') });
   return rows;
 }
 
@@ -176,9 +180,39 @@ async function tcpCall(service) {
 }
 
 /**
+ * { event: 'get_user', data: { id: 1 } } over wss://localhost:PORT/ws,
+ * presenting `service`'s certificate from the dev PKI: 'user 1', 'ws error'
+ * (the `exception` event with the article's message), or what came instead.
+ */
+function wsCall(service) {
+  const WebSocket = require('ws');
+  return new Promise((resolvePromise) => {
+    const ws = new WebSocket(`wss://localhost:${ports.user}/ws`, {
+      cert: readFileSync(join(pkiDir, `${service}.chain.pem`)),
+      key: readFileSync(join(pkiDir, `${service}.key`)),
+      ca: readFileSync(join(pkiDir, 'truststore.pem')),
+    });
+    const done = (outcome) => {
+      clearTimeout(timer);
+      ws.terminate();
+      resolvePromise(outcome);
+    };
+    const timer = setTimeout(() => done('no answer'), 10000);
+    ws.once('open', () => ws.send(JSON.stringify({ event: 'get_user', data: { id: 1 } })));
+    ws.once('message', (raw) => {
+      const { event, data } = JSON.parse(raw.toString());
+      if (event === 'user' && data?.id === 1 && data?.name === 'Ada Lovelace') return done('user 1');
+      if (event === 'exception') return done(data?.message === 'Certificate subject is not recognized!' ? 'ws error' : `ws error (${data?.message})`);
+      done(`answered ${raw.toString().slice(0, 200)}`);
+    });
+    ws.once('error', (err) => done(`failed (${err.message})`));
+  });
+}
+
+/**
  * The admin ports, and the samples of user-service's /metrics the calls above
  * moved, checked against what they must be: the allowed and refused calls by
- * route and message pattern, and the failed handshakes by reason.
+ * route and message pattern (TCP and WebSocket), and the failed handshakes by reason.
  */
 async function adminReport() {
   const admins = [
@@ -202,6 +236,8 @@ async function adminReport() {
     'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
     'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',
     'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="refused"} 1',
+    'mtls_guard_decisions_total{route="get_user",outcome="allowed"} 1',
+    'mtls_guard_decisions_total{route="get_user",outcome="refused"} 1',
     'mtls_handshake_failures_total{reason="no_certificate"} 2',
     'mtls_handshake_failures_total{reason="protocol"} 1',
   ];
@@ -260,7 +296,7 @@ async function main() {
   const home = start('home-page-service', ports.home, { ADMIN_PORT: String(ports.homeAdmin) });
   const event = start('event-service', ports.event, { ADMIN_PORT: String(ports.eventAdmin) });
   await Promise.all([waitForHealth(user, ports.userAdmin), waitForHealth(home, ports.homeAdmin), waitForHealth(event, ports.eventAdmin)]);
-  console.log(`\nservices up: user-service https://localhost:${ports.user} and tcp://localhost:${ports.userTcp}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
+  console.log(`\nservices up: user-service https://localhost:${ports.user}, wss://localhost:${ports.user}/ws and tcp://localhost:${ports.userTcp}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
   const rows = await calls();
   printTable(rows);
   const callsOk = rows.every((r) => r.expected === r.actual);

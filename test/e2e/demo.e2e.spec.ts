@@ -76,6 +76,8 @@ describe('demo', () => {
     expect(r.out).toMatch(/home-page-service\s+user-service TCP get_user\s+user 1\s+user 1\s+yes/);
     expect(r.out).toMatch(/event-service\s+user-service TCP get_user\s+RPC error\s+RPC error\s+yes/);
     expect(r.out).toMatch(/\(no certificate\)\s+user-service TCP get_user\s+refused\s+refused\s+yes/);
+    expect(r.out).toMatch(/home-page-service\s+user-service wss get_user\s+user 1\s+user 1\s+yes/);
+    expect(r.out).toMatch(/event-service\s+user-service wss get_user\s+ws error\s+ws error\s+yes/);
     expect(r.out).toMatch(/all calls as expected/);
     expect(r.out).toContain(`user-service       http://127.0.0.1:${userAdmin}/health (ok)  http://127.0.0.1:${userAdmin}/metrics`);
     expect(r.out).toContain(`home-page-service  http://127.0.0.1:${homeAdmin}/health (ok)`);
@@ -86,6 +88,8 @@ describe('demo', () => {
         'mtls_guard_decisions_total{route="/users",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
+        'mtls_guard_decisions_total{route="get_user",outcome="allowed"} 1',
+        'mtls_guard_decisions_total{route="get_user",outcome="refused"} 1',
         'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="refused"} 1',
         'mtls_handshake_failures_total{reason="no_certificate"} 2',

@@ -89,7 +89,17 @@ export function rpcContext(at: Route, spec: { socket?: Socket; pattern: string; 
   return { context: context('rpc', [spec.data ?? {}, rpc], at), rpc };
 }
 
-/** A context of a type nest-mtls does not read (`ws`, `graphql`). */
+/**
+ * The context of one WebSocket message on the `ws` adapter: `[client, data,
+ * pattern]`, the client a `ws` WebSocket whose `_socket` is the connection
+ * (the same client for every message of a connection; the data a new object
+ * per message).
+ */
+export function wsContext(at: Route, spec: { client: { _socket?: Socket }; pattern: string; data?: unknown }): ExecutionContext {
+  return context('ws', [spec.client, spec.data ?? {}, spec.pattern], at);
+}
+
+/** A context of a type nest-mtls does not read (`graphql`). */
 export function otherContext(type: string, at: Route): ExecutionContext {
   return context(type, [{}, {}], at);
 }

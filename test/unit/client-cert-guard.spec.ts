@@ -3,6 +3,7 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { MessagePattern, RpcException } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
+import { WsException } from '@nestjs/websockets';
 import {
   ClientCert,
   ClientCertForbiddenException,
@@ -18,7 +19,7 @@ import {
   type MtlsOptions,
 } from 'nest-mtls';
 import { DnFormatError, identityFromCertificateModule } from 'nest-mtls/internal';
-import { fakeTlsSocket, httpContext, otherContext, route, rpcContext, type FakeRequestSpec, type Route } from '../support/fake-execution-context';
+import { fakeTlsSocket, httpContext, otherContext, route, rpcContext, wsContext, type FakeRequestSpec, type Route } from '../support/fake-execution-context';
 import { spiffe, TestPki } from '../support/test-pki';
 
 const HPS = spiffe('home-page-service');
@@ -194,10 +195,10 @@ describe('ClientCertGuard (fake ExecutionContext, real certificates)', () => {
       expect(answerOf(await verdict(guard, http(route(UsersController, 'trial'), { socket: fakeTlsSocket() })))).toEqual(NO_CHAIN);
     });
 
-    it('a context nest-mtls does not read (ws, graphql) has no certificate: refused', async () => {
+    it('a context nest-mtls does not read (graphql) has no certificate: refused', async () => {
       const { guard, lines } = await judgeWith();
-      expect(answerOf(await verdict(guard, otherContext('ws', route(UsersController, 'findOne'))))).toEqual(NO_CHAIN);
-      expect(lines).toEqual(['403 ws from unknown: no client certificate']);
+      expect(answerOf(await verdict(guard, otherContext('graphql', route(UsersController, 'findOne'))))).toEqual(NO_CHAIN);
+      expect(lines).toEqual(['403 graphql from unknown: no client certificate']);
     });
   });
 
@@ -344,6 +345,34 @@ describe('ClientCertGuard (fake ExecutionContext, real certificates)', () => {
       const refused = await verdict(guard, rpcContext(route(TcpUsersController, 'getUser'), { socket: fakeTlsSocket(), pattern: '{"cmd":"get_user"}' }).context);
       expect((refused as RpcException).getError()).toBe('No certificate chain found!');
       expect(lines).toEqual(['refused RPC {"cmd":"get_user"} from 127.0.0.1:5000: no client certificate']);
+    });
+  });
+
+  describe('WebSockets (ws adapter)', () => {
+    it('refused with a WsException carrying the article\'s message, labelled by the declared pattern; an admission is kept by the message, not the connection', async () => {
+      const { guard, lines, decisions } = await judgeWith();
+      const at = route(TcpUsersController, 'getUser');
+      const refused = await verdict(guard, wsContext(at, { client: { _socket: tls('event-service') }, pattern: 'get_user' }));
+      expect(refused).toBeInstanceOf(WsException);
+      expect((refused as WsException).getError()).toBe('Certificate subject is not recognized!');
+      expect(lines).toEqual(['refused WS get_user from 127.0.0.1:5000: policy refused (rule subject): unexpected subject DN CN=event-service,O=nest-mtls']);
+      expect(decisions).toEqual([expect.objectContaining({ route: 'get_user', outcome: 'refused', reason: 'policy', rule: 'subject' })]);
+
+      const client = { _socket: tls('home-page-service') };
+      const first = wsContext(at, { client, pattern: 'get_user', data: { id: 1 } });
+      expect(await verdict(guard, first)).toBe(true);
+      expect(clientCertParam('subject')(first)).toBe('CN=home-page-service,O=nest-mtls');
+      // The next message on the same connection carries no admission of its own until the guard judges it.
+      expect(clientCertParam('subject')(wsContext(at, { client, pattern: 'get_user', data: { id: 2 } }))).toBeUndefined();
+    });
+
+    it('a client without a socket (socket.io) or a certificate: WsException "No certificate chain found!"', async () => {
+      const { guard } = await judgeWith();
+      const at = route(TcpUsersController, 'getUser');
+      for (const client of [{}, { _socket: fakeTlsSocket() }]) {
+        const refused = await verdict(guard, wsContext(at, { client, pattern: 'get_user' }));
+        expect((refused as WsException).getError()).toBe('No certificate chain found!');
+      }
     });
   });
 

@@ -11,7 +11,8 @@ import {
 } from 'nest-mtls/app';
 import { mtlsTcpMicroservice } from 'nest-mtls/microservices';
 import { createMtlsAdapter, http2Setting, httpAdapterSetting } from './http-adapter';
-import { UserServiceModule } from './user-service.module';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { UserServiceAppModule } from './user-service-app.module';
 
 async function bootstrap(): Promise<void> {
   const port = portSetting('PORT', process.env.PORT, 8443);
@@ -25,7 +26,9 @@ async function bootstrap(): Promise<void> {
   // HTTP2=true (Fastify only): HTTP/2 over TLS, HTTP/1.1 on the same port for clients that do not offer h2 (ALPN).
   const http2 = http2Setting('HTTP2', process.env.HTTP2, adapterName);
   const adapter = await createMtlsAdapter(adapterName, http2);
-  const app = await NestFactory.create(UserServiceModule, adapter, { abortOnError: false, logger });
+  const app = await NestFactory.create(UserServiceAppModule, adapter, { abortOnError: false, logger });
+  // The users gateway (wss://…/ws) on the same mTLS port: the `ws` adapter, the guard judges every message.
+  app.useWebSocketAdapter(new WsAdapter(app));
   // SIGTERM/SIGINT: stop accepting (HTTPS, TCP, admin), let requests in flight finish, close, exit. SIGHUP reloads the TLS material.
   enableGracefulShutdown(app, { timeoutMs });
   if (tcpPort !== undefined) {
@@ -38,7 +41,7 @@ async function bootstrap(): Promise<void> {
   const tcpServer = tcpPort !== undefined ? app.getMicroservices()[0].unwrap<Server>() : undefined;
   const tcp = tcpServer ? ` and tcp://localhost:${(tcpServer.address() as AddressInfo).port} (Nest microservice over mTLS)` : '';
   const protocols = http2 ? ' (HTTP/2 and HTTP/1.1)' : '';
-  announce(logger, `user-service listening on https://localhost:${port}${protocols}${tcp} (client certificate required)`);
+  announce(logger, `user-service listening on https://localhost:${port}${protocols} and wss://localhost:${port}/ws${tcp} (client certificate required)`);
 }
 
 /** The line that says the service is up: a plain line, or a JSON record when logging JSON. */

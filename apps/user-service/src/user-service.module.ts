@@ -27,5 +27,6 @@ import { UsersService } from './users.service';
   ],
   controllers: [UsersController, HealthController],
   providers: [UsersService],
+  exports: [UsersService],
 })
 export class UserServiceModule {}

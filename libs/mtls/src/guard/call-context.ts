@@ -21,8 +21,7 @@ export type RefusalStatus = 403 | 400;
  * the arguments `[data, metadata, call]` (tell it from TCP by the call
  * object in the third argument; the peer certificate is in the call's auth
  * context; refuse with an RpcException carrying PERMISSION_DENIED); a
- * WebSocket gateway as type `ws` with `[client, data]` (the socket of the
- * upgraded request; refuse with a WsException).
+ * WebSocket gateway arrives as type `ws` (see the `WS` kind below).
  */
 export interface CallKind {
   /** `http`, `rpc`, or the context's type for a transport nest-mtls does not read. */
@@ -112,7 +111,43 @@ const RPC: CallKind = {
   refusal: (_status, message) => rpcRefusal(message),
 };
 
-/** A context of a type nest-mtls does not read (`ws`, `graphql`, ...): no socket, so no certificate; refused as over HTTP. */
+interface WsClientLike {
+  /** A `ws` WebSocket's connection: on the server, the TLS socket of the upgrade request. */
+  _socket?: Socket;
+}
+
+/**
+ * WebSocket gateways on the `ws` adapter (@nestjs/platform-ws); arguments
+ * `[client, data, pattern]`. The connection is the client's `_socket`, the
+ * TLS socket its upgrade request came on, so the identity is read (and
+ * cached) once per connection, not per message. The identity admitted for
+ * a message is kept by the message's data (a fresh object per JSON
+ * message), never by the client: a message to another handler is judged
+ * by that handler's policy. Labelled by the declared `@SubscribeMessage`
+ * pattern Nest appends, never the text the peer sent. Refused with a
+ * WsException: the client gets `{ event: 'exception', data: { status:
+ * 'error', message } }`. A socket.io client has no `_socket`: no
+ * certificate, refused.
+ */
+const WS: CallKind = {
+  name: 'ws',
+  socket: (context) => connectionSocketOf(context.getArgByIndex<WsClientLike | undefined>(0)?._socket),
+  carrier: (context) => asObject(context.getArgByIndex(1)),
+  route: (context) => wsPatternOf(context) ?? handlerName(context),
+  describe: (context) => `WS ${wsPatternOf(context) ?? handlerName(context)}`,
+  headers: () => undefined,
+  refused: () => 'refused',
+  refusal: (_status, message) => wsRefusal(message),
+};
+
+/** The pattern of the handler as declared (`@SubscribeMessage('get_user')`): Nest's ws proxy appends it as the last argument. */
+function wsPatternOf(context: ExecutionContext): string | undefined {
+  const args = context.getArgs();
+  const pattern: unknown = args.length > 2 ? args[args.length - 1] : undefined;
+  return typeof pattern === 'string' ? pattern : undefined;
+}
+
+/** A context of a type nest-mtls does not read (`graphql`, ...): no socket, so no certificate; refused as over HTTP. */
 function otherKind(name: string): CallKind {
   return {
     name,
@@ -133,6 +168,7 @@ export function callKindOf(context: ExecutionContext): CallKind {
   const type = context.getType<string>();
   if (type === 'http') return HTTP;
   if (type === 'rpc') return RPC;
+  if (type === 'ws') return WS;
   let kind = others.get(type);
   if (!kind) others.set(type, (kind = otherKind(String(type))));
   return kind;
@@ -152,4 +188,16 @@ function rpcRefusal(message: string): Error {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RpcException } = require('@nestjs/microservices') as typeof import('@nestjs/microservices');
   return new RpcException(message);
+}
+
+/**
+ * A WsException with the article's message, which Nest's ws exception
+ * filter sends as `{ event: 'exception', data: { status: 'error', message } }`.
+ * Loaded here, not at the top: only a ws context gets here, and then
+ * @nestjs/websockets is installed.
+ */
+function wsRefusal(message: string): Error {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { WsException } = require('@nestjs/websockets') as typeof import('@nestjs/websockets');
+  return new WsException(message);
 }

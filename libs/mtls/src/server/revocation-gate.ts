@@ -9,6 +9,7 @@ import { holdReads } from './hold-reads';
 import { endConnection } from './http2-server';
 import { peerAddressOf, peerHostOf } from '../logging/peer-address';
 import type { TlsRefusalLog } from './tls-refusal-log';
+import { closeWebSocket, isWebSocketConnection, WS_CLOSE_REVOKED } from './websocket-close';
 
 const BEFORE_GATE = Symbol('nest-mtls:runs-before-revocation-gate');
 const GATED = Symbol('nest-mtls:revocation-gate');
@@ -36,7 +37,8 @@ export function runsBeforeRevocationGate<T extends (...args: never[]) => void>(l
  * and one line in the refusal log (`revoked` with serial and issuer,
  * `revocation_unknown` or `crl_expired` with why); under `open` an unknown
  * status is admitted with a warning. Admitted connections are registered so
- * that a later revocation closes them (an HTTP/2 session with a GOAWAY). An
+ * that a later revocation closes them (an HTTP/2 session with a GOAWAY, a
+ * WebSocket with a close frame carrying 1008). An
  * HTTP/2 session is made only once its connection is admitted: no stream is
  * read before the verdict.
  *
@@ -80,7 +82,10 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
       }
       if (chain) {
         revocation.live.add(socket, chain, (detail) => {
-          refusals.record({ stage: 'live', peer, reason: 'revoked', detail, subject });
+          // A WebSocket gets a close frame with 1008 (policy violation) first: its client learns why the connection ended.
+          const webSocket = isWebSocketConnection(socket);
+          refusals.record({ stage: 'live', peer, reason: 'revoked', detail: webSocket ? `${detail}; WebSocket closed with ${WS_CLOSE_REVOKED} (policy violation)` : detail, subject });
+          if (webSocket && closeWebSocket(socket, WS_CLOSE_REVOKED, 'client certificate revoked')) return;
           // An HTTP/2 session gets a GOAWAY (INADEQUATE_SECURITY) first: its client learns why every stream ended.
           endConnection(socket, http2.NGHTTP2_INADEQUATE_SECURITY);
         });
