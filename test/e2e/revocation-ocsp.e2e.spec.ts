@@ -14,7 +14,7 @@ import { requireTool } from '../support/require-tool';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { opensslOk, TestPki } from '../support/test-pki';
 import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
-import { waitForLine } from '../support/wait-for-line';
+import { waitForLine } from '../support/wait-for';
 
 const describeOpenssl = requireTool('openssl', 'the OCSP tests (openssl ocsp is the responder)') ? describe : describe.skip;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
