@@ -27,3 +27,18 @@ export async function waitForLine(lines: string[], pattern: RegExp, limitMs = 10
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Calls `probe()` (every 50 ms) until `done(value)` holds and resolves with
+ * that value: e.g. a metrics scrape until the counters got there. Rejects
+ * naming `what` and the last value after `timeoutMs`.
+ */
+export async function waitForValue<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
