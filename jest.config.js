@@ -12,6 +12,9 @@
 const shared = {
   rootDir: '.',
   testEnvironment: 'node',
+  // One test PKI per run: test/support/shared-pki.ts.
+  globalSetup: '<rootDir>/test/support/jest-global-setup.js',
+  globalTeardown: '<rootDir>/test/support/jest-global-teardown.js',
   transform: {
     '^.+\\.[cm]?[tj]s$': ['<rootDir>/libs/mtls/jest-transformer.js', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },

@@ -7,8 +7,8 @@ import { adminGet, sample, samplesOf, scrape, startAdminApp, type AdminApp, type
 import { rawRpc } from '../support/start-microservice';
 import { TempDir, TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet, plainHttpExchange } from '../support/tls-probe';
+import { waitForValue } from '../support/wait-for';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (date: string | Date) => new Date(date).getTime() / 1000;
 
 /**
@@ -56,8 +56,8 @@ describe.each(HTTP_ADAPTERS)('admin port: /metrics (%s)', (adapter) => {
     expect(await handshakeOutcome(svc.port, pki.clientTls('server-only-eku'), '/users/1')).toBe('refused');
     await plainHttpExchange(svc.port); // plain HTTP to the TLS port
     expect(await rawRpc(svc.tcpPort!, pki.clientTls(), { cmd: 'get_user' }, { id: 1 })).toHaveProperty('failed'); // no certificate, over TCP
-    await sleep(200);
-    const after = await scrape(svc.adminPort!);
+    const counted = (samples: Sample[]) => samplesOf(samples, 'mtls_handshake_failures_total').reduce((sum, s) => sum + s.value, 0);
+    const after = await waitForValue(() => scrape(svc.adminPort!), (samples) => counted(samples) >= 6, 'six handshake failures counted');
     const failures = (reason: string) => sample(after, 'mtls_handshake_failures_total', { reason });
     expect(failures('no_certificate')).toBe(2);
     expect(failures('expired')).toBe(1);
@@ -154,8 +154,7 @@ describe.each(HTTP_ADAPTERS)('admin port: /metrics (%s)', (adapter) => {
     const other = await startAdminApp(pki.pemOptions('user-service'), [UsersController], { providers: [UsersService], adapter });
     try {
       expect(await handshakeOutcome(other.port, pki.clientTls(), '/users/1')).toBe('refused');
-      await sleep(100);
-      const theirs = await scrape(other.adminPort!);
+      const theirs = await waitForValue(() => scrape(other.adminPort!), (samples) => (sample(samples, 'mtls_handshake_failures_total', { reason: 'no_certificate' }) ?? 0) >= 1, 'the refusal counted');
       expect(sample(theirs, 'mtls_handshake_failures_total', { reason: 'no_certificate' })).toBe(1);
       expect(samplesOf(theirs, 'mtls_guard_decisions_total')).toEqual([]);
       const ours = await scrape(svc.adminPort!);

@@ -4,6 +4,7 @@ import { UsersService } from '../../apps/user-service/src/users.service';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet } from '../support/tls-probe';
+import { waitFor } from '../support/wait-for';
 
 /** The event streams metrics and audit tools read: refused handshakes, guard decisions (by route, not URL), verified callers. */
 describe.each(HTTP_ADAPTERS)('MtlsEvents (%s)', (adapter) => {
@@ -30,7 +31,7 @@ describe.each(HTTP_ADAPTERS)('MtlsEvents (%s)', (adapter) => {
   it('tells every refused handshake, with its reason code', async () => {
     expect(await handshakeOutcome(svc.port, pki.clientTls(), '/users/1')).toBe('refused');
     expect(await handshakeOutcome(svc.port, pki.clientTls('expired'), '/users/1')).toBe('refused');
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => refusals.length >= 2, 'two handshakeRefused events');
     expect(refusals.map((r) => r.reason)).toEqual(['no_certificate', 'expired']);
     expect(refusals[0].peer).toMatch(/^127\.0\.0\.1:\d+$/);
   });

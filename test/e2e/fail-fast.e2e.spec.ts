@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runNodeService, runService } from '../support/spawn-service';
+import { runNodeService, runService, type ServiceRun } from '../support/spawn-service';
 import { PASSWORD, TestPki } from '../support/test-pki';
 
 /**
@@ -72,8 +72,18 @@ describe('user-service fails fast on bad configuration', () => {
     ['a certificate without the serverAuth EKU, on Fastify', () => ({ ...good, HTTP_ADAPTER: 'fastify', MTLS_KEY_STORE_PATH: pki.certs['client-only-eku'].p12 }), /MTLS_KEY_STORE_PATH \(keyStorePath\): the certificate .* lacks the serverAuth extended key usage$/],
   ];
 
-  it.each(cases)('refuses %s', async (_what, env, message) => {
-    const run = await runService('user-service', env());
+  // Each case is its own process: they are started a few at a time (beforeAll), each test then judges its run.
+  const runs = new Map<string, Promise<ServiceRun>>();
+  beforeAll(async () => {
+    await inParallel(cases, 3, async ([what, env]) => {
+      const run = runService('user-service', env());
+      runs.set(what, run);
+      await run;
+    });
+  }, 300_000);
+
+  it.each(cases)('refuses %s', async (what, _env, message) => {
+    const run = await runs.get(what)!;
     expect(run.listened).toBe(false);
     expect(run.code).not.toBe(0);
     const lines = run.stderr.trim().split('\n');
@@ -137,3 +147,11 @@ describe('user-service fails fast on bad configuration', () => {
     expect(run.stderr.trim().split('\n').pop()).toMatch(message);
   });
 });
+
+/** Runs `task` on every item, `parallel` at a time. */
+async function inParallel<T>(items: T[], parallel: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < items.length) await task(items[next++]);
+  }));
+}

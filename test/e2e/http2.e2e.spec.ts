@@ -17,7 +17,7 @@ import { freePort, runService, startService } from '../support/spawn-service';
 import { CapturingLogger } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { httpsGet, renegotiationOutcome, run } from '../support/tls-probe';
-import { waitForLine, waitUntil } from '../support/wait-for-line';
+import { waitForLine, waitFor } from '../support/wait-for';
 
 /** An application served by MtlsFastifyAdapter with `adapterOptions` (HTTP/2 unless told otherwise). */
 interface Running {
@@ -509,7 +509,7 @@ describe('HTTP/2 on MtlsFastifyAdapter: reload', () => {
       replaceFile(keyPath, next.keyPem);
       replaceFile(certPath, next.chainPem);
       await reloaded;
-      await waitUntil(() => source.current().material.identity.chain[0].serialNumber.toUpperCase() === next.certificate.serialNumber.toUpperCase(), 'the new certificate is current');
+      await waitFor(() => source.current().material.identity.chain[0].serialNumber.toUpperCase() === next.certificate.serialNumber.toUpperCase(), 'the new certificate is current');
       const fresh = await session(svc.port, pki.clientTls('home-page-service'));
       expect(served(fresh)).toBe(next.certificate.serialNumber.toUpperCase());
       expect((await h2request(fresh, '/h2/whoami')).status).toBe(200);
@@ -765,7 +765,7 @@ describe('HTTP/2 on MtlsFastifyAdapter: graceful shutdown', () => {
 
       const report = shutdownGracefully(svc.app, { timeoutMs: 5000 });
       await closedSession(idle);
-      await waitUntil(() => busyGoaway.code !== undefined, 'the busy session got a GOAWAY');
+      await waitFor(() => busyGoaway.code !== undefined, 'the busy session got a GOAWAY');
       expect(busyGoaway.code).toBe(h2.NGHTTP2_NO_ERROR);
       await expect(alpnOutcome(svc.port, pki.clientTls('home-page-service'), ['h2'])).resolves.toMatchObject({ error: 'ECONNREFUSED' });
       await expect(h2request(busy, '/h2/whoami')).rejects.toBeDefined();

@@ -13,7 +13,7 @@ import { runService } from '../support/spawn-service';
 import { CapturingLogger, HTTP_ADAPTERS, startWithOptions } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, run } from '../support/tls-probe';
-import { waitForLine, waitUntil } from '../support/wait-for-line';
+import { waitForLine, waitFor } from '../support/wait-for';
 
 const ROOT = join(__dirname, '..', '..');
 const GROUPS_APP = join(ROOT, 'test', 'support', 'groups-app.js');
@@ -293,7 +293,7 @@ describe('key-exchange groups', () => {
           expect(r.code).not.toBe(0);
           expect(r.stderr).toMatch(/handshake failure|alert/i);
           const refusal = /WARN \[MtlsServer\] TLS handshake from 127\.0\.0\.1:\d+ refused: protocol \(ERR_SSL_NO_SUITABLE_KEY_SHARE\); hint: the client offers none of the key-exchange groups/;
-          await waitUntil(() => refusal.test(app.output()), `the refusal of curl in the log of groups-app:\n${app.output()}`, 10_000);
+          await waitFor(() => refusal.test(app.output()), `the refusal of curl in the log of groups-app:\n${app.output()}`, 10_000);
         } else {
           throw new Error(`this test needs a curl on OpenSSL before 3.5 (the system's), found: ${curlVersion.split('\n')[0]}`);
         }

@@ -6,6 +6,7 @@ import { handshakesFrom } from '../support/handshake-flood';
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet, plainHttpExchange, renegotiationOutcome, tlsOpen } from '../support/tls-probe';
+import { waitFor, waitForLine } from '../support/wait-for';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,8 +36,9 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
   async function linesFor(attempt: (localAddress: string) => Promise<unknown>): Promise<string[]> {
     const localAddress = `127.0.0.${++host}`;
     await attempt(localAddress);
-    await sleep(150);
-    return svc.logs.lines.filter((l) => l.includes(` ${localAddress}:`) || l.includes(` ${localAddress} `));
+    const names = (l: string) => l.includes(` ${localAddress}:`) || l.includes(` ${localAddress} `);
+    await waitFor(() => svc.logs.lines.some(names), `a log line naming ${localAddress}`);
+    return svc.logs.lines.filter(names);
   }
 
   const tlsAs = (who: string | undefined, localAddress: string, extra: ConnectionOptions = {}) =>
@@ -83,9 +85,8 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
   it('plain HTTP to the TLS port', async () => {
     const before = svc.logs.lines.length;
     await plainHttpExchange(svc.port);
-    await sleep(150);
-    const lines = svc.logs.lines.slice(before);
-    expect(lines.some((l) => /^WARN TLS handshake from 127\.0\.0\.1:\d+ refused: protocol \(ERR_SSL_HTTP_REQUEST\); hint: plain HTTP was sent to the TLS port: use https:\/\//.test(l))).toBe(true);
+    await waitForLine(svc.logs.lines, /^WARN TLS handshake from 127\.0\.0\.1:\d+ refused: protocol/, 10_000, before);
+    expect(svc.logs.lines.slice(before).some((l) => /^WARN TLS handshake from 127\.0\.0\.1:\d+ refused: protocol \(ERR_SSL_HTTP_REQUEST\); hint: plain HTTP was sent to the TLS port: use https:\/\//.test(l))).toBe(true);
   });
 
   it('TLS 1.1', async () => {
@@ -146,7 +147,7 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log, with CRLs', (ad
     ['a certificate from an untrusted CA', 'untrusted', '127.0.0.42', /refused: unknown_ca \(UNABLE_TO_GET_CRL\); hint: no CRL for a CA of the presented chain: the chain does not lead to a CA we trust/],
   ])('%s', async (_what, who, localAddress, expected) => {
     expect(await handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress } as ConnectionOptions)).toBe('refused');
-    await sleep(150);
+    await waitFor(() => svc.logs.lines.some((l) => l.includes(` ${localAddress}:`)), `a log line naming ${localAddress}`);
     const lines = svc.logs.lines.filter((l) => l.includes(` ${localAddress}:`));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(expected);
@@ -175,8 +176,7 @@ describe.each(HTTP_ADAPTERS)('%s: a CRL that passes its nextUpdate while the ser
     await sleep(Math.max(0, nextUpdate.getTime() - Date.now()) + 1200);
     const before = svc.logs.lines.length;
     expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe('refused');
-    await sleep(150);
-    const line = svc.logs.lines.slice(before).find((l) => l.includes('TLS handshake from'));
+    const line = await waitForLine(svc.logs.lines, /TLS handshake from/, 10_000, before);
     expect(line).toMatch(/refused: crl_expired \(CRL_HAS_EXPIRED\); hint: a CRL is missing or past its nextUpdate/);
   });
 });

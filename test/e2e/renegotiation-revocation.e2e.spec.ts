@@ -8,7 +8,7 @@ import { requireTool } from '../support/require-tool';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki, type CertFiles } from '../support/test-pki';
 import { handshakeOutcome, run } from '../support/tls-probe';
-import { waitForLine } from '../support/wait-for-line';
+import { waitForLine } from '../support/wait-for';
 
 requireTool('openssl', 'the renegotiation-with-OCSP tests (openssl ocsp is the responder)');
 requireTool('gcc', 'the renegotiation-with-OCSP tests (the hostile client is C on OpenSSL)');

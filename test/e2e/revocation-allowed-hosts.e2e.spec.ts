@@ -9,7 +9,7 @@ import { freePort } from '../support/spawn-service';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { handshakeOutcome, tlsOpen } from '../support/tls-probe';
-import { waitForLine, waitUntil } from '../support/wait-for-line';
+import { waitForLine, waitFor } from '../support/wait-for';
 
 requireTool('openssl', 'the allowed-hosts tests (openssl ocsp is the responder)');
 
@@ -144,11 +144,11 @@ describe.each(HTTP_ADAPTERS)('%s: revocation URLs are fetched only from allowed 
     crls.hangs.add('slow.crl');
     const slow = await client('dp-slow', { crl: [crls.url('slow.crl')] });
     const socket = await tlsOpen(svc.port, tlsOf(slow));
-    await waitUntil(() => crls.count('slow.crl') === 1, 'the service asks the CRL server');
+    await waitFor(() => crls.count('slow.crl') === 1, 'the service asks the CRL server');
     expect(crls.closed.get('slow.crl') ?? 0).toBe(0);
     const left = Date.now();
     socket.destroy();
-    await waitUntil(() => (crls.closed.get('slow.crl') ?? 0) === 1, 'the CRL server sees the request closed', 5000);
+    await waitFor(() => (crls.closed.get('slow.crl') ?? 0) === 1, 'the CRL server sees the request closed', 5000);
     expect(Date.now() - left).toBeLessThan(5000); // far below revocationTimeoutMs (30 s)
     // Nobody waits any more: not a failure of the CRL server, so a new client is asked about again at once.
     crls.hangs.delete('slow.crl');

@@ -10,6 +10,7 @@ import { requestOnSocket } from '../support/raw-http';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { waitFor, waitForLine } from '../support/wait-for';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR = 3600_000;
@@ -63,7 +64,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
       expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
       expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.61' } as ConnectionOptions)).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, / 127\.0\.0\.61:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.61:'));
       expect(lines).toHaveLength(1);
       const serial = pki.certs.revoked.issued.certificate.serialNumber;
@@ -136,7 +137,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
       const before = svc.logs.lines.length;
       expect(await resumed(svc.port, caller, session)).toEqual({ reused: true, answer: 'closed' });
       expect(await handshakeOutcome(svc.port, caller)).toBe('refused');
-      await sleep(100);
+      await waitFor(() => svc.logs.lines.slice(before).filter((l) => l.includes('refused:')).length >= 2, 'two refusal lines');
       const lines = svc.logs.lines.slice(before).filter((l) => l.includes('refused:'));
       expect(lines).toEqual([
         expect.stringMatching(/^WARN connection from 127\.0\.0\.1:\d+ refused: crl_expired \(the CRL of CA CN=Test Global CA in .*short-chain\.pem \(CRL 2 of 2\) is out of date since /),
@@ -166,7 +167,8 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
       const team = await createIntermediateCa(pki.root, { subject: 'CN=Team CA without CRL,O=nest-mtls test' });
       const teamClient = await issueCertificate(team, { subject: 'CN=team-client' });
       expect(await handshakeOutcome(svc.port, { key: teamClient.keyPem, cert: teamClient.chainPem, ca: pki.root.certPem, localAddress: '127.0.0.64' } as ConnectionOptions)).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, / 127\.0\.0\.63:/);
+      await waitForLine(svc.logs.lines, / 127\.0\.0\.64:/);
       expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.63:'))).toMatch(/^WARN connection from 127\.0\.0\.63:\d+ refused: revoked \(serial [0-9A-F]+, issuer CN=Test Global CA,O=nest-mtls test, revoked at .*, by crl .*large-chain\.pem \(CRL 2 of 2\)\)/);
       expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.64:'))).toMatch(/refused: revocation_unknown \(no revocation information for CN=team-client \(serial [0-9A-F]+\): no CRL of CA CN=Team CA without CRL in crlPath\)/);
     });
@@ -184,7 +186,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
       expect(svc.logs.lines.some((l) => /^WARN crlPath: the CRL of CA CN=Test Global CA in .*crl-expired\.pem \(CRL 2 of 2\) expired on .*; it is not applied/.test(l))).toBe(true);
       expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.62' } as ConnectionOptions)).toBe(200);
-      await sleep(100);
+      await waitForLine(svc.logs.lines, / 127\.0\.0\.62:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.62:'));
       expect(lines).toEqual([expect.stringMatching(/^WARN connection from 127\.0\.0\.62:\d+ admitted without a revocation answer \(revocationFailure open\): crl_expired \(the CRL of CA CN=Test Global CA in .* is out of date since /)]);
     });
@@ -207,7 +209,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
       await sleep(Math.max(0, nextUpdate.getTime() - Date.now()) + 500);
       const before = svc.logs.lines.length;
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, /refused:/, 10_000, before);
       const lines = svc.logs.lines.slice(before);
       expect(lines.find((l) => l.includes('refused:'))).toMatch(/^WARN connection from 127\.0\.0\.1:\d+ refused: crl_expired \(the CRL of CA CN=Test Global CA in .*short-leaf\.pem is out of date since .*\); presented subject CN=home-page-service,O=nest-mtls; hint: a CRL is missing/);
       expect(svc.logs.lines.some((l) => /^ERROR the CRL of CA CN=Test Global CA in .* is out of date since .*: clients it speaks about are refused \(crl_expired\)/.test(l))).toBe(true);

@@ -10,6 +10,7 @@ import { requestOnSocket } from '../support/raw-http';
 import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
 import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
+import { waitForLine } from '../support/wait-for';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const der = (pem: string) => Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----/g, ''), 'base64');
@@ -67,7 +68,7 @@ describe('CRL distribution points', () => {
       expect(outcomes).toEqual([200, 200, 200, 200, 200]);
       expect(server.count('global.crl')).toBe(1);
       expect(await handshakeOutcome(svc.port, { ...tlsOf(revoked, pki), localAddress: '127.0.0.71' } as ConnectionOptions)).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, / 127\.0\.0\.71:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.71:'));
       expect(lines).toEqual([
         expect.stringMatching(
@@ -139,7 +140,7 @@ describe('CRL distribution points', () => {
       await server.stop();
       try {
         expect(await handshakeOutcome(closed.port, tlsOf(stranger, pki))).toBe('refused');
-        await sleep(100);
+        await waitForLine(closed.logs.lines, /refused: revocation_unknown/);
         expect(closed.logs.lines.find((l) => l.includes('refused: revocation_unknown'))).toMatch(
           /refused: revocation_unknown \(the CRL of CA CN=Test Global CA could not be downloaded: http:\/\/127\.0\.0\.1:\d+\/stranger\.crl: ECONNREFUSED\); presented subject CN=dp-stranger,O=nest-mtls; hint: the revocation status/,
         );
@@ -151,7 +152,7 @@ describe('CRL distribution points', () => {
         const open = await start({ revocationFailure: 'open' });
         await server.stop();
         expect(await handshakeOutcome(open.port, tlsOf(stranger, pki))).toBe(200);
-        await sleep(100);
+        await waitForLine(open.logs.lines, /admitted without a revocation answer/);
         expect(open.logs.lines.find((l) => l.includes('admitted without a revocation answer'))).toMatch(/revocation_unknown \(the CRL of CA CN=Test Global CA could not be downloaded: .*ECONNREFUSED\); subject CN=dp-stranger,O=nest-mtls$/);
       } finally {
         await server.restart();
@@ -184,7 +185,7 @@ describe('CRL distribution points', () => {
       const started = Date.now();
       expect(await handshakeOutcome(svc.port, tlsOf(slow, pki))).toBe('refused');
       expect(Date.now() - started).toBeLessThan(3000);
-      await sleep(100);
+      await waitForLine(svc.logs.lines, /refused: revocation_unknown/);
       expect(svc.logs.lines.find((l) => l.includes('refused: revocation_unknown'))).toMatch(/hangs\.crl did not answer within 500 ms/);
     });
 
@@ -193,7 +194,7 @@ describe('CRL distribution points', () => {
       const fooled = await issue('dp-fooled', server.url('forged.crl'));
       server.files.set('forged.crl', der(await createCrl({ ...pki.otherGlobal, certPem: pki.global.certPem })));
       expect(await handshakeOutcome(svc.port, tlsOf(fooled, pki))).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, /refused: revocation_unknown/);
       expect(svc.logs.lines.find((l) => l.includes('refused: revocation_unknown'))).toMatch(/the signature of the CRL from .*forged\.crl does not verify with the key of CA CN=Test Global CA/);
     });
   });

@@ -14,7 +14,7 @@ import { requireTool } from '../support/require-tool';
 import { HTTP_ADAPTERS, startWithOptions, type RunningApp } from '../support/start-app';
 import { opensslOk, TestPki } from '../support/test-pki';
 import { closedWithin, handshakeOutcome, tlsOpen } from '../support/tls-probe';
-import { waitForLine } from '../support/wait-for-line';
+import { waitForLine } from '../support/wait-for';
 
 const describeOpenssl = requireTool('openssl', 'the OCSP tests (openssl ocsp is the responder)') ? describe : describe.skip;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,7 +86,8 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
     expect(await handshakeOutcome(svc.port, tlsOf('ocsp-good'))).toBe(200);
     expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-revoked'), localAddress: '127.0.0.81' } as ConnectionOptions)).toBe('refused');
     expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-unlisted'), localAddress: '127.0.0.82' } as ConnectionOptions)).toBe('refused');
-    await sleep(100);
+    await waitForLine(svc.logs.lines, / 127\.0\.0\.81:/);
+    await waitForLine(svc.logs.lines, / 127\.0\.0\.82:/);
     expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.81:'))).toMatch(
       new RegExp(`refused: revoked \\(serial ${certs['ocsp-revoked'].certificate.serialNumber}, issuer CN=Test Global CA,O=nest-mtls test, revoked at .* \\(keyCompromise\\), by ocsp ${responder.url.replace(/\./g, '\\.')}\\); presented subject CN=ocsp-revoked,O=nest-mtls$`),
     );
@@ -141,12 +142,12 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
     try {
       const closed = await start();
       expect(await handshakeOutcome(closed.port, tlsOf('ocsp-good'))).toBe('refused');
-      await sleep(100);
+      await waitForLine(closed.logs.lines, /refused:/);
       expect(closed.logs.lines.find((l) => l.includes('refused:'))).toMatch(/refused: revocation_unknown \(OCSP http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED\); presented subject CN=ocsp-good,O=nest-mtls; hint: /);
       await close(closed);
       const open = await start({ revocationFailure: 'open' });
       expect(await handshakeOutcome(open.port, tlsOf('ocsp-good'))).toBe(200);
-      await sleep(100);
+      await waitForLine(open.logs.lines, /admitted without a revocation answer/);
       expect(open.logs.lines.find((l) => l.includes('admitted without a revocation answer'))).toMatch(/revocation_unknown \(OCSP http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED\); subject CN=ocsp-good,O=nest-mtls$/);
       await close(open);
     } finally {
@@ -157,7 +158,7 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
   it('a certificate without a responder needs ocspResponderUrl; answers signed by the CA itself are taken too', async () => {
     const without = await start();
     expect(await handshakeOutcome(without.port, tlsOf('no-aia'))).toBe('refused');
-    await sleep(100);
+    await waitForLine(without.logs.lines, /refused:/);
     expect(without.logs.lines.find((l) => l.includes('refused:'))).toMatch(/refused: revocation_unknown \(no revocation information for CN=no-aia,O=nest-mtls \(serial [0-9A-F]+\): no CRL of CA CN=Test Global CA in crlPath, no OCSP responder\)/);
     await close(without);
     const caKey = pki.write('global-ca.key', pki.global.keyPem);
@@ -178,7 +179,7 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
     try {
       const svc = await start({ ocspResponderUrl: rogue.url });
       expect(await handshakeOutcome(svc.port, tlsOf('ocsp-good'))).toBe('refused');
-      await sleep(100);
+      await waitForLine(svc.logs.lines, /refused:/);
       expect(svc.logs.lines.find((l) => l.includes('refused:'))).toMatch(/revocation_unknown \(OCSP http:\/\/127\.0\.0\.1:\d+\/: the response is signed by CN=not a responder, which lacks the OCSP-signing extended key usage\)/);
       await close(svc);
     } finally {

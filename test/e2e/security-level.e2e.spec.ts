@@ -7,7 +7,7 @@ import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'n
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet } from '../support/tls-probe';
-import { waitForLine } from '../support/wait-for-line';
+import { waitForLine } from '../support/wait-for';
 
 const LOCAL = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
 const TLS12 = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;

@@ -9,7 +9,7 @@ import { startWithOptions, type RunningApp } from '../support/start-app';
 import { TempDir } from '../support/temp-dir';
 import { keysIn } from '../support/reachable-secrets';
 import { httpsGet, tlsOpen } from '../support/tls-probe';
-import { waitForLine, waitUntil } from '../support/wait-for-line';
+import { waitForLine, waitFor } from '../support/wait-for';
 import { answer, FakeWorkloadApi, svidMessage, workloadApiClient } from '../support/workload-api-server';
 
 const TRUST_DOMAIN = 'spiffe://example.org';
@@ -132,7 +132,7 @@ describe('user-service on the SPIFFE Workload API (MTLS_SPIFFE=true)', () => {
     expect((await health(adminPort)).status).toBe(200);
     await api.stop(); // the agent is gone, and its socket with it
     const brokenAt = Date.now();
-    await waitUntil(() => /the SPIFFE Workload API stream at unix:\/\/\/\S*agent\.sock broke/.test(svc.output()), 'the break is logged', 20_000);
+    await waitFor(() => /the SPIFFE Workload API stream at unix:\/\/\/\S*agent\.sock broke/.test(svc.output()), 'the break is logged', 20_000);
     expect(await servedSerial(port, client(home, ca))).toBe(served.certificate.serialNumber.toUpperCase());
     expect((await httpsGet(port, '/users', client(home, ca))).status).toBe(200);
     if (Date.now() - brokenAt < STALE_AFTER_MS - 1000) expect((await health(adminPort)).status).toBe(200); // within the grace (unless this machine is very slow)
@@ -307,7 +307,7 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
       const started = MtlsMaterialSource.create({ source });
       try {
         await expect(started).rejects.toThrow(row.startup);
-        await waitUntil(() => api.open === 0, 'the stream of the failed startup is closed');
+        await waitFor(() => api.open === 0, 'the stream of the failed startup is closed');
       } finally {
         (await started.catch(() => undefined))?.close(); // had it started, its stream must not outlive the test
       }
@@ -326,7 +326,7 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
         byDefault.close();
         chosen.close();
       }
-      await waitUntil(() => api.open === 0, 'both streams closed with their sources');
+      await waitFor(() => api.open === 0, 'both streams closed with their sources');
     });
 
     it('a Workload API that refuses the request itself (InvalidArgument) stops startup at once, naming the socket', async () => {
@@ -364,7 +364,7 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
     // Each row starts from the good SVID served, whatever the row before did.
     afterEach(async () => {
       api.push(answer([svidMessage(id('user-service'), good, [ca])]));
-      await waitUntil(() => source.current().material.identity.chain[0].serialNumber === good.certificate.serialNumber && source.lastReload?.result !== 'failure', 'the good SVID served again', 20_000);
+      await waitFor(() => source.current().material.identity.chain[0].serialNumber === good.certificate.serialNumber && source.lastReload?.result !== 'failure', 'the good SVID served again', 20_000);
     });
 
     it('serves the SVID over real mTLS: the spiffeId rule sees the caller', async () => {
@@ -441,7 +441,7 @@ describe('nest-mtls/spiffe: answers of the Workload API that are refused', () =>
     it('closing the application closes the stream', async () => {
       expect(api.open).toBeGreaterThan(0);
       await app.close();
-      await waitUntil(() => api.open === 0, 'no stream open after app.close()');
+      await waitFor(() => api.open === 0, 'no stream open after app.close()');
     });
   });
 });

@@ -33,6 +33,7 @@ import { keysIn } from '../support/reachable-secrets';
 import { SecretVolume } from '../support/secret-volume';
 import { TestPki } from '../support/test-pki';
 import { closedWithin, httpsGet, tlsOpen } from '../support/tls-probe';
+import { waitForLine } from '../support/wait-for';
 
 const ADA = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' };
 const GET_USER = { cmd: 'get_user' };
@@ -176,8 +177,7 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
     const before = svc.logs.lines.length;
     const outcome = await rawRpc(svc.port, pki.clientTls(who), GET_USER, { id: 1 });
     expect(outcome).toHaveProperty('failed');
-    await sleep(100);
-    expect(svc.logs.lines.slice(before).join('\n')).toMatch(new RegExp(`WARN TLS handshake from 127\\.0\\.0\\.1:\\d+ refused: ${reason} `));
+    await waitForLine(svc.logs.lines, new RegExp(`WARN TLS handshake from 127\\.0\\.0\\.1:\\d+ refused: ${reason} `), 10_000, before);
   });
 
   it("no certificate through a real Nest ClientProxy (ClientTCP trusting our CA): the call fails, nothing is answered", async () => {
@@ -198,15 +198,13 @@ describe('Nest microservice over TCP with mTLS (createNestMicroservice + mtlsTcp
       socket.on('close', () => resolve(data));
     });
     expect(got).not.toContain('Ada');
-    await sleep(100);
-    expect(svc.logs.lines.slice(before).join('\n')).toMatch(/refused: protocol/);
+    await waitForLine(svc.logs.lines, /refused: protocol/, 10_000, before);
   });
 
   it('client-initiated renegotiation (TLS 1.2) ends the connection and is logged', async () => {
     const before = svc.logs.lines.length;
     expect(await renegotiateThenAsk(svc.port, pki.clientTls('home-page-service'))).toBe('ended');
-    await sleep(100);
-    expect(svc.logs.lines.slice(before).join('\n')).toMatch(/WARN TLS renegotiation from 127\.0\.0\.1:\d+ refused: renegotiation/);
+    await waitForLine(svc.logs.lines, /WARN TLS renegotiation from 127\.0\.0\.1:\d+ refused: renegotiation/, 10_000, before);
   });
 
   it('mtlsTcpClientTlsOptions(source) for a plain ClientsModule/ClientProxy: presents our certificate, trusts our store', async () => {

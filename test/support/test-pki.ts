@@ -27,6 +27,7 @@ import type { MtlsOptions } from 'nest-mtls';
 import { generateKeyPair, importSigningKey, x509 } from 'nest-mtls/internal';
 import { X509Certificate } from 'node:crypto';
 import { tlv } from './der';
+import { loadSharedPki, saveSharedPki, sharedPkiDir } from './shared-pki';
 import { TempDir } from './temp-dir';
 import { keytool } from './tool-made-stores';
 
@@ -73,9 +74,19 @@ export class TestPki extends TempDir {
   crlExpired!: string;
   readonly certs: Record<string, CertFiles> = {};
 
-  static async create(): Promise<TestPki> {
+  /**
+   * The PKI in a fresh temp dir of its own (files that a test may change or
+   * delete). Under jest.config.js the keys and certificates are made once per
+   * run (test/support/shared-pki.ts) and copied here, so every TestPki of a
+   * run has the same CAs and named certificates; `{ fresh: true }` makes new
+   * ones (new keys, new serials) for a test that needs a PKI nobody else has.
+   */
+  static async create(options: { fresh?: boolean } = {}): Promise<TestPki> {
     const pki = new TestPki('nest-mtls-test-');
+    const shared = options.fresh ? undefined : sharedPkiDir();
+    if (shared && loadSharedPki(shared, pki)) return pki;
     await pki.build();
+    if (shared) saveSharedPki(shared, pki);
     return pki;
   }
 

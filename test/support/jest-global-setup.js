@@ -1,0 +1,14 @@
+/**
+ * Jest's globalSetup (jest.config.js): one directory per run where the first
+ * `TestPki.create()` writes the test PKI (keys, certificates, PKCS#12, CRLs)
+ * and every later one copies it from, instead of generating a PKI per test
+ * file (see test/support/shared-pki.ts). Both projects run this: the second
+ * finds the directory already made.
+ */
+const { mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+module.exports = async function globalSetup() {
+  if (!process.env.NEST_MTLS_TEST_PKI_CACHE) process.env.NEST_MTLS_TEST_PKI_CACHE = mkdtempSync(join(tmpdir(), 'nest-mtls-run-pki-'));
+};
