@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { replaceFile } from '../support/openssl-ca';
 import { CapturingLogger, HTTP_ADAPTERS, mtlsAdapter, type HttpAdapterName } from '../support/start-app';
 import { TestPki } from '../support/test-pki';
-import { waitForLine, waitUntil } from '../support/wait-for-line';
+import { waitFor, waitForLine } from '../support/wait-for';
 
 /** The article's words, as the HTTP 403 says them. */
 const NOT_RECOGNIZED = 'Certificate subject is not recognized!';
@@ -193,7 +193,7 @@ describe.each(HTTP_ADAPTERS)('WebSockets (@nestjs/platform-ws) on the mTLS serve
     for (let i = 0; i < 1000; i++) ws.send(JSON.stringify({ event: 'get_user', data: { id: i } }));
     for (let i = 0; i < 50; i++) ws.send(i % 2 ? 'not json {' : JSON.stringify({ event: 'get_user', data: 'x'.repeat(i) }));
     // Every refused get_user (1000, and 25 with a string as data) is answered; the garbage is dropped.
-    await waitUntil(() => exceptions >= 1025, '1025 exception events', 30_000);
+    await waitFor(() => exceptions >= 1025, '1025 exception events', 30_000);
     const after = await ask(ws, 'ping', null);
     expect(after).toEqual({ event: 'pong', data: 'pong' });
     // The flood is summarised in the log (one line, then a count per 10 s), not a line per message.
