@@ -4,7 +4,8 @@
 // Prints `listening on <port>` once it listens; a bad setting exits with one line (exitOnStartupError).
 const { Controller, Get, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { MtlsConsoleLogger, MtlsExpressAdapter, MtlsModule, TlsConnection, exitOnStartupError, mtlsOptionsFromEnv } = require('nest-mtls');
+const { MtlsExpressAdapter, MtlsModule, TlsConnection, mtlsOptionsFromEnv } = require('nest-mtls');
+const { MtlsConsoleLogger, exitOnStartupError } = require('nest-mtls/app');
 
 class TlsController {
   tls(info) {
