@@ -84,10 +84,16 @@ test('any bytes: both forms return a string or throw DnFormatError, nothing else
     certificates.push(cert);
   }
   const answers = javaPrintsSubjects(java, certificates);
+  // The name reader follows OpenSSL 3.0's rules (the system OpenSSL the test above compares with). Node 22 and 24
+  // bundle OpenSSL 3.5, which takes a few names 3.0 refuses (a long-form length with nothing after it ending the
+  // Name): nest-mtls refuses those ("Certificate subject is not recognized!", failing closed), so they are compared
+  // only where OpenSSL 3.0 takes them too.
+  const openssl = hasGcc ? opensslPrintsNames(dir, inputs) : inputs.map(() => '');
   const difference = firstDifference(inputs, (name, n) => {
     const ours = outcome(() => formatJdkDn(name));
     const theirs = answers[n];
     if (theirs === undefined) return undefined; // Java refuses a certificate Node takes: nothing to compare
+    if (openssl[n] === undefined) return undefined; // OpenSSL 3.0 refuses it (see above)
     if ('error' in ours) return { ours: String(ours.error), java: theirs };
     return ours.value === theirs ? undefined : { ours: ours.value, java: theirs };
   });
