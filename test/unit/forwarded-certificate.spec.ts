@@ -92,4 +92,13 @@ describe('reading a forwarded certificate', () => {
     expect(malformed(rfc({ 'client-cert-chain': sf(pki.global.certificate.raw) }))).toBe('the header came without Client-Cert');
     expect(malformed(rfc({ 'client-cert': sf(home.certificate.raw), 'client-cert-chain': `${sf(pki.global.certificate.raw)}, :xx:` }))).toMatch(/certificate 2 is not/);
   });
+
+  it('refuses a certificate with bytes after its DER (OpenSSL would read the certificate and ignore them), in both header forms', () => {
+    const home = leafOf('home-page-service');
+    const padded = Buffer.concat([home.certificate.raw, Buffer.from([0x32])]);
+    expect(malformed(() => readForwardedCertificate({ 'client-cert': sf(padded) }, 'client-cert'))).toBe('the value has bytes after its DER certificate');
+    const pem = `-----BEGIN CERTIFICATE-----\n${padded.toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const xfcc = `Hash=00;Cert="${encodeURIComponent(pem)}"`;
+    expect(malformed(() => readForwardedCertificate({ 'x-forwarded-client-cert': xfcc }, 'x-forwarded-client-cert'))).toMatch(/certificate 1 (cannot be read|has bytes after its DER)/);
+  });
 });

@@ -91,11 +91,16 @@ function readXfcc(headers: RequestHeaders): ForwardedCertificate | undefined {
     const blocks = pem.match(PEM_CERT) ?? [];
     if (blocks.length === 0 && pem.trim().length > 0) throw problem(`${field} is not PEM (no BEGIN CERTIFICATE block)`);
     return blocks.slice(0, MAX_CHAIN + 1).map((block, n) => {
+      let certificate: X509Certificate;
       try {
-        return new X509Certificate(block);
+        certificate = new X509Certificate(block);
       } catch {
         throw problem(`${field}: certificate ${n + 1} cannot be read`);
       }
+      // OpenSSL reads a certificate and ignores what follows it: the block must be the certificate and nothing more.
+      const der = Buffer.from(block.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, ''), 'base64');
+      if (!certificate.raw.equals(der)) throw problem(`${field}: certificate ${n + 1} has bytes after its DER`);
+      return certificate;
     });
   }
 }
@@ -113,11 +118,15 @@ function byteSequence(item: string, header: string, what: string): Buffer {
 
 function derCertificate(der: Buffer, header: string, what: string): X509Certificate {
   if (der.length === 0 || der[0] !== 0x30) throw new ForwardedCertificateError(header, `${what} is not a DER certificate`);
+  let certificate: X509Certificate;
   try {
-    return new X509Certificate(der);
+    certificate = new X509Certificate(der);
   } catch {
     throw new ForwardedCertificateError(header, `${what} is not a DER certificate`);
   }
+  // OpenSSL reads a certificate and ignores what follows it: the value must be the certificate and nothing more.
+  if (certificate.raw.length !== der.length) throw new ForwardedCertificateError(header, `${what} has bytes after its DER certificate`);
+  return certificate;
 }
 
 /** RFC 9440: `Client-Cert: :<base64 DER>:` and, optionally, `Client-Cert-Chain: :<base64 DER>:, ...` (the intermediates). */
