@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serviceMain } from '../support/spawn-service';
+import { childBaseEnv, serviceMain } from '../support/spawn-service';
 import { HTTP_ADAPTERS } from '../support/start-app';
 import { run } from '../support/tls-probe';
 
@@ -114,7 +114,7 @@ describe('demo', () => {
     const [port, down] = await Promise.all([freePort(), freePort()]);
     const child = spawn(process.execPath, [serviceMain(app)], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), USER_SERVICE_URL: `https://localhost:${down}`, MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
+      env: { ...childBaseEnv(), HOST: '127.0.0.1', PORT: String(port), USER_SERVICE_URL: `https://localhost:${down}`, MTLS_DEV_PKI_DIR: join(pkiDir, 'pki') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {

@@ -14,13 +14,11 @@
  *
  * The `--dn-regex` part needs `dnFormat` (MTLS_DN_FORMAT=jdk).
  */
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { type MtlsOptions } from 'nest-mtls';
 import { ARTICLE_PASSWORD, buildArticleStores, type ArticleStores } from '../support/article-stores';
 import { CrlServer } from '../support/crl-server';
 import { compileJava, runJava, startJava, type JavaClasses, type RunningJava } from '../support/java-parts';
@@ -28,6 +26,7 @@ import { requireTool } from '../support/require-tool';
 import { freePort, startService, type RunningService } from '../support/spawn-service';
 import { HTTP_ADAPTERS } from '../support/start-app';
 import { httpsGet, run, tlsOpen } from '../support/tls-probe';
+import { mtlsClientApp, type MtlsClientApp } from '../support/mtls-client-app';
 
 const ROOT = join(__dirname, '..', '..');
 const MTLS_BIN = join(ROOT, 'libs', 'mtls', 'bin', 'mtls.js');
@@ -271,21 +270,14 @@ describeArticle("the article's Dropwizard setup against nest-mtls, Java on both 
     });
 
     /** MtlsHttpClient of an application whose MtlsModule holds `name`'s stores, made the article's way. */
-    async function clientAs(name: string, extra: Partial<MtlsOptions> = {}): Promise<{ client: MtlsHttpClient; close: () => Promise<void> }> {
-      @Module({
-        imports: [
-          MtlsModule.forRoot({
-            keyStorePath: stores.services[name].jks,
-            keyStorePassword: ARTICLE_PASSWORD,
-            trustStorePath: stores.truststoreJks,
-            trustStorePassword: ARTICLE_PASSWORD,
-            ...extra,
-          }),
-        ],
-      })
-      class ClientModule {}
-      const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
-      return { client: await ctx.resolve(MtlsHttpClient), close: () => ctx.close() };
+    function clientAs(name: string, extra: Partial<MtlsOptions> = {}): Promise<MtlsClientApp> {
+      return mtlsClientApp({
+        keyStorePath: stores.services[name].jks,
+        keyStorePassword: ARTICLE_PASSWORD,
+        trustStorePath: stores.truststoreJks,
+        trustStorePassword: ARTICLE_PASSWORD,
+        ...extra,
+      });
     }
 
     it('home-page-service\'s material: 200, and the server saw its DN as Java prints it; the CRLs were fetched from the distribution points', async () => {

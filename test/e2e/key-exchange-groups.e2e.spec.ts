@@ -1,11 +1,10 @@
-import { Controller, Get, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Get } from '@nestjs/common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
-import { MtlsClientError, MtlsHttpClient, MtlsModule, TlsConnection, tlsConnectionOf, type TlsConnectionInfo } from 'nest-mtls';
+import { MtlsClientError, TlsConnection, tlsConnectionOf, type TlsConnectionInfo } from 'nest-mtls';
 import { sample, scrape, startAdminApp, type AdminApp } from '../support/admin-app';
 import { node24Binary } from '../support/node24';
 import { requireTool } from '../support/require-tool';
@@ -14,6 +13,7 @@ import { CapturingLogger, HTTP_ADAPTERS, startWithOptions } from '../support/sta
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, run } from '../support/tls-probe';
 import { waitForLine, waitFor } from '../support/wait-for';
+import { getJsonOnce } from '../support/mtls-client-app';
 
 const ROOT = join(__dirname, '..', '..');
 const GROUPS_APP = join(ROOT, 'test', 'support', 'groups-app.js');
@@ -188,17 +188,8 @@ describe('key-exchange groups', () => {
       return { port: (server.address() as AddressInfo).port, seen };
     }
 
-    async function call(url: string, groups: string): Promise<unknown> {
-      @Module({ imports: [MtlsModule.forRoot({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, groups })] })
-      class ClientModule {}
-      const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
-      try {
-        return await (await ctx.resolve(MtlsHttpClient)).getJson(url);
-      } catch (err) {
-        return err;
-      } finally {
-        await ctx.close();
-      }
+    function call(url: string, groups: string): Promise<unknown> {
+      return getJsonOnce({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, groups }, url);
     }
 
     it('agrees secp384r1 with an upstream that takes it (read on the upstream side)', async () => {

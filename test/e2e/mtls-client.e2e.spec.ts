@@ -1,12 +1,11 @@
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { MtlsClientError, type MtlsOptions } from 'nest-mtls';
 import { startUserService, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
+import { mtlsClientApp, type MtlsClientApp } from '../support/mtls-client-app';
 
 /** MtlsHttpClient against real servers: allowed, refused by policy, refused in TLS, down, slow. */
 describe('MtlsHttpClient', () => {
@@ -14,13 +13,8 @@ describe('MtlsHttpClient', () => {
   let userService: RunningApp;
   const servers: Array<Server | HttpServer | TlsServer> = [];
 
-  async function clientFor(name: string, extra: Partial<MtlsOptions> = {}): Promise<{ client: MtlsHttpClient; close: () => Promise<void> }> {
-    @Module({
-      imports: [MtlsModule.forRoot({ keyStorePath: pki.certs[name].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra })],
-    })
-    class ClientModule {}
-    const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
-    return { client: await ctx.resolve(MtlsHttpClient), close: () => ctx.close() };
+  function clientFor(name: string, extra: Partial<MtlsOptions> = {}): Promise<MtlsClientApp> {
+    return mtlsClientApp({ keyStorePath: pki.certs[name].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra });
   }
 
   async function rawServer(options: object, handler: (res: import('node:http').ServerResponse) => void): Promise<number> {

@@ -1,13 +1,13 @@
-import { Controller, Get, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Get } from '@nestjs/common';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { MtlsClientError, MtlsHttpClient, MtlsModule, type MtlsOptions } from 'nest-mtls';
+import { MtlsClientError, type MtlsOptions } from 'nest-mtls';
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
 import { handshakeOutcome, httpsGet } from '../support/tls-probe';
 import { waitForLine } from '../support/wait-for';
+import { getJsonOnce } from '../support/mtls-client-app';
 
 const LOCAL = { dns: ['localhost'], ip: ['127.0.0.1', '::1'] };
 const TLS12 = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
@@ -175,19 +175,8 @@ describe('securityLevel', () => {
       return (server.address() as AddressInfo).port;
     }
 
-    async function call(url: string, protocols: string[]): Promise<unknown> {
-      @Module({
-        imports: [MtlsModule.forRoot({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, supportedProtocols: protocols })],
-      })
-      class ClientModule {}
-      const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
-      try {
-        return await (await ctx.resolve(MtlsHttpClient)).getJson(url);
-      } catch (err) {
-        return err;
-      } finally {
-        await ctx.close();
-      }
+    function call(url: string, protocols: string[]): Promise<unknown> {
+      return getJsonOnce({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, supportedProtocols: protocols }, url);
     }
 
     it.each([['TLSv1.2'], ['TLSv1.3']])('refuses an upstream with a CA-signed 1024-bit RSA key over %s (kind tls)', async (protocol) => {

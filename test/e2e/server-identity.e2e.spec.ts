@@ -1,12 +1,11 @@
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { Agent, createServer, get as httpsGetRaw, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { MtlsClientError, MtlsHttpClient, MtlsModule, identityFromCertificate } from 'nest-mtls';
+import { MtlsClientError, MtlsHttpClient, identityFromCertificate } from 'nest-mtls';
 import { MtlsOutboundAgent } from 'nest-mtls/internal';
 import { PASSWORD, spiffe, TestPki } from '../support/test-pki';
+import { mtlsClientApp } from '../support/mtls-client-app';
 
 interface TestServer {
   port: number;
@@ -63,12 +62,10 @@ describe('MtlsHttpClient: serverIdentity', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    @Module({ imports: [MtlsModule.forRoot({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore })] })
-    class ClientModule {}
-    const ctx = await NestFactory.createApplicationContext(ClientModule, { logger: false });
-    client = await ctx.resolve(MtlsHttpClient);
-    ctxAgent = () => ctx.get(MtlsOutboundAgent).current().agent;
-    closeClient = () => ctx.close();
+    const app = await mtlsClientApp({ keyStorePath: pki.certs['home-page-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore });
+    client = app.client;
+    ctxAgent = () => app.get(MtlsOutboundAgent).current().agent;
+    closeClient = () => app.close();
   });
 
   afterAll(async () => {

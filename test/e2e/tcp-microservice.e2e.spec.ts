@@ -26,7 +26,7 @@ import { MtlsTcpClient, MtlsTcpServer, mtlsTcpClient, mtlsTcpClientTlsOptions, m
 import { UsersController } from '../../apps/user-service/src/users.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { scrape, sample, samplesOf } from '../support/admin-app';
-import { freePort, serviceMain, startService, type RunningService } from '../support/spawn-service';
+import { childBaseEnv, freePort, serviceMain, startService, type RunningService } from '../support/spawn-service';
 import { CapturingLogger } from '../support/start-app';
 import { floodFromChild, longestAnswerWhile, rawRpc, rawRpcBatch, startMtlsMicroservice, type RunningMicroservice } from '../support/start-microservice';
 import { keysIn } from '../support/reachable-secrets';
@@ -483,7 +483,7 @@ describe('user-service with TCP_PORT (the built service)', () => {
   function start(env: Record<string, string>): Promise<{ child: ChildProcess; out: string; code?: number | null }> {
     return new Promise((resolve) => {
       const proc = spawn(process.execPath, [serviceMain('user-service')], {
-        env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MTLS_DEV_PKI_DIR: join(pkiDir, 'pki'), ...env },
+        env: { ...childBaseEnv(), HOST: '127.0.0.1', PORT: '0', MTLS_DEV_PKI_DIR: join(pkiDir, 'pki'), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';

@@ -10,5 +10,7 @@ const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 module.exports = async function globalSetup() {
+  // Node's compile cache (Node 22+; Node 20 ignores it) for the services the tests start: test/support/spawn-service.ts.
+  if (!process.env.NODE_COMPILE_CACHE) process.env.NODE_COMPILE_CACHE = join(tmpdir(), 'nest-mtls-test-compile-cache');
   if (!process.env.NEST_MTLS_TEST_PKI_CACHE) process.env.NEST_MTLS_TEST_PKI_CACHE = mkdtempSync(join(tmpdir(), 'nest-mtls-run-pki-'));
 };

@@ -3,6 +3,18 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
+/**
+ * What every spawned service gets besides its own settings: PATH, and Node's
+ * compile cache (NODE_COMPILE_CACHE, set once per run by jest-global-setup.js;
+ * Node 22+ keeps the compiled code of Nest and the services there, so the
+ * hundreds of services a run starts do not compile the same modules again).
+ */
+export function childBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  if (process.env.NODE_COMPILE_CACHE) env.NODE_COMPILE_CACHE = process.env.NODE_COMPILE_CACHE;
+  return env;
+}
+
 /** The built entry point of a demo service (`npm test` builds first; see scripts/ensure-built.js). */
 export function serviceMain(app: string): string {
   return join(ROOT, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
@@ -17,7 +29,7 @@ export interface ServiceRun {
 }
 
 /**
- * Runs a built service with exactly `env` (plus PATH) until it exits, or until
+ * Runs a built service with exactly `env` (plus childBaseEnv()) until it exits, or until
  * it says it listens (then stops it). For fail-fast checks.
  */
 export function runService(app: string, env: Record<string, string>, timeoutMs = 30000): Promise<ServiceRun> {
@@ -29,7 +41,7 @@ export function runNodeService(script: string, env: Record<string, string>, time
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+      env: { ...childBaseEnv(), HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -69,10 +81,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a built service with exactly `env` (plus PATH) and resolves once it says it listens. */
+/** Starts a built service with exactly `env` (plus childBaseEnv()) and resolves once it says it listens. */
 export function startService(app: string, env: Record<string, string>, timeoutMs = 30000): Promise<RunningService> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [serviceMain(app)], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [serviceMain(app)], { cwd: ROOT, env: { ...childBaseEnv(), HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

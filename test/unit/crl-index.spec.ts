@@ -13,6 +13,7 @@ import { runStartupChecks } from 'nest-mtls/internal';
 import { opensslCrl, type IndexEntry } from '../support/openssl-ca';
 import { requireTool } from '../support/require-tool';
 import { opensslOk, TestPki } from '../support/test-pki';
+import { configProblem } from '../support/config-problem';
 
 const describeOpenssl = requireTool('openssl', 'the CRL tests against openssl-made CRLs') ? describe : describe.skip;
 const HOUR = 3600_000;
@@ -30,16 +31,6 @@ afterAll(() => pki?.cleanup());
 
 function derOf(pemFile: string): Buffer {
   return Buffer.from(readFileSync(pemFile, 'latin1').replace(/-----[A-Z0-9 ]+-----/g, ''), 'base64');
-}
-
-function configProblem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MtlsConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an MtlsConfigError');
 }
 
 async function startupProblem(material: ReturnType<typeof loadTlsMaterial>, options = {}): Promise<string> {

@@ -1,6 +1,5 @@
 /** JKS and keytool-written stores. Need keytool (see requireTool). */
 import { X509Certificate } from 'node:crypto';
-import { MtlsConfigError } from 'nest-mtls/internal';
 import { loadKeyMaterial } from 'nest-mtls/internal';
 import { readSettingFile } from 'nest-mtls/internal';
 import { sniffStoreType } from 'nest-mtls/internal';
@@ -8,6 +7,7 @@ import type { LoadedKeyMaterial as KeyMaterial } from 'nest-mtls/internal';
 import { loadTrustMaterial } from 'nest-mtls/internal';
 import { requireTool } from '../support/require-tool';
 import { buildToolMadeStores, PW, type ToolMadeStores } from '../support/test-pki';
+import { configError as configErrorOf } from '../support/config-problem';
 
 const maybe = requireTool('keytool', 'the JKS and keytool store tests') ? describe : describe.skip;
 
@@ -15,16 +15,8 @@ let pki: ToolMadeStores;
 let root: X509Certificate;
 let int: X509Certificate;
 
-function configError(fn: () => unknown): MtlsConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(MtlsConfigError);
-    expect((e as Error).message).not.toContain(PW);
-    return e as MtlsConfigError;
-  }
-  throw new Error('expected an MtlsConfigError');
-}
+/** The MtlsConfigError thrown by fn, whose message must not contain the password. */
+const configError = (fn: () => unknown) => configErrorOf(fn, [PW]);
 
 function expectChain(m: KeyMaterial, leafFile: string) {
   const leaf = new X509Certificate(pki.read(leafFile));

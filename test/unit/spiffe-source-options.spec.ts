@@ -1,17 +1,6 @@
-import { MtlsConfigError } from 'nest-mtls';
 import { spiffeWorkloadApiSource, spiffeWorkloadApiSourceFromEnv } from 'nest-mtls/spiffe';
 import { resolveSpiffeSourceOptions, workloadApiAddress } from 'nest-mtls/internal';
-
-/** The message of what `fn` throws (it must throw an MtlsConfigError). */
-function configProblem(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MtlsConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('did not throw');
-}
+import { configProblem } from '../support/config-problem';
 
 describe('the address of the SPIFFE Workload API (SPIFFE_ENDPOINT_SOCKET, socketPath)', () => {
   it.each([
