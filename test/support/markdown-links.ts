@@ -30,7 +30,7 @@ function withoutCodeSpans(line: string): string {
   return line.replace(/(`+)[^`]*?\1/g, '');
 }
 
-/** Every link target: inline `[text](target "title")`, images, reference definitions, and HTML href/src. */
+/** Every link target: inline `[text](target "title")`, images, reference definitions, autolinks `<https://...>`, and HTML href/src. */
 export function linksOf(text: string): MarkdownLink[] {
   const links: MarkdownLink[] = [];
   withoutCodeBlocks(text).forEach((raw, index) => {
@@ -39,6 +39,7 @@ export function linksOf(text: string): MarkdownLink[] {
     for (const m of line.matchAll(/\]\(\s*(<[^>]*>|[^\s)]+)(?:\s+"[^"]*")?\s*\)/g)) add(m[1]);
     const definition = /^ {0,3}\[[^\]]+\]:\s*(\S+)/.exec(line);
     if (definition) add(definition[1]);
+    for (const m of line.matchAll(/<((?:https?|mailto):[^>\s]*)>/gi)) add(m[1]);
     for (const m of line.matchAll(/<(?:a|img)\s[^>]*?\b(?:href|src)="([^"]*)"/gi)) add(m[1]);
   });
   return links;

@@ -36,7 +36,7 @@ function problemOf(file: string, target: string, within?: Set<string>): string |
     if (!/^https?:/i.test(target)) return `${target}: only http(s) and mailto links are expected`;
     try {
       const url = new URL(target);
-      return url.hostname.includes('.') ? undefined : `${target}: no host name`;
+      return url.hostname ? undefined : `${target}: no host name`;
     } catch {
       return `${target}: not a URL`;
     }
@@ -92,11 +92,12 @@ describe('the link checker itself (controls)', () => {
   });
 
   it('finds links outside code and reports a dead file, a dead anchor and a bad URL', () => {
-    const links = linksOf('[a](missing.md) `[b](code.md)`\n```\n[c](fence.md)\n```\n[d]: #nowhere\n<a href="https://">e</a>');
-    expect(links.map((l) => l.target)).toEqual(['missing.md', '#nowhere', 'https://']);
+    const links = linksOf('[a](missing.md) `[b](code.md)`\n```\n[c](fence.md)\n```\n[d]: #nowhere\n<a href="https://">e</a> <https://example.org/x>');
+    expect(links.map((l) => l.target)).toEqual(['missing.md', '#nowhere', 'https://example.org/x', 'https://']);
     expect(links.map((l) => problemOf('docs/architecture.md', l.target))).toEqual([
       'missing.md: docs/missing.md does not exist',
       expect.stringContaining('has no heading #nowhere'),
+      undefined,
       'https://: not a URL',
     ]);
     expect(problemOf('CONTRIBUTING.md', 'docs/architecture.md', new Set(['libs/mtls/README.md']))).toContain('not in the package tarball');
