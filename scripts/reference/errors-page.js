@@ -31,6 +31,9 @@ function errorsPage() {
     throw new Error(`error codes used in libs/mtls/src but missing from MTLS_ERROR_CODES (libs/mtls/src/errors/mtls-error-codes.ts): ${unlisted.map(([c, f]) => `${c} (${f})`).join(', ')}`);
   }
   const { REFUSAL_REASONS, REFUSAL_REASON_MEANINGS } = dist('telemetry/refusal-reason.js');
+  if ([...REFUSAL_REASONS].sort().join() !== Object.keys(REFUSAL_REASON_MEANINGS).sort().join()) {
+    throw new Error('REFUSAL_REASONS and REFUSAL_REASON_MEANINGS (libs/mtls/src/telemetry/refusal-reason.ts) name different reasons: list every reason in both');
+  }
   const { TLS_REFUSAL_STAGES } = dist('telemetry/tls-refusal.js');
   const { GUARD_REFUSAL_REASONS } = dist('telemetry/mtls-events.js');
   const { POLICY_RULE_CODES } = dist('policy/client-cert-decision.js');

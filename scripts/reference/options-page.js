@@ -101,11 +101,24 @@ function otherVariablesSection() {
   return ['## Other variables', '', 'Variables read by other parts of nest-mtls, not by `mtlsOptionsFromEnv`.', '', table(['Variable', 'Read by', 'Meaning'], rows), ''].join('\n');
 }
 
-/** An option set with its variables and defaults: rows of name, variable, type, default, doc. */
+/**
+ * An option set: name, variable, type, default and doc comment of each option;
+ * the Variable and Default columns only where the code has variables or
+ * defaults for the set (else the doc comment says the default).
+ */
 function optionSetSection({ title, file, name, intro, variables = {}, defaults = {} }) {
   const members = membersOf(file, name);
-  const rows = members.map((m) => [`\`${m.name}\``, variables[m.name] ? `\`${variables[m.name]}\`` : 'code only', code(m.type), code(defaults[m.name]), m.doc]);
-  return [`## ${title}`, '', intro, '', docOfDeclaration(file, name), '', table(['Option', 'Variable', 'Type', 'Default', 'Meaning'], rows), ''].join('\n');
+  const withVariables = Object.keys(variables).length > 0;
+  const withDefaults = Object.keys(defaults).length > 0;
+  const header = ['Option', ...(withVariables ? ['Variable'] : []), 'Type', ...(withDefaults ? ['Default'] : []), 'Meaning'];
+  const rows = members.map((m) => [
+    `\`${m.name}\``,
+    ...(withVariables ? [variables[m.name] ? `\`${variables[m.name]}\`` : 'code only'] : []),
+    code(m.type),
+    ...(withDefaults ? [code(defaults[m.name])] : []),
+    m.doc,
+  ]);
+  return [`## ${title}`, '', intro, '', docOfDeclaration(file, name), '', table(header, rows), ''].join('\n');
 }
 
 function optionsPage() {
@@ -126,6 +139,7 @@ function optionsPage() {
     '- [spiffeWorkloadApiSource (nest-mtls/spiffe)](#spiffeworkloadapisource-nest-mtlsspiffe)',
     '- [mtlsOptionsWithDevPki (nest-mtls/dev-pki)](#mtlsoptionswithdevpki-nest-mtlsdev-pki)',
     '- [MtlsTcpServer (nest-mtls/microservices)](#mtlstcpserver-nest-mtlsmicroservices)',
+    '- [enableGracefulShutdown (nest-mtls/app)](#enablegracefulshutdown-nest-mtlsapp)',
     '- [MtlsFastifyAdapter HTTP/2 (nest-mtls/fastify)](#mtlsfastifyadapter-http2-nest-mtlsfastify)',
     '',
     mtlsModuleSection(),
@@ -160,6 +174,13 @@ function optionsPage() {
       name: 'MtlsTcpServerOptions',
       intro: '`MtlsTcpServer` options (`app.connectMicroservice({ strategy: ... })`), besides Nest\'s own TCP options; in code only.',
       defaults: { maxMessageBytes: tcp.DEFAULT_MAX_MESSAGE_BYTES, idleTimeoutMs: tcp.DEFAULT_IDLE_TIMEOUT_MS },
+    }),
+    optionSetSection({
+      title: 'enableGracefulShutdown (nest-mtls/app)',
+      file: 'shutdown/graceful-shutdown.ts',
+      name: 'GracefulShutdownOptions',
+      intro: '`enableGracefulShutdown(app, options)` and `shutdownGracefully(app, options)`; in code only (a service reads its own variable, e.g. `millisecondsSetting(\'SHUTDOWN_TIMEOUT_MS\', ...)` of nest-mtls/app).',
+      defaults: { timeoutMs: dist('shutdown/graceful-shutdown.js').DEFAULT_SHUTDOWN_TIMEOUT_MS },
     }),
     optionSetSection({
       title: 'MtlsFastifyAdapter HTTP/2 (nest-mtls/fastify)',

@@ -16,7 +16,7 @@ function sourceFile(file) {
   return sources.get(file);
 }
 
-/** The doc comment of a node as plain text (`/** ... *\/` without the stars), '' when it has none. */
+/** The doc comment of a node as plain text (`/** ... *\/` without the stars, `{@link X}` as `X`), '' when it has none. */
 function docOf(node) {
   const ranges = ts.getLeadingCommentRanges(node.getSourceFile().text, node.getFullStart()) ?? [];
   const docs = ranges.map((r) => node.getSourceFile().text.slice(r.pos, r.end)).filter((c) => c.startsWith('/**'));
@@ -27,6 +27,7 @@ function docOf(node) {
     .split('\n')
     .map((line) => line.replace(/^\s*\* ?/, ''))
     .join('\n')
+    .replace(/\{@link\s+([^}|\s]+)[^}]*\}/g, '`$1`')
     .trim();
 }
 
