@@ -44,6 +44,13 @@ export async function apiPages() {
       entryFileName: 'README.md',
       hidePageHeader: true,
       hideBreadcrumbs: true,
+      // Tables are shorter than a heading per property or parameter.
+      parametersFormat: 'table',
+      interfacePropertiesFormat: 'table',
+      classPropertiesFormat: 'table',
+      typeDeclarationFormat: 'table',
+      propertyMembersFormat: 'table',
+      enumMembersFormat: 'table',
       // Decorator names in doc comments (`@RequireClientCert`) read as unknown tags: not a problem of the output.
       logLevel: 'Error',
     });
