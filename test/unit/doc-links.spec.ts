@@ -12,6 +12,10 @@ import { anchorsOf, githubSlug, linksOf } from '../support/markdown-links';
  */
 const ROOT = join(__dirname, '..', '..');
 const PACKAGE_README = 'libs/mtls/README.md';
+/** The repository's web address (package.json `repository`): links into it are checked against this tree. */
+const REPOSITORY = (JSON.parse(readFileSync(join(ROOT, 'libs', 'mtls', 'package.json'), 'utf8')) as { repository: { url: string } }).repository.url
+  .replace(/^git\+/, '')
+  .replace(/\.git$/, '');
 
 function markdownUnder(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -31,6 +35,11 @@ function anchorsOfFile(path: string): Set<string> {
 
 /** What is wrong with one link of `file` (a repository path), or undefined. `within`: the files the link may lead to, when not the whole repository. */
 function problemOf(file: string, target: string, within?: Set<string>): string | undefined {
+  const intoRepository = repositoryPath(target);
+  if (intoRepository !== undefined) {
+    const problem = problemOf('README.md', intoRepository);
+    return problem && `${target} (in this tree ${problem})`;
+  }
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) {
     if (/^mailto:[^@\s]+@[^@\s]+$/i.test(target)) return undefined;
     if (!/^https?:/i.test(target)) return `${target}: only http(s) and mailto links are expected`;
@@ -51,6 +60,19 @@ function problemOf(file: string, target: string, within?: Set<string>): string |
   if (anchor === undefined || anchor === '') return undefined;
   if (statSync(absolute).isDirectory() || !absolute.endsWith('.md')) return `${target}: an anchor into a file that is not Markdown`;
   return anchorsOfFile(absolute).has(decodeURIComponent(anchor)) ? undefined : `${target}: ${repoPath} has no heading #${anchor}`;
+}
+
+/**
+ * A link to this repository's web pages (`REPOSITORY/blob/main/docs/x.md#y`,
+ * `REPOSITORY#readme`) as a path from the repository root (`/docs/x.md#y`),
+ * so the file and heading are checked here; undefined for any other link.
+ */
+function repositoryPath(target: string): string | undefined {
+  if (target !== REPOSITORY && !target.startsWith(`${REPOSITORY}/`) && !target.startsWith(`${REPOSITORY}#`)) return undefined;
+  const rest = target.slice(REPOSITORY.length);
+  if (rest === '' || rest === '/' || rest.startsWith('#')) return `/README.md${rest.startsWith('#') && rest !== '#readme' ? rest : ''}`;
+  const file = /^\/(?:blob|tree)\/[^/]+(\/[^#]*)?(#.*)?$/.exec(rest);
+  return file ? `${file[1] ?? '/'}${file[2] ?? ''}` : undefined;
 }
 
 function brokenLinks(file: string, within?: Set<string>): string[] {
@@ -101,5 +123,14 @@ describe('the link checker itself (controls)', () => {
       'https://: not a URL',
     ]);
     expect(problemOf('CONTRIBUTING.md', 'docs/architecture.md', new Set(['libs/mtls/README.md']))).toContain('not in the package tarball');
+  });
+
+  it('checks links to this repository on the web against this tree', () => {
+    expect(REPOSITORY).toMatch(/^https:\/\/github\.com\/[^/]+\/[^/]+$/);
+    expect(problemOf(PACKAGE_README, `${REPOSITORY}#readme`)).toBeUndefined();
+    expect(problemOf(PACKAGE_README, `${REPOSITORY}/blob/main/docs/architecture.md`)).toBeUndefined();
+    expect(problemOf(PACKAGE_README, `${REPOSITORY}/blob/main/docs/missing.md`)).toBe(`${REPOSITORY}/blob/main/docs/missing.md (in this tree /docs/missing.md: docs/missing.md does not exist)`);
+    expect(problemOf(PACKAGE_README, `${REPOSITORY}/tree/main/docs#nowhere`)).toContain('not Markdown');
+    expect(problemOf(PACKAGE_README, `${REPOSITORY}/blob/main/README.md#no-such-heading`)).toContain('has no heading #no-such-heading');
   });
 });
