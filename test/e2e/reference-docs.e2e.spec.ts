@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as ts from 'typescript';
 import { TempDir } from '../support/temp-dir';
 
 /**
@@ -35,6 +36,25 @@ function staleFiles(committed: Map<string, string>, generated: Map<string, strin
   return problems.sort();
 }
 
+/** The names each public entry point exports (libs/mtls/package.json `exports`), by API page (`index`, `testing`, ...). */
+function exportedNames(): Map<string, string[]> {
+  const pkg = join(ROOT, 'libs', 'mtls');
+  const exportsField = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { exports: Record<string, { require?: { types?: string } } | string> }).exports;
+  const sources = Object.values(exportsField)
+    .map((target) => (typeof target === 'object' ? target.require?.types : undefined))
+    .filter((types): types is string => types !== undefined)
+    .map((types) => join(pkg, types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts')));
+  const program = ts.createProgram(sources, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  return new Map(
+    sources.map((source) => {
+      const page = source === join(pkg, 'src', 'index.ts') ? 'index' : source.split('/').slice(-2)[0];
+      const symbol = checker.getSymbolAtLocation(program.getSourceFile(source)!)!;
+      return [page, checker.getExportsOfModule(symbol).map((s) => s.name)];
+    }),
+  );
+}
+
 describe('docs/reference (npm run docs:reference)', () => {
   const temp = new TempDir('nest-mtls-reference-');
   let generated: Map<string, string>;
@@ -50,6 +70,16 @@ describe('docs/reference (npm run docs:reference)', () => {
     expect(generated.get('options.md')).toContain('| [`keyStorePath`](#keystorepath) | `MTLS_KEY_STORE_PATH` |');
     expect(generated.get('errors.md')).toContain('`ERR_MTLS_CONFIG`');
     expect(generated.get('cli.md')).toContain('Usage: mtls pki init');
+  });
+
+  it('documents every export of every public entry point under a heading of its page', () => {
+    const entries = exportedNames();
+    expect([...entries.keys()].sort()).toEqual(['admin', 'app', 'dev-pki', 'fastify', 'health', 'index', 'microservices', 'spiffe', 'testing']);
+    const undocumented = [...entries].flatMap(([page, names]) => {
+      const headings = new Set([...(generated.get(`api/${page}.md`) ?? '').matchAll(/^#{2,6} (?:`[a-z]+` )*(.+?)(?:\(\))?$/gm)].map((m) => m[1].replace(/\\(.)/g, '$1')));
+      return names.filter((name) => !headings.has(name)).map((name) => `${page}: ${name}`);
+    });
+    expect(undocumented).toEqual([]);
   });
 
   it('is what the code generates now (no page is stale)', () => {
