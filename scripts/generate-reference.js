@@ -28,7 +28,7 @@ function indexPage() {
     '',
     'Generated from the code by `npm run docs:reference`; a test fails when a page here differs from what the code generates.',
     '',
-    '- [Options and variables](options.md): every option of MtlsModule and its `MTLS_*` variable, type, default and accepted values; the admin, SPIFFE, development PKI, TCP and HTTP/2 options.',
+    '- [Options and variables](options.md): every option of MtlsModule and its `MTLS_*` variable, type, default and accepted values; the admin, SPIFFE, development PKI, graceful shutdown, TCP and HTTP/2 options.',
     '- [Errors and refusal codes](errors.md): every `ERR_MTLS_*` error code, handshake refusal reason and stage, guard refusal reason and policy rule code.',
     '- [The mtls command line](cli.md): `mtls --help` of every command.',
     '- [API](api/README.md): every public entry point of the package (TypeDoc).',
