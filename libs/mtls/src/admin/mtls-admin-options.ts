@@ -37,6 +37,9 @@ export type ResolvedMtlsAdminOptions = Required<Omit<MtlsAdminOptions, 'port'>> 
 /** Defaults of MtlsAdminOptions. */
 export const ADMIN_DEFAULTS = { host: '127.0.0.1', expiryWarningDays: 14, defaultMetrics: true, maxPeerSubjects: 1000, policies: true } as const;
 
+/** The variable of each option mtlsAdminOptionsFromEnv reads (docs/reference/options.md is generated from it). */
+export const ADMIN_ENV = { port: 'ADMIN_PORT', host: 'ADMIN_HOST', expiryWarningDays: MTLS_EXPIRY_WARNING_DAYS } as const satisfies Partial<Record<keyof MtlsAdminOptions, string>>;
+
 /** Every option of MtlsAdminModule: any other name is a typo, refused rather than ignored. */
 const ADMIN_OPTION_NAMES: readonly (keyof MtlsAdminOptions)[] = ['port', 'host', 'expiryWarningDays', 'healthIndicators', 'defaultMetrics', 'maxPeerSubjects', 'policies'];
 
@@ -80,14 +83,14 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
  *     MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (c: ConfigService) => mtlsAdminOptionsFromEnv(c) })
  */
 export function mtlsAdminOptionsFromEnv(source: EnvSource = process.env): MtlsAdminOptions {
-  const portText = readEnv(source, 'ADMIN_PORT');
-  const days = readEnv(source, MTLS_EXPIRY_WARNING_DAYS);
+  const portText = readEnv(source, ADMIN_ENV.port);
+  const days = readEnv(source, ADMIN_ENV.expiryWarningDays);
   if (days !== undefined && (!/^\d+$/.test(days) || Number(days) > 3650)) {
     throw new MtlsConfigError('expiryWarningDays', `expected a whole number of days from 0 to 3650, got "${days}"`, MTLS_EXPIRY_WARNING_DAYS);
   }
   return {
-    port: portText === undefined ? undefined : portSetting('ADMIN_PORT', portText, 0),
-    host: readEnv(source, 'ADMIN_HOST') ?? ADMIN_DEFAULTS.host,
+    port: portText === undefined ? undefined : portSetting(ADMIN_ENV.port, portText, 0),
+    host: readEnv(source, ADMIN_ENV.host) ?? ADMIN_DEFAULTS.host,
     expiryWarningDays: days === undefined ? ADMIN_DEFAULTS.expiryWarningDays : Number(days),
   };
 }

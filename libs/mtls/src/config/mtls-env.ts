@@ -78,8 +78,8 @@ export const SPIFFE_ENDPOINT_SOCKET = 'SPIFFE_ENDPOINT_SOCKET';
 
 /** `MTLS_*` variables that are not MtlsModule options, and what reads them. */
 export const MTLS_ENV_NOT_OPTIONS: Readonly<Record<string, string>> = {
-  MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/testing): true opts in to the development PKI',
-  MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/testing): where the development PKI lives',
+  MTLS_DEV_PKI: 'mtlsOptionsWithDevPki (nest-mtls/dev-pki): true opts in to the development PKI (refused with NODE_ENV=production), false opts out',
+  MTLS_DEV_PKI_DIR: 'mtlsOptionsWithDevPki (nest-mtls/dev-pki): where the development PKI lives (default ./.dev-pki)',
   [MTLS_EXPIRY_WARNING_DAYS]: 'mtlsAdminOptionsFromEnv (nest-mtls/admin): /health warns when our certificate has fewer days left (default 14)',
   [MTLS_SPIFFE_ENV.enabled]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): true takes the material from the SPIFFE Workload API at SPIFFE_ENDPOINT_SOCKET',
   [MTLS_SPIFFE_ENV.spiffeId]: 'spiffeWorkloadApiSourceFromEnv (nest-mtls/spiffe): the SPIFFE ID to serve when the Workload API offers several (default the first)',

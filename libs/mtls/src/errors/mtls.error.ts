@@ -11,6 +11,9 @@
  *   inside the MtlsConfigError or the log line that names the file or URL);
  * - `ERR_MTLS_CANARY`: the loopback canary could not run at all (no listener on 127.0.0.1, no
  *   handshake within 5 s), so the material was not judged; a handshake the material fails is an MtlsConfigError.
+ * - `ERR_MTLS_MATERIAL`: a TLS material snapshot that nest-mtls did not make, given to it to serve.
+ *
+ * Every code with its meaning: docs/reference/errors.md in the repository.
  *
  * The error that caused it, if any, is the standard `cause`.
  */

@@ -51,7 +51,7 @@ export class ClientCertGuard implements CanActivate {
   /** Where callers' identities come from (the TLS peer, or a trusted proxy's header); absent only outside MtlsModule. */
   protected readonly identities?: MtlsIdentitySource;
 
-  /** Route metadata does not change once the application runs: each route's @RequireClientCert and @ClientCertMode are looked up once. */
+  /** Route metadata does not change once the application runs: each route's `@RequireClientCert` and `@ClientCertMode` are looked up once. */
   private readonly routeMetadata = new WeakMap<object, WeakMap<object, RouteMetadata>>();
 
   constructor(
@@ -154,17 +154,17 @@ export class ClientCertGuard implements CanActivate {
     return this.metadataOf(context).policy ?? this.defaultPolicy();
   }
 
-  /** What routes without @RequireClientCert admit: `defaultPolicy` of the module. */
+  /** What routes without `@RequireClientCert` admit: `defaultPolicy` of the module. */
   protected defaultPolicy(): ClientCertPolicy {
     return this.source?.current().options.defaultPolicy === 'deny' ? denyEveryClient : anyVerifiedClient;
   }
 
-  /** `enforce` or `audit`: @ClientCertMode on the handler, else on the controller, else the module's `policyMode`. */
+  /** `enforce` or `audit`: `@ClientCertMode` on the handler, else on the controller, else the module's `policyMode`. */
   protected getMode(context: ExecutionContext): PolicyMode {
     return this.metadataOf(context).mode ?? this.source?.current().options.policyMode ?? 'enforce';
   }
 
-  /** The route's @RequireClientCert and @ClientCertMode (handler over controller), read through the Reflector once per route. */
+  /** The route's `@RequireClientCert` and `@ClientCertMode` (handler over controller), read through the Reflector once per route. */
   private metadataOf(context: ExecutionContext): RouteMetadata {
     const handler = context.getHandler();
     const controller = context.getClass();

@@ -57,5 +57,5 @@ export interface ClientCertRule {
   fingerprint256?: OneOrMany<string>;
 }
 
-/** What @RequireClientCert accepts: a DN regex (or its source), a rule, or a policy function. */
+/** What `@RequireClientCert` accepts: a DN regex (or its source), a rule, or a policy function. */
 export type ClientCertRequirement = RegExp | string | ClientCertRule | ClientCertPolicy;

@@ -5,16 +5,22 @@ import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
 import type { TlsConnectionInfo } from './tls-connection';
 import type { TlsRefusal } from './tls-refusal';
 
-/**
- * Why ClientCertGuard refused (or, in audit mode, would have refused) a caller:
- * - `no-certificate`: none presented (or forwarded);
- * - `unverified`: a certificate that did not verify (in the handshake, or a forwarded one re-verified here);
- * - `unreadable`: a verified certificate whose names cannot be read exactly;
- * - `malformed-forwarded-header`: the trusted proxy's forwarded-certificate header cannot be read (400);
- * - `endpoint-identification`: the certificate does not name the address the client connects from;
- * - `policy`: the route's policy refused the identity.
- */
+/** Why ClientCertGuard refused (or, in audit mode, would have refused) a caller: a bounded code, see GUARD_REFUSAL_REASONS. */
 export type GuardRefusalReason = 'no-certificate' | 'unverified' | 'unreadable' | 'malformed-forwarded-header' | 'endpoint-identification' | 'policy';
+
+/**
+ * What each guard refusal reason means and what the caller gets (HTTP
+ * status; RpcException on TCP microservices, the `exception` event on
+ * WebSockets): docs/reference/errors.md is generated from it.
+ */
+export const GUARD_REFUSAL_REASONS: Readonly<Record<GuardRefusalReason, { status: 400 | 403; meaning: string }>> = {
+  'no-certificate': { status: 403, meaning: 'No certificate was presented (or forwarded by the trusted proxy).' },
+  unverified: { status: 403, meaning: 'A certificate that did not verify (in the handshake, or a forwarded one re-verified here).' },
+  unreadable: { status: 403, meaning: 'A verified certificate whose names cannot be read exactly (fails closed).' },
+  'malformed-forwarded-header': { status: 400, meaning: "The trusted proxy's forwarded-certificate header cannot be read." },
+  'endpoint-identification': { status: 403, meaning: 'The certificate does not name the address the client connects from (endpointIdentification HTTPS).' },
+  policy: { status: 403, meaning: "The route's policy refused the identity (`rule` says which rule)." },
+};
 
 /** One decision of ClientCertGuard. */
 export interface GuardDecision {

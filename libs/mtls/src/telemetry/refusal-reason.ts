@@ -34,6 +34,27 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'other',
 ];
 
+/**
+ * What each refusal reason means, in one line: docs/reference/errors.md is
+ * generated from it (`npm run docs:reference`); a new reason must say here
+ * what it means (the type makes it so).
+ */
+export const REFUSAL_REASON_MEANINGS: Readonly<Record<RefusalReason, string>> = {
+  no_certificate: 'The client sent no certificate (needClientAuth demands one).',
+  unknown_ca: 'The client certificate does not chain to a CA of the trust store (unknown issuer, self-signed, a missing intermediate, a bad signature).',
+  expired: 'The client certificate, or a CA of its chain, has expired.',
+  not_yet_valid: 'The client certificate is not valid yet (check both clocks).',
+  revoked: 'The client certificate, or a CA of its chain, is revoked (CRL file, CRL distribution point or OCSP).',
+  crl_expired: 'A CRL needed to check the chain is missing, past its nextUpdate, or badly signed.',
+  revocation_unknown: 'The revocation status could not be learned (CRL server or OCSP responder down or slow) and revocationFailure is closed.',
+  bad_purpose: 'The certificate may not be used for TLS client authentication (no clientAuth extended key usage).',
+  weak_key: 'A key or signature of the chain is too weak for securityLevel (e.g. RSA below 2048 bits, SHA-1).',
+  protocol: 'The handshake failed on protocol grounds: plain HTTP on the TLS port, an old TLS version, no shared cipher suite, group or ALPN protocol, a flood on HTTP/2.',
+  timeout: 'The client did not finish its handshake within handshakeTimeoutMs, or sent no complete request header (TCP microservices: no message) within requestHeaderTimeoutMs of it, or left a message incomplete.',
+  renegotiation: 'The client tried to renegotiate, which allowRenegotiation does not allow (or the protocol never allows).',
+  other: 'Anything else (the log line has the low-level code in detail), e.g. the client ended the handshake because it does not trust our certificate.',
+};
+
 /** OpenSSL's certificate verification errors, as Node names them in `socket.authorizationError`. */
 const BY_VERIFY_ERROR: Record<string, RefusalReason> = {
   UNABLE_TO_GET_ISSUER_CERT: 'unknown_ca',
