@@ -1,0 +1,170 @@
+import { Logger } from '@nestjs/common';
+import { ServerGrpc, type GrpcOptions } from '@nestjs/microservices';
+import { Server as GrpcServer, ServerCredentials, type ConnectionInjector, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { MtlsConfigError } from '../errors/mtls-config.error';
+import { rememberCallConnection } from '../identity/call-connection';
+import { failClosedServerOptions } from '../server/fail-closed-server-options';
+import { isMtlsServing, type MtlsServing } from '../server/mtls-serving';
+import { TlsServerBinding } from '../server/tls-server-binding';
+import { grpcListenAddress, type GrpcListenAddress } from './grpc-listen-address';
+
+/**
+ * Options of {@link MtlsGrpcServer}: Nest's gRPC transport options
+ * (`url`, `package`, `protoPath`, `loader`, message limits, keepalive) without
+ * `credentials`: the TLS side is MtlsModule's.
+ */
+export type MtlsGrpcServerOptions = Omit<GrpcOptions['options'], 'credentials'>;
+
+/** A grpc-js call as its handler gets it: `getPeer()` names the connection (`address:port`). */
+interface PeerNamedCall {
+  getPeer?: () => string;
+}
+
+/**
+ * Nest's gRPC transport (`ServerGrpc`, `@GrpcMethod` handlers, over
+ * @grpc/grpc-js) serving mutual TLS with the material of the application's
+ * MtlsModule:
+ *
+ *     app.connectMicroservice(mtlsGrpcMicroservice({ url: '0.0.0.0:8445', package: 'users', protoPath }));
+ *
+ * The TLS side is nest-mtls's own TLS server, the same as the TCP
+ * transport's (ALPN `h2` only): client certificates demanded and verified in
+ * the handshake (a client without one, or with one our trust store does not
+ * verify, gets no connection), the hardening and refusal log with reason
+ * codes, the revocation gate (a revoked certificate's connection is closed
+ * before a byte of HTTP/2 is read, and an open one is cut when its
+ * certificate is revoked later), and every later snapshot of the material
+ * swapped in for new handshakes (`setSecureContext`), without a restart.
+ * Each admitted connection is handed to grpc-js as an established
+ * connection (`Server.createConnectionInjector`), so grpc-js speaks HTTP/2
+ * and gRPC over it and never sees a key.
+ *
+ * Each call is registered with the TLS connection it arrived on before its
+ * handler runs: ClientCertGuard (`@RequireClientCert` on `@GrpcMethod`
+ * handlers, or global) reads the caller's identity from it, once per
+ * connection, and refuses with gRPC status PERMISSION_DENIED and the
+ * message "Certificate subject is not recognized!"; `@ClientCert()` gives
+ * handlers the admitted identity. Without material `listen()` fails with
+ * MtlsConfigError and nothing listens.
+ */
+export class MtlsGrpcServer extends ServerGrpc {
+  private readonly binding = new TlsServerBinding(MtlsGrpcServer.name);
+  private readonly tlsServer: TlsServer;
+  private readonly listenAddress: GrpcListenAddress;
+  /** Admitted connections by the name grpc-js gives their calls' peer (`address:port`). */
+  private readonly connections = new Map<string, TLSSocket>();
+  /** Every TCP connection, also before its handshake finished. */
+  private readonly rawSockets = new Set<Socket>();
+  private injector?: ConnectionInjector;
+  private readonly mtlsLogger = new Logger(MtlsGrpcServer.name);
+
+  constructor(serving: MtlsServing, options: MtlsGrpcServerOptions) {
+    if (options && 'credentials' in options) throw new MtlsConfigError(MtlsGrpcServer.name, 'do not pass credentials; MtlsModule supplies the TLS material');
+    super(options);
+    this.listenAddress = grpcListenAddress(this.url);
+    // Fail-closed until the material is installed; ALPN h2 only (gRPC is HTTP/2; a client without h2 fails the handshake).
+    this.tlsServer = createServer({ ...failClosedServerOptions(), ALPNProtocols: ['h2'] });
+    this.tlsServer.prependListener('connection', (raw: Socket) => {
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
+    if (isMtlsServing(serving)) this.binding.install(this.tlsServer, serving);
+    // Runs once the revocation gate admitted the connection.
+    this.tlsServer.on('secureConnection', (socket: TLSSocket) => this.admit(socket));
+  }
+
+  /** The address the TLS server listens on (with the port the system chose for port 0); undefined before `listen`. */
+  address(): AddressInfo | undefined {
+    const address = this.tlsServer.address();
+    return address && typeof address === 'object' ? address : undefined;
+  }
+
+  /** Listens once the material is installed; otherwise calls back with MtlsConfigError and does not listen. */
+  override async listen(callback: (err?: unknown, ...optionalParams: unknown[]) => void): Promise<void> {
+    if (!this.binding.installed) {
+      callback(
+        new MtlsConfigError(
+          MtlsGrpcServer.name,
+          "no MtlsModule material: construct it with the application's MtlsServing (new MtlsGrpcServer(app.get(MtlsServing), options)), or use mtlsGrpcMicroservice(options)",
+        ),
+      );
+      return;
+    }
+    return super.listen(callback);
+  }
+
+  /**
+   * The grpc-js server, as Nest makes it (message limits, keepalive,
+   * channel options), but bound to nothing: its connections come from our
+   * TLS server. Its services register each call with its connection.
+   */
+  override async createClient(): Promise<GrpcServer> {
+    const nest = this as unknown as { options: GrpcOptions['options']; getKeepaliveOptions(): object };
+    const options: Record<string, unknown> = { ...(nest.options.channelOptions ?? {}) };
+    if (nest.options.maxSendMessageLength) options['grpc.max_send_message_length'] = nest.options.maxSendMessageLength;
+    if (nest.options.maxReceiveMessageLength) options['grpc.max_receive_message_length'] = nest.options.maxReceiveMessageLength;
+    if (nest.options.maxMetadataSize) options['grpc.max_metadata_size'] = nest.options.maxMetadataSize;
+    const server = new GrpcServer({ ...options, ...nest.getKeepaliveOptions() });
+    const addService = server.addService.bind(server);
+    server.addService = (service, implementation) => addService(service, this.registeringCalls(implementation));
+    this.injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new MtlsConfigError('url', `gRPC server cannot listen on ${this.url}: ${err.message}`));
+      this.tlsServer.once('error', onError);
+      this.tlsServer.listen(this.listenAddress.port, this.listenAddress.host, () => {
+        this.tlsServer.off('error', onError);
+        const bound = this.address();
+        this.mtlsLogger.log(`gRPC over mutual TLS listening on ${bound ? `${bound.address}:${bound.port}` : this.url}`);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  /** A service's handlers, each registering its call with the call's TLS connection first. */
+  private registeringCalls(implementation: UntypedServiceImplementation): UntypedServiceImplementation {
+    const wrapped: UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(implementation)) {
+      if (typeof handler !== 'function') {
+        wrapped[name] = handler;
+        continue;
+      }
+      const connections = this.connections;
+      wrapped[name] = function registered(this: unknown, call: PeerNamedCall & object, ...rest: unknown[]) {
+        const socket = typeof call?.getPeer === 'function' ? connections.get(call.getPeer()) : undefined;
+        if (socket && !socket.destroyed) rememberCallConnection(call, socket);
+        return (handler as (...args: unknown[]) => unknown).call(this, call, ...rest);
+      } as typeof handler;
+    }
+    return wrapped;
+  }
+
+  /** An admitted connection: known by the peer name its calls carry, then handed to grpc-js. */
+  private admit(socket: TLSSocket): void {
+    if (!this.injector || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    // grpc-js names a call's peer from the connection the same way (ServerInterceptingCall.getPeer).
+    const peer = socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : String(socket.remoteAddress);
+    this.connections.set(peer, socket);
+    socket.once('close', () => {
+      if (this.connections.get(peer) === socket) this.connections.delete(peer);
+    });
+    socket.on('error', () => undefined); // the refusal log and grpc-js report what matters; an unhandled error would crash
+    this.injector.injectConnection(socket);
+  }
+
+  /** Stops listening, closes every connection and the grpc-js server, and stops following material changes. */
+  override async close(): Promise<void> {
+    this.binding.close();
+    const closed = new Promise<void>((resolve) => (this.tlsServer.listening ? this.tlsServer.close(() => resolve()) : resolve()));
+    for (const raw of this.rawSockets) raw.destroy();
+    for (const socket of this.connections.values()) socket.destroy();
+    this.injector?.destroy();
+    await super.close();
+    await closed;
+  }
+}
