@@ -1,5 +1,7 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { Test } from '@nestjs/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,14 +28,27 @@ const REFUSED = { code: 'PERMISSION_DENIED', details: 'Certificate subject is no
 /** A second service, to see what @ClientCert() gives a @GrpcMethod handler. */
 const PROBE_PROTO = `syntax = "proto3";
 package probe;
-service Probe { rpc WhoAmI (Empty) returns (Caller); }
+service Probe {
+  rpc WhoAmI (Empty) returns (Caller);
+  rpc Slow (Empty) returns (Caller);
+}
 message Empty {}
 message Caller { string subject = 1; string spiffe = 2; bool same = 3; }
 `;
 
+/** Resolves when a Slow call has reached its handler. */
+let slowStarted: () => void = () => undefined;
+
 @Controller()
 @RequireClientCert()
 class ProbeController {
+  @GrpcMethod('Probe', 'Slow')
+  async slow(_request: unknown, @ClientCert('subject') subject: string): Promise<{ subject: string }> {
+    slowStarted();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return { subject };
+  }
+
   @GrpcMethod('Probe', 'WhoAmI')
   whoAmI(_request: unknown, @ClientCert() caller: ClientIdentity, @ClientCert('subject') subject: string): { subject: string; spiffe: string; same: boolean } {
     return { subject, spiffe: caller.spiffeId ?? '', same: caller.subject === subject };
@@ -93,7 +108,7 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     put('user-service');
     const probe = join(pki.dir, 'probe.proto');
     writeFileSync(probe, PROBE_PROTO);
-    svc = await startGrpc({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt'), watch: false }, probe);
+    svc = await startGrpc({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt'), watch: false, requestHeaderTimeoutMs: 2000 }, probe);
   });
 
   afterAll(async () => {
@@ -124,14 +139,17 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     await waitForLine(svc.logs.lines, /refused: (untrusted|unknown_ca)/);
   });
 
-  it('@ClientCert() gives the handler the admitted identity (once per connection: many calls, one identity object)', async () => {
-    const load = (await import('@grpc/proto-loader')).loadSync;
-    const { loadPackageDefinition, credentials } = await import('@grpc/grpc-js');
-    const pkg = loadPackageDefinition(load(join(pki.dir, 'probe.proto'))) as unknown as {
-      probe: { Probe: new (a: string, c: unknown, o: object) => { WhoAmI: (r: object, cb: (e: Error | null, v: unknown) => void) => void; close(): void } };
+  /** A client of the probe service presenting home-page-service's certificate. */
+  function probeClient() {
+    const pkg = loadPackageDefinition(loadSync(join(pki.dir, 'probe.proto'))) as unknown as {
+      probe: { Probe: new (a: string, c: unknown, o: object) => Record<'WhoAmI' | 'Slow', (r: object, cb: (e: Error | null, v: unknown) => void) => void> & { close(): void } };
     };
     const tls = pki.clientTls('home-page-service');
-    const client = new pkg.probe.Probe(`127.0.0.1:${svc.port}`, credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key!), Buffer.from(tls.cert!)), { 'grpc.ssl_target_name_override': 'localhost' });
+    return new pkg.probe.Probe(`127.0.0.1:${svc.port}`, credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key!), Buffer.from(tls.cert!)), { 'grpc.ssl_target_name_override': 'localhost' });
+  }
+
+  it('@ClientCert() gives the handler the admitted identity', async () => {
+    const client = probeClient();
     try {
       const ask = () => new Promise((resolve, reject) => client.WhoAmI({}, (e, v) => (e ? reject(e) : resolve(v))));
       const answers = await Promise.all([ask(), ask(), ask()]);
@@ -187,6 +205,14 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     expect(() => new MtlsGrpcServer(svc.app.get(MtlsServing), { package: 'users', protoPath: USERS_PROTO, url: 'dns:///x:1' })).toThrow(/url: must be host:port/);
   });
 
+  it('a connection that starts no call within requestHeaderTimeoutMs of its handshake is closed, logged as timeout', async () => {
+    const idle = await tlsOpen(svc.port, { ...pki.clientTls('home-page-service'), ALPNProtocols: ['h2'] });
+    idle.resume(); // read the server's SETTINGS, and see the close
+    const closedAfter = await closedWithin(idle, 15_000);
+    expect(closedAfter).toBeGreaterThan(1500);
+    await waitForLine(svc.logs.lines, /refused: timeout \(no message within 2000 ms of the handshake\)/);
+  });
+
   describe('independent client: Python grpcio (C-core TLS and HTTP/2)', () => {
     const python = pythonWithGrpc() ? it : it.skip;
     const files = (name?: string) => ({ ca: pki.trustStore, cert: name ? pki.certs[name].chain : undefined, key: name ? pki.certs[name].key : undefined });
@@ -198,6 +224,42 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
       await expect(pythonGetUser(svc.port, files())).resolves.toMatchObject({ code: 'UNAVAILABLE' });
       await expect(pythonGetUser(svc.port, files('untrusted'))).resolves.toMatchObject({ code: 'UNAVAILABLE' });
     });
+  });
+});
+
+describe('gRPC over mutual TLS: graceful shutdown', () => {
+  let pki: TestPki;
+  let svc: RunningGrpc;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    const probe = join(pki.dir, 'probe.proto');
+    writeFileSync(probe, PROBE_PROTO);
+    svc = await startGrpc(pki.pemOptions('user-service'), probe);
+  });
+
+  afterAll(async () => {
+    await svc?.app.close();
+    pki?.cleanup();
+  });
+
+  it('drains: the call in flight is answered, new connections are refused, nothing is cut', async () => {
+    const pkg = loadPackageDefinition(loadSync(join(pki.dir, 'probe.proto'))) as unknown as {
+      probe: { Probe: new (a: string, c: unknown, o: object) => { Slow: (r: object, cb: (e: Error | null, v: unknown) => void) => void; close(): void } };
+    };
+    const tls = pki.clientTls('home-page-service');
+    const client = new pkg.probe.Probe(`127.0.0.1:${svc.port}`, credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key!), Buffer.from(tls.cert!)), { 'grpc.ssl_target_name_override': 'localhost' });
+    try {
+      const started = new Promise<void>((resolve) => (slowStarted = resolve));
+      const answer = new Promise((resolve, reject) => client.Slow({}, (e, v) => (e ? reject(e) : resolve(v))));
+      await started;
+      const drain = (svc.server as unknown as Record<symbol, (deadline: number) => Promise<unknown>>)[Symbol.for('nest-mtls.drain')](Date.now() + 10_000);
+      await expect(answer).resolves.toEqual({ subject: 'CN=home-page-service,O=nest-mtls' });
+      await expect(drain).resolves.toEqual({ listener: `grpc 127.0.0.1:${svc.port}`, inFlight: 1, cut: 0 });
+      await expect(getUserOnce(svc.port, pki.clientTls('home-page-service'))).resolves.toMatchObject({ code: 'UNAVAILABLE' });
+    } finally {
+      client.close();
+    }
   });
 });
 

@@ -5,9 +5,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import { rememberCallConnection } from '../identity/call-connection';
+import { FirstMessageDeadline } from '../microservices/first-message-deadline';
 import { failClosedServerOptions } from '../server/fail-closed-server-options';
 import { isMtlsServing, type MtlsServing } from '../server/mtls-serving';
 import { TlsServerBinding } from '../server/tls-server-binding';
+import { MTLS_DRAIN, untilDeadline, type Drainable, type DrainOutcome } from '../shutdown/drainable';
 import { grpcListenAddress, type GrpcListenAddress } from './grpc-listen-address';
 
 /**
@@ -17,9 +19,10 @@ import { grpcListenAddress, type GrpcListenAddress } from './grpc-listen-address
  */
 export type MtlsGrpcServerOptions = Omit<GrpcOptions['options'], 'credentials'>;
 
-/** A grpc-js call as its handler gets it: `getPeer()` names the connection (`address:port`). */
+/** A grpc-js call as its handler gets it: `getPeer()` names the connection (`address:port`); streams emit `close` when done. */
 interface PeerNamedCall {
   getPeer?: () => string;
+  once?: (event: string, listener: () => void) => unknown;
 }
 
 /**
@@ -48,9 +51,21 @@ interface PeerNamedCall {
  * message "Certificate subject is not recognized!"; `@ClientCert()` gives
  * handlers the admitted identity. Without material `listen()` fails with
  * MtlsConfigError and nothing listens.
+ *
+ * A connection must start its first call within `requestHeaderTimeoutMs` of
+ * its handshake (else it is closed, logged `refused: timeout`); grpc-js's
+ * own limits (message sizes, keepalive, `grpc.max_connection_idle_ms` in
+ * `channelOptions`) apply after that. Graceful shutdown
+ * (`enableGracefulShutdown`) drains it: no new connections, a GOAWAY to every
+ * session, calls in flight finish, whatever is left is closed at the
+ * deadline.
  */
-export class MtlsGrpcServer extends ServerGrpc {
+export class MtlsGrpcServer extends ServerGrpc implements Drainable {
   private readonly binding = new TlsServerBinding(MtlsGrpcServer.name);
+  private readonly firstCall = new FirstMessageDeadline(() => this.binding.refusals);
+  private serving?: MtlsServing;
+  /** Calls being handled. */
+  private inFlight = 0;
   private readonly tlsServer: TlsServer;
   private readonly listenAddress: GrpcListenAddress;
   /** Admitted connections by the name grpc-js gives their calls' peer (`address:port`). */
@@ -70,7 +85,10 @@ export class MtlsGrpcServer extends ServerGrpc {
       this.rawSockets.add(raw);
       raw.once('close', () => this.rawSockets.delete(raw));
     });
-    if (isMtlsServing(serving)) this.binding.install(this.tlsServer, serving);
+    if (isMtlsServing(serving)) {
+      this.binding.install(this.tlsServer, serving);
+      this.serving = serving;
+    }
     // Runs once the revocation gate admitted the connection.
     this.tlsServer.on('secureConnection', (socket: TLSSocket) => this.admit(socket));
   }
@@ -131,14 +149,38 @@ export class MtlsGrpcServer extends ServerGrpc {
         wrapped[name] = handler;
         continue;
       }
-      const connections = this.connections;
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handler keeps grpc-js's `this`
+      const server = this;
       wrapped[name] = function registered(this: unknown, call: PeerNamedCall & object, ...rest: unknown[]) {
-        const socket = typeof call?.getPeer === 'function' ? connections.get(call.getPeer()) : undefined;
-        if (socket && !socket.destroyed) rememberCallConnection(call, socket);
+        const socket = typeof call?.getPeer === 'function' ? server.connections.get(call.getPeer()) : undefined;
+        if (socket && !socket.destroyed) {
+          rememberCallConnection(call, socket);
+          server.firstCall.stop(socket);
+        }
+        server.countCall(call, rest);
         return (handler as (...args: unknown[]) => unknown).call(this, call, ...rest);
       } as typeof handler;
     }
     return wrapped;
+  }
+
+  /** Counts a call as in flight until it is answered (its callback, for unary and client-streaming calls) or its stream closes. */
+  private countCall(call: PeerNamedCall, rest: unknown[]): void {
+    this.inFlight++;
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+    };
+    if (typeof rest[0] === 'function') {
+      const callback = rest[0] as (...args: unknown[]) => unknown;
+      rest[0] = (...args: unknown[]) => {
+        finished();
+        return callback(...args);
+      };
+    }
+    call.once?.('close', finished);
   }
 
   /** An admitted connection: known by the peer name its calls carry, then handed to grpc-js. */
@@ -154,7 +196,28 @@ export class MtlsGrpcServer extends ServerGrpc {
       if (this.connections.get(peer) === socket) this.connections.delete(peer);
     });
     socket.on('error', () => undefined); // the refusal log and grpc-js report what matters; an unhandled error would crash
+    if (this.serving) this.firstCall.start(socket, this.serving.source.current().options.requestHeaderTimeoutMs);
     this.injector.injectConnection(socket);
+  }
+
+  /** Graceful shutdown: see the class comment. */
+  async [MTLS_DRAIN](deadline: number): Promise<DrainOutcome> {
+    const address = this.address();
+    const listener = address ? `grpc ${address.address}:${address.port}` : 'grpc';
+    const inFlight = this.inFlight;
+    const closed = new Promise<void>((resolve) => (this.tlsServer.listening ? this.tlsServer.close(() => resolve()) : resolve()));
+    const admitted = new Set<Socket>([...this.connections.values()].map((s) => (s as TLSSocket & { _parent?: Socket })._parent ?? s));
+    for (const raw of this.rawSockets) if (!admitted.has(raw)) raw.destroy(); // a handshake in progress
+    const grpc = this.grpcClient as GrpcServer | null | undefined;
+    // grpc-js sends each session a GOAWAY and calls back once their calls have ended.
+    const drained = grpc ? new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())) : Promise.resolve();
+    if (!(await untilDeadline(Promise.all([drained, closed]), deadline))) return { listener, inFlight, cut: 0 };
+    const cut = this.connections.size;
+    grpc?.forceShutdown();
+    for (const socket of this.connections.values()) socket.destroy();
+    for (const raw of this.rawSockets) raw.destroy();
+    await untilDeadline(closed, Date.now() + 1000);
+    return { listener, inFlight, cut };
   }
 
   /** Stops listening, closes every connection and the grpc-js server, and stops following material changes. */
