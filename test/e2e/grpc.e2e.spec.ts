@@ -14,13 +14,14 @@ import { USERS_PROTO } from '../../apps/user-service/src/users-grpc.controller';
 import { UsersGrpcController } from '../../apps/user-service/src/users-grpc.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
 import { sample, samplesOf, scrape } from '../support/admin-app';
-import { getUser, getUserOnce, pythonGetUser, pythonWithGrpc, userServiceClient } from '../support/grpc-clients';
+import { getUser, getUserOnce, pythonGetUser, pythonWithGrpc, rawGetUser, rawGrpcSession, userServiceClient } from '../support/grpc-clients';
 import { replaceFile } from '../support/openssl-ca';
 import { SecretVolume } from '../support/secret-volume';
 import { CapturingLogger } from '../support/start-app';
+import { freePort } from '../support/spawn-service';
 import { TestPki } from '../support/test-pki';
 import { closedWithin, tlsOpen } from '../support/tls-probe';
-import { waitForLine } from '../support/wait-for';
+import { waitForLine, waitForValue } from '../support/wait-for';
 
 const ADA = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com' };
 const REFUSED = { code: 'PERMISSION_DENIED', details: 'Certificate subject is not recognized!' };
@@ -65,12 +66,12 @@ interface RunningGrpc {
 }
 
 /** user-service's gRPC controller (and the probe) behind MtlsModule.forRoot(options), the admin port, and MtlsGrpcServer on 127.0.0.1:0. */
-async function startGrpc(options: MtlsOptions, probeProto: string): Promise<RunningGrpc> {
+async function startGrpc(options: MtlsOptions, probeProto: string, url = '127.0.0.1:0'): Promise<RunningGrpc> {
   @Module({ imports: [MtlsModule.forRoot(options), MtlsAdminModule.forRoot({ port: 0 })], controllers: [UsersGrpcController, ProbeController], providers: [UsersService] })
   class GrpcTestModule {}
   const logs = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({ imports: [GrpcTestModule] }).setLogger(logs).compile();
-  const given = mtlsGrpcMicroservice({ url: '127.0.0.1:0', package: ['users', 'probe'], protoPath: [USERS_PROTO, probeProto] });
+  const given = mtlsGrpcMicroservice({ url, package: ['users', 'probe'], protoPath: [USERS_PROTO, probeProto] });
   let server: MtlsGrpcServer | undefined;
   const app = moduleRef.createNestMicroservice({
     ...given,
@@ -224,6 +225,48 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
       await expect(pythonGetUser(svc.port, files())).resolves.toMatchObject({ code: 'UNAVAILABLE' });
       await expect(pythonGetUser(svc.port, files('untrusted'))).resolves.toMatchObject({ code: 'UNAVAILABLE' });
     });
+  });
+});
+
+describe('gRPC over mutual TLS: two connections with the same peer address and port', () => {
+  let pki: TestPki;
+  let svc: RunningGrpc;
+
+  beforeAll(async () => {
+    pki = await TestPki.create();
+    const probe = join(pki.dir, 'probe.proto');
+    writeFileSync(probe, PROBE_PROTO);
+    svc = await startGrpc(pki.pemOptions('user-service'), probe, '0.0.0.0:0'); // reachable on 127.0.0.1 and 127.0.0.2
+  });
+
+  afterAll(async () => {
+    await svc?.app.close();
+    pki?.cleanup();
+  });
+
+  it('a call is never judged by another connection\'s certificate (same client address and port, another local address): the shared name is refused', async () => {
+    // Linux lets two sockets share a source port when their destinations differ: grpc-js names both calls' peer
+    // 127.0.0.1:<port>. event-service connects first, home-page-service second (the later one would win a plain map).
+    const sessions = [];
+    try {
+      const { port } = svc;
+      const shared = await freePort();
+      const blocked = await rawGrpcSession(port, { ...pki.clientTls('event-service'), localAddress: '127.0.0.1', localPort: shared });
+      sessions.push(blocked);
+      expect(await rawGetUser(blocked, 1)).toEqual({ code: 'PERMISSION_DENIED', details: 'Certificate subject is not recognized!' });
+      const allowed = await rawGrpcSession(port, { ...pki.clientTls('home-page-service'), host: '127.0.0.2', localAddress: '127.0.0.1', localPort: shared });
+      sessions.push(allowed);
+      expect((allowed.socket as unknown as { localPort: number }).localPort).toBe(shared);
+      // Neither connection may take the other's identity: while both are open, the name is ambiguous and refused.
+      expect(await rawGetUser(blocked, 1)).toMatchObject({ code: 'PERMISSION_DENIED' });
+      expect(await rawGetUser(blocked, 1)).not.toHaveProperty('user');
+      expect(await rawGetUser(allowed, 1)).toMatchObject({ code: 'PERMISSION_DENIED' });
+      // Once the other has gone, each is judged by its own certificate again.
+      blocked.destroy();
+      await waitForValue(() => rawGetUser(allowed, 1), (outcome) => 'user' in outcome, 'the allowed caller served again');
+    } finally {
+      for (const session of sessions) session.destroy();
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 import { credentials, loadPackageDefinition, type ChannelCredentials, type Client } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { spawnSync } from 'node:child_process';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { USERS_PROTO } from '../../apps/user-service/src/users-grpc.controller';
 import { run } from './tls-probe';
 
@@ -125,4 +127,62 @@ export async function pythonGetUser(port: number, files: { ca: string; cert?: st
   } catch {
     throw new Error(`the Python gRPC client printed no answer (exit ${result.code}): ${result.stdout}${result.stderr}`);
   }
+}
+
+/**
+ * A gRPC client made of Node's http2 and tls only (no grpc-js): one session
+ * over a TLS connection opened with `tls` (which may fix `localPort`,
+ * `localAddress`, the destination `host`), on which {@link rawGetUser} makes
+ * calls. For tests that need to decide the connection's addresses.
+ */
+export function rawGrpcSession(port: number, tls: ConnectionOptions & { host?: string }): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`https://localhost:${port}`, {
+      createConnection: () => tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ...tls }),
+    });
+    session.once('connect', () => resolve(session));
+    session.once('error', reject);
+  });
+}
+
+/** GetUser { id } on a raw session: the user's fields, or the call's status (name and details). */
+export function rawGetUser(session: ClientHttp2Session, id: number): Promise<GetUserOutcome> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': '/users.UserService/GetUser', 'content-type': 'application/grpc', te: 'trailers' });
+    const message = Buffer.from([0x08, id]); // GetUserRequest { id } (id < 128)
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1);
+    message.copy(frame, 5);
+    stream.end(frame);
+    const chunks: Buffer[] = [];
+    let status: { code: string; details: string } | undefined;
+    const fromHeaders = (headers: Record<string, unknown>) => {
+      if (headers['grpc-status'] === undefined) return;
+      const code = Number(headers['grpc-status']);
+      status = { code: STATUS_NAMES[code] ?? String(code), details: decodeURIComponent((headers['grpc-message'] as string | undefined) ?? '') };
+    };
+    stream.on('response', fromHeaders);
+    stream.on('trailers', fromHeaders);
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', reject);
+    stream.on('close', () => {
+      if (status && status.code !== 'OK') return resolve(status);
+      const body = Buffer.concat(chunks).subarray(5);
+      // User { id = 1 (varint), name = 2 (string), email = 3 (string) }: short values only (one-byte varints and lengths).
+      const user = { id: 0, name: '', email: '' };
+      for (let i = 0; i < body.length; ) {
+        const field = body[i] >> 3;
+        if ((body[i] & 7) === 0) {
+          user.id = body[i + 1];
+          i += 2;
+        } else {
+          const text = body.subarray(i + 2, i + 2 + body[i + 1]).toString();
+          if (field === 2) user.name = text;
+          else user.email = text;
+          i += 2 + body[i + 1];
+        }
+      }
+      resolve({ user });
+    });
+  });
 }

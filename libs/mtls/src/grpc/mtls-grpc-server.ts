@@ -68,8 +68,14 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
   private inFlight = 0;
   private readonly tlsServer: TlsServer;
   private readonly listenAddress: GrpcListenAddress;
-  /** Admitted connections by the name grpc-js gives their calls' peer (`address:port`). */
-  private readonly connections = new Map<string, TLSSocket>();
+  /**
+   * Admitted connections by the name grpc-js gives their calls' peer
+   * (`address:port`). Two live connections can share a name (Linux lets one
+   * client address and port connect to two of our local addresses): a call
+   * whose name is shared is registered with neither, so the guard refuses it,
+   * never judging it by the other connection's certificate.
+   */
+  private readonly connections = new Map<string, TLSSocket[]>();
   /** Every TCP connection, also before its handshake finished. */
   private readonly rawSockets = new Set<Socket>();
   private injector?: ConnectionInjector;
@@ -152,7 +158,8 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
       // eslint-disable-next-line @typescript-eslint/no-this-alias -- the handler keeps grpc-js's `this`
       const server = this;
       wrapped[name] = function registered(this: unknown, call: PeerNamedCall & object, ...rest: unknown[]) {
-        const socket = typeof call?.getPeer === 'function' ? server.connections.get(call.getPeer()) : undefined;
+        const named = typeof call?.getPeer === 'function' ? server.connections.get(call.getPeer()) : undefined;
+        const socket = named?.length === 1 ? named[0] : undefined;
         if (socket && !socket.destroyed) {
           rememberCallConnection(call, socket);
           server.firstCall.stop(socket);
@@ -191,9 +198,13 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
     }
     // grpc-js names a call's peer from the connection the same way (ServerInterceptingCall.getPeer).
     const peer = socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : String(socket.remoteAddress);
-    this.connections.set(peer, socket);
+    const named = this.connections.get(peer);
+    if (named) named.push(socket);
+    else this.connections.set(peer, [socket]);
     socket.once('close', () => {
-      if (this.connections.get(peer) === socket) this.connections.delete(peer);
+      const left = this.connections.get(peer)?.filter((s) => s !== socket) ?? [];
+      if (left.length > 0) this.connections.set(peer, left);
+      else this.connections.delete(peer);
     });
     socket.on('error', () => undefined); // the refusal log and grpc-js report what matters; an unhandled error would crash
     if (this.serving) this.firstCall.start(socket, this.serving.source.current().options.requestHeaderTimeoutMs);
@@ -206,18 +217,23 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
     const listener = address ? `grpc ${address.address}:${address.port}` : 'grpc';
     const inFlight = this.inFlight;
     const closed = new Promise<void>((resolve) => (this.tlsServer.listening ? this.tlsServer.close(() => resolve()) : resolve()));
-    const admitted = new Set<Socket>([...this.connections.values()].map((s) => (s as TLSSocket & { _parent?: Socket })._parent ?? s));
+    const admitted = new Set<Socket>(this.admitted().map((s) => (s as TLSSocket & { _parent?: Socket })._parent ?? s));
     for (const raw of this.rawSockets) if (!admitted.has(raw)) raw.destroy(); // a handshake in progress
     const grpc = this.grpcClient as GrpcServer | null | undefined;
     // grpc-js sends each session a GOAWAY and calls back once their calls have ended.
     const drained = grpc ? new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())) : Promise.resolve();
     if (!(await untilDeadline(Promise.all([drained, closed]), deadline))) return { listener, inFlight, cut: 0 };
-    const cut = this.connections.size;
+    const left = this.admitted();
     grpc?.forceShutdown();
-    for (const socket of this.connections.values()) socket.destroy();
+    for (const socket of left) socket.destroy();
     for (const raw of this.rawSockets) raw.destroy();
     await untilDeadline(closed, Date.now() + 1000);
-    return { listener, inFlight, cut };
+    return { listener, inFlight, cut: left.length };
+  }
+
+  /** Every admitted connection still open. */
+  private admitted(): TLSSocket[] {
+    return [...this.connections.values()].flat();
   }
 
   /** Stops listening, closes every connection and the grpc-js server, and stops following material changes. */
@@ -225,7 +241,7 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
     this.binding.close();
     const closed = new Promise<void>((resolve) => (this.tlsServer.listening ? this.tlsServer.close(() => resolve()) : resolve()));
     for (const raw of this.rawSockets) raw.destroy();
-    for (const socket of this.connections.values()) socket.destroy();
+    for (const socket of this.admitted()) socket.destroy();
     this.injector?.destroy();
     await super.close();
     await closed;
