@@ -214,6 +214,14 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     await waitForLine(svc.logs.lines, /refused: timeout \(no message within 2000 ms of the handshake\)/);
   });
 
+  it('a client that offers no ALPN, or only http/1.1, gets no gRPC connection (refused: protocol)', async () => {
+    const bare = await tlsOpen(svc.port, pki.clientTls('home-page-service'));
+    bare.resume();
+    expect(await closedWithin(bare, 10_000)).toBeLessThan(10_000);
+    await waitForLine(svc.logs.lines, /refused: protocol \(no ALPN protocol agreed: gRPC needs h2\)/);
+    await expect(tlsOpen(svc.port, { ...pki.clientTls('home-page-service'), ALPNProtocols: ['http/1.1'] })).rejects.toThrow(/no application protocol|ALPN/i);
+  });
+
   describe('independent client: Python grpcio (C-core TLS and HTTP/2)', () => {
     const python = pythonWithGrpc() ? it : it.skip;
     const files = (name?: string) => ({ ca: pki.trustStore, cert: name ? pki.certs[name].chain : undefined, key: name ? pki.certs[name].key : undefined });

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import { rememberCallConnection } from '../identity/call-connection';
+import { peerAddressOf } from '../logging/peer-address';
 import { FirstMessageDeadline } from '../microservices/first-message-deadline';
 import { failClosedServerOptions } from '../server/fail-closed-server-options';
 import { isMtlsServing, type MtlsServing } from '../server/mtls-serving';
@@ -193,6 +194,12 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
   /** An admitted connection: known by the peer name its calls carry, then handed to grpc-js. */
   private admit(socket: TLSSocket): void {
     if (!this.injector || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    if (socket.alpnProtocol !== 'h2') {
+      // A client that offered no ALPN at all (one offering others fails the handshake): gRPC is HTTP/2 only.
+      this.binding.refusals?.record({ stage: 'connection', peer: peerAddressOf(socket), reason: 'protocol', detail: 'no ALPN protocol agreed: gRPC needs h2' });
       socket.destroy();
       return;
     }
