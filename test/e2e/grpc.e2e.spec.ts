@@ -13,7 +13,7 @@ import { MtlsGrpcServer, mtlsGrpcCredentials, mtlsGrpcMicroservice } from 'nest-
 import { USERS_PROTO } from '../../apps/user-service/src/users-grpc.controller';
 import { UsersGrpcController } from '../../apps/user-service/src/users-grpc.controller';
 import { UsersService } from '../../apps/user-service/src/users.service';
-import { sample, samplesOf, scrape } from '../support/admin-app';
+import { adminGet, sample, samplesOf, scrape } from '../support/admin-app';
 import { getUser, getUserOnce, pythonGetUser, pythonWithGrpc, rawGetUser, rawGrpcSession, userServiceClient } from '../support/grpc-clients';
 import { replaceFile } from '../support/openssl-ca';
 import { SecretVolume } from '../support/secret-volume';
@@ -176,6 +176,17 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     expect(refusals[0].value).toBeGreaterThanOrEqual(2);
     expect(sample(samples, 'mtls_guard_decisions_total', { route: '/users.UserService/GetUser', outcome: 'allowed' })).toBeGreaterThanOrEqual(1);
     expect(sample(samples, 'mtls_handshake_failures_total', { reason: 'no_certificate' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('/policies on the admin port lists the gRPC methods with their policies', async () => {
+    const answer = await adminGet(svc.adminPort, '/policies');
+    expect(answer.status).toBe(200);
+    expect(answer.json.policies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ transport: 'rpc', route: 'UserService/GetUser', handler: 'UsersGrpcController.getUser', guarded: true, policy: 'SPIFFE ID is spiffe://example.org/home-page-service' }),
+        expect.objectContaining({ transport: 'rpc', route: 'Probe/WhoAmI', handler: 'ProbeController.whoAmI', guarded: true }),
+      ]),
+    );
   });
 
   it('rotation: new material is served to new connections without a restart; an open channel keeps working', async () => {
