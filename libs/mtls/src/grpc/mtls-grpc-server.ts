@@ -86,7 +86,8 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
     if (options && 'credentials' in options) throw new MtlsConfigError(MtlsGrpcServer.name, 'do not pass credentials; MtlsModule supplies the TLS material');
     super(options);
     this.listenAddress = grpcListenAddress(this.url);
-    // Fail-closed until the material is installed; ALPN h2 only (gRPC is HTTP/2; a client without h2 fails the handshake).
+    // Fail-closed until the material is installed; ALPN h2 only (gRPC is HTTP/2): a client offering only other
+    // protocols fails the handshake, one offering none is closed right after it (see admit).
     this.tlsServer = createServer({ ...failClosedServerOptions(), ALPNProtocols: ['h2'] });
     this.tlsServer.prependListener('connection', (raw: Socket) => {
       this.rawSockets.add(raw);
@@ -135,6 +136,12 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
     const addService = server.addService.bind(server);
     server.addService = (service, implementation) => addService(service, this.registeringCalls(implementation));
     this.injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    return server;
+  }
+
+  /** Registers the services (Nest's start), then listens: no call arrives before its service is there. */
+  override async start(callback?: () => void): Promise<void> {
+    await this.bindEvents();
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(new MtlsConfigError('url', `gRPC server cannot listen on ${this.url}: ${err.message}`));
       this.tlsServer.once('error', onError);
@@ -145,7 +152,7 @@ export class MtlsGrpcServer extends ServerGrpc implements Drainable {
         resolve();
       });
     });
-    return server;
+    callback?.();
   }
 
   /** A service's handlers, each registering its call with the call's TLS connection first. */
