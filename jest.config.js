@@ -23,7 +23,7 @@ const shared = {
   // No other deep path resolves: a test that imports libs/mtls/src/<folder>/<file> by path fails here.
   moduleNameMapper: {
     '^nest-mtls$': '<rootDir>/libs/mtls/src',
-    '^nest-mtls/(testing|admin|microservices|fastify|spiffe|app|dev-pki|health|internal)$': '<rootDir>/libs/mtls/src/$1',
+    '^nest-mtls/(testing|admin|microservices|grpc|fastify|spiffe|app|dev-pki|health|internal)$': '<rootDir>/libs/mtls/src/$1',
   },
 };
 

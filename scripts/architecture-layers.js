@@ -22,6 +22,7 @@ const LAYERS = [
   ['client'],
   ['server'],
   ['microservices'],
+  ['grpc'],
   ['fastify'],
   ['mtls.module-definition', 'inject-mtls-options', 'mtls.module'],
   ['health'],

@@ -6,7 +6,8 @@
  * are as expected.
  *
  * Ports: USER_SERVICE_PORT (8443), USER_SERVICE_TCP_PORT (8444: user-service's
- * Nest microservice over TCP with mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001);
+ * Nest microservice over TCP with mTLS), USER_SERVICE_GRPC_PORT (8445: its gRPC
+ * service users.UserService over mTLS), HOME_PAGE_PORT (3000), EVENT_PORT (3001);
  * admin ports (plain HTTP: /health, /metrics, /policies): USER_SERVICE_ADMIN_PORT (8081),
  * HOME_PAGE_ADMIN_PORT (3080), EVENT_ADMIN_PORT (3081).
  * PKI: MTLS_DEV_PKI_DIR (default ./.dev-pki, created on first use).
@@ -23,6 +24,7 @@ const root = join(__dirname, '..');
 const ports = {
   user: Number(process.env.USER_SERVICE_PORT ?? 8443),
   userTcp: Number(process.env.USER_SERVICE_TCP_PORT ?? 8444),
+  userGrpc: Number(process.env.USER_SERVICE_GRPC_PORT ?? 8445),
   home: Number(process.env.HOME_PAGE_PORT ?? 3000),
   event: Number(process.env.EVENT_PORT ?? 3001),
   userAdmin: Number(process.env.USER_SERVICE_ADMIN_PORT ?? 8081),
@@ -42,6 +44,7 @@ function main_js(app) {
 function start(app, port, extraEnv = {}) {
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', USER_SERVICE_URL: userServiceUrl, USER_SERVICE_SPIFFE_ID: userServiceSpiffeId, MTLS_DEV_PKI_DIR: pkiDir, ...extraEnv };
   if (!extraEnv.TCP_PORT) delete env.TCP_PORT;
+  if (!extraEnv.GRPC_PORT) delete env.GRPC_PORT;
   if (!extraEnv.ADMIN_PORT) delete env.ADMIN_PORT;
   delete env.ADMIN_HOST; // 127.0.0.1
   for (const k of Object.keys(env)) if (k.startsWith('MTLS_') && k !== 'MTLS_DEV_PKI_DIR') delete env[k];
@@ -143,6 +146,10 @@ async function calls() {
   const ws = 'user-service wss get_user';
   rows.push({ caller: 'home-page-service', callee: ws, expected: 'user 1', actual: await wsCall('home-page-service') });
   rows.push({ caller: 'event-service', callee: ws, expected: 'ws error', actual: await wsCall('event-service') });
+  // 10.-11. The same over gRPC (users.UserService/GetUser, GRPC_PORT), the policy of GET /users.
+  const grpc = 'user-service gRPC GetUser';
+  rows.push({ caller: 'home-page-service', callee: grpc, expected: 'user 1', actual: await grpcCall('home-page-service') });
+  rows.push({ caller: 'event-service', callee: grpc, expected: 'PERMISSION_DENIED', actual: await grpcCall('event-service') });
   return rows;
 }
 
@@ -174,6 +181,33 @@ async function tcpCall(service) {
   } catch (err) {
     if (err?.status === 'error') return err.message === 'Certificate subject is not recognized!' ? 'RPC error' : `RPC error (${err.message})`;
     return service ? `failed (${err?.message ?? err})` : 'refused';
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * users.UserService/GetUser { id: 1 } over gRPC with mTLS (@grpc/grpc-js,
+ * users.proto as the demo ships it), presenting `service`'s certificate from
+ * the dev PKI and requiring user-service's SPIFFE ID of the server: 'user 1',
+ * 'PERMISSION_DENIED' (with the article's message), or what came instead.
+ */
+async function grpcCall(service) {
+  const { MtlsMaterialSource } = require('nest-mtls');
+  const { mtlsGrpcCredentials } = require('nest-mtls/grpc');
+  const { mtlsOptionsWithDevPki } = require('nest-mtls/dev-pki');
+  const { loadPackageDefinition } = require('@grpc/grpc-js');
+  const { loadSync } = require('@grpc/proto-loader');
+  require('@nestjs/common').Logger.overrideLogger(false);
+  const source = await MtlsMaterialSource.create(await mtlsOptionsWithDevPki(service, { devPki: true, env: { MTLS_DEV_PKI_DIR: pkiDir } }));
+  const { users } = loadPackageDefinition(loadSync(join(root, 'apps', 'user-service', 'src', 'users.proto')));
+  const client = new users.UserService(`localhost:${ports.userGrpc}`, mtlsGrpcCredentials(source, { serverIdentity: { spiffeId: userServiceSpiffeId } }));
+  try {
+    const user = await new Promise((resolvePromise, reject) => client.GetUser({ id: 1 }, { deadline: Date.now() + 10000 }, (err, answer) => (err ? reject(err) : resolvePromise(answer))));
+    return user?.id === 1 && user?.name === 'Ada Lovelace' ? 'user 1' : `answered ${JSON.stringify(user)}`;
+  } catch (err) {
+    if (err?.code === 7) return err.details === 'Certificate subject is not recognized!' ? 'PERMISSION_DENIED' : `PERMISSION_DENIED (${err.details})`;
+    return `failed (${err?.details ?? err?.message ?? err})`;
   } finally {
     client.close();
   }
@@ -212,7 +246,7 @@ function wsCall(service) {
 /**
  * The admin ports, and the samples of user-service's /metrics the calls above
  * moved, checked against what they must be: the allowed and refused calls by
- * route and message pattern (TCP and WebSocket), and the failed handshakes by reason.
+ * route and message pattern (TCP, WebSocket and gRPC), and the failed handshakes by reason.
  */
 async function adminReport() {
   const admins = [
@@ -232,6 +266,8 @@ async function adminReport() {
   for (const line of moved) console.log(`  ${line}`);
   const expected = [
     'mtls_guard_decisions_total{route="/users",outcome="allowed"} 1',
+    'mtls_guard_decisions_total{route="/users.UserService/GetUser",outcome="allowed"} 1',
+    'mtls_guard_decisions_total{route="/users.UserService/GetUser",outcome="refused"} 1',
     'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
     'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
     'mtls_guard_decisions_total{route="{\\"cmd\\":\\"get_user\\"}",outcome="allowed"} 1',
@@ -292,11 +328,11 @@ async function main() {
   if (!existsSync(join(pkiDir, 'truststore.pem')) || stale) {
     execSync(`${process.execPath} ${join(root, 'libs', 'mtls', 'bin', 'mtls.js')} pki init ${JSON.stringify(pkiDir)}${stale ? ' --force' : ''}`, { stdio: 'inherit' });
   }
-  const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp), ADMIN_PORT: String(ports.userAdmin) });
+  const user = start('user-service', ports.user, { TCP_PORT: String(ports.userTcp), GRPC_PORT: String(ports.userGrpc), ADMIN_PORT: String(ports.userAdmin) });
   const home = start('home-page-service', ports.home, { ADMIN_PORT: String(ports.homeAdmin) });
   const event = start('event-service', ports.event, { ADMIN_PORT: String(ports.eventAdmin) });
   await Promise.all([waitForHealth(user, ports.userAdmin), waitForHealth(home, ports.homeAdmin), waitForHealth(event, ports.eventAdmin)]);
-  console.log(`\nservices up: user-service https://localhost:${ports.user}, wss://localhost:${ports.user}/ws and tcp://localhost:${ports.userTcp}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
+  console.log(`\nservices up: user-service https://localhost:${ports.user}, wss://localhost:${ports.user}/ws, tcp://localhost:${ports.userTcp} and gRPC localhost:${ports.userGrpc}, home-page-service http://localhost:${ports.home}, event-service http://localhost:${ports.event}\n`);
   const rows = await calls();
   printTable(rows);
   const callsOk = rows.every((r) => r.expected === r.actual);

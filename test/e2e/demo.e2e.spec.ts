@@ -45,8 +45,8 @@ describe('demo', () => {
   const pkiDir = mkdtempSync(join(tmpdir(), 'nest-mtls-demo-'));
   afterAll(() => rmSync(pkiDir, { recursive: true, force: true }));
 
-  it.each(HTTP_ADAPTERS)('npm run demo, user-service on %s (HTTP_ADAPTER): allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP, the admin ports and the metrics they moved; exits 0', async (adapter) => {
-    const [user, userTcp, home, event, userAdmin, homeAdmin, eventAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  it.each(HTTP_ADAPTERS)('npm run demo, user-service on %s (HTTP_ADAPTER): allowed 200, blocked 403, no certificate and plain HTTP refused, the same over TCP, WebSocket and gRPC, the admin ports and the metrics they moved; exits 0', async (adapter) => {
+    const [user, userTcp, userGrpc, home, event, userAdmin, homeAdmin, eventAdmin] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
         cwd: ROOT,
@@ -55,6 +55,7 @@ describe('demo', () => {
           HTTP_ADAPTER: adapter,
           USER_SERVICE_PORT: String(user),
           USER_SERVICE_TCP_PORT: String(userTcp),
+          USER_SERVICE_GRPC_PORT: String(userGrpc),
           HOME_PAGE_PORT: String(home),
           EVENT_PORT: String(event),
           USER_SERVICE_ADMIN_PORT: String(userAdmin),
@@ -78,6 +79,8 @@ describe('demo', () => {
     expect(r.out).toMatch(/\(no certificate\)\s+user-service TCP get_user\s+refused\s+refused\s+yes/);
     expect(r.out).toMatch(/home-page-service\s+user-service wss get_user\s+user 1\s+user 1\s+yes/);
     expect(r.out).toMatch(/event-service\s+user-service wss get_user\s+ws error\s+ws error\s+yes/);
+    expect(r.out).toMatch(/home-page-service\s+user-service gRPC GetUser\s+user 1\s+user 1\s+yes/);
+    expect(r.out).toMatch(/event-service\s+user-service gRPC GetUser\s+PERMISSION_DENIED\s+PERMISSION_DENIED\s+yes/);
     expect(r.out).toMatch(/all calls as expected/);
     expect(r.out).toContain(`user-service       http://127.0.0.1:${userAdmin}/health (ok)  http://127.0.0.1:${userAdmin}/metrics`);
     expect(r.out).toContain(`home-page-service  http://127.0.0.1:${homeAdmin}/health (ok)`);
@@ -86,6 +89,8 @@ describe('demo', () => {
     expect(moved.sort()).toEqual(
       [
         'mtls_guard_decisions_total{route="/users",outcome="allowed"} 1',
+        'mtls_guard_decisions_total{route="/users.UserService/GetUser",outcome="allowed"} 1',
+        'mtls_guard_decisions_total{route="/users.UserService/GetUser",outcome="refused"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="allowed"} 1',
         'mtls_guard_decisions_total{route="/users/:id",outcome="refused"} 1',
         'mtls_guard_decisions_total{route="get_user",outcome="allowed"} 1',

@@ -213,7 +213,7 @@ describe("the packed nest-mtls in a stranger's app", () => {
   it('is a tarball of the built package, nothing else', async () => {
     expect(tarball).toBe(join(work, `nest-mtls-${PACKAGE_VERSION}.tgz`));
     const files = (await mustRunIn(work, 'tar', ['tzf', tarball])).stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
-    const entries = ['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].flatMap((e) => ['js', 'mjs', 'd.ts', 'd.mts'].map((x) => `dist/${e}/index.${x}`));
+    const entries = ['testing', 'microservices', 'grpc', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].flatMap((e) => ['js', 'mjs', 'd.ts', 'd.mts'].map((x) => `dist/${e}/index.${x}`));
     for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/mtls.js', 'jest-preset.js', 'jest-transformer.js', 'dist/index.js', 'dist/index.d.ts', 'dist/index.mjs', ...entries, 'dist/cli/main.js', 'proto/spiffe/workload/workload.proto']) {
       expect(files).toContain(f);
     }

@@ -99,6 +99,15 @@ export function wsContext(at: Route, spec: { client: { _socket?: Socket }; patte
   return context('ws', [spec.client, spec.data ?? {}, spec.pattern], at);
 }
 
+/**
+ * The context of one gRPC call on Nest's gRPC transport: `[request, metadata,
+ * call]`, the call a grpc-js server call (a new object per call) whose
+ * `getPath()` is the method's registered path.
+ */
+export function grpcContext(at: Route, spec: { call: object; data?: unknown }): ExecutionContext {
+  return context('rpc', [spec.data ?? {}, {}, spec.call], at);
+}
+
 /** A context of a type nest-mtls does not read (`graphql`). */
 export function otherContext(type: string, at: Route): ExecutionContext {
   return context(type, [{}, {}], at);

@@ -18,8 +18,8 @@ import {
   type GuardDecision,
   type MtlsOptions,
 } from 'nest-mtls';
-import { DnFormatError, identityFromCertificateModule } from 'nest-mtls/internal';
-import { fakeTlsSocket, httpContext, otherContext, route, rpcContext, wsContext, type FakeRequestSpec, type Route } from '../support/fake-execution-context';
+import { DnFormatError, identityFromCertificateModule, rememberCallConnection } from 'nest-mtls/internal';
+import { fakeTlsSocket, grpcContext, httpContext, otherContext, route, rpcContext, wsContext, type FakeRequestSpec, type Route } from '../support/fake-execution-context';
 import { spiffe, TestPki } from '../support/test-pki';
 
 const HPS = spiffe('home-page-service');
@@ -373,6 +373,44 @@ describe('ClientCertGuard (fake ExecutionContext, real certificates)', () => {
         const refused = await verdict(guard, wsContext(at, { client, pattern: 'get_user' }));
         expect((refused as WsException).getError()).toBe('No certificate chain found!');
       }
+    });
+  });
+
+  describe('gRPC (@GrpcMethod handlers on MtlsGrpcServer)', () => {
+    const GET_USER = '/users.UserService/GetUser';
+    /** A grpc-js server call as MtlsGrpcServer hands it on: registered with the TLS connection it came on (none: unregistered). */
+    const grpcCall = (socket?: ReturnType<typeof fakeTlsSocket>) => {
+      const call = { getPath: () => GET_USER };
+      if (socket) rememberCallConnection(call, socket as never);
+      return call;
+    };
+
+    it('refused with an RpcException carrying PERMISSION_DENIED (7) and the article\'s message, labelled by the method path', async () => {
+      const { guard, lines, decisions } = await judgeWith();
+      const refused = await verdict(guard, grpcContext(route(TcpUsersController, 'getUser'), { call: grpcCall(tls('event-service')) }));
+      expect(refused).toBeInstanceOf(RpcException);
+      expect((refused as RpcException).getError()).toEqual({ code: 7, message: 'Certificate subject is not recognized!' });
+      expect(lines).toEqual([`refused gRPC ${GET_USER} from 127.0.0.1:5000: policy refused (rule subject): unexpected subject DN CN=event-service,O=nest-mtls`]);
+      expect(decisions).toEqual([expect.objectContaining({ route: GET_USER, outcome: 'refused', reason: 'policy', rule: 'subject' })]);
+    });
+
+    it('admitted: @ClientCert() reads the identity kept by the call; another call on the same connection carries none until judged', async () => {
+      const { guard } = await judgeWith();
+      const at = route(TcpUsersController, 'getUser');
+      const socket = tls('home-page-service');
+      const first = grpcContext(at, { call: grpcCall(socket) });
+      expect(await verdict(guard, first)).toBe(true);
+      expect(clientCertParam('subject')(first)).toBe('CN=home-page-service,O=nest-mtls');
+      expect(clientCertParam('subject')(grpcContext(at, { call: grpcCall(socket) }))).toBeUndefined();
+    });
+
+    it('a call no MtlsGrpcServer registered (another gRPC server: no connection known), or a connection without a certificate: PERMISSION_DENIED "No certificate chain found!"', async () => {
+      const { guard, lines } = await judgeWith();
+      for (const call of [grpcCall(), grpcCall(fakeTlsSocket())]) {
+        const refused = await verdict(guard, grpcContext(route(TcpUsersController, 'getUser'), { call }));
+        expect((refused as RpcException).getError()).toEqual({ code: 7, message: 'No certificate chain found!' });
+      }
+      expect(lines[0]).toMatch(new RegExp(`^refused gRPC ${GET_USER.replace(/\./g, '\\.')} from .*: no client certificate$`));
     });
   });
 

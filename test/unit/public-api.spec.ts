@@ -40,6 +40,7 @@ describe('public API', () => {
   const main = exportsOf(join(SRC, 'index.ts'));
   const testing = exportsOf(join(SRC, 'testing', 'index.ts'));
   const microservices = exportsOf(join(SRC, 'microservices', 'index.ts'));
+  const grpc = exportsOf(join(SRC, 'grpc', 'index.ts'));
   const admin = exportsOf(join(SRC, 'admin', 'index.ts'));
   const fastify = exportsOf(join(SRC, 'fastify', 'index.ts'));
   const app = exportsOf(join(SRC, 'app', 'index.ts'));
@@ -127,6 +128,11 @@ describe('public API', () => {
     for (const name of microservices.keys()) expect(main.has(name)).toBe(false);
   });
 
+  it('nest-mtls/grpc exports the gRPC transport and client credentials, and the main entry none of it', () => {
+    expect([...grpc.keys()].sort()).toEqual(['MtlsGrpcCredentialsOptions', 'MtlsGrpcServer', 'MtlsGrpcServerOptions', 'mtlsGrpcCredentials', 'mtlsGrpcMicroservice'].sort());
+    for (const name of grpc.keys()) expect(main.has(name)).toBe(false);
+  });
+
   it('nest-mtls/admin exports the admin port, health and metrics, and the main entry none of it', () => {
     expect([...admin.keys()].sort()).toEqual(
       ['ADMIN_PATHS', 'MTLS_ADMIN_OPTIONS', 'MtlsAdminModule', 'MtlsAdminOptions', 'MtlsAdminServer', 'MtlsHealth', 'MtlsHealthAnswer', 'MtlsMetrics', 'mtlsAdminOptionsFromEnv'].sort(),
@@ -141,6 +147,7 @@ describe('public API', () => {
     ['@nestjs/platform-fastify', '@nestjs\\/platform-fastify', 'fastify', /Cannot find module @nestjs\/platform-fastify/],
     ['@nestjs/terminus', '@nestjs\\/terminus', 'health', /Cannot find module @nestjs\/terminus/],
     ['@grpc/grpc-js and @grpc/proto-loader', '@grpc\\/(grpc-js|proto-loader)', 'spiffe', /Cannot find module @grpc\/(grpc-js|proto-loader)/],
+    ['@grpc/grpc-js', '@grpc\\/grpc-js', 'grpc', /Cannot find module @grpc\/grpc-js/],
   ])('the main entry loads without %s (optional peers); its own entry point needs them', (_peers, pattern, entry, missing) => {
     const dist = join(__dirname, '..', '..', 'libs', 'mtls', 'dist');
     const hide = `const M = require('node:module'); const resolve = M._resolveFilename;
@@ -186,12 +193,12 @@ describe('public API', () => {
   });
 
   it('every export has a doc comment', () => {
-    const undocumented = [...main, ...testing, ...microservices, ...admin, ...fastify, ...app, ...devPki, ...health, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
+    const undocumented = [...main, ...testing, ...microservices, ...grpc, ...admin, ...fastify, ...app, ...devPki, ...health, ...spiffe].filter(([, documented]) => !documented).map(([name]) => name);
     expect(undocumented).toEqual([]);
   });
 
   it('the entry points name their exports (no `export *`)', () => {
-    for (const file of ['index.ts', ...['testing', 'microservices', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].map((e) => join(e, 'index.ts'))].map((f) => join(SRC, f))) {
+    for (const file of ['index.ts', ...['testing', 'microservices', 'grpc', 'admin', 'fastify', 'app', 'dev-pki', 'health', 'spiffe'].map((e) => join(e, 'index.ts'))].map((f) => join(SRC, f))) {
       expect(readFileSync(file, 'utf8')).not.toMatch(/export \* from/);
     }
   });

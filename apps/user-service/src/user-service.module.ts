@@ -6,6 +6,7 @@ import { mtlsOptionsWithDevPki } from 'nest-mtls/dev-pki';
 import { spiffeWorkloadApiSourceFromEnv } from 'nest-mtls/spiffe';
 import { HealthController } from './health.controller';
 import { UsersController } from './users.controller';
+import { UsersGrpcController } from './users-grpc.controller';
 import { UsersService } from './users.service';
 
 @Module({
@@ -25,7 +26,7 @@ import { UsersService } from './users.service';
     // The admin port (plain HTTP: /health, /health/live, /metrics) on ADMIN_PORT, bound to ADMIN_HOST; unset: none.
     MtlsAdminModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => mtlsAdminOptionsFromEnv(config) }),
   ],
-  controllers: [UsersController, HealthController],
+  controllers: [UsersController, UsersGrpcController, HealthController],
   providers: [UsersService],
   exports: [UsersService],
 })

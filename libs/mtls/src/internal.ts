@@ -39,6 +39,8 @@ export { IdentityCache } from './identity/identity-cache';
 export { identityFromCertificate } from './identity/identity-from-certificate';
 export { formatIp, normalizeIp, parseIpBlock } from './identity/ip-address';
 export { cachedIdentityCount, peerCertificateState, type PeerCertificateState, peerIdentity } from './identity/peer-identity';
+export { callConnectionOf, rememberCallConnection } from './identity/call-connection';
+export { grpcListenAddress } from './grpc/grpc-listen-address';
 export { spiffeIdOfUris, spiffeIdProblem } from './identity/spiffe-id';
 export { logLine } from './logging/log-line';
 export { escapeLogText, logSafe } from './logging/log-safe';

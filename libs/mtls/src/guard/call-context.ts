@@ -4,6 +4,7 @@ import type { RequestHeaders } from '../identity/forwarded/forwarded-certificate
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
 import { declaredPatternOf } from './declared-pattern';
 import { connectionSocketOf } from '../identity/connection-socket';
+import { callConnectionOf } from '../identity/call-connection';
 
 /** What a refusal answers: 403 (no or refused certificate), 400 (the trusted proxy's header cannot be read). */
 export type RefusalStatus = 403 | 400;
@@ -18,10 +19,9 @@ export type RefusalStatus = 403 | 400;
  * an admitted call.
  *
  * Adding a transport is adding a kind here: gRPC arrives as type `rpc` with
- * the arguments `[data, metadata, call]` (tell it from TCP by the call
- * object in the third argument; the peer certificate is in the call's auth
- * context; refuse with an RpcException carrying PERMISSION_DENIED); a
- * WebSocket gateway arrives as type `ws` (see the `WS` kind below).
+ * the arguments `[data, metadata, call]` (told from TCP by the call object
+ * in the third argument: see the `GRPC` kind below); a WebSocket gateway
+ * arrives as type `ws` (see the `WS` kind below).
  */
 export interface CallKind {
   /** `http`, `rpc`, or the context's type for a transport nest-mtls does not read. */
@@ -111,6 +111,49 @@ const RPC: CallKind = {
   refusal: (_status, message) => rpcRefusal(message),
 };
 
+/** The parts of a gRPC server call (`ServerUnaryCall`, streams) read here. */
+interface GrpcCallLike {
+  getPath(): string;
+}
+
+/**
+ * A gRPC message on `@nestjs/microservices`' gRPC transport (type `rpc`,
+ * arguments `[request, metadata, call]`). The connection is the one
+ * MtlsGrpcServer (nest-mtls/grpc) accepted the call on: it registers each
+ * call with its TLS socket before the handler runs, so the identity is read
+ * (and cached) once per connection, and no certificate is read per call. A
+ * call on a gRPC server of another kind has no registered connection: no
+ * certificate, refused. Labelled by the method's path as registered
+ * (`/users.UserService/GetUser`: the path of the handler grpc-js found,
+ * never other text the peer sent). Refused with an RpcException carrying
+ * gRPC status 7 (PERMISSION_DENIED) and the message.
+ */
+const GRPC: CallKind = {
+  name: 'grpc',
+  socket: (context) => callConnectionOf(asObject(context.getArgByIndex(2))),
+  carrier: (context) => asObject(context.getArgByIndex(2)),
+  route: (context) => grpcPathOf(context) ?? handlerName(context),
+  describe: (context) => `gRPC ${grpcPathOf(context) ?? handlerName(context)}`,
+  headers: () => undefined,
+  refused: () => 'refused',
+  refusal: (_status, message) => rpcRefusal({ code: GRPC_PERMISSION_DENIED, message }),
+};
+
+/** gRPC's status PERMISSION_DENIED (the caller is known and not allowed), as grpc-js numbers it. */
+const GRPC_PERMISSION_DENIED = 7;
+
+/** The registered path of a gRPC call (`/package.Service/Method`). */
+function grpcPathOf(context: ExecutionContext): string | undefined {
+  const call = context.getArgByIndex<Partial<GrpcCallLike> | undefined>(2);
+  const path = typeof call?.getPath === 'function' ? call.getPath() : undefined;
+  return typeof path === 'string' ? path : undefined;
+}
+
+/** A gRPC call (third argument of an `rpc` context) rather than a TCP message (whose second is its context). */
+function isGrpcCall(context: ExecutionContext): boolean {
+  return typeof context.getArgByIndex<Partial<GrpcCallLike> | undefined>(2)?.getPath === 'function';
+}
+
 interface WsClientLike {
   /** A `ws` WebSocket's connection: on the server, the TLS socket of the upgrade request. */
   _socket?: Socket;
@@ -167,7 +210,7 @@ const others = new Map<string, CallKind>();
 export function callKindOf(context: ExecutionContext): CallKind {
   const type = context.getType<string>();
   if (type === 'http') return HTTP;
-  if (type === 'rpc') return RPC;
+  if (type === 'rpc') return isGrpcCall(context) ? GRPC : RPC;
   if (type === 'ws') return WS;
   let kind = others.get(type);
   if (!kind) others.set(type, (kind = otherKind(String(type))));
@@ -181,10 +224,11 @@ export function socketOf(context: ExecutionContext): Socket | undefined {
 
 /**
  * An RpcException with the article's message, so a ClientProxy caller gets
- * `{ status: 'error', message }`. Loaded here, not at the top: only an RPC
+ * `{ status: 'error', message }` (over gRPC `{ code, message }`: the call's
+ * status and details). Loaded here, not at the top: only an RPC
  * context gets here, and then @nestjs/microservices is installed.
  */
-function rpcRefusal(message: string): Error {
+function rpcRefusal(message: string | { code: number; message: string }): Error {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RpcException } = require('@nestjs/microservices') as typeof import('@nestjs/microservices');
   return new RpcException(message);

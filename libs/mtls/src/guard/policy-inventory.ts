@@ -114,13 +114,25 @@ export class MtlsPolicyInventory implements OnApplicationBootstrap {
         }
         if (patterns !== undefined) {
           for (const pattern of Array.isArray(patterns) ? patterns : [patterns]) {
-            out.push({ transport: 'rpc', route: typeof pattern === 'string' ? pattern : JSON.stringify(pattern), handler: where, guarded, policy, mode });
+            out.push({ transport: 'rpc', route: patternLabel(pattern), handler: where, guarded, policy, mode });
           }
         }
       }
     }
     return out;
   }
+}
+
+/**
+ * How a message pattern is listed: a string as it is, a @GrpcMethod's
+ * (`{ service, rpc, streaming }`) as `Service/Method` (its package is the
+ * server's option, not the handler's), any other as JSON.
+ */
+function patternLabel(pattern: unknown): string {
+  if (typeof pattern === 'string') return pattern;
+  const grpc = pattern as { service?: unknown; rpc?: unknown } | null;
+  if (typeof grpc?.service === 'string' && typeof grpc.rpc === 'string' && 'streaming' in grpc) return `${grpc.service}/${grpc.rpc}`;
+  return JSON.stringify(pattern);
 }
 
 /** The inventory as text, a line per route: `GET /users/:id  SPIFFE ID is ... (enforce)`. */
