@@ -74,7 +74,7 @@ describe('docs/reference (npm run docs:reference)', () => {
 
   it('documents every export of every public entry point under a heading of its page', () => {
     const entries = exportedNames();
-    expect([...entries.keys()].sort()).toEqual(['admin', 'app', 'dev-pki', 'fastify', 'health', 'index', 'microservices', 'spiffe', 'testing']);
+    expect([...entries.keys()].sort()).toEqual(['admin', 'app', 'dev-pki', 'fastify', 'grpc', 'health', 'index', 'microservices', 'spiffe', 'testing']);
     const undocumented = [...entries].flatMap(([page, names]) => {
       const headings = new Set([...(generated.get(`api/${page}.md`) ?? '').matchAll(/^#{2,6} (?:`[a-z]+` )*(.+?)(?:\(\))?$/gm)].map((m) => m[1].replace(/\\(.)/g, '$1')));
       return names.filter((name) => !headings.has(name)).map((name) => `${page}: ${name}`);
