@@ -1,0 +1,260 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import { parse as parseYaml } from 'yaml';
+import { initPki, issueIntoPki, type PkiLayout } from 'nest-mtls/dev-pki';
+import { markedBlocks, sessionSteps, shellVariables, type MarkedBlock } from '../support/doc-examples';
+import { requireTool } from '../support/require-tool';
+import { freePort, startService, type RunningService } from '../support/spawn-service';
+import { handshakeOutcome, httpsGet, run } from '../support/tls-probe';
+import { waitForValue } from '../support/wait-for';
+
+/**
+ * Examples that cannot rot: every code block of README.md and docs/ marked
+ * `<!-- runnable: KIND -->` (test/support/doc-examples.ts) is run here as a
+ * user would run it: apps compiled with tsc against the built package (the
+ * workspace link node_modules/nest-mtls) and started on a development PKI,
+ * console sessions executed against the built user-service and compared with
+ * the output the page shows, the nginx recipe in a real nginx, the demo's
+ * printed output against a real run of scripts/demo.js.
+ */
+const ROOT = join(__dirname, '..', '..');
+const BLOCKS = markedBlocks();
+const KINDS = ['app', 'session', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
+const of = (kind: string) => BLOCKS.filter((b) => b.kind === kind);
+const where = (b: MarkedBlock) => `${b.page}:${b.line}`;
+
+/** A scratch directory inside the repository (git-ignored), so `nest-mtls`, Nest and `npx mtls` resolve as in a project. */
+const SCRATCH = join(ROOT, '.scratch');
+mkdirSync(SCRATCH, { recursive: true });
+
+/** The dev PKI the docs use (`.dev-pki/` in the working directory), plus nginx's two certificates. */
+let work: string;
+let pki: PkiLayout;
+const started: ChildProcess[] = [];
+const services: RunningService[] = [];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(SCRATCH, 'docs-examples-'));
+  pki = await initPki(join(work, '.dev-pki'), { services: ['user-service', 'home-page-service', 'event-service', 'edge'] });
+  await issueIntoPki(pki.dir, { name: 'nginx-proxy', subject: 'CN=nginx-proxy,O=Example' });
+}, 60000);
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** TLS options presenting `caller`'s chain and key (none when undefined), trusting the dev root. */
+function as(caller?: string): ConnectionOptions {
+  const ca = readFileSync(pki.trustStore);
+  if (!caller) return { ca };
+  return { ca, cert: readFileSync(join(pki.dir, `${caller}.chain.pem`)), key: readFileSync(join(pki.dir, `${caller}.key`)) };
+}
+
+/** Waits until something answers TLS on `port`. */
+async function listening(port: number, what: () => string, timeoutMs = 30000): Promise<void> {
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(true)).on('error', () => resolve(false));
+      socket.once('connect', () => socket.destroy());
+    });
+  await waitForValue(accepts, (up) => up, 'a listener', timeoutMs).catch(() => {
+    throw new Error(`${what()}: nothing listens on ${port} after ${timeoutMs} ms`);
+  });
+}
+
+/** user-service as the docs start it: the dev PKI in `.dev-pki/`, plus `env`. */
+async function userService(env: Record<string, string> = {}): Promise<{ port: number; admin: number; service: RunningService }> {
+  const [port, admin] = await Promise.all([freePort(), freePort()]);
+  const service = await startService('user-service', { PORT: String(port), ADMIN_PORT: String(admin), MTLS_DEV_PKI_DIR: pki.dir, ...env }, 60000);
+  services.push(service);
+  return { port, admin, service };
+}
+
+describe('the runnable examples of the docs', () => {
+  it('are marked with known kinds, and every kind that is run here is found', () => {
+    for (const b of BLOCKS) expect([where(b), KINDS.includes(b.kind)]).toEqual([where(b), true]);
+    for (const kind of KINDS) expect([kind, of(kind).length > 0]).toEqual([kind, true]);
+  });
+
+  describe('apps: compiled with tsc against the built package, started, called over mTLS', () => {
+    const apps = new Map<string, MarkedBlock[]>();
+    for (const b of of('app')) apps.set(`${b.page} ${b.arg}`, [...(apps.get(`${b.page} ${b.arg}`) ?? []), b]);
+
+    it.each([...apps.keys()])('%s: home-page-service 200 on GET /users, event-service 403, no certificate refused in the handshake', async (key) => {
+      const blocks = apps.get(key)!;
+      const dir = join(work, key.replace(/[^\w]+/g, '-'));
+      for (const b of blocks) {
+        if (!b.file) throw new Error(`${where(b)}: an app block must start with a comment naming its file`);
+        mkdirSync(join(dir, b.file, '..'), { recursive: true });
+        writeFileSync(join(dir, b.file), b.code);
+      }
+      // An ES-module app, as `nest new` makes for Nest 12 (the package README's app is one too).
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', moduleResolution: 'nodenext', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, outDir: 'dist', rootDir: 'src', types: [] }, include: ['src'] }),
+      );
+      const tsc = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', dir], { timeoutMs: 120000 });
+      expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
+      const mains = blocks.map((b) => b.file!).filter((f) => /^src\/main[\w-]*\.ts$/.test(f));
+      expect(mains.length).toBeGreaterThan(0);
+      for (const main of mains) {
+        const port = await freePort();
+        const child = spawn(process.execPath, [join(dir, main.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js'))], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', PORT: String(port), MTLS_KEY_STORE_PATH: join(pki.dir, 'user-service.p12'), MTLS_KEY_STORE_PASSWORD: pki.password, MTLS_TRUST_STORE_PATH: pki.trustStore },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let output = '';
+        child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+        child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+        started.push(child);
+        try {
+          await listening(port, () => `${key} ${main}: ${output}`);
+          const allowed = await httpsGet(port, '/users', as('home-page-service'));
+          expect([main, allowed.status, allowed.json]).toEqual([main, 200, expect.objectContaining({ caller: expect.stringMatching(/^CN=home-page-service,/) })]);
+          expect([main, (await httpsGet(port, '/users', as('event-service'))).status]).toEqual([main, 403]);
+          expect([main, await handshakeOutcome(port, as(), '/users')]).toEqual([main, 'refused']);
+        } finally {
+          child.kill('SIGTERM');
+        }
+      }
+    }, 240000);
+  });
+
+  describe('console sessions: run against the built user-service on the dev PKI, output as the page shows it', () => {
+    const describeCurl = requireTool('curl', 'the console sessions of the docs') ? describe : describe.skip;
+    describeCurl('user-service', () => {
+      let ports: { port: number; admin: number };
+      beforeAll(async () => {
+        ports = await userService();
+        // A terminal's curl: no progress meter, errors shown (what `curl` prints when its output is not redirected).
+        writeFileSync(join(work, '.curlrc'), 'silent\nshow-error\n');
+      }, 90000);
+
+      const sessions = of('session').filter((b) => b.arg === 'user-service');
+      it.each(sessions.map((b) => [where(b), b] as const))('%s', async (_, block) => {
+        for (const step of sessionSteps(block.code)) {
+          const command = step.command.replace(/localhost:8443/g, `localhost:${ports.port}`).replace(/127\.0\.0\.1:8081/g, `127.0.0.1:${ports.admin}`);
+          const r = await run('sh', ['-c', `cd "$0" && export CURL_HOME="$0" PATH="$1/node_modules/.bin:$PATH" && { ${command}; } 2>&1; true`, work, ROOT], { timeoutMs: 30000 });
+          const shown = normalise(step.expected.join('\n'));
+          const got = normalise(r.stdout.replace(/\n$/, ''));
+          expect([step.command, got]).toEqual([step.command, shown]);
+        }
+      }, 120000);
+
+      /** What may differ between machines: curl's OpenSSL version. */
+      function normalise(text: string): string {
+        return text.replace(/OpenSSL\/\d+\.\d+\.\d+/g, 'OpenSSL/x.y.z');
+      }
+    });
+  });
+
+  describe('the nginx recipe (docs/guides/behind-a-proxy.md): a real nginx in front of user-service with the forwarded identity', () => {
+    const describeNginx = requireTool('nginx', 'the nginx recipe of the docs') ? describe : describe.skip;
+    describeNginx('nginx', () => {
+      let nginxPort: number;
+      let user: { port: number; admin: number };
+      beforeAll(async () => {
+        const [recipe] = of('nginx');
+        const [serviceEnv] = of('nginx-service-env');
+        user = await userService(shellVariables(serviceEnv.code));
+        nginxPort = await freePort();
+        const dir = join(work, 'nginx');
+        mkdirSync(join(dir, 'logs'), { recursive: true });
+        const server = recipe.code
+          .replace(/\/etc\/nginx\/(edge|nginx-proxy)\.chain\.pem/g, (_, n: string) => join(pki.dir, `${n}.chain.pem`))
+          .replace(/\/etc\/nginx\/(edge|nginx-proxy)\.key/g, (_, n: string) => join(pki.dir, `${n}.key`))
+          .replace(/\/etc\/nginx\/truststore\.pem/g, pki.trustStore)
+          .replace(/listen 8443 ssl;/, `listen 127.0.0.1:${nginxPort} ssl;`)
+          .replace(/proxy_pass https:\/\/user-service:8443;/, `proxy_pass https://127.0.0.1:${user.port};`);
+        expect(server).not.toMatch(/\/etc\/nginx|8443/);
+        const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`).join(' ');
+        const conf = `${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;\npid ${join(dir, 'nginx.pid')};\nerror_log stderr notice;\nevents {}\nhttp {\naccess_log off;\n${temp}\n${server}}\n`;
+        writeFileSync(join(dir, 'nginx.conf'), conf);
+        const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let errors = '';
+        nginx.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+        started.push(nginx);
+        await listening(nginxPort, () => `nginx: ${errors}`);
+      }, 120000);
+
+      it('home-page-service through nginx: 200, judged as itself (the policy of GET /users/:id admits only CN=home-page-service)', async () => {
+        const r = await httpsGet(nginxPort, '/users/1', as('home-page-service'));
+        expect([r.status, r.json]).toEqual([200, expect.objectContaining({ id: 1 })]);
+      });
+
+      it('event-service through nginx: 403, its own forwarded certificate judged', async () => {
+        const r = await httpsGet(nginxPort, '/users/1', as('event-service'));
+        expect([r.status, r.json]).toEqual([403, { statusCode: 403, message: 'Certificate subject is not recognized!' }]);
+      });
+
+      it("a client that sends its own x-forwarded-client-cert to nginx cannot become another caller (proxy_set_header replaces it)", async () => {
+        const forged = `Cert="${encodeURIComponent(readFileSync(join(pki.dir, 'home-page-service.crt'), 'utf8'))}"`;
+        const r = await httpsGet(nginxPort, '/users/1', { ...as('event-service'), headers: { 'x-forwarded-client-cert': forged } } as ConnectionOptions);
+        expect(r.status).toBe(403);
+      });
+
+      it('nginx itself, calling without forwarding (control): judged as CN=nginx-proxy, refused by the policy', async () => {
+        const r = await httpsGet(user.port, '/users/1', as('nginx-proxy'));
+        expect(r.status).toBe(403);
+      });
+
+      it('a client without a certificate never reaches the service: nginx answers 400 itself', async () => {
+        const r = await httpsGet(nginxPort, '/users/1', as());
+        expect(r.status).toBe(400);
+        expect(r.body).toMatch(/No required SSL certificate was sent/);
+      });
+    });
+  });
+
+  it('the Prometheus rules of docs/operations/metrics.md: one or more per metric of its table, naming only metrics and labels the table lists', () => {
+    const [rules] = of('prometheus-rules');
+    const page = readFileSync(join(ROOT, rules.page), 'utf8');
+    const table = new Map(
+      page
+        .split('\n')
+        .map((l) => /^\| `(mtls_\w+)` \|.*$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1], m[0]]),
+    );
+    expect(table.size).toBe(8);
+    const parsed = parseYaml(rules.code) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const exprs = parsed.groups.flatMap((g) => g.rules.map((r) => r.expr));
+    for (const metric of table.keys()) expect([metric, exprs.some((e) => e.includes(metric))]).toEqual([metric, true]);
+    for (const expr of exprs) {
+      for (const m of expr.matchAll(/(mtls_\w+)(?:\{([^}]*)\})?/g)) {
+        expect([expr, table.has(m[1])]).toEqual([expr, true]);
+        for (const label of (m[2] ?? '').split(',').filter(Boolean).map((s) => s.split(/[!=~]/)[0].trim())) {
+          expect([expr, label, table.get(m[1])!.includes(`\`${label}\``)]).toEqual([expr, label, true]);
+        }
+      }
+    }
+  });
+
+  it("the demo's printed output (docs/getting-started/demo.md) is what a real run of scripts/demo.js prints, ports aside", async () => {
+    const [shown] = of('demo-output');
+    const defaults: Record<string, number> = { USER_SERVICE_PORT: 8443, USER_SERVICE_TCP_PORT: 8444, HOME_PAGE_PORT: 3000, EVENT_PORT: 3001, USER_SERVICE_ADMIN_PORT: 8081, HOME_PAGE_ADMIN_PORT: 3080, EVENT_ADMIN_PORT: 3081 };
+    const ports = Object.fromEntries(await Promise.all(Object.keys(defaults).map(async (k) => [k, await freePort()] as const)));
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [join(ROOT, 'scripts', 'demo.js')], {
+        cwd: ROOT,
+        env: { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), MTLS_DEV_PKI_DIR: join(work, 'demo-pki') },
+      });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.on('exit', () => resolve(text));
+    });
+    let printed = out;
+    for (const [k, port] of Object.entries(ports)) printed = printed.split(`:${port}/`).join(`:${defaults[k]}/`);
+    const lines = printed.split('\n').map((l) => l.trimEnd());
+    const first = lines.findIndex((l) => l.startsWith('caller '));
+    const expected = shown.code.replace(/\n$/, '').split('\n');
+    expect(lines.slice(first, first + expected.length).join('\n')).toBe(expected.join('\n'));
+  }, 240000);
+});
