@@ -111,8 +111,8 @@ describe('the runnable examples of the docs', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let output = '';
-        child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-        child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+        child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (output += d.toString()));
         started.push(child);
         try {
           await listening(port, () => `${key} ${main}: ${output}`);
