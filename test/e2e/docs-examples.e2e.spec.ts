@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
@@ -22,7 +22,7 @@ import { waitForValue } from '../support/wait-for';
  */
 const ROOT = join(__dirname, '..', '..');
 const BLOCKS = markedBlocks();
-const KINDS = ['app', 'session', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
+const KINDS = ['app', 'session', 'log', 'file', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
 const of = (kind: string) => BLOCKS.filter((b) => b.kind === kind);
 const where = (b: MarkedBlock) => `${b.page}:${b.line}`;
 
@@ -127,32 +127,87 @@ describe('the runnable examples of the docs', () => {
     }, 240000);
   });
 
-  describe('console sessions: run against the built user-service on the dev PKI, output as the page shows it', () => {
+  describe('console sessions: run against the built user-service on the dev PKI (with the variables of their mark), output as the page shows it', () => {
     const describeCurl = requireTool('curl', 'the console sessions of the docs') ? describe : describe.skip;
-    describeCurl('user-service', () => {
-      let ports: { port: number; admin: number };
-      beforeAll(async () => {
-        ports = await userService();
-        // A terminal's curl: no progress meter, errors shown (what `curl` prints when its output is not redirected).
-        writeFileSync(join(work, '.curlrc'), 'silent\nshow-error\n');
-      }, 90000);
-
-      const sessions = of('session').filter((b) => b.arg === 'user-service');
-      it.each(sessions.map((b) => [where(b), b] as const))('%s', async (_, block) => {
-        for (const step of sessionSteps(block.code)) {
-          const command = step.command.replace(/localhost:8443/g, `localhost:${ports.port}`).replace(/127\.0\.0\.1:8081/g, `127.0.0.1:${ports.admin}`);
-          const r = await run('sh', ['-c', `cd "$0" && export CURL_HOME="$0" PATH="$1/node_modules/.bin:$PATH" && { ${command}; } 2>&1; true`, work, ROOT], { timeoutMs: 30000 });
-          const shown = normalise(step.expected.join('\n'));
-          const got = normalise(r.stdout.replace(/\n$/, ''));
-          expect([step.command, got]).toEqual([step.command, shown]);
-        }
-      }, 120000);
-
-      /** What may differ between machines: curl's OpenSSL version. */
-      function normalise(text: string): string {
-        return text.replace(/OpenSSL\/\d+\.\d+\.\d+/g, 'OpenSSL/x.y.z');
+    /** Sessions and log blocks, grouped by the service they run against: one service per configuration, shared. */
+    const groups = new Map<string, MarkedBlock[]>();
+    for (const b of BLOCKS.filter((x) => x.kind === 'session' || x.kind === 'log')) {
+      const key = [b.arg ?? '', ...Object.entries(b.env).map(([k, v]) => `${k}=${v}`)].join(' ');
+      groups.set(key, [...(groups.get(key) ?? []), b]);
+    }
+    beforeAll(() => {
+      // A terminal's curl: no progress meter, errors shown (what `curl` prints when its output is not redirected).
+      writeFileSync(join(work, '.curlrc'), 'silent\nshow-error\n');
+      // `node dist/apps/...` as from the repository's root (the demo's services, built).
+      symlinkSync(join(ROOT, 'dist'), join(work, 'dist'));
+      // The files the pages' sessions read (`<!-- runnable: file -->`).
+      for (const b of of('file')) {
+        if (!b.file) throw new Error(`${where(b)}: a file block must start with a comment naming its file`);
+        writeFileSync(join(work, b.file), b.code.split('\n').slice(1).join('\n'));
       }
     });
+
+    for (const [key, blocks] of groups) {
+      const [service, ...settings] = key.split(' ');
+      if (service !== 'none' && service !== 'user-service') throw new Error(`${where(blocks[0])}: sessions run against user-service or none, not ${service}`);
+      describeCurl(key, () => {
+        let ports: { port: number; admin: number; service?: RunningService } = { port: 8443, admin: 8081 };
+        /** Where the service's output stood when the last session began (its log blocks read from there). */
+        let since = 0;
+        beforeAll(async () => {
+          if (service === 'user-service') ports = await userService(Object.fromEntries(settings.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])));
+        }, 90000);
+
+        it.each(blocks.map((b) => [`${b.kind} ${where(b)}`, b] as const))('%s', async (_, block) => {
+          if (block.kind === 'log') {
+            // Each line shown is logged, since the session before it began: the line after Nest's `[Nest] PID - DATE` prefix, peers' ports, pids and times aside.
+            const shown = block.code.replace(/\n$/, '').split('\n').map(logLine);
+            const missing = () => {
+              const logged = ports.service!.output().slice(since).split('\n').map(logLine);
+              return shown.filter((l) => !logged.some((g) => matches(g, l)));
+            };
+            await waitForValue(async () => missing(), (m) => m.length === 0, 'the log lines', 30000).catch(() => {
+              throw new Error(`${where(block)}: not logged: ${missing().join('\n')}\n--- the log:\n${ports.service!.output().slice(since)}`);
+            });
+            return;
+          }
+          since = ports.service?.output().length ?? 0;
+          for (const step of sessionSteps(block.code)) {
+            const command = step.command
+              .replace(/localhost:8443/g, `localhost:${ports.port}`)
+              .replace(/(127\.0\.0\.1|localhost):8081/g, `$1:${ports.admin}`);
+            const r = await run('sh', ['-c', `cd "$0" && export CURL_HOME="$0" PATH="$1/node_modules/.bin:$PATH" && { ${command}; } 2>&1; true`, work, ROOT], { timeoutMs: 60000 });
+            const shown = normalise(step.expected.join('\n'));
+            const got = normalise(r.stdout.replace(/\n$/, ''));
+            const same = shown.split('\n').length === got.split('\n').length && shown.split('\n').every((l, i) => matches(got.split('\n')[i], l));
+            expect([where(block), step.command, same ? shown : got]).toEqual([where(block), step.command, shown]);
+          }
+        }, 120000);
+      });
+    }
+
+    /** What may differ between machines: curl's OpenSSL version. */
+    function normalise(text: string): string {
+      return text.replace(/OpenSSL\/\d+\.\d+\.\d+/g, 'OpenSSL/x.y.z');
+    }
+
+    /** A line as shown, where `...` stands for any text (a serial, a time, a path). */
+    function matches(got: string, shown: string): boolean {
+      if (!shown.includes('...')) return got === shown;
+      return new RegExp(`^${shown.split('...').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(got);
+    }
+
+    /** A log line without what differs between runs: Nest's prefix, peers' ports, pids, times, serials. */
+    function logLine(line: string): string {
+      return line
+        .replace(/\x1b\[[0-9;]*m/g, '')
+        .replace(/^\[Nest\] \d+\s+- .*?\s+(LOG|WARN|ERROR|DEBUG|VERBOSE|FATAL)\s+/, '$1 ')
+        .replace(/\s+/g, ' ')
+        .replace(/(127\.0\.0\.1|localhost|::1\]?):\d+/g, '$1:PORT')
+        .replace(/"(pid|timestamp|ms)":\d+/g, '"$1":N')
+        .replace(/\+\d+ms$/, '')
+        .trim();
+    }
   });
 
   describe('the nginx recipe (docs/guides/behind-a-proxy.md): a real nginx in front of user-service with the forwarded identity', () => {

@@ -9,7 +9,13 @@ const ROOT = join(__dirname, '..', '..');
  *
  * - `app NAME`: TypeScript files of one app (each block's first line names
  *   its file, `// src/app.module.ts`); every `src/main*.ts` is started.
- * - `session SERVICE`: a console session (`$ command`, then its output).
+ * - `session SERVICE [VAR=value ...]`: a console session (`$ command`, then
+ *   its output) against SERVICE started with those variables (`none`: no service).
+ * - `log SERVICE [VAR=value ...]`: lines that service (the same variables) logs
+ *   after the page's sessions before it.
+ * - `file`: a file the page's sessions use (its first line names it, `# config.yml`).
+ * - `cert-manager`: Kubernetes manifests (cert-manager resources among them) to validate.
+ * - `ts-check NAME`: TypeScript files type-checked together (not run).
  * - `nginx`, `nginx-service-env`: the nginx recipe and the service's variables behind it.
  * - `demo-output`: what `npm run demo` prints.
  * - `prometheus-rules`: a Prometheus rules file.
@@ -21,6 +27,8 @@ export interface MarkedBlock {
   line: number;
   kind: string;
   arg?: string;
+  /** The `VAR=value` settings after the argument. */
+  env: Record<string, string>;
   lang: string;
   code: string;
   /** The file the block is, when its first line is a comment naming one. */
@@ -47,7 +55,7 @@ export function markedBlocks(pages = documentationPages()): MarkedBlock[] {
   for (const page of pages) {
     const lines = readFileSync(join(ROOT, page), 'utf8').split('\n');
     for (let i = 0; i < lines.length; i++) {
-      const mark = /^<!-- runnable: ([\w-]+)(?: ([\w.-]+))? -->$/.exec(lines[i]);
+      const mark = /^<!-- runnable: ([\w-]+)(?: ([\w.-]+))?((?: [A-Z][A-Z0-9_]*=[^\s=]*)*) -->$/.exec(lines[i]);
       if (!mark) continue;
       const fence = /^```(\w*)$/.exec(lines[i + 1] ?? '');
       if (!fence) throw new Error(`${page}:${i + 1}: a runnable mark not followed by a code fence`);
@@ -55,7 +63,8 @@ export function markedBlocks(pages = documentationPages()): MarkedBlock[] {
       if (end < 0) throw new Error(`${page}:${i + 2}: an unclosed code block`);
       const body = lines.slice(i + 2, end);
       const file = /^(?:\/\/|#) ((?:[\w.-]+\/)*[\w.-]+\.\w+)$/.exec(body[0] ?? '')?.[1];
-      blocks.push({ page: relative(ROOT, join(ROOT, page)), line: i + 2, kind: mark[1], ...(mark[2] ? { arg: mark[2] } : {}), lang: fence[1], code: `${body.join('\n')}\n`, ...(file ? { file } : {}) });
+      const env = Object.fromEntries(mark[3].trim().split(' ').filter(Boolean).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
+      blocks.push({ page: relative(ROOT, join(ROOT, page)), line: i + 2, kind: mark[1], ...(mark[2] ? { arg: mark[2] } : {}), env, lang: fence[1], code: `${body.join('\n')}\n`, ...(file ? { file } : {}) });
       i = end;
     }
   }
