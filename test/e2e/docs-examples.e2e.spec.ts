@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { initPki, issueIntoPki, type PkiLayout } from 'nest-mtls/dev-pki';
 import { markedBlocks, sessionSteps, shellVariables, type MarkedBlock } from '../support/doc-examples';
 import { requireTool } from '../support/require-tool';
@@ -22,7 +23,7 @@ import { waitForValue } from '../support/wait-for';
  */
 const ROOT = join(__dirname, '..', '..');
 const BLOCKS = markedBlocks();
-const KINDS = ['app', 'session', 'log', 'file', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
+const KINDS = ['app', 'session', 'log', 'file', 'kubernetes', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
 const of = (kind: string) => BLOCKS.filter((b) => b.kind === kind);
 const where = (b: MarkedBlock) => `${b.page}:${b.line}`;
 
@@ -152,10 +153,23 @@ describe('the runnable examples of the docs', () => {
       if (service !== 'none' && service !== 'user-service') throw new Error(`${where(blocks[0])}: sessions run against user-service or none, not ${service}`);
       describeCurl(key, () => {
         let ports: { port: number; admin: number; service?: RunningService } = { port: 8443, admin: 8081 };
+        /** The ports the page shows (8443, 8081, and any `*_PORT` of the mark) and the free ones used instead. */
+        const shownPorts = new Map<string, number>();
         /** Where the service's output stood when the last session began (its log blocks read from there). */
         let since = 0;
         beforeAll(async () => {
-          if (service === 'user-service') ports = await userService(Object.fromEntries(settings.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])));
+          if (service !== 'user-service') return;
+          const env: Record<string, string> = {};
+          for (const setting of settings) {
+            const [name, value] = [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)];
+            env[name] = value;
+            if (/_PORT$/.test(name) && /^\d+$/.test(value)) {
+              shownPorts.set(value, await freePort());
+              env[name] = String(shownPorts.get(value));
+            }
+          }
+          ports = await userService(env);
+          shownPorts.set('8443', ports.port).set('8081', ports.admin);
         }, 90000);
 
         it.each(blocks.map((b) => [`${b.kind} ${where(b)}`, b] as const))('%s', async (_, block) => {
@@ -173,9 +187,7 @@ describe('the runnable examples of the docs', () => {
           }
           since = ports.service?.output().length ?? 0;
           for (const step of sessionSteps(block.code)) {
-            const command = step.command
-              .replace(/localhost:8443/g, `localhost:${ports.port}`)
-              .replace(/(127\.0\.0\.1|localhost):8081/g, `$1:${ports.admin}`);
+            const command = step.command.replace(/(127\.0\.0\.1|localhost):(\d+)/g, (all, host: string, port: string) => (shownPorts.has(port) ? `${host}:${shownPorts.get(port)}` : all));
             const r = await run('sh', ['-c', `cd "$0" && export CURL_HOME="$0" PATH="$1/node_modules/.bin:$PATH" && { ${command}; } 2>&1; true`, work, ROOT], { timeoutMs: 60000 });
             const shown = normalise(step.expected.join('\n'));
             const got = normalise(r.stdout.replace(/\n$/, ''));
@@ -265,6 +277,34 @@ describe('the runnable examples of the docs', () => {
         expect(r.status).toBe(400);
         expect(r.body).toMatch(/No required SSL certificate was sent/);
       });
+    });
+  });
+
+  describe('Kubernetes manifests: each document validates against its schema (kubernetes-models, @kubernetes-models/cert-manager), and a Deployment reads a Certificate of the block where it mounts its secret', () => {
+    it.each(of('kubernetes').map((b) => [where(b), b] as const))('%s', (_, block) => {
+      const docs = parseAllDocuments(block.code).map((d) => d.toJS() as { apiVersion: string; kind: string; spec?: any });
+      expect(docs.length).toBeGreaterThan(0);
+      for (const doc of docs) {
+        const models = /^([\w-]+\.)*cert-manager\.io\//.test(doc.apiVersion) ? `@kubernetes-models/cert-manager/${doc.apiVersion}` : `kubernetes-models/${doc.apiVersion}`;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const Model = (require(models) as Record<string, new (o: unknown) => { validate(): void }>)[doc.kind];
+        expect([doc.kind, typeof Model]).toEqual([doc.kind, 'function']);
+        expect(() => new Model(doc).validate()).not.toThrow();
+      }
+      const secrets = new Set(docs.filter((d) => d.kind === 'Certificate').map((d) => d.spec.secretName as string));
+      for (const pod of docs.filter((d) => d.kind === 'Deployment').map((d) => d.spec.template.spec)) {
+        for (const container of pod.containers) {
+          const env = Object.fromEntries((container.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value ?? '']));
+          // Every MTLS_* name is a setting, and the values are read without error (files aside: they are the secret's).
+          expect(() => mtlsOptionsFromEnv(env)).not.toThrow();
+          for (const [name, path] of Object.entries(env).filter(([n]) => /^MTLS_.*_PATH$/.test(n)) as [string, string][]) {
+            const mount = (container.volumeMounts ?? []).find((m: { mountPath: string }) => path.startsWith(`${m.mountPath}/`));
+            const volume = mount && pod.volumes.find((v: { name: string }) => v.name === mount.name);
+            expect([name, path, volume?.secret?.secretName && secrets.has(volume.secret.secretName)]).toEqual([name, path, true]);
+            expect([name, ['tls.crt', 'tls.key', 'ca.crt'].includes(path.slice(mount.mountPath.length + 1))]).toEqual([name, true]);
+          }
+        }
+      }
     });
   });
 

@@ -14,7 +14,7 @@ const ROOT = join(__dirname, '..', '..');
  * - `log SERVICE [VAR=value ...]`: lines that service (the same variables) logs
  *   after the page's sessions before it.
  * - `file`: a file the page's sessions use (its first line names it, `# config.yml`).
- * - `cert-manager`: Kubernetes manifests (cert-manager resources among them) to validate.
+ * - `kubernetes`: Kubernetes manifests (cert-manager's among them) to validate.
  * - `ts-check NAME`: TypeScript files type-checked together (not run).
  * - `nginx`, `nginx-service-env`: the nginx recipe and the service's variables behind it.
  * - `demo-output`: what `npm run demo` prints.
