@@ -6,7 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { mtlsOptionsFromEnv } from 'nest-mtls';
 import { initPki, issueIntoPki, type PkiLayout } from 'nest-mtls/dev-pki';
-import { markedBlocks, sessionSteps, shellVariables, type MarkedBlock } from '../support/doc-examples';
+import { documentationPages, markedBlocks, sessionSteps, shellVariables, type MarkedBlock } from '../support/doc-examples';
 import { requireTool } from '../support/require-tool';
 import { freePort, startService, type RunningService } from '../support/spawn-service';
 import { handshakeOutcome, httpsGet, run } from '../support/tls-probe';
@@ -23,7 +23,7 @@ import { waitForValue } from '../support/wait-for';
  */
 const ROOT = join(__dirname, '..', '..');
 const BLOCKS = markedBlocks();
-const KINDS = ['app', 'session', 'log', 'file', 'kubernetes', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
+const KINDS = ['app', 'jest', 'session', 'log', 'file', 'kubernetes', 'nginx', 'nginx-service-env', 'demo-output', 'prometheus-rules'];
 const of = (kind: string) => BLOCKS.filter((b) => b.kind === kind);
 const where = (b: MarkedBlock) => `${b.page}:${b.line}`;
 
@@ -80,6 +80,14 @@ describe('the runnable examples of the docs', () => {
   it('are marked with known kinds, and every kind that is run here is found', () => {
     for (const b of BLOCKS) expect([where(b), KINDS.includes(b.kind)]).toEqual([where(b), true]);
     for (const kind of KINDS) expect([kind, of(kind).length > 0]).toEqual([kind, true]);
+  });
+
+  it('every page of getting-started, guides, operations and security has an example that is run here', () => {
+    const pages = documentationPages().filter((p) => /^docs\/(getting-started|guides|operations|security)\//.test(p));
+    expect(pages.length).toBeGreaterThan(20);
+    // `file` blocks only feed a page's sessions: a page needs a block that runs.
+    const run = new Set(BLOCKS.filter((b) => b.kind !== 'file').map((b) => b.page));
+    expect(pages.filter((p) => !run.has(p))).toEqual([]);
   });
 
   describe('apps: compiled with tsc against the built package, started, called over mTLS', () => {
@@ -147,6 +155,32 @@ describe('the runnable examples of the docs', () => {
         }
       }
     }, 240000);
+  });
+
+  describe("Jest suites: the blocks of one suite written into a project with the page's Jest config (preset nest-mtls), run by `npx jest`", () => {
+    const suites = new Map<string, MarkedBlock[]>();
+    for (const b of of('jest')) suites.set(`${b.page} ${b.arg}`, [...(suites.get(`${b.page} ${b.arg}`) ?? []), b]);
+
+    it.each([...suites.keys()])('%s: every test passes', async (key) => {
+      const blocks = suites.get(key)!;
+      // A fixed place (not the run's temp dir), so Jest's transform cache serves the next run.
+      const dir = join(SCRATCH, `jest-${key.replace(/[^\w]+/g, '-')}`);
+      rmSync(dir, { recursive: true, force: true });
+      for (const b of blocks) {
+        if (!b.file) throw new Error(`${where(b)}: a jest block must start with a comment naming its file`);
+        mkdirSync(join(dir, b.file, '..'), { recursive: true });
+        writeFileSync(join(dir, b.file), b.code);
+      }
+      // The page's own config line (`echo "module.exports = { preset: 'nest-mtls' };" > jest.config.cjs`).
+      const page = readFileSync(join(ROOT, blocks[0].page), 'utf8');
+      const config = /^echo "(module\.exports = .*;)" > jest\.config\.cjs$/m.exec(page)?.[1];
+      expect(config).toBeDefined();
+      writeFileSync(join(dir, 'jest.config.cjs'), `${config}\n`);
+      const r = await run('sh', ['-c', `cd "$0" && exec env -i PATH="$PATH" HOME="$HOME" node "$1" --ci`, dir, require.resolve('jest/bin/jest')], { timeoutMs: 240000 });
+      const summary = /^Tests:.*$/m.exec(r.stderr)?.[0];
+      const tests = blocks.reduce((n, b) => n + (b.code.match(/^\s*it\(/gm)?.length ?? 0), 0);
+      expect([key, r.code, summary, tests > 0, summary ? '' : r.stderr.slice(-4000)]).toEqual([key, 0, `Tests:       ${tests} passed, ${tests} total`, true, '']);
+    }, 300000);
   });
 
   describe('console sessions: run against the built user-service on the dev PKI (with the variables of their mark), output as the page shows it', () => {

@@ -15,7 +15,7 @@ const ROOT = join(__dirname, '..', '..');
  *   after the page's sessions before it.
  * - `file`: a file the page's sessions use (its first line names it, `# config.yml`).
  * - `kubernetes`: Kubernetes manifests (cert-manager's among them) to validate.
- * - `ts-check NAME`: TypeScript files type-checked together (not run).
+ * - `jest NAME`: the files of a Jest suite (the page's Jest config), run with `npx jest`.
  * - `nginx`, `nginx-service-env`: the nginx recipe and the service's variables behind it.
  * - `demo-output`: what `npm run demo` prints.
  * - `prometheus-rules`: a Prometheus rules file.
