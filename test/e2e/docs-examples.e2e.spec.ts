@@ -41,6 +41,11 @@ beforeAll(async () => {
   work = mkdtempSync(join(SCRATCH, 'docs-examples-'));
   pki = await initPki(join(work, '.dev-pki'), { services: ['user-service', 'home-page-service', 'event-service', 'edge'] });
   await issueIntoPki(pki.dir, { name: 'nginx-proxy', subject: 'CN=nginx-proxy,O=Example' });
+  compiled = compileApps();
+  for (const key of suites.keys()) jestRuns.set(key, runSuite(key));
+  // Settled here too, so that a failure is reported by its own test, never as an unhandled rejection.
+  compiled.catch(() => undefined);
+  for (const r of jestRuns.values()) r.catch(() => undefined);
 }, 60000);
 
 afterAll(async () => {
@@ -48,6 +53,58 @@ afterAll(async () => {
   for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 });
+
+/** The apps (`app NAME` blocks of a page) and Jest suites (`jest NAME`), by page and name. */
+const apps = new Map<string, MarkedBlock[]>();
+for (const b of of('app')) apps.set(`${b.page} ${b.arg}`, [...(apps.get(`${b.page} ${b.arg}`) ?? []), b]);
+const suites = new Map<string, MarkedBlock[]>();
+for (const b of of('jest')) suites.set(`${b.page} ${b.arg}`, [...(suites.get(`${b.page} ${b.arg}`) ?? []), b]);
+
+/** The apps' project: each app in its own directory, compiled by one tsc run (tsc's start and the type-check of Nest's declarations, once). */
+const project = () => join(work, 'apps');
+const appDir = (key: string) => join(project(), key.replace(/[^\w]+/g, '-'));
+
+async function compileApps(): Promise<string> {
+  for (const [key, blocks] of apps) {
+    for (const b of blocks) {
+      if (!b.file) throw new Error(`${where(b)}: an app block must start with a comment naming its file`);
+      mkdirSync(join(appDir(key), b.file, '..'), { recursive: true });
+      writeFileSync(join(appDir(key), b.file), b.code);
+    }
+  }
+  // ES-module apps, as `nest new` makes for Nest 12 (the package README's app is one too).
+  writeFileSync(join(project(), 'package.json'), JSON.stringify({ type: 'module' }));
+  writeFileSync(
+    join(project(), 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', moduleResolution: 'nodenext', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, outDir: 'dist', rootDir: '.', types: [] }, include: ['*/src'] }),
+  );
+  const r = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project()], { timeoutMs: 240000 });
+  return `${r.stdout}${r.stderr}`;
+}
+
+/** Writes a Jest suite into a project with the page's Jest config and runs `npx jest` there. */
+async function runSuite(key: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const blocks = suites.get(key)!;
+  // A fixed place (not the run's temp dir), so Jest's transform cache serves the next run.
+  const dir = join(SCRATCH, `jest-${key.replace(/[^\w]+/g, '-')}`);
+  rmSync(dir, { recursive: true, force: true });
+  for (const b of blocks) {
+    if (!b.file) throw new Error(`${where(b)}: a jest block must start with a comment naming its file`);
+    mkdirSync(join(dir, b.file, '..'), { recursive: true });
+    writeFileSync(join(dir, b.file), b.code);
+  }
+  // The page's own config line (`echo "module.exports = { preset: 'nest-mtls' };" > jest.config.cjs`).
+  const page = readFileSync(join(ROOT, blocks[0].page), 'utf8');
+  const config = /^echo "(module\.exports = .*;)" > jest\.config\.cjs$/m.exec(page)?.[1];
+  if (!config) throw new Error(`${blocks[0].page}: no \`echo "module.exports = ...;" > jest.config.cjs\` line to take the Jest config from`);
+  writeFileSync(join(dir, 'jest.config.cjs'), `${config}\n`);
+  const r = await run('sh', ['-c', `cd "$0" && exec env -i PATH="$PATH" HOME="$HOME" node "$1" --ci`, dir, require.resolve('jest/bin/jest')], { timeoutMs: 240000 });
+  return r;
+}
+
+/** Started at once (they take the longest), awaited by their tests. */
+let compiled: Promise<string>;
+const jestRuns = new Map<string, Promise<{ code: number; stdout: string; stderr: string }>>();
 
 /** TLS options presenting `caller`'s chain and key (none when undefined), trusting the dev root. */
 function as(caller?: string): ConnectionOptions {
@@ -91,37 +148,12 @@ describe('the runnable examples of the docs', () => {
   });
 
   describe('apps: compiled with tsc against the built package, started, called over mTLS', () => {
-    const apps = new Map<string, MarkedBlock[]>();
-    for (const b of of('app')) apps.set(`${b.page} ${b.arg}`, [...(apps.get(`${b.page} ${b.arg}`) ?? []), b]);
-
-    /** Each app in its own directory under one scratch project, compiled by one tsc run (tsc's start and the type-check of Nest's declarations, once). */
-    const project = () => join(work, 'apps');
-    const dirOf = (key: string) => join(project(), key.replace(/[^\w]+/g, '-'));
-    let tsc: { output: string };
-    beforeAll(async () => {
-      for (const [key, blocks] of apps) {
-        for (const b of blocks) {
-          if (!b.file) throw new Error(`${where(b)}: an app block must start with a comment naming its file`);
-          mkdirSync(join(dirOf(key), b.file, '..'), { recursive: true });
-          writeFileSync(join(dirOf(key), b.file), b.code);
-        }
-      }
-      // ES-module apps, as `nest new` makes for Nest 12 (the package README's app is one too).
-      writeFileSync(join(project(), 'package.json'), JSON.stringify({ type: 'module' }));
-      writeFileSync(
-        join(project(), 'tsconfig.json'),
-        JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', moduleResolution: 'nodenext', strict: true, experimentalDecorators: true, emitDecoratorMetadata: true, skipLibCheck: false, outDir: 'dist', rootDir: '.', types: [] }, include: ['*/src'] }),
-      );
-      const r = await run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project()], { timeoutMs: 180000 });
-      tsc = { output: `${r.stdout}${r.stderr}` };
-    }, 200000);
-
     it.each([...apps.keys()])('%s: home-page-service 200 on GET /users, event-service 403, no certificate refused in the handshake, SIGTERM ends it', async (key) => {
       const blocks = apps.get(key)!;
-      const dir = dirOf(key);
+      const dir = appDir(key);
       const name = dir.slice(project().length + 1);
       // tsc names each error's file (`.../NAME/src/x.ts(1,2): error ...`): none of this app's, nor any that names no app file.
-      const errors = tsc.output.split('\n').filter((l) => l.trim() && !/^\s/.test(l));
+      const errors = (await compiled).split('\n').filter((l) => l.trim() && !/^\s/.test(l));
       expect(errors.filter((l) => l.includes(`/${name}/src/`) || !/\/src\/[\w./-]+\.ts\(\d+,\d+\)/.test(l))).toEqual([]);
       const mains = blocks.map((b) => b.file!).filter((f) => /^src\/main[\w-]*\.ts$/.test(f));
       expect(mains.length).toBeGreaterThan(0);
@@ -158,25 +190,9 @@ describe('the runnable examples of the docs', () => {
   });
 
   describe("Jest suites: the blocks of one suite written into a project with the page's Jest config (preset nest-mtls), run by `npx jest`", () => {
-    const suites = new Map<string, MarkedBlock[]>();
-    for (const b of of('jest')) suites.set(`${b.page} ${b.arg}`, [...(suites.get(`${b.page} ${b.arg}`) ?? []), b]);
-
     it.each([...suites.keys()])('%s: every test passes', async (key) => {
       const blocks = suites.get(key)!;
-      // A fixed place (not the run's temp dir), so Jest's transform cache serves the next run.
-      const dir = join(SCRATCH, `jest-${key.replace(/[^\w]+/g, '-')}`);
-      rmSync(dir, { recursive: true, force: true });
-      for (const b of blocks) {
-        if (!b.file) throw new Error(`${where(b)}: a jest block must start with a comment naming its file`);
-        mkdirSync(join(dir, b.file, '..'), { recursive: true });
-        writeFileSync(join(dir, b.file), b.code);
-      }
-      // The page's own config line (`echo "module.exports = { preset: 'nest-mtls' };" > jest.config.cjs`).
-      const page = readFileSync(join(ROOT, blocks[0].page), 'utf8');
-      const config = /^echo "(module\.exports = .*;)" > jest\.config\.cjs$/m.exec(page)?.[1];
-      expect(config).toBeDefined();
-      writeFileSync(join(dir, 'jest.config.cjs'), `${config}\n`);
-      const r = await run('sh', ['-c', `cd "$0" && exec env -i PATH="$PATH" HOME="$HOME" node "$1" --ci`, dir, require.resolve('jest/bin/jest')], { timeoutMs: 240000 });
+      const r = await jestRuns.get(key)!;
       const summary = /^Tests:.*$/m.exec(r.stderr)?.[0];
       const tests = blocks.reduce((n, b) => n + (b.code.match(/^\s*it\(/gm)?.length ?? 0), 0);
       expect([key, r.code, summary, tests > 0, summary ? '' : r.stderr.slice(-4000)]).toEqual([key, 0, `Tests:       ${tests} passed, ${tests} total`, true, '']);
@@ -341,7 +357,6 @@ describe('the runnable examples of the docs', () => {
       expect(docs.length).toBeGreaterThan(0);
       for (const doc of docs) {
         const models = /^([\w-]+\.)*cert-manager\.io\//.test(doc.apiVersion) ? `@kubernetes-models/cert-manager/${doc.apiVersion}` : `kubernetes-models/${doc.apiVersion}`;
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const Model = (require(models) as Record<string, new (o: unknown) => { validate(): void }>)[doc.kind];
         expect([doc.kind, typeof Model]).toEqual([doc.kind, 'function']);
         expect(() => new Model(doc).validate()).not.toThrow();
