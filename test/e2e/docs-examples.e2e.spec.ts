@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -10,6 +11,7 @@ import { documentationPages, markedBlocks, sessionSteps, shellVariables, type Ma
 import { requireTool } from '../support/require-tool';
 import { freePort, startService, type RunningService } from '../support/spawn-service';
 import { handshakeOutcome, httpsGet, run } from '../support/tls-probe';
+import { answer, FakeWorkloadApi } from '../support/workload-api-server';
 import { waitForValue } from '../support/wait-for';
 
 /**
@@ -36,6 +38,7 @@ let work: string;
 let pki: PkiLayout;
 const started: ChildProcess[] = [];
 const services: RunningService[] = [];
+const agents: FakeWorkloadApi[] = [];
 
 beforeAll(async () => {
   work = mkdtempSync(join(SCRATCH, 'docs-examples-'));
@@ -50,6 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(services.map((s) => s.stop()));
+  await Promise.all(agents.map((a) => a.stop()));
   for (const child of started) if (child.exitCode === null) child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 });
@@ -238,6 +242,27 @@ describe('the runnable examples of the docs', () => {
               shownPorts.set(value, await freePort());
               env[name] = String(shownPorts.get(value));
             }
+          }
+          // A Workload API for SPIFFE_ENDPOINT_SOCKET: a test agent serving the dev PKI's SVID of MTLS_SPIFFE_ID (the CAs of the chain and the root as its bundle).
+          if (env.SPIFFE_ENDPOINT_SOCKET) {
+            const agent = new FakeWorkloadApi(join(work, `agent-${agents.length}.sock`));
+            agents.push(agent);
+            await agent.start();
+            const spiffeId = env.MTLS_SPIFFE_ID ?? 'spiffe://example.org/user-service';
+            const name = spiffeId.split('/').pop()!;
+            const der = (pem: string) => Buffer.concat((pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((c) => new X509Certificate(c).raw));
+            agent.push(
+              answer([
+                {
+                  spiffe_id: spiffeId,
+                  x509_svid: der(readFileSync(join(pki.dir, `${name}.chain.pem`), 'utf8')),
+                  x509_svid_key: createPrivateKey(readFileSync(join(pki.dir, `${name}.key`))).export({ type: 'pkcs8', format: 'der' }),
+                  bundle: der(readFileSync(pki.trustStore, 'utf8')),
+                  hint: '',
+                },
+              ]),
+            );
+            env.SPIFFE_ENDPOINT_SOCKET = agent.uri;
           }
           ports = await userService(env);
           shownPorts.set('8443', ports.port).set('8081', ports.admin);
