@@ -197,9 +197,12 @@ describe('the runnable examples of the docs', () => {
     it.each([...suites.keys()])('%s: every test passes', async (key) => {
       const blocks = suites.get(key)!;
       const r = await jestRuns.get(key)!;
-      const summary = /^Tests:.*$/m.exec(r.stderr)?.[0];
-      const tests = blocks.reduce((n, b) => n + (b.code.match(/^\s*it\(/gm)?.length ?? 0), 0);
-      expect([key, r.code, summary, tests > 0, summary ? '' : r.stderr.slice(-4000)]).toEqual([key, 0, `Tests:       ${tests} passed, ${tests} total`, true, '']);
+      // Every test passed, none skipped, and at least one per `it(` / `it.each(` of the blocks.
+      const summary = /^Tests:.*$/m.exec(r.stderr)?.[0] ?? '';
+      const counts = /^Tests:\s+(\d+) passed, (\d+) total$/.exec(summary);
+      const written = blocks.reduce((n, b) => n + (b.code.match(/^\s*it(\.each)?\(/gm)?.length ?? 0), 0);
+      const ok = r.code === 0 && counts !== null && counts[1] === counts[2] && Number(counts[1]) >= written && written > 0;
+      expect([key, r.code, summary, ok ? '' : r.stderr.slice(-4000)]).toEqual([key, 0, summary, '']);
     }, 300000);
   });
 
