@@ -85,7 +85,7 @@ describe('mtlsOptionsFromEnv refuses MTLS_* variables it does not know', () => {
 
   it('says so when nothing is close, and lists the other unknown names on the same line', () => {
     expect(configProblem(() => mtlsOptionsFromEnv({ MTLS_FOO: '1' }))).toBe(
-      'MTLS_FOO: not a setting of nest-mtls; no known name is close (nest-mtls reserves the MTLS_ prefix; its variables are in the options table of its README)',
+      'MTLS_FOO: not a setting of nest-mtls; no known name is close (nest-mtls reserves the MTLS_ prefix; its variables are listed in its options reference, docs/reference/options.md)',
     );
     const message = configProblem(() => mtlsOptionsFromEnv({ MTLS_VALIDATE_PEER: 'false', MTLS_CRL_PTH: '/x', MTLS_FOO: '1' }));
     expect(message).toBe('MTLS_CRL_PTH: not a setting of nest-mtls; did you mean MTLS_CRL_PATH? (also unknown: MTLS_FOO, MTLS_VALIDATE_PEER)');

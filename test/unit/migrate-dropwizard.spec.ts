@@ -419,8 +419,8 @@ describe('Dropwizard names where ours belong: answered with ours', () => {
   });
 });
 
-describe("the README's Dropwizard table and the code's agree", () => {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+describe("the Dropwizard table of docs/guides/coming-from-dropwizard.md and the code's agree", () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'docs', 'guides', 'coming-from-dropwizard.md'), 'utf8');
 
   it('lists every key of the connector, in the same order, with the same default and our option first', () => {
     const start = readme.indexOf('| Dropwizard key | Dropwizard default | nest-mtls |');

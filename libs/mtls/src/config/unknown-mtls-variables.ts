@@ -24,7 +24,7 @@ export function refuseUnknownMtlsVariables(names: readonly string[]): void {
   const hint = dropwizard
     ? dropwizard
     : suggestion === undefined
-      ? 'no known name is close (nest-mtls reserves the MTLS_ prefix; its variables are in the options table of its README)'
+      ? 'no known name is close (nest-mtls reserves the MTLS_ prefix; its variables are listed in its options reference, docs/reference/options.md)'
       : `did you mean ${suggestion}?${suggestion === first.toUpperCase() ? ' (variable names are case-sensitive)' : ''}`;
   const more = others.length > 0 ? ` (also unknown: ${others.join(', ')})` : '';
   throw new MtlsConfigError(first, `not a setting of nest-mtls; ${hint}${more}`);
