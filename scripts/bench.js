@@ -13,6 +13,9 @@
  *   T  bench/nest-fastify-server.js: Nest + plain FastifyAdapter over https, no nest-mtls, a guard with
  *      the hand-written CN check (the issue's throwaway app): keep-alive only, to split the Fastify gap
  *      into Nest + Fastify's part and nest-mtls's
+ *   X  bench/nest-express-server.js: the same plain Nest app on the plain ExpressAdapter (keep-alive only)
+ *   N  an nginx mTLS sidecar (bench/nginx-sidecar.js: nginx-light, 1 worker, installed when missing) in front
+ *      of the plain Nest + Fastify app over plain HTTP on loopback; its CPU is nginx's plus the app's
  *   generator  bench/load-generator.js, its own process (each gets one core: taskset)
  *   reload under load  bench/reload-under-load.js: full handshakes per 250 ms around a SIGHUP
  *                      reload of changed files, PEM and PKCS#12 material, both adapters
@@ -27,6 +30,8 @@
  *   BENCH_NO_DOC=1          do not write docs/benchmark.md
  *   BENCH_REVOCATION=0      skip the revocation part (bench/revocation.js: a 100,000-entry CRL, OCSP)
  *   BENCH_RELOAD=0          skip the reload-under-load runs
+ *   BENCH_NGINX=0           skip the nginx sidecar (N)
+ *   BENCH_ONLY=keepalive    only the keep-alive runs of every server, printed, no doc (to iterate on the request path)
  */
 const { execFileSync } = require('node:child_process');
 const { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } = require('node:fs');
@@ -48,6 +53,8 @@ const DEV_PKI = path.join(root, 'libs/mtls/dist/dev-pki/index.js');
 const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
 const NEST_FASTIFY_SERVER = path.join(root, 'bench/nest-fastify-server.js');
+const NEST_EXPRESS_SERVER = path.join(root, 'bench/nest-express-server.js');
+const { ensureNginx, startNginxSidecar } = require('../bench/nginx-sidecar');
 const GENERATOR = path.join(root, 'bench/load-generator.js');
 const DOC = path.join(root, 'docs/benchmark.md');
 
@@ -65,8 +72,13 @@ const settings = {
   keepAliveConnections: Math.round(numberSetting('BENCH_KEEPALIVE_CONNECTIONS', 16, { min: 1, max: 256 })),
   handshakeConcurrency: Math.round(numberSetting('BENCH_HANDSHAKE_CONCURRENCY', 8, { min: 1, max: 256 })),
   crl: process.env.BENCH_CRL === '1',
-  reload: process.env.BENCH_RELOAD !== '0',
+  reload: process.env.BENCH_RELOAD !== '0' && process.env.BENCH_ONLY !== 'keepalive',
+  nginx: process.env.BENCH_NGINX !== '0',
+  keepAliveOnly: process.env.BENCH_ONLY === 'keepalive',
 };
+if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== '' && !settings.keepAliveOnly) {
+  throw new Error(`BENCH_ONLY: expected "keepalive", got "${process.env.BENCH_ONLY}"`);
+}
 settings.warmupSeconds = numberSetting('BENCH_WARMUP_SECONDS', Math.min(2, settings.seconds), { min: 0.5, max: 60 });
 
 let tmpDir = null;
@@ -127,6 +139,8 @@ const SIDES = {
   F: { label: 'nest-mtls Fastify', short: 'Fastify' },
   B: { label: 'bare Node', short: 'bare' },
   T: { label: 'Nest + Fastify without nest-mtls', short: 'N+F ref' },
+  X: { label: 'Nest + Express without nest-mtls', short: 'N+E ref' },
+  N: { label: 'nginx sidecar + Nest + Fastify', short: 'nginx' },
 };
 
 /** Starts user-service with `HTTP_ADAPTER=adapter` (pinned to CPU 1) with `extraEnv` (and `nodeArgs`); resolves once it listens. */
@@ -178,13 +192,26 @@ async function startServers(pki) {
     cpu: 1,
     env: childEnv({ PORT: String(portT), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
   });
+  const portX = await processes.freePort();
+  const x = processes.startServer({
+    name: 'Nest + Express reference server',
+    script: NEST_EXPRESS_SERVER,
+    cwd: root,
+    logFile: path.join(tmpDir, 'nest-express-server.log'),
+    cpu: 1,
+    env: childEnv({ PORT: String(portX), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
+  });
+  const sidecar = settings.nginx ? await startNginxSidecar({ nginx: ensureNginx(), tmpDir, root, cpu: 1, pki, env: childEnv({}) }) : null;
   const [A, F] = await Promise.all([
     startUserService('nest-mtls user-service (Express)', 'express', material, 'user-service-express.log'),
     startUserService('nest-mtls user-service (Fastify)', 'fastify', material, 'user-service-fastify.log'),
     processes.waitForReady(b, /listening on/, 20000),
     processes.waitForReady(t, /listening on/, 60000),
+    processes.waitForReady(x, /listening on/, 60000),
   ]);
-  return { A, F, B: { child: b, port: portB }, T: { child: t, port: portT } };
+  const servers = { A, F, B: { child: b, port: portB }, T: { child: t, port: portT }, X: { child: x, port: portX } };
+  if (sidecar) servers.N = { child: sidecar.nginx, port: sidecar.port, pids: sidecar.pids, app: sidecar.child };
+  return servers;
 }
 
 const RUNS = {
@@ -198,25 +225,30 @@ async function measure(generator, servers, side, kind, urlPath, seconds) {
   if (server.child.exitCode !== null || server.child.signalCode !== null) {
     throw new Error(`${server.child.benchName} has exited:\n${processes.tail(processes.logOf(server.child))}`);
   }
-  return generator.run({ ...RUNS[kind](settings), port: server.port, path: urlPath, seconds, serverPid: server.child.pid });
+  if (server.app && (server.app.exitCode !== null || server.app.signalCode !== null)) {
+    throw new Error(`${server.app.benchName} has exited:\n${processes.tail(processes.logOf(server.app))}`);
+  }
+  return generator.run({ ...RUNS[kind](settings), port: server.port, path: urlPath, seconds, serverPid: server.pids ?? server.child.pid });
 }
 
 /**
- * The plan of one round. Order alternates between rounds (A, B, F then F, B,
- * A) so drift of the machine does not favour one side, and bare Node (B) runs
- * between the two adapters. Each adapter's keep-alive /users/1 run sits next
- * to its /health run; the Nest + Fastify reference (T, keep-alive only, both
- * routes) runs between bare Node and the Fastify adapter.
+ * The plan of one round. Order alternates between rounds (A, X, B, T, F, N
+ * then the reverse) so drift of the machine does not favour one side, and
+ * bare Node (B) runs between the two adapters; each plain reference runs
+ * next to its adapter's neighbours. Each Nest app's keep-alive /users/1 run
+ * sits next to its /health run. The plain references (T, X) run keep-alive
+ * only; the nginx sidecar (N) every mode on /users/1.
  */
-function roundPlan(round) {
+function roundPlan(round, sides) {
   const even = round % 2 === 0;
-  const order = even ? ['A', 'B', 'T', 'F'] : ['F', 'T', 'B', 'A'];
+  const order = (even ? ['A', 'X', 'B', 'T', 'F', 'N'] : ['N', 'F', 'T', 'B', 'X', 'A']).filter((side) => sides.includes(side));
   const keepAlive = order.flatMap((side) => {
-    if (side === 'B') return [[side, 'keepalive', '/users/1']];
+    if (side === 'B' || side === 'N') return [[side, 'keepalive', '/users/1']];
     const pair = [[side, 'keepalive', '/health'], [side, 'keepalive', '/users/1']];
     return side === order[0] ? pair : pair.reverse();
   });
-  const each = (kind) => order.filter((side) => side !== 'T').map((side) => [side, kind, '/users/1']);
+  if (settings.keepAliveOnly) return keepAlive;
+  const each = (kind) => order.filter((side) => side !== 'T' && side !== 'X').map((side) => [side, kind, '/users/1']);
   return [...keepAlive, ...each('full'), ...each('resumed')];
 }
 
@@ -369,7 +401,7 @@ async function main() {
   const guardCost = await measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
   if (guardCost) console.log(`bench: nest-mtls per request, ClientCertGuard + @ClientCert on a known caller: ${guardCost.guardUs.toFixed(2)} µs (in-process, warm)`);
   const servers = await startServers(pki);
-  for (const side of Object.keys(SIDES)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
+  for (const side of Object.keys(servers)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
 
   const generator = new GeneratorClient(processes.startGenerator({ script: GENERATOR, cwd: root, cpu: 0 }));
   const client = pki.service('home-page-service');
@@ -377,7 +409,7 @@ async function main() {
 
   console.log('bench: warm-up');
   let negotiated = 'n/a';
-  for (const [side, kind, urlPath] of roundPlan(0)) {
+  for (const [side, kind, urlPath] of roundPlan(0, Object.keys(servers))) {
     const r = await measure(generator, servers, side, kind, urlPath, settings.warmupSeconds);
     if (r.protocol) negotiated = `${r.protocol}, ${r.cipher}`;
     console.log(`  warm-up ${SIDES[side].short.padEnd(7)} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
@@ -386,7 +418,7 @@ async function main() {
   const series = {};
   for (let round = 0; round < settings.rounds; round++) {
     console.log(`bench: round ${round + 1}/${settings.rounds}`);
-    for (const [side, kind, urlPath] of roundPlan(round)) {
+    for (const [side, kind, urlPath] of roundPlan(round, Object.keys(servers))) {
       const r = await measure(generator, servers, side, kind, urlPath, settings.seconds);
       const key = `${side} ${kind} ${urlPath}`;
       (series[key] = series[key] || []).push(r);
@@ -396,9 +428,20 @@ async function main() {
 
   // Stable order for the tables.
   const ordered = {};
-  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B']) ordered[`${side} ${kind} /users/1`] = series[`${side} ${kind} /users/1`];
-  for (const side of ['A', 'F']) ordered[`${side} keepalive /health`] = series[`${side} keepalive /health`];
-  for (const urlPath of ['/users/1', '/health']) ordered[`T keepalive ${urlPath}`] = series[`T keepalive ${urlPath}`];
+  const put = (key) => {
+    if (series[key]) ordered[key] = series[key];
+  };
+  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B', 'N']) put(`${side} ${kind} /users/1`);
+  for (const side of ['A', 'F']) put(`${side} keepalive /health`);
+  for (const side of ['T', 'X']) for (const urlPath of ['/users/1', '/health']) put(`${side} keepalive ${urlPath}`);
+
+  if (settings.keepAliveOnly) {
+    console.log(`\nMachine: ${host.cpu}; Node ${host.node}; load average at start ${host.load}, now ${machine().load}`);
+    console.log(report.consoleTable(report.alternativesTable(ordered)) + '\n');
+    console.log(report.consoleTable(report.diagnosticsTable(ordered)));
+    generator.stop();
+    return;
+  }
 
   const tables = report.markdownTables(ordered);
   const diagnostics = report.diagnosticsTable(ordered);
