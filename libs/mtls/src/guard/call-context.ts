@@ -58,6 +58,21 @@ interface RpcContextLike {
   getPattern?: () => unknown;
 }
 
+/** Fastify's symbol for a request's route context (its `config.url` is the route as declared), found on the first Fastify request. */
+let fastifyContextKey: symbol | undefined;
+
+/**
+ * The declared route of a Fastify request: what `request.routeOptions.url`
+ * says, read from the route context that getter reads it from (the getter
+ * builds an object of thirteen fields per call; this runs per request).
+ */
+function fastifyRouteUrl(request: HttpRequestLike | undefined): unknown {
+  if (!request?.raw) return undefined;
+  fastifyContextKey ??= Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
+  const context = fastifyContextKey ? (request as Record<symbol, { config?: { url?: unknown } } | undefined>)[fastifyContextKey] : undefined;
+  return context?.config ? context.config.url : request.routeOptions?.url;
+}
+
 const handlerName = (context: ExecutionContext) => `${context.getClass().name}.${context.getHandler().name}`;
 
 const asObject = (value: unknown): object | undefined => (typeof value === 'object' && value !== null ? value : undefined);
@@ -73,7 +88,7 @@ const HTTP: CallKind = {
   carrier: (context) => asObject(context.getArgByIndex(0)),
   route: (context) => {
     const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
-    const path = request?.route?.path ?? request?.routeOptions?.url;
+    const path = request?.route?.path ?? fastifyRouteUrl(request);
     return typeof path === 'string' ? path : handlerName(context);
   },
   describe: (context) => {

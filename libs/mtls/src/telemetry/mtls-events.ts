@@ -2,19 +2,11 @@ import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { PolicyRuleCode } from '../policy/client-cert-decision';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
+import { MtlsCounts, type GuardRefusalReason } from './mtls-counts';
 import type { TlsConnectionInfo } from './tls-connection';
 import type { TlsRefusal } from './tls-refusal';
 
-/**
- * Why ClientCertGuard refused (or, in audit mode, would have refused) a caller:
- * - `no-certificate`: none presented (or forwarded);
- * - `unverified`: a certificate that did not verify (in the handshake, or a forwarded one re-verified here);
- * - `unreadable`: a verified certificate whose names cannot be read exactly;
- * - `malformed-forwarded-header`: the trusted proxy's forwarded-certificate header cannot be read (400);
- * - `endpoint-identification`: the certificate does not name the address the client connects from;
- * - `policy`: the route's policy refused the identity.
- */
-export type GuardRefusalReason = 'no-certificate' | 'unverified' | 'unreadable' | 'malformed-forwarded-header' | 'endpoint-identification' | 'policy';
+export type { GuardRefusalReason } from './mtls-counts';
 
 /** One decision of ClientCertGuard. */
 export interface GuardDecision {
@@ -58,18 +50,36 @@ export interface TlsHandshake extends TlsConnectionInfo {
  * verified client certificates seen. Metrics, health and audit tools
  * subscribe; nothing here is logged or kept. One per application
  * (MtlsModule provides it; `MtlsMaterialSource.reloads` has the reloads).
+ * Admitted calls and completed handshakes are told to a stream only while
+ * someone subscribes to it; `counts` counts every one of them (and every
+ * refusal) in plain numbers, which is what metrics reads.
  */
 export class MtlsEvents {
+  /** Every guard decision and completed handshake, counted (see MtlsCounts). */
+  readonly counts = new MtlsCounts();
+  /** The identity last told to `verifiedCallers` (repeats in a row are told once). */
+  private lastVerifiedCaller?: ClientIdentity;
   /** Every connection refused at the TLS level (handshake, renegotiation, idle), on every endpoint. */
   readonly refusals = new Subject<TlsRefusal>();
   /** Every completed TLS handshake, on every endpoint (refusals after it, e.g. revocation, are in `refusals` too). */
   readonly handshakes = new Subject<TlsHandshake>();
   /** Every decision of ClientCertGuard. */
   readonly guardDecisions = new Subject<GuardDecision>();
-  /** The identity of each verified caller the guard judged (for the expiry of callers' certificates). */
+  /**
+   * The identity of each verified caller the guard judged (for the expiry of
+   * callers' certificates); the same identity judged again in a row is told
+   * once (what a most-recently-seen list needs).
+   */
   readonly verifiedCallers = new Subject<ClientIdentity>();
   /** Every revocation check (when revocation checking is on). */
   readonly revocationChecks = new Subject<MtlsRevocationCheck>();
+
+  /** Tells `verifiedCallers` about `identity`, unless it was the last one told, or nobody listens. */
+  sawVerifiedCaller(identity: ClientIdentity): void {
+    if (identity === this.lastVerifiedCaller || !this.verifiedCallers.observed) return;
+    this.lastVerifiedCaller = identity;
+    this.verifiedCallers.next(identity);
+  }
 
   /** Ends every stream (at shutdown). */
   complete(): void {
