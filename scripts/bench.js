@@ -262,7 +262,7 @@ function describe(r) {
   return `${Math.round(r.rate).toLocaleString('en-US').padStart(7)}/s${cpu}, generator CPU ${Math.round(r.clientCpuShare * 100)}%${extra.length ? ', ' + extra.join(', ') : ''}`;
 }
 
-function writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable }) {
+function writeDoc({ startedAt, host, tables, alternatives, diagnostics, reading, negotiated, durationS, reload, workTable }) {
   const command = [
     process.env.BENCH_SECONDS ? `BENCH_SECONDS=${process.env.BENCH_SECONDS}` : null,
     process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS}` : null,
@@ -305,6 +305,13 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   with the same https options, a guard doing bare Node's subject check (cached per connection) and ParseIntPipe on
   \`GET /users/:id\`, an unguarded \`GET /health\`: the issue's throwaway app. Whatever user-service on MtlsFastifyAdapter costs
   beyond it is nest-mtls's (and user-service's controller: the \`@ClientCert\` parameter, the debug line).
+- **Nest + Express without nest-mtls** (keep-alive only): \`bench/nest-express-server.js\`, the same plain app
+  (\`bench/nest-reference-app.js\`) on Nest's plain ExpressAdapter, \`x-powered-by\` off as MtlsExpressAdapter has it.
+- **nginx sidecar**: ${settings.nginx ? `nginx (\`bench/nginx-sidecar.js\`; nginx-light from apt, installed by the bench when missing), 1 worker,
+  terminating mTLS with user-service's key, chain and trust store (\`ssl_verify_client on\`, TLS 1.2–1.3, session tickets on),
+  passing \`$ssl_client_s_dn\` in a header over plain HTTP on loopback with kept-alive upstream connections to the plain
+  Nest + Fastify app (\`REFERENCE_PLAIN_HTTP=1\`: its guard matches the forwarded subject against the same anchored regex, per
+  request). nginx and the app share CPU 1; the server CPU counted is nginx's master and worker plus the app's.` : 'not run (`BENCH_NGINX=0`).'}
 - **bare Node**: \`bench/bare-server.js\`, \`https.createServer\` with the same key, chain and trust store, \`requestCert\`,
   \`rejectUnauthorized\`, TLS 1.2–1.3; \`/users/1\` checks \`getPeerCertificate().subject.CN === 'home-page-service'\` once per
   connection (cached on the socket, as nest-mtls caches the identity) and answers the same JSON; no logging.
@@ -314,12 +321,19 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   - keep-alive: ${settings.keepAliveConnections} kept-alive connections, one request in flight on each;
   - full handshakes: a new connection per request (\`Connection: close\`), no session offered, ${settings.handshakeConcurrency} concurrent;
   - resumed handshakes: the same, offering the newest TLS 1.3 ticket the worker received; \`isSessionReused()\` is counted.
-- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, bare, reference, Fastify, then the reverse),
+- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, Nest + Express, bare, Nest + Fastify, Fastify, nginx, then the reverse),
   after an unmeasured warm-up of ${settings.warmupSeconds} s per server and mode. Cells: median of rounds (min–max). Ratios: median
   of the per-round ratios (min–max), bare Node running right between the two adapters in every round. Only 200 answers inside
   the measured window count.
 
 ## Results
+
+nest-mtls against what a team would run instead (targets of issue 17: server CPU per answer within 10% of the plain Nest app
+on the same platform; twice the throughput of the nginx sidecar):
+
+${alternatives}
+
+nest-mtls against bare Node:
 
 ${tables}
 
@@ -363,17 +377,15 @@ per certificate (parsed in one pass) and found by SHA-256 fingerprint on later c
 
 ## Profile of the Fastify request path (one-off, not re-run by the bench)
 
-\`node --cpu-prof\` of user-service on MtlsFastifyAdapter and of bench/nest-fastify-server.js (Nest on the plain FastifyAdapter,
-no nest-mtls), each under the keep-alive GET /users/1 load, 6 s windows, 2026-11-28 on this machine (shared with other jobs, so
-the split is approximate). Per request, of about 40–55 µs of busy CPU: the TLS write of the answer (\`writev\`: encrypting the
-record and the syscall) 15–19 µs in both; Nest's route handler and response path (router-execution-context, Fastify's
-\`reply.send\` with its hooks and serializer) about 20 µs, most of it under the TLS write; Fastify's routing and the five
-\`onRequest\` hooks Nest's adapter installs about 4 µs; parsing the request 4–8 µs. Functions of nest-mtls: ClientCertGuard
-2.4 µs inclusive of Nest's guard consumer (of it the route's policy lookup through the Reflector about 0.9 µs and the WeakMap
-entry for the admitted identity about 0.7 µs, both since removed: the policy is looked up once per route and the identity rides
-on the request), user-service's \`logger.debug\` line about 1 µs (off, but its level is checked), nothing per request on the
-socket (no file I/O, no certificate parsing: see "Work per request, counted"). So the gap between user-service on Fastify and
-bare Node is Nest + Fastify's request pipeline: the reference row of the results table measures it without nest-mtls.
+\`node --cpu-prof --cpu-prof-interval 100\` of user-service on MtlsFastifyAdapter under the keep-alive GET /users/1 load, 6 s
+windows, 2026-12-08 on this machine (shared, load average 6–15, so the split is approximate), before and after issue 17. Before:
+ClientCertGuard about 5.9 µs per request inclusive under the profiler (of it the metrics' Subject emission and label-keyed count
+1.7 µs, the WeakMap entry for the admitted identity 0.9 µs), graceful shutdown's per-request Set entry and \`close\` listener
+about 1 µs, the first-request deadline's request hook 0.3 µs, user-service's \`logger.debug\` line 1.9 µs (formatted and
+level-checked while off). After: ClientCertGuard 2.9 µs inclusive under the profiler, nothing per request from shutdown, the
+deadline or metrics beyond one increment, the debug line 0.2 µs (the level check). The rest of a request (about 50–60 µs
+of busy CPU here) is Node's TLS write of the answer (\`writev\`), Fastify's routing, hooks and reply, and Nest's router: the
+plain Nest + Fastify row measures it without nest-mtls. See docs/guides/performance.md.
 `;
   mkdirSync(path.dirname(DOC), { recursive: true });
   writeFileSync(DOC, doc);
@@ -444,11 +456,13 @@ async function main() {
   }
 
   const tables = report.markdownTables(ordered);
+  const alternatives = report.alternativesTable(ordered);
   const diagnostics = report.diagnosticsTable(ordered);
   const reading = report.reading(ordered, cryptoCost, identityCost, guardCost);
 
   console.log(`\nMachine: ${host.cpu}; Node ${host.node}; OpenSSL ${host.openssl}; ${negotiated}`);
   console.log(`Medians of ${settings.rounds} rounds × ${settings.seconds} s (min–max); ratio = median of per-round nest-mtls/bare ratios\n`);
+  console.log(report.consoleTable(alternatives) + '\n');
   for (const table of tables.split('\n\n')) console.log(report.consoleTable(table) + '\n');
   console.log(report.consoleTable(diagnostics) + '\n');
   console.log(reading.replace(/\*\*/g, '').replace(/`/g, ''));
@@ -487,7 +501,7 @@ async function main() {
   const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   if (process.env.BENCH_NO_DOC !== '1') {
-    writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable });
+    writeDoc({ startedAt, host, tables, alternatives, diagnostics, reading, negotiated, durationS, reload, workTable });
     if (revocation) appendFileSync(DOC, `\n${revocation}`);
     console.log(`\nbench: wrote ${path.relative(root, DOC)} (${durationS} s)`);
   }
