@@ -1,4 +1,5 @@
 import { BadRequestException, type ExecutionContext } from '@nestjs/common';
+import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHeaders } from '../identity/forwarded/forwarded-certificate';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
@@ -43,7 +44,7 @@ export interface CallKind {
 }
 
 interface HttpRequestLike {
-  raw?: { socket?: Socket };
+  raw?: { socket?: Socket; httpVersionMajor?: number };
   socket?: Socket;
   method?: string;
   originalUrl?: string;
@@ -56,6 +57,17 @@ interface HttpRequestLike {
 interface RpcContextLike {
   getSocketRef?: () => { socket?: Socket } | undefined;
   getPattern?: () => unknown;
+}
+
+/**
+ * Node's request under an HTTP request object: Express's request is Node's
+ * own (asked first: looking up a property Express's request lacks, such as
+ * `raw`, walks prototypes V8 cannot cache, a microsecond or more per
+ * request), Fastify's has it as `raw`.
+ */
+export function rawRequestOf(request: unknown): { socket?: Socket; httpVersionMajor?: number } | undefined {
+  if (request instanceof IncomingMessage) return request;
+  return (request as HttpRequestLike | undefined)?.raw;
 }
 
 /** Fastify's symbol for a request's route context (its `config.url` is the route as declared), found on the first Fastify request. */
@@ -83,7 +95,7 @@ const HTTP: CallKind = {
   socket: (context) => {
     const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
     // Over HTTP/2 `raw.socket` is a stand-in per stream; the connection is the session's TLS socket.
-    return connectionSocketOf(request?.raw?.socket ?? request?.socket);
+    return connectionSocketOf(rawRequestOf(request)?.socket ?? request?.socket);
   },
   carrier: (context) => asObject(context.getArgByIndex(0)),
   route: (context) => {

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientIdentity } from '../identity/client-identity.interface';
-import { callKindOf, type CallKind } from './call-context';
+import { callKindOf, rawRequestOf, type CallKind } from './call-context';
 
 /** What a guard left for one request or message: the identity it admitted, and which guard class did. */
 interface Judged {
@@ -45,17 +45,11 @@ interface Holder {
 
 type HttpSocket = Socket & { [HOLDER]?: Holder; _httpMessage?: ServerResponse | null };
 
-interface HttpCarrier {
-  raw?: IncomingMessage;
-  socket?: Socket;
-  httpVersionMajor?: number;
-}
-
-/** The HTTP/1.1 connection of an HTTP request and its raw request (Express's request is Node's; Fastify's has `raw`). */
+/** The HTTP/1.1 connection of an HTTP request and its raw request (Express's request is Node's; Fastify's has `raw`: see rawRequestOf). */
 function sequentialSocketOf(kind: CallKind, carrier: object): { socket: HttpSocket; raw: IncomingMessage } | undefined {
   if (kind.name !== 'http') return undefined;
-  const raw = (carrier as HttpCarrier).raw ?? (carrier as IncomingMessage);
-  if (raw.httpVersionMajor !== 1) return undefined;
+  const raw = rawRequestOf(carrier) as IncomingMessage | undefined;
+  if (raw?.httpVersionMajor !== 1) return undefined;
   const socket = raw.socket as HttpSocket | null | undefined;
   return socket ? { socket, raw } : undefined;
 }
