@@ -4,7 +4,7 @@
  * the server's CPU time at the start and end marks of the measured window so
  * each result also says how busy the server was and what a request cost it.
  */
-const { cpuTimeMs, machineBusyMs } = require('./processes');
+const { cpuTimeMs, cpuTimeOfMs, machineBusyMs } = require('./processes');
 
 class GeneratorClient {
   constructor(child) {
@@ -35,7 +35,7 @@ class GeneratorClient {
   }
 
   /**
-   * One measured run against `port`; `serverPid` is the process whose CPU time is sampled.
+   * One measured run against `port`; `serverPid` is the process whose CPU time is sampled (or a list of them, or a function giving the list: summed).
    * `onStart` is called when the measured window opens; `bucketMs` asks for 200 answers per slice.
    */
   run({ mode, port, path, seconds, concurrency, serverPid, bucketMs, onStart }) {
@@ -69,7 +69,7 @@ class GeneratorClient {
     if (!p || msg.id !== p.id) return;
     if (msg.type === 'mark') {
       const sample = {
-        server: cpuTimeMs(p.serverPid),
+        server: cpuTimeOfMs(p.serverPid),
         generator: cpuTimeMs(this.child.pid),
         machine: machineBusyMs(),
         self: process.cpuUsage(),

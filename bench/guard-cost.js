@@ -11,6 +11,8 @@
  *   ruleUs    a typed rule, { spiffeId: 'spiffe://example.org/home-page-service' }, admitted
  *   anyOfUs   two requirements, the second admits (the first refuses on the way)
  *   deniedUs  a refusal (the DN regex of another service), caught: the log line is summarised after the first
+ *   metricsUs guardUs with the application's MtlsEvents and MtlsMetrics listening to them (as user-service has: its
+ *             admin module counts every decision whether or not the admin port serves)
  *
  *   node bench/guard-cost.js [ms] [dist]   prints them (dist: a built libs/mtls/dist, the default; after npm run build)
  */
@@ -48,6 +50,10 @@ async function measureGuardCost(libraryIndex, certFile, ms = 500) {
   const guard = new lib.ClientCertGuard(new Reflector());
   // The refusal's one log line (then a summary per 10 s) stays out of the bench's output.
   guard.logger.warn = () => undefined;
+  // The same guard with the application's event streams, and metrics counting them.
+  const events = new lib.MtlsEvents();
+  const metrics = metricsOn(path.dirname(libraryIndex), events);
+  const counted = new lib.ClientCertGuard(new Reflector(), undefined, undefined, events);
   const controller = (...requirements) => {
     class UsersController {
       findOne() {}
@@ -55,13 +61,16 @@ async function measureGuardCost(libraryIndex, certFile, ms = 500) {
     lib.RequireClientCert(...requirements)(UsersController);
     return UsersController;
   };
-  const request = (Controller, admitted) => async () => {
-    const context = new ExecutionContextHost([{ raw: { socket }, method: 'GET', url: '/users/1' }, {}], Controller, Controller.prototype.findOne);
+  const request = (Controller, admitted, judge = guard) => async () => {
+    // As Node and Fastify make them: an HTTP/1.1 request on the connection, whose answer is the one Node writes next.
+    const raw = { socket, httpVersionMajor: 1 };
+    socket._httpMessage = { req: raw };
+    const context = new ExecutionContextHost([{ raw, method: 'GET', url: '/users/1' }, {}], Controller, Controller.prototype.findOne);
     context.setType('http');
     let allowed;
     try {
       // canActivate may answer at once or with a promise (Nest takes either).
-      allowed = await guard.canActivate(context);
+      allowed = await judge.canActivate(context);
     } catch {
       allowed = false;
     }
@@ -73,7 +82,20 @@ async function measureGuardCost(libraryIndex, certFile, ms = 500) {
     ruleUs: await perOpUsAsync(request(controller({ spiffeId: 'spiffe://example.org/home-page-service' }), true), ms, 20000),
     anyOfUs: await perOpUsAsync(request(controller(/^CN=event-service(,|$)/, { spiffeId: 'spiffe://example.org/home-page-service' }), true), ms, 20000),
     deniedUs: await perOpUsAsync(request(controller(/^CN=event-service(,|$)/), false), ms, 20000),
+    metricsUs: metrics ? await perOpUsAsync(request(controller(/^CN=home-page-service(,|$)/), true, counted), ms, 20000) : undefined,
   };
+}
+
+/** MtlsMetrics of the built library on `events` (its material source a stand-in: nothing here is scraped), or undefined. */
+function metricsOn(dist, events) {
+  try {
+    const { MtlsMetrics } = require(path.join(dist, 'admin/index.js'));
+    const { Subject } = require('rxjs');
+    const source = { current: () => ({ options: {} }), rolesInUse: () => new Set(), reloads: new Subject() };
+    return new MtlsMetrics(source, events, { defaultMetrics: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** judgedCaller of the built library, wherever this version keeps it (it moved with the folders). */
@@ -109,7 +131,7 @@ if (require.main === module) {
     const dist = path.resolve(process.argv[3] ?? path.join(root, 'libs/mtls/dist'));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nest-mtls-guard-cost-'));
     try {
-      const { initPki } = require(path.join(dist, 'testing/index.js'));
+      const { initPki } = require(path.join(dist, 'dev-pki/index.js'));
       const pki = await initPki(path.join(dir, 'pki'), { services: ['home-page-service'] });
       const cost = await measureGuardCost(path.join(dist, 'index.js'), pki.service('home-page-service').cert, ms);
       if (!cost) throw new Error('the built library lacks what the bench needs (npm run build first)');
@@ -118,6 +140,7 @@ if (require.main === module) {
       console.log(`  spiffeId rule, admitted     ${cost.ruleUs.toFixed(2)} µs`);
       console.log(`  anyOf, 2nd admits           ${cost.anyOfUs.toFixed(2)} µs`);
       console.log(`  refused (403, reason built) ${cost.deniedUs.toFixed(2)} µs`);
+      if (cost.metricsUs !== undefined) console.log(`  DN regex, metrics counting  ${cost.metricsUs.toFixed(2)} µs`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

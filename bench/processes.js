@@ -110,6 +110,18 @@ function cpuTimeMs(pid) {
   }
 }
 
+/** CPU time in ms of one process, or the sum over several (a pid, a list, or a function giving the list now, e.g. nginx's master and workers); null if any is unreadable. */
+function cpuTimeOfMs(pids) {
+  const list = typeof pids === 'function' ? pids() : Array.isArray(pids) ? pids : [pids];
+  let total = 0;
+  for (const pid of list) {
+    const ms = cpuTimeMs(pid);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
+}
+
 /** Busy CPU time of the whole machine in ms (all CPUs, /proc/stat: everything but idle and iowait), or null. */
 function machineBusyMs() {
   try {
@@ -173,4 +185,4 @@ function killAllNow() {
   }
 }
 
-module.exports = { startServer, startGenerator, waitForReady, cpuTimeMs, machineBusyMs, freePort, stop, killAll, killAllNow, logOf, tail, taskset };
+module.exports = { startServer, startGenerator, track, waitForReady, cpuTimeMs, cpuTimeOfMs, machineBusyMs, freePort, stop, killAll, killAllNow, logOf, tail, taskset };

@@ -13,6 +13,9 @@
  *   T  bench/nest-fastify-server.js: Nest + plain FastifyAdapter over https, no nest-mtls, a guard with
  *      the hand-written CN check (the issue's throwaway app): keep-alive only, to split the Fastify gap
  *      into Nest + Fastify's part and nest-mtls's
+ *   X  bench/nest-express-server.js: the same plain Nest app on the plain ExpressAdapter (keep-alive only)
+ *   N  an nginx mTLS sidecar (bench/nginx-sidecar.js: nginx-light, 1 worker, installed when missing) in front
+ *      of the plain Nest + Fastify app over plain HTTP on loopback; its CPU is nginx's plus the app's
  *   generator  bench/load-generator.js, its own process (each gets one core: taskset)
  *   reload under load  bench/reload-under-load.js: full handshakes per 250 ms around a SIGHUP
  *                      reload of changed files, PEM and PKCS#12 material, both adapters
@@ -27,6 +30,8 @@
  *   BENCH_NO_DOC=1          do not write docs/benchmark.md
  *   BENCH_REVOCATION=0      skip the revocation part (bench/revocation.js: a 100,000-entry CRL, OCSP)
  *   BENCH_RELOAD=0          skip the reload-under-load runs
+ *   BENCH_NGINX=0           skip the nginx sidecar (N)
+ *   BENCH_ONLY=keepalive    only the keep-alive runs of every server, printed, no doc (to iterate on the request path)
  */
 const { execFileSync } = require('node:child_process');
 const { appendFileSync, mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } = require('node:fs');
@@ -48,6 +53,8 @@ const DEV_PKI = path.join(root, 'libs/mtls/dist/dev-pki/index.js');
 const LIBRARY_INDEX = path.join(root, 'libs/mtls/dist/index.js');
 const BARE_SERVER = path.join(root, 'bench/bare-server.js');
 const NEST_FASTIFY_SERVER = path.join(root, 'bench/nest-fastify-server.js');
+const NEST_EXPRESS_SERVER = path.join(root, 'bench/nest-express-server.js');
+const { ensureNginx, startNginxSidecar } = require('../bench/nginx-sidecar');
 const GENERATOR = path.join(root, 'bench/load-generator.js');
 const DOC = path.join(root, 'docs/benchmark.md');
 
@@ -65,8 +72,13 @@ const settings = {
   keepAliveConnections: Math.round(numberSetting('BENCH_KEEPALIVE_CONNECTIONS', 16, { min: 1, max: 256 })),
   handshakeConcurrency: Math.round(numberSetting('BENCH_HANDSHAKE_CONCURRENCY', 8, { min: 1, max: 256 })),
   crl: process.env.BENCH_CRL === '1',
-  reload: process.env.BENCH_RELOAD !== '0',
+  reload: process.env.BENCH_RELOAD !== '0' && process.env.BENCH_ONLY !== 'keepalive',
+  nginx: process.env.BENCH_NGINX !== '0',
+  keepAliveOnly: process.env.BENCH_ONLY === 'keepalive',
 };
+if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== '' && !settings.keepAliveOnly) {
+  throw new Error(`BENCH_ONLY: expected "keepalive", got "${process.env.BENCH_ONLY}"`);
+}
 settings.warmupSeconds = numberSetting('BENCH_WARMUP_SECONDS', Math.min(2, settings.seconds), { min: 0.5, max: 60 });
 
 let tmpDir = null;
@@ -127,6 +139,8 @@ const SIDES = {
   F: { label: 'nest-mtls Fastify', short: 'Fastify' },
   B: { label: 'bare Node', short: 'bare' },
   T: { label: 'Nest + Fastify without nest-mtls', short: 'N+F ref' },
+  X: { label: 'Nest + Express without nest-mtls', short: 'N+E ref' },
+  N: { label: 'nginx sidecar + Nest + Fastify', short: 'nginx' },
 };
 
 /** Starts user-service with `HTTP_ADAPTER=adapter` (pinned to CPU 1) with `extraEnv` (and `nodeArgs`); resolves once it listens. */
@@ -178,13 +192,26 @@ async function startServers(pki) {
     cpu: 1,
     env: childEnv({ PORT: String(portT), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
   });
+  const portX = await processes.freePort();
+  const x = processes.startServer({
+    name: 'Nest + Express reference server',
+    script: NEST_EXPRESS_SERVER,
+    cwd: root,
+    logFile: path.join(tmpDir, 'nest-express-server.log'),
+    cpu: 1,
+    env: childEnv({ PORT: String(portX), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
+  });
+  const sidecar = settings.nginx ? await startNginxSidecar({ nginx: ensureNginx(), tmpDir, root, cpu: 1, pki, env: childEnv({}) }) : null;
   const [A, F] = await Promise.all([
     startUserService('nest-mtls user-service (Express)', 'express', material, 'user-service-express.log'),
     startUserService('nest-mtls user-service (Fastify)', 'fastify', material, 'user-service-fastify.log'),
     processes.waitForReady(b, /listening on/, 20000),
     processes.waitForReady(t, /listening on/, 60000),
+    processes.waitForReady(x, /listening on/, 60000),
   ]);
-  return { A, F, B: { child: b, port: portB }, T: { child: t, port: portT } };
+  const servers = { A, F, B: { child: b, port: portB }, T: { child: t, port: portT }, X: { child: x, port: portX } };
+  if (sidecar) servers.N = { child: sidecar.nginx, port: sidecar.port, pids: sidecar.pids, app: sidecar.child };
+  return servers;
 }
 
 const RUNS = {
@@ -198,25 +225,30 @@ async function measure(generator, servers, side, kind, urlPath, seconds) {
   if (server.child.exitCode !== null || server.child.signalCode !== null) {
     throw new Error(`${server.child.benchName} has exited:\n${processes.tail(processes.logOf(server.child))}`);
   }
-  return generator.run({ ...RUNS[kind](settings), port: server.port, path: urlPath, seconds, serverPid: server.child.pid });
+  if (server.app && (server.app.exitCode !== null || server.app.signalCode !== null)) {
+    throw new Error(`${server.app.benchName} has exited:\n${processes.tail(processes.logOf(server.app))}`);
+  }
+  return generator.run({ ...RUNS[kind](settings), port: server.port, path: urlPath, seconds, serverPid: server.pids ?? server.child.pid });
 }
 
 /**
- * The plan of one round. Order alternates between rounds (A, B, F then F, B,
- * A) so drift of the machine does not favour one side, and bare Node (B) runs
- * between the two adapters. Each adapter's keep-alive /users/1 run sits next
- * to its /health run; the Nest + Fastify reference (T, keep-alive only, both
- * routes) runs between bare Node and the Fastify adapter.
+ * The plan of one round. Order alternates between rounds (A, X, B, T, F, N
+ * then the reverse) so drift of the machine does not favour one side, and
+ * bare Node (B) runs between the two adapters; each plain reference runs
+ * next to its adapter's neighbours. Each Nest app's keep-alive /users/1 run
+ * sits next to its /health run. The plain references (T, X) run keep-alive
+ * only; the nginx sidecar (N) every mode on /users/1.
  */
-function roundPlan(round) {
+function roundPlan(round, sides) {
   const even = round % 2 === 0;
-  const order = even ? ['A', 'B', 'T', 'F'] : ['F', 'T', 'B', 'A'];
+  const order = (even ? ['A', 'X', 'B', 'T', 'F', 'N'] : ['N', 'F', 'T', 'B', 'X', 'A']).filter((side) => sides.includes(side));
   const keepAlive = order.flatMap((side) => {
-    if (side === 'B') return [[side, 'keepalive', '/users/1']];
+    if (side === 'B' || side === 'N') return [[side, 'keepalive', '/users/1']];
     const pair = [[side, 'keepalive', '/health'], [side, 'keepalive', '/users/1']];
     return side === order[0] ? pair : pair.reverse();
   });
-  const each = (kind) => order.filter((side) => side !== 'T').map((side) => [side, kind, '/users/1']);
+  if (settings.keepAliveOnly) return keepAlive;
+  const each = (kind) => order.filter((side) => side !== 'T' && side !== 'X').map((side) => [side, kind, '/users/1']);
   return [...keepAlive, ...each('full'), ...each('resumed')];
 }
 
@@ -230,7 +262,7 @@ function describe(r) {
   return `${Math.round(r.rate).toLocaleString('en-US').padStart(7)}/s${cpu}, generator CPU ${Math.round(r.clientCpuShare * 100)}%${extra.length ? ', ' + extra.join(', ') : ''}`;
 }
 
-function writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable }) {
+function writeDoc({ startedAt, host, tables, alternatives, diagnostics, reading, negotiated, durationS, reload, workTable }) {
   const command = [
     process.env.BENCH_SECONDS ? `BENCH_SECONDS=${process.env.BENCH_SECONDS}` : null,
     process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${process.env.BENCH_ROUNDS}` : null,
@@ -273,6 +305,13 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   with the same https options, a guard doing bare Node's subject check (cached per connection) and ParseIntPipe on
   \`GET /users/:id\`, an unguarded \`GET /health\`: the issue's throwaway app. Whatever user-service on MtlsFastifyAdapter costs
   beyond it is nest-mtls's (and user-service's controller: the \`@ClientCert\` parameter, the debug line).
+- **Nest + Express without nest-mtls** (keep-alive only): \`bench/nest-express-server.js\`, the same plain app
+  (\`bench/nest-reference-app.js\`) on Nest's plain ExpressAdapter, \`x-powered-by\` off as MtlsExpressAdapter has it.
+- **nginx sidecar**: ${settings.nginx ? `nginx (\`bench/nginx-sidecar.js\`; nginx-light from apt, installed by the bench when missing), 1 worker,
+  terminating mTLS with user-service's key, chain and trust store (\`ssl_verify_client on\`, TLS 1.2–1.3, session tickets on),
+  passing \`$ssl_client_s_dn\` in a header over plain HTTP on loopback with kept-alive upstream connections to the plain
+  Nest + Fastify app (\`REFERENCE_PLAIN_HTTP=1\`: its guard matches the forwarded subject against the same anchored regex, per
+  request). nginx and the app share CPU 1; the server CPU counted is nginx's master and worker plus the app's.` : 'not run (`BENCH_NGINX=0`).'}
 - **bare Node**: \`bench/bare-server.js\`, \`https.createServer\` with the same key, chain and trust store, \`requestCert\`,
   \`rejectUnauthorized\`, TLS 1.2–1.3; \`/users/1\` checks \`getPeerCertificate().subject.CN === 'home-page-service'\` once per
   connection (cached on the socket, as nest-mtls caches the identity) and answers the same JSON; no logging.
@@ -282,12 +321,19 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
   - keep-alive: ${settings.keepAliveConnections} kept-alive connections, one request in flight on each;
   - full handshakes: a new connection per request (\`Connection: close\`), no session offered, ${settings.handshakeConcurrency} concurrent;
   - resumed handshakes: the same, offering the newest TLS 1.3 ticket the worker received; \`isSessionReused()\` is counted.
-- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, bare, reference, Fastify, then the reverse),
+- ${settings.rounds} interleaved rounds of ${settings.seconds} s per run (order Express, Nest + Express, bare, Nest + Fastify, Fastify, nginx, then the reverse),
   after an unmeasured warm-up of ${settings.warmupSeconds} s per server and mode. Cells: median of rounds (min–max). Ratios: median
   of the per-round ratios (min–max), bare Node running right between the two adapters in every round. Only 200 answers inside
   the measured window count.
 
 ## Results
+
+nest-mtls against what a team would run instead (targets of issue 17: server CPU per answer within 10% of the plain Nest app
+on the same platform; twice the throughput of the nginx sidecar):
+
+${alternatives}
+
+nest-mtls against bare Node:
 
 ${tables}
 
@@ -331,17 +377,15 @@ per certificate (parsed in one pass) and found by SHA-256 fingerprint on later c
 
 ## Profile of the Fastify request path (one-off, not re-run by the bench)
 
-\`node --cpu-prof\` of user-service on MtlsFastifyAdapter and of bench/nest-fastify-server.js (Nest on the plain FastifyAdapter,
-no nest-mtls), each under the keep-alive GET /users/1 load, 6 s windows, 2026-11-28 on this machine (shared with other jobs, so
-the split is approximate). Per request, of about 40–55 µs of busy CPU: the TLS write of the answer (\`writev\`: encrypting the
-record and the syscall) 15–19 µs in both; Nest's route handler and response path (router-execution-context, Fastify's
-\`reply.send\` with its hooks and serializer) about 20 µs, most of it under the TLS write; Fastify's routing and the five
-\`onRequest\` hooks Nest's adapter installs about 4 µs; parsing the request 4–8 µs. Functions of nest-mtls: ClientCertGuard
-2.4 µs inclusive of Nest's guard consumer (of it the route's policy lookup through the Reflector about 0.9 µs and the WeakMap
-entry for the admitted identity about 0.7 µs, both since removed: the policy is looked up once per route and the identity rides
-on the request), user-service's \`logger.debug\` line about 1 µs (off, but its level is checked), nothing per request on the
-socket (no file I/O, no certificate parsing: see "Work per request, counted"). So the gap between user-service on Fastify and
-bare Node is Nest + Fastify's request pipeline: the reference row of the results table measures it without nest-mtls.
+\`node --cpu-prof --cpu-prof-interval 100\` of user-service on MtlsFastifyAdapter under the keep-alive GET /users/1 load, 6 s
+windows, 2026-12-08 on this machine (shared, load average 6–15, so the split is approximate), before and after issue 17. Before:
+ClientCertGuard about 5.9 µs per request inclusive under the profiler (of it the metrics' Subject emission and label-keyed count
+1.7 µs, the WeakMap entry for the admitted identity 0.9 µs), graceful shutdown's per-request Set entry and \`close\` listener
+about 1 µs, the first-request deadline's request hook 0.3 µs, user-service's \`logger.debug\` line 1.9 µs (formatted and
+level-checked while off). After: ClientCertGuard 2.9 µs inclusive under the profiler, nothing per request from shutdown, the
+deadline or metrics beyond one increment, the debug line 0.2 µs (the level check). The rest of a request (about 50–60 µs
+of busy CPU here) is Node's TLS write of the answer (\`writev\`), Fastify's routing, hooks and reply, and Nest's router: the
+plain Nest + Fastify row measures it without nest-mtls. See docs/guides/performance.md.
 `;
   mkdirSync(path.dirname(DOC), { recursive: true });
   writeFileSync(DOC, doc);
@@ -369,7 +413,7 @@ async function main() {
   const guardCost = await measureGuardCost(LIBRARY_INDEX, pki.service('home-page-service').cert);
   if (guardCost) console.log(`bench: nest-mtls per request, ClientCertGuard + @ClientCert on a known caller: ${guardCost.guardUs.toFixed(2)} µs (in-process, warm)`);
   const servers = await startServers(pki);
-  for (const side of Object.keys(SIDES)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
+  for (const side of Object.keys(servers)) console.log(`bench: ${SIDES[side].label} on 127.0.0.1:${servers[side].port} (pid ${servers[side].child.pid})`);
 
   const generator = new GeneratorClient(processes.startGenerator({ script: GENERATOR, cwd: root, cpu: 0 }));
   const client = pki.service('home-page-service');
@@ -377,7 +421,7 @@ async function main() {
 
   console.log('bench: warm-up');
   let negotiated = 'n/a';
-  for (const [side, kind, urlPath] of roundPlan(0)) {
+  for (const [side, kind, urlPath] of roundPlan(0, Object.keys(servers))) {
     const r = await measure(generator, servers, side, kind, urlPath, settings.warmupSeconds);
     if (r.protocol) negotiated = `${r.protocol}, ${r.cipher}`;
     console.log(`  warm-up ${SIDES[side].short.padEnd(7)} ${kind.padEnd(9)} ${urlPath.padEnd(8)} ${describe(r)}`);
@@ -386,7 +430,7 @@ async function main() {
   const series = {};
   for (let round = 0; round < settings.rounds; round++) {
     console.log(`bench: round ${round + 1}/${settings.rounds}`);
-    for (const [side, kind, urlPath] of roundPlan(round)) {
+    for (const [side, kind, urlPath] of roundPlan(round, Object.keys(servers))) {
       const r = await measure(generator, servers, side, kind, urlPath, settings.seconds);
       const key = `${side} ${kind} ${urlPath}`;
       (series[key] = series[key] || []).push(r);
@@ -396,16 +440,29 @@ async function main() {
 
   // Stable order for the tables.
   const ordered = {};
-  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B']) ordered[`${side} ${kind} /users/1`] = series[`${side} ${kind} /users/1`];
-  for (const side of ['A', 'F']) ordered[`${side} keepalive /health`] = series[`${side} keepalive /health`];
-  for (const urlPath of ['/users/1', '/health']) ordered[`T keepalive ${urlPath}`] = series[`T keepalive ${urlPath}`];
+  const put = (key) => {
+    if (series[key]) ordered[key] = series[key];
+  };
+  for (const kind of ['keepalive', 'full', 'resumed']) for (const side of ['A', 'F', 'B', 'N']) put(`${side} ${kind} /users/1`);
+  for (const side of ['A', 'F']) put(`${side} keepalive /health`);
+  for (const side of ['T', 'X']) for (const urlPath of ['/users/1', '/health']) put(`${side} keepalive ${urlPath}`);
+
+  if (settings.keepAliveOnly) {
+    console.log(`\nMachine: ${host.cpu}; Node ${host.node}; load average at start ${host.load}, now ${machine().load}`);
+    console.log(report.consoleTable(report.alternativesTable(ordered)) + '\n');
+    console.log(report.consoleTable(report.diagnosticsTable(ordered)));
+    generator.stop();
+    return;
+  }
 
   const tables = report.markdownTables(ordered);
+  const alternatives = report.alternativesTable(ordered);
   const diagnostics = report.diagnosticsTable(ordered);
   const reading = report.reading(ordered, cryptoCost, identityCost, guardCost);
 
   console.log(`\nMachine: ${host.cpu}; Node ${host.node}; OpenSSL ${host.openssl}; ${negotiated}`);
   console.log(`Medians of ${settings.rounds} rounds × ${settings.seconds} s (min–max); ratio = median of per-round nest-mtls/bare ratios\n`);
+  console.log(report.consoleTable(alternatives) + '\n');
   for (const table of tables.split('\n\n')) console.log(report.consoleTable(table) + '\n');
   console.log(report.consoleTable(diagnostics) + '\n');
   console.log(reading.replace(/\*\*/g, '').replace(/`/g, ''));
@@ -444,7 +501,7 @@ async function main() {
   const durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
 
   if (process.env.BENCH_NO_DOC !== '1') {
-    writeDoc({ startedAt, host, tables, diagnostics, reading, negotiated, durationS, reload, workTable });
+    writeDoc({ startedAt, host, tables, alternatives, diagnostics, reading, negotiated, durationS, reload, workTable });
     if (revocation) appendFileSync(DOC, `\n${revocation}`);
     console.log(`\nbench: wrote ${path.relative(root, DOC)} (${durationS} s)`);
   }

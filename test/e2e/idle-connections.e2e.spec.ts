@@ -63,6 +63,30 @@ describe.each(
     expect(lines[0]).toMatch(/^WARN connection from 127\.0\.0\.1:\d+ refused: timeout \(no request header within 800 ms of the handshake\)$/);
   });
 
+  it('a connection that starts a request header and never completes it is closed at the timeout (the deadline asks for a complete header)', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls(who));
+    socket.on('error', () => undefined);
+    try {
+      socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      // Node's own header deadline (headersTimeout) is far longer: only the first-request deadline closes it this soon.
+      expect(await closedWithin(socket, 5000)).toBeLessThan(5000);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('a connection whose first request is still being answered at the timeout is left open', async () => {
+    const socket = await tlsOpen(svc.port, pki.clientTls(who));
+    try {
+      // Header complete, body still to come (Content-Length): the request is in flight, its answer not written.
+      socket.write('POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{');
+      await sleep(1200);
+      expect(socket.destroyed).toBe(false);
+    } finally {
+      socket.destroy();
+    }
+  });
+
   it('control: a connection that asks in time is answered, and keeps being served past the timeout', async () => {
     const socket = await tlsOpen(svc.port, pki.clientTls(who));
     try {

@@ -66,7 +66,7 @@ describe('public API', () => {
         'inTrustDomain', 'issuerMatches',
         // Default policy, audit mode, trusted proxy, endpoint identification, policy inventory.
         'CLIENT_CERT_MODE', 'CallerState', 'ChainProblem', 'ClientCertMode', 'ClientChainOptions', 'ClientChainVerdict', 'DefaultPolicy', 'EndpointIdentification',
-        'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
+        'ForwardedCertHeader', 'GuardRefusalReason', 'MtlsCounts', 'GuardDecisionCount', 'GuardRefusalCount', 'GuardOutcome', 'MtlsIdentitySource', 'MtlsPolicyInventory', 'PolicyInventoryEntry', 'PolicyMode', 'RequireAnyClientCert',
         'RevocationLookup', 'denyEveryClient', 'verifyClientChain',
         // The article's DN form (dnFormat: 'jdk').
         'DnFormat',

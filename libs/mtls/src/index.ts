@@ -37,6 +37,7 @@ export { bindMtlsServer, type MtlsServerBinding } from './server/bind-mtls-serve
 export { REFUSAL_REASONS, type RefusalReason } from './telemetry/refusal-reason';
 export type { TlsRefusal } from './telemetry/tls-refusal';
 export { MtlsEvents, type GuardDecision, type GuardRefusalReason, type TlsHandshake } from './telemetry/mtls-events';
+export type { MtlsCounts, GuardDecisionCount, GuardRefusalCount, GuardOutcome } from './telemetry/mtls-counts';
 export { tlsConnectionOf, type TlsConnectionInfo } from './telemetry/tls-connection';
 
 // Who is calling: the identity of a verified client certificate.

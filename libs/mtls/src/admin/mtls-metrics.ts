@@ -18,7 +18,9 @@ const ROLE_LABEL = { serverAuth: 'server', clientAuth: 'client' } as const;
 /**
  * The Prometheus metrics of one application, in a registry of its own
  * (`registry`; several applications in one process do not mix), built from
- * MtlsMaterialSource's streams, never from the request path:
+ * MtlsEvents' counts (plain numbers the handshake and request paths
+ * increment, read when scraped) and the streams of MtlsEvents and
+ * MtlsMaterialSource:
  *
  * | metric | labels | from |
  * |---|---|---|
@@ -55,9 +57,13 @@ export class MtlsMetrics implements OnModuleDestroy {
     });
     for (const reason of REFUSAL_REASONS) handshakeFailures.inc({ reason }, 0);
 
-    // Per connection, in a map (a string key, a bounded set: see groupLabel); the counter takes the counts when scraped.
-    const handshakeCounts = new Map<string, number>();
-    for (const group of (source.current().options.groupList ?? '').split(':')) if (group) handshakeCounts.set(groupLabel(canonicalGroupName(group) ?? group), 0);
+    // Counted in plain numbers by the handshake and request paths (MtlsEvents.counts); the counters take the counts when scraped.
+    const counts = events.counts;
+    for (const group of (source.current().options.groupList ?? '').split(':')) {
+      if (!group) continue;
+      const label = groupLabel(canonicalGroupName(group) ?? group);
+      counts.handshakes.set(label, counts.handshakes.get(label) ?? 0);
+    }
     new Counter({
       name: 'mtls_handshakes_total',
       help: 'Completed TLS handshakes, by key-exchange group (X25519MLKEM768: hybrid post-quantum).',
@@ -65,13 +71,11 @@ export class MtlsMetrics implements OnModuleDestroy {
       registers,
       collect() {
         this.reset();
-        for (const [group, count] of handshakeCounts) this.inc({ group }, count);
+        for (const [group, count] of counts.handshakes) this.inc({ group }, count);
       },
     });
 
-    // Counted per request in a map of their own (a string key); prom-client's labelled inc hashes and validates its labels
-    // every time, so the counter takes the counts only when scraped. Routes are declared ones: the map stays small.
-    const decisionCounts = new Map<string, { route: string; outcome: string; count: number }>();
+    // Routes are declared ones and reasons codes from fixed sets: the maps stay small.
     new Counter({
       name: 'mtls_guard_decisions_total',
       help: 'Decisions of ClientCertGuard, by route (the declared route path or message pattern) and outcome.',
@@ -79,12 +83,11 @@ export class MtlsMetrics implements OnModuleDestroy {
       registers,
       collect() {
         this.reset();
-        for (const { route, outcome, count } of decisionCounts.values()) this.inc({ route, outcome }, count);
+        for (const { route, outcome, count } of counts.decisions.values()) if (count > 0) this.inc({ route, outcome }, count);
       },
     });
 
     // The same for refusals, by why: codes from fixed sets only (the reason in words holds the caller's values: never a label).
-    const refusalCounts = new Map<string, { route: string; outcome: string; reason: string; rule: string; count: number }>();
     new Counter({
       name: 'mtls_guard_refusals_total',
       help: 'Refusals of ClientCertGuard (and callers audit mode let in), by route, outcome, reason code and, for a policy refusal, the rule that refused.',
@@ -92,7 +95,7 @@ export class MtlsMetrics implements OnModuleDestroy {
       registers,
       collect() {
         this.reset();
-        for (const { route, outcome, reason, rule, count } of refusalCounts.values()) this.inc({ route, outcome, reason, rule }, count);
+        for (const { route, outcome, reason, rule, count } of counts.refusals.values()) this.inc({ route, outcome, reason, rule }, count);
       },
     });
 
@@ -140,22 +143,6 @@ export class MtlsMetrics implements OnModuleDestroy {
 
     this.subscriptions.push(
       events.refusals.subscribe(({ reason }) => handshakeFailures.inc({ reason })),
-      events.handshakes.subscribe(({ keyExchangeGroup }) => {
-        const group = groupLabel(keyExchangeGroup);
-        handshakeCounts.set(group, (handshakeCounts.get(group) ?? 0) + 1);
-      }),
-      events.guardDecisions.subscribe(({ route, outcome, reason, rule }) => {
-        const key = `${outcome}\u0000${route}`;
-        const counted = decisionCounts.get(key);
-        if (counted) counted.count++;
-        else decisionCounts.set(key, { route, outcome, count: 1 });
-        if (outcome === 'allowed') return;
-        const why = { reason: reason ?? 'policy', rule: rule ?? '' };
-        const refusalKey = `${key}\u0000${why.reason}\u0000${why.rule}`;
-        const refused = refusalCounts.get(refusalKey);
-        if (refused) refused.count++;
-        else refusalCounts.set(refusalKey, { route, outcome, ...why, count: 1 });
-      }),
       events.verifiedCallers.subscribe(({ subject, validTo }) => peers.see(subject, validTo)),
       events.revocationChecks.subscribe(({ source: from, result }) => revocationChecks.inc({ source: from, result })),
       source.reloads.subscribe(({ result }) => {

@@ -1,4 +1,5 @@
 import { BadRequestException, type ExecutionContext } from '@nestjs/common';
+import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestHeaders } from '../identity/forwarded/forwarded-certificate';
 import { ClientCertForbiddenException } from './client-cert-forbidden.exception';
@@ -43,7 +44,7 @@ export interface CallKind {
 }
 
 interface HttpRequestLike {
-  raw?: { socket?: Socket };
+  raw?: { socket?: Socket; httpVersionMajor?: number };
   socket?: Socket;
   method?: string;
   originalUrl?: string;
@@ -58,6 +59,32 @@ interface RpcContextLike {
   getPattern?: () => unknown;
 }
 
+/**
+ * Node's request under an HTTP request object: Express's request is Node's
+ * own (asked first: looking up a property Express's request lacks, such as
+ * `raw`, walks prototypes V8 cannot cache, a microsecond or more per
+ * request), Fastify's has it as `raw`.
+ */
+export function rawRequestOf(request: unknown): { socket?: Socket; httpVersionMajor?: number } | undefined {
+  if (request instanceof IncomingMessage) return request;
+  return (request as HttpRequestLike | undefined)?.raw;
+}
+
+/** Fastify's symbol for a request's route context (its `config.url` is the route as declared), found on the first Fastify request. */
+let fastifyContextKey: symbol | undefined;
+
+/**
+ * The declared route of a Fastify request: what `request.routeOptions.url`
+ * says, read from the route context that getter reads it from (the getter
+ * builds an object of thirteen fields per call; this runs per request).
+ */
+function fastifyRouteUrl(request: HttpRequestLike | undefined): unknown {
+  if (!request?.raw) return undefined;
+  fastifyContextKey ??= Object.getOwnPropertySymbols(request).find((s) => s.description === 'fastify.context');
+  const context = fastifyContextKey ? (request as Record<symbol, { config?: { url?: unknown } } | undefined>)[fastifyContextKey] : undefined;
+  return context?.config ? context.config.url : request.routeOptions?.url;
+}
+
 const handlerName = (context: ExecutionContext) => `${context.getClass().name}.${context.getHandler().name}`;
 
 const asObject = (value: unknown): object | undefined => (typeof value === 'object' && value !== null ? value : undefined);
@@ -68,12 +95,12 @@ const HTTP: CallKind = {
   socket: (context) => {
     const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
     // Over HTTP/2 `raw.socket` is a stand-in per stream; the connection is the session's TLS socket.
-    return connectionSocketOf(request?.raw?.socket ?? request?.socket);
+    return connectionSocketOf(rawRequestOf(request)?.socket ?? request?.socket);
   },
   carrier: (context) => asObject(context.getArgByIndex(0)),
   route: (context) => {
     const request = context.getArgByIndex<HttpRequestLike | undefined>(0);
-    const path = request?.route?.path ?? request?.routeOptions?.url;
+    const path = request?.route?.path ?? fastifyRouteUrl(request);
     return typeof path === 'string' ? path : handlerName(context);
   },
   describe: (context) => {

@@ -15,6 +15,7 @@ import { anyVerifiedClient, denyEveryClient } from '../policy/client-cert-polici
 import type { ClientCertPolicy } from '../policy/client-cert-policy';
 import { decidePolicy } from '../policy/policy-explanation';
 import { MtlsEvents } from '../telemetry/mtls-events';
+import type { GuardDecisionCount } from '../telemetry/mtls-counts';
 import { callKindOf, socketOf } from './call-context';
 import { CLIENT_CERT_MODE, CLIENT_CERT_POLICY, NO_CERTIFICATE_MESSAGE, SUBJECT_NOT_RECOGNIZED_MESSAGE } from './client-cert.constants';
 import { policyRefusalWords, type GuardProblem, type GuardVerdict } from './guard-verdict';
@@ -84,7 +85,7 @@ export class ClientCertGuard implements CanActivate {
   /** Refuses a caller without a verified certificate; judges a verified one. */
   private admit(context: ExecutionContext, mode: PolicyMode, caller: CallerState): boolean | Promise<boolean> {
     if (caller.status !== 'verified') return this.refuse(context, unverifiedVerdict(caller, mode));
-    if (this.events?.verifiedCallers.observed) this.events.verifiedCallers.next(caller.identity);
+    this.events?.sawVerifiedCaller(caller.identity);
     const problem = this.judge(context, caller);
     return isPromiseLike(problem) ? Promise.resolve(problem).then((p) => this.conclude(context, mode, caller, p)) : this.conclude(context, mode, caller, problem);
   }
@@ -108,8 +109,11 @@ export class ClientCertGuard implements CanActivate {
       this.record(context, verdict);
     }
     rememberJudgedCaller(context, identity, this.constructor);
-    // An admitted caller is told only to whoever listens (metrics): nothing is built for it otherwise.
-    if (!problem && this.events?.guardDecisions.observed) this.record(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
+    if (!problem && this.events) {
+      // An admitted caller is counted by its route's counter (one increment), and told only to whoever listens.
+      this.allowedCounter(context, this.events).count++;
+      if (this.events.guardDecisions.observed) this.record(context, { outcome: 'allowed', mode, via: caller.via, subject: identity.subject });
+    }
     return true;
   }
 
@@ -162,6 +166,16 @@ export class ClientCertGuard implements CanActivate {
   /** `enforce` or `audit`: `@ClientCertMode` on the handler, else on the controller, else the module's `policyMode`. */
   protected getMode(context: ExecutionContext): PolicyMode {
     return this.metadataOf(context).mode ?? this.source?.current().options.policyMode ?? 'enforce';
+  }
+
+  /** The counter of admitted calls on the route of `context` (kept with the route's metadata: found without building a label). */
+  private allowedCounter(context: ExecutionContext, events: MtlsEvents): GuardDecisionCount {
+    const metadata = this.metadataOf(context);
+    const route = callKindOf(context).route(context);
+    const counters = (metadata.allowed ??= new Map<string, GuardDecisionCount>());
+    let counter = counters.get(route);
+    if (!counter) counters.set(route, (counter = events.counts.allowedOn(route)));
+    return counter;
   }
 
   /** The route's `@RequireClientCert` and `@ClientCertMode` (handler over controller), read through the Reflector once per route. */
@@ -226,6 +240,7 @@ export class ClientCertGuard implements CanActivate {
     const peer = peerAddressOf(kind.socket(context));
     const route = kind.route(context);
     const { outcome, mode, reason, decision, why, subject, via } = verdict;
+    if (outcome !== 'allowed') this.events?.counts.refused(route, outcome, reason ?? 'policy', decision?.rule);
     this.events?.guardDecisions.next({ route, peer, outcome, mode, reason, rule: decision?.rule, via, subject, detail: why });
     if (outcome === 'allowed') return;
     const audited = outcome === 'audited';
@@ -302,6 +317,8 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
 interface RouteMetadata {
   policy?: ClientCertPolicy;
   mode?: PolicyMode;
+  /** The counters of admitted calls, by route label (one, unless the handler serves several paths). */
+  allowed?: Map<string, GuardDecisionCount>;
 }
 
 /** Whose line it is for the summariser's fairness: the peer host (an IPv6 /64 as one), and the subject (escaped) it presented when there is one. */

@@ -112,9 +112,11 @@ export function installRevocationGate(server: TlsServer, revocation: MtlsRevocat
     };
   };
 
-  server.emit = function gatedEmit(this: TlsServer, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'secureConnection') return (emit as (this: TlsServer, e: string | symbol, ...a: unknown[]) => boolean).call(this, event, ...args);
-    const socket = args[0] as TLSSocket;
+  // Every event of the server passes here (each HTTP request too): anything but a new connection goes on as it came, without copying its arguments.
+  server.emit = function gatedEmit(this: TlsServer, event: string | symbol, connection?: unknown): boolean {
+    // eslint-disable-next-line prefer-rest-params -- passes the arguments on without an array per event
+    if (event !== 'secureConnection') return Reflect.apply(emit, this, arguments) as boolean;
+    const socket = connection as TLSSocket;
     const listeners = this.rawListeners('secureConnection') as Listener[];
     const before = listeners.filter(isBeforeGate);
     const after = listeners.filter((l) => !isBeforeGate(l));

@@ -4,7 +4,7 @@ import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:
 import { logLine } from '../logging/log-line';
 import { peerAddressOf } from '../logging/peer-address';
 import type { MtlsEvents } from '../telemetry/mtls-events';
-import { tlsConnectionOf } from '../telemetry/tls-connection';
+import { groupLabel, tlsConnectionOf } from '../telemetry/tls-connection';
 import { MtlsConfigError } from '../errors/mtls-config.error';
 import type { ResolvedMtlsOptions } from '../config/mtls-options.interface';
 import type { MtlsMaterialSnapshot } from '../material/material-snapshot';
@@ -58,16 +58,22 @@ export class TlsServerBinding {
   }
 
   /**
-   * Each completed handshake: its protocol, suite and key-exchange group,
-   * read once per connection, go to `events.handshakes` (metrics) and to one
-   * debug line.
+   * Each completed handshake: counted by its key-exchange group
+   * (`events.counts`, for metrics); its protocol, suite and group, read once
+   * per connection, go to `events.handshakes` when someone listens, and to
+   * one debug line when debug is on.
    */
   private reportHandshakes(server: TlsServer, events: MtlsEvents): void {
     server.on('secureConnection', runsBeforeRevocationGate((socket: TLSSocket) => {
       const info = tlsConnectionOf(socket);
       if (!info) return;
+      events.counts.handshake(groupLabel(info.keyExchangeGroup));
+      const told = events.handshakes.observed;
+      const debug = Logger.isLevelEnabled('debug');
+      if (!told && !debug) return;
       const peer = peerAddressOf(socket);
-      events.handshakes.next({ peer, ...info });
+      if (told) events.handshakes.next({ peer, ...info });
+      if (!debug) return;
       logLine(this.logger, 'debug', `TLS handshake from ${peer}: ${info.protocol} ${info.cipher}, key exchange ${info.keyExchangeGroup}${socket.isSessionReused() ? ' (resumed session)' : ''}`, {
         event: 'tls_handshake',
         peer,

@@ -2,11 +2,11 @@ import { Subject } from 'rxjs';
 import type { ClientIdentity } from '../identity/client-identity.interface';
 import type { PolicyRuleCode } from '../policy/client-cert-decision';
 import type { MtlsRevocationCheck } from '../revocation/revocation-answer';
+import { MtlsCounts, type GuardRefusalReason } from './mtls-counts';
 import type { TlsConnectionInfo } from './tls-connection';
 import type { TlsRefusal } from './tls-refusal';
 
-/** Why ClientCertGuard refused (or, in audit mode, would have refused) a caller: a bounded code, see GUARD_REFUSAL_REASONS. */
-export type GuardRefusalReason = 'no-certificate' | 'unverified' | 'unreadable' | 'malformed-forwarded-header' | 'endpoint-identification' | 'policy';
+export type { GuardRefusalReason } from './mtls-counts';
 
 /**
  * What each guard refusal reason means and what the caller gets (HTTP
@@ -64,18 +64,36 @@ export interface TlsHandshake extends TlsConnectionInfo {
  * verified client certificates seen. Metrics, health and audit tools
  * subscribe; nothing here is logged or kept. One per application
  * (MtlsModule provides it; `MtlsMaterialSource.reloads` has the reloads).
+ * Admitted calls and completed handshakes are told to a stream only while
+ * someone subscribes to it; `counts` counts every one of them (and every
+ * refusal) in plain numbers, which is what metrics reads.
  */
 export class MtlsEvents {
+  /** Every guard decision and completed handshake, counted (see MtlsCounts). */
+  readonly counts = new MtlsCounts();
+  /** The identity last told to `verifiedCallers` (repeats in a row are told once). */
+  private lastVerifiedCaller?: ClientIdentity;
   /** Every connection refused at the TLS level (handshake, renegotiation, idle), on every endpoint. */
   readonly refusals = new Subject<TlsRefusal>();
   /** Every completed TLS handshake, on every endpoint (refusals after it, e.g. revocation, are in `refusals` too). */
   readonly handshakes = new Subject<TlsHandshake>();
   /** Every decision of ClientCertGuard. */
   readonly guardDecisions = new Subject<GuardDecision>();
-  /** The identity of each verified caller the guard judged (for the expiry of callers' certificates). */
+  /**
+   * The identity of each verified caller the guard judged (for the expiry of
+   * callers' certificates); the same identity judged again in a row is told
+   * once (what a most-recently-seen list needs).
+   */
   readonly verifiedCallers = new Subject<ClientIdentity>();
   /** Every revocation check (when revocation checking is on). */
   readonly revocationChecks = new Subject<MtlsRevocationCheck>();
+
+  /** Tells `verifiedCallers` about `identity`, unless it was the last one told, or nobody listens. */
+  sawVerifiedCaller(identity: ClientIdentity): void {
+    if (identity === this.lastVerifiedCaller || !this.verifiedCallers.observed) return;
+    this.lastVerifiedCaller = identity;
+    this.verifiedCallers.next(identity);
+  }
 
   /** Ends every stream (at shutdown). */
   complete(): void {
