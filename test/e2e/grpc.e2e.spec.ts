@@ -1,5 +1,5 @@
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
+import { GrpcMethod, type CustomStrategy } from '@nestjs/microservices';
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { Test } from '@nestjs/testing';
@@ -77,7 +77,7 @@ async function startGrpc(options: MtlsOptions, probeProto: string, url = '127.0.
     ...given,
     useFactory: (serving: MtlsServing) => {
       const made = given.useFactory(serving);
-      server = made.strategy as MtlsGrpcServer;
+      server = (made as CustomStrategy).strategy as MtlsGrpcServer;
       return made;
     },
     logger: logs,

@@ -135,7 +135,7 @@ export async function pythonGetUser(port: number, files: { ca: string; cert?: st
  * `localAddress`, the destination `host`), on which {@link rawGetUser} makes
  * calls. For tests that need to decide the connection's addresses.
  */
-export function rawGrpcSession(port: number, tls: ConnectionOptions & { host?: string }): Promise<ClientHttp2Session> {
+export function rawGrpcSession(port: number, tls: ConnectionOptions & { host?: string; localAddress?: string; localPort?: number }): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
     const session = http2Connect(`https://localhost:${port}`, {
       createConnection: () => tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ...tls }),
