@@ -329,7 +329,9 @@ Negotiated: ${negotiated}. Certificates: a dev PKI made at bench time (\`initPki
 ## Results
 
 nest-mtls against what a team would run instead (targets of issue 17: server CPU per answer within 10% of the plain Nest app
-on the same platform; twice the throughput of the nginx sidecar):
+on the same platform; twice the throughput of the nginx sidecar). The last row is the plain Nest + Fastify app itself against
+the same sidecar: the most any in-process termination can gain over the sidecar on this route, since the sidecar's cost is
+nginx plus that app over plain HTTP:
 
 ${alternatives}
 
