@@ -65,8 +65,10 @@ interface RunningGrpc {
   logs: CapturingLogger;
 }
 
-/** user-service's gRPC controller (and the probe) behind MtlsModule.forRoot(options), the admin port, and MtlsGrpcServer on 127.0.0.1:0. */
-async function startGrpc(options: MtlsOptions, probeProto: string, url = '127.0.0.1:0'): Promise<RunningGrpc> {
+/** user-service's gRPC controller (and the probe, whose .proto is written into `dir`) behind MtlsModule.forRoot(options), the admin port, and MtlsGrpcServer on `url`. */
+async function startGrpc(options: MtlsOptions, dir: string, url = '127.0.0.1:0'): Promise<RunningGrpc> {
+  const probeProto = join(dir, 'probe.proto');
+  writeFileSync(probeProto, PROBE_PROTO);
   @Module({ imports: [MtlsModule.forRoot(options), MtlsAdminModule.forRoot({ port: 0 })], controllers: [UsersGrpcController, ProbeController], providers: [UsersService] })
   class GrpcTestModule {}
   const logs = new CapturingLogger();
@@ -107,9 +109,7 @@ describe('gRPC over mutual TLS (nest-mtls/grpc, @GrpcMethod handlers)', () => {
     await pki.issue('user-service-next', { subject: 'CN=user-service,O=nest-mtls', uri: ['spiffe://example.org/user-service'], dns: ['localhost'], ip: ['127.0.0.1'] });
     volume = new SecretVolume(join(pki.dir, 'grpc-volume'));
     put('user-service');
-    const probe = join(pki.dir, 'probe.proto');
-    writeFileSync(probe, PROBE_PROTO);
-    svc = await startGrpc({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt'), watch: false, requestHeaderTimeoutMs: 2000 }, probe);
+    svc = await startGrpc({ certPath: volume.path('tls.crt'), keyPath: volume.path('tls.key'), trustStorePath: volume.path('ca.crt'), watch: false, requestHeaderTimeoutMs: 2000 }, pki.dir);
   });
 
   afterAll(async () => {
@@ -253,9 +253,7 @@ describe('gRPC over mutual TLS: two connections with the same peer address and p
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    const probe = join(pki.dir, 'probe.proto');
-    writeFileSync(probe, PROBE_PROTO);
-    svc = await startGrpc(pki.pemOptions('user-service'), probe, '0.0.0.0:0'); // reachable on 127.0.0.1 and 127.0.0.2
+    svc = await startGrpc(pki.pemOptions('user-service'), pki.dir, '0.0.0.0:0'); // reachable on 127.0.0.1 and 127.0.0.2
   });
 
   afterAll(async () => {
@@ -295,9 +293,7 @@ describe('gRPC over mutual TLS: graceful shutdown', () => {
 
   beforeAll(async () => {
     pki = await TestPki.create();
-    const probe = join(pki.dir, 'probe.proto');
-    writeFileSync(probe, PROBE_PROTO);
-    svc = await startGrpc(pki.pemOptions('user-service'), probe);
+    svc = await startGrpc(pki.pemOptions('user-service'), pki.dir);
   });
 
   afterAll(async () => {
@@ -334,9 +330,7 @@ describe('gRPC over mutual TLS: revocation (CRL files)', () => {
     pki = await TestPki.create();
     await pki.issue('grpc-live-caller', { subject: 'CN=home-page-service,O=nest-mtls', uri: ['spiffe://example.org/home-page-service'] });
     crlPath = await pki.writeCrls('grpc-live.pem', [pki.root], [pki.global, { revoked: [{ serialNumber: pki.certs.revoked.issued.certificate.serialNumber }] }]);
-    const probe = join(pki.dir, 'probe.proto');
-    writeFileSync(probe, PROBE_PROTO);
-    svc = await startGrpc(pki.pemOptions('user-service', { crlPath }), probe);
+    svc = await startGrpc(pki.pemOptions('user-service', { crlPath }), pki.dir);
   });
 
   afterAll(async () => {
