@@ -2,7 +2,8 @@
  * Jest's globalSetup (jest.config.js): one directory per run where the first
  * `TestPki.create()` writes the test PKI (keys, certificates, PKCS#12, CRLs)
  * and every later one copies it from, instead of generating a PKI per test
- * file (see test/support/shared-pki.ts). Both projects run this: the second
+ * file (see test/support/shared-pki.ts); the stores made by openssl and keytool
+ * are shared the same way (test/support/tool-made-stores.ts). Both projects run this: the second
  * finds the directory already made.
  */
 const { mkdtempSync } = require('node:fs');

@@ -6,7 +6,10 @@
  * entries, trust-only), keytool's default PKCS#12 written to keystore.jks,
  * JCEKS, and CRLs. Certificates made by our own generator come from TestPki.
  */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runTool, runToolOk } from './openssl-cli';
+import { sharedPkiDir } from './shared-pki';
 import { TempDir } from './temp-dir';
 
 export const PW = 'Pw-9f3kQ!x'; // store password: asserted never to appear in messages
@@ -67,8 +70,55 @@ function caConf(stores: TempDir, name: string): string {
   return `${name}-ca.cnf`;
 }
 
-/** Builds the stores; with `jks: false`, no keytool stores (each keytool run starts a JVM). Takes a few seconds. */
+/** What a copy needs besides the files. */
+interface SharedStoresMeta {
+  keytool: boolean;
+  legacy: boolean;
+}
+
+const SHARED = 'tool-made-stores';
+const META = 'meta.json';
+
+/**
+ * The stores, in a directory of the caller's own. Under jest.config.js they are built once per run (about seven
+ * seconds of CPU: some thirty openssl runs and a JVM per keytool run) and copied for every later caller, as the
+ * shared test PKI is (shared-pki.ts); the first caller builds them while the others wait. Everything, JKS included
+ * when keytool runs here, is in the shared set: `jks: false` only matters outside a Jest run.
+ */
 export function buildToolMadeStores(options: { jks?: boolean } = {}): ToolMadeStores {
+  const runDir = sharedPkiDir();
+  if (!runDir) return makeToolMadeStores(options);
+  const shared = join(runDir, SHARED);
+  const lock = `${shared}.lock`;
+  let building = false;
+  try {
+    mkdirSync(lock);
+    building = true;
+  } catch {
+    // Another worker builds them: wait for its copy (three minutes at most, then build our own).
+    const deadline = Date.now() + 180_000;
+    while (!existsSync(join(shared, META)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  if (!building && existsSync(join(shared, META))) {
+    const stores = new ToolMadeStores('mtls-material-');
+    for (const name of readdirSync(shared)) if (name !== META) copyFileSync(join(shared, name), stores.path(name));
+    Object.assign(stores, JSON.parse(readFileSync(join(shared, META), 'utf8')) as SharedStoresMeta);
+    return stores;
+  }
+  const stores = makeToolMadeStores({ jks: true });
+  if (building) {
+    // Staged, then renamed: a waiter never sees half the files.
+    const staging = `${shared}.${process.pid}`;
+    mkdirSync(staging);
+    for (const name of readdirSync(stores.dir)) copyFileSync(stores.path(name), join(staging, name));
+    writeFileSync(join(staging, META), JSON.stringify({ keytool: stores.keytool, legacy: stores.legacy } satisfies SharedStoresMeta));
+    renameSync(staging, shared);
+  }
+  return stores;
+}
+
+/** Builds the stores; with `jks: false`, no keytool stores (each keytool run starts a JVM). Takes a few seconds. */
+function makeToolMadeStores(options: { jks?: boolean }): ToolMadeStores {
   const stores = new ToolMadeStores('mtls-material-');
   const dir = stores.dir;
   const o = (...args: string[]) => runToolOk('openssl', args, { cwd: dir });
