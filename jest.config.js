@@ -29,6 +29,8 @@ const shared = {
 
 module.exports = {
   testTimeout: 60000,
+  // The longest files first, also on a fresh clone with no timings cached (test/support/jest-sequencer.js).
+  testSequencer: '<rootDir>/test/support/jest-sequencer.js',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
     { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.spec.ts'] },
