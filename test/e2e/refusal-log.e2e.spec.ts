@@ -42,7 +42,7 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
   }
 
   const tlsAs = (who: string | undefined, localAddress: string, extra: ConnectionOptions = {}) =>
-    handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress, ...extra } as ConnectionOptions);
+    handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress, ...extra });
 
   it.each([
     ['no certificate', undefined, /refused: no_certificate \(ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE\); hint: the client sent no certificate/],
@@ -76,7 +76,7 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log', (adapter) => {
     const leafOnly = { key: pki.certs['home-page-service'].issued.keyPem, cert: pki.certs['home-page-service'].issued.certPem, ca: pki.root.certPem };
     // Control: the same key with the chain file gets in.
     expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
-    const lines = await linesFor(async (localAddress) => expect(await handshakeOutcome(svc.port, { ...leafOnly, localAddress } as ConnectionOptions)).toBe('refused'));
+    const lines = await linesFor(async (localAddress) => expect(await handshakeOutcome(svc.port, { ...leafOnly, localAddress })).toBe('refused'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/refused: unknown_ca \(\w+\); hint: .*the client sent no chain; send the intermediate with the certificate/);
     expect(lines[0]).toMatch(/\((UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/);
@@ -146,7 +146,7 @@ describe.each(HTTP_ADAPTERS)('%s: refused handshakes in the log, with CRLs', (ad
     // OpenSSL goes on after the untrusted chain and ends at "no CRL for its CA": still unknown_ca, with a hint naming both causes.
     ['a certificate from an untrusted CA', 'untrusted', '127.0.0.42', /refused: unknown_ca \(UNABLE_TO_GET_CRL\); hint: no CRL for a CA of the presented chain: the chain does not lead to a CA we trust/],
   ])('%s', async (_what, who, localAddress, expected) => {
-    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress } as ConnectionOptions)).toBe('refused');
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(who), localAddress })).toBe('refused');
     await waitFor(() => svc.logs.lines.some((l) => l.includes(` ${localAddress}:`)), `a log line naming ${localAddress}`);
     const lines = svc.logs.lines.filter((l) => l.includes(` ${localAddress}:`));
     expect(lines).toHaveLength(1);
@@ -228,9 +228,9 @@ describe.each(HTTP_ADAPTERS)('%s: one peer cannot blind the log for another', (a
     const flood = await handshakesFrom(svc.port, pki.clientTls(), Array.from({ length: 1000 }, (_, i) => floodAddress(i)));
     expect(flood).toMatchObject({ refused: 1000, answered: 0 });
     process.stdout.write(`${adapter}: 1,000 refused handshakes from 1,000 addresses in ${flood.ms} ms\n`);
-    expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.3' } as ConnectionOptions)).toBe('refused');
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.3' })).toBe('refused');
     await lineMatching(/^WARN TLS handshake from 127\.0\.0\.3:\d+ refused: revoked \(CERT_REVOKED\)/);
-    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(), localAddress: '127.0.0.2' } as ConnectionOptions)).toBe('refused');
+    expect(await handshakeOutcome(svc.port, { ...pki.clientTls(), localAddress: '127.0.0.2' })).toBe('refused');
     await lineMatching(/^WARN TLS handshake from 127\.0\.0\.2:\d+ refused: no_certificate/);
     // The flood itself: each address's first refusal (they are different peers), nothing lost to them.
     expect(svc.logs.lines.filter((l) => /^WARN TLS handshake from 127\.0\.[1-4]\.\d+:\d+ refused: no_certificate/.test(l)).length).toBe(1000);
@@ -254,12 +254,12 @@ describe.each(HTTP_ADAPTERS)('%s: one peer cannot blind the log for another', (a
       agent.destroy();
     }
     // Another certificate from another address, and the same certificate from another address: each logged.
-    expect((await httpsGet(svc.port, '/users/1?n=victim', { ...pki.clientTls('intruder'), localAddress: '127.0.0.6' } as ConnectionOptions)).status).toBe(403);
+    expect((await httpsGet(svc.port, '/users/1?n=victim', { ...pki.clientTls('intruder'), localAddress: '127.0.0.6' })).status).toBe(403);
     await lineMatching(/^WARN 403 GET \/users\/1\?n=victim from 127\.0\.0\.6:\d+: policy refused \(rule subject\): unexpected subject DN CN=intruder,O=nest-mtls$/);
-    expect((await httpsGet(svc.port, '/users/1?n=other-host', { ...pki.clientTls('event-service'), localAddress: '127.0.0.7' } as ConnectionOptions)).status).toBe(403);
+    expect((await httpsGet(svc.port, '/users/1?n=other-host', { ...pki.clientTls('event-service'), localAddress: '127.0.0.7' })).status).toBe(403);
     await lineMatching(/^WARN 403 GET \/users\/1\?n=other-host from 127\.0\.0\.7:\d+: policy refused \(rule subject\): unexpected subject DN CN=event-service,O=nest-mtls$/);
     // And another certificate from the flooding peer's own address.
-    expect((await httpsGet(svc.port, '/users/1?n=same-host', { ...pki.clientTls('intruder'), localAddress: '127.0.0.5' } as ConnectionOptions)).status).toBe(403);
+    expect((await httpsGet(svc.port, '/users/1?n=same-host', { ...pki.clientTls('intruder'), localAddress: '127.0.0.5' })).status).toBe(403);
     await lineMatching(/^WARN 403 GET \/users\/1\?n=same-host from 127\.0\.0\.5:\d+: policy refused \(rule subject\): unexpected subject DN CN=intruder,O=nest-mtls$/);
     // The flooding peer lost only lines of its own (counted in its summary at the end of the window).
     const flooder = svc.logs.lines.filter((l) => /^WARN 403 GET \/users\/1\?n=\d+ from 127\.0\.0\.5:/.test(l));

@@ -63,7 +63,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
     it('admits a good client and refuses the revoked one without an HTTP answer, logging serial, issuer and file', async () => {
       expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
-      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.61' } as ConnectionOptions)).toBe('refused');
+      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.61' })).toBe('refused');
       await waitForLine(svc.logs.lines, / 127\.0\.0\.61:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.61:'));
       expect(lines).toHaveLength(1);
@@ -163,10 +163,10 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
     it('admits a good client, refuses the revoked one after the handshake, and a client whose intermediate has no CRL', async () => {
       expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
       expect(await handshakeOutcome(svc.port, pki.clientTls('home-page-service'))).toBe(200);
-      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.63' } as ConnectionOptions)).toBe('refused');
+      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.63' })).toBe('refused');
       const team = await createIntermediateCa(pki.root, { subject: 'CN=Team CA without CRL,O=nest-mtls test' });
       const teamClient = await issueCertificate(team, { subject: 'CN=team-client' });
-      expect(await handshakeOutcome(svc.port, { key: teamClient.keyPem, cert: teamClient.chainPem, ca: pki.root.certPem, localAddress: '127.0.0.64' } as ConnectionOptions)).toBe('refused');
+      expect(await handshakeOutcome(svc.port, { key: teamClient.keyPem, cert: teamClient.chainPem, ca: pki.root.certPem, localAddress: '127.0.0.64' })).toBe('refused');
       await waitForLine(svc.logs.lines, / 127\.0\.0\.63:/);
       await waitForLine(svc.logs.lines, / 127\.0\.0\.64:/);
       expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.63:'))).toMatch(/^WARN connection from 127\.0\.0\.63:\d+ refused: revoked \(serial [0-9A-F]+, issuer CN=Test Global CA,O=nest-mtls test, revoked at .*, by crl .*large-chain\.pem \(CRL 2 of 2\)\)/);
@@ -185,7 +185,7 @@ describe.each(HTTP_ADAPTERS)('CRL files: the gate after the handshake (%s)', (ad
     it('starts, warns, and admits (with a warning) even the client its stale CRL lists', async () => {
       expect(svc.logs.lines.some((l) => /^WARN crlPath: the CRL of CA CN=Test Global CA in .*crl-expired\.pem \(CRL 2 of 2\) expired on .*; it is not applied/.test(l))).toBe(true);
       expect(secureContextOf(svc.app.get(MtlsMaterialSource).current()).crl).toBeUndefined();
-      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.62' } as ConnectionOptions)).toBe(200);
+      expect(await handshakeOutcome(svc.port, { ...pki.clientTls('revoked'), localAddress: '127.0.0.62' })).toBe(200);
       await waitForLine(svc.logs.lines, / 127\.0\.0\.62:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.62:'));
       expect(lines).toEqual([expect.stringMatching(/^WARN connection from 127\.0\.0\.62:\d+ admitted without a revocation answer \(revocationFailure open\): crl_expired \(the CRL of CA CN=Test Global CA in .* is out of date since /)]);

@@ -67,7 +67,7 @@ describe('CRL distribution points', () => {
       const outcomes = await Promise.all(Array.from({ length: 5 }, () => handshakeOutcome(svc.port, tlsOf(good, pki))));
       expect(outcomes).toEqual([200, 200, 200, 200, 200]);
       expect(server.count('global.crl')).toBe(1);
-      expect(await handshakeOutcome(svc.port, { ...tlsOf(revoked, pki), localAddress: '127.0.0.71' } as ConnectionOptions)).toBe('refused');
+      expect(await handshakeOutcome(svc.port, { ...tlsOf(revoked, pki), localAddress: '127.0.0.71' })).toBe('refused');
       await waitForLine(svc.logs.lines, / 127\.0\.0\.71:/);
       const lines = svc.logs.lines.filter((l) => l.includes(' 127.0.0.71:'));
       expect(lines).toEqual([

@@ -84,8 +84,8 @@ describeOpenssl.each(HTTP_ADAPTERS)('%s: OCSP for client certificates', (adapter
   it('admits a good client, refuses a revoked one and one the responder does not know, each logged', async () => {
     const svc = await start();
     expect(await handshakeOutcome(svc.port, tlsOf('ocsp-good'))).toBe(200);
-    expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-revoked'), localAddress: '127.0.0.81' } as ConnectionOptions)).toBe('refused');
-    expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-unlisted'), localAddress: '127.0.0.82' } as ConnectionOptions)).toBe('refused');
+    expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-revoked'), localAddress: '127.0.0.81' })).toBe('refused');
+    expect(await handshakeOutcome(svc.port, { ...tlsOf('ocsp-unlisted'), localAddress: '127.0.0.82' })).toBe('refused');
     await waitForLine(svc.logs.lines, / 127\.0\.0\.81:/);
     await waitForLine(svc.logs.lines, / 127\.0\.0\.82:/);
     expect(svc.logs.lines.find((l) => l.includes(' 127.0.0.81:'))).toMatch(

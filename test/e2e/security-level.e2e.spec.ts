@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { MtlsClientError, type MtlsOptions } from 'nest-mtls';
 import { HTTP_ADAPTERS, startUserService, startWithOptions, type RunningApp } from '../support/start-app';
 import { PASSWORD, TestPki } from '../support/test-pki';
@@ -67,7 +67,7 @@ describe('securityLevel', () => {
       ['TLS 1.3', TLS13, '127.0.0.2'],
     ])('refuses a CA-signed 1024-bit RSA client certificate in the handshake over %s, and logs why', async (_v, versions, localAddress) => {
       const from = app.logs.lines.length;
-      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...versions, ...PRESENTS_WEAK_KEYS, localAddress } as ConnectionOptions, '/users/1')).toBe('refused');
+      expect(await handshakeOutcome(app.port, { ...pki.clientTls(homePageRsa(1024)), ...versions, ...PRESENTS_WEAK_KEYS, localAddress }, '/users/1')).toBe('refused');
       // Refused by our server, not by the client's own OpenSSL.
       const host = localAddress.replace(/\./g, '\\.');
       await waitForLine(app.logs.lines, new RegExp(`^WARN TLS handshake from ${host}:\\d+ refused: weak_key `), 10_000, from);

@@ -11,8 +11,11 @@ export interface HttpsAnswer {
   json?: unknown;
 }
 
+/** TLS options, and the local address to connect from (another loopback address than 127.0.0.1, say). */
+export type ProbeOptions = ConnectionOptions & { localAddress?: string };
+
 /** One HTTPS request with the given TLS options (a fresh connection: no agent). */
-export function httpsGet(port: number, path: string, tls: ConnectionOptions, host = '127.0.0.1'): Promise<HttpsAnswer> {
+export function httpsGet(port: number, path: string, tls: ProbeOptions, host = '127.0.0.1'): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({ host, port, path, method: 'GET', agent: false, servername: 'localhost', ...tls } as never, (res) => {
       const chunks: Buffer[] = [];
@@ -38,7 +41,7 @@ export function httpsGet(port: number, path: string, tls: ConnectionOptions, hos
  * server ends the connection before any HTTP answer (with TLS 1.3 the client
  * sees the refusal only after its side of the handshake), else the status.
  */
-export async function handshakeOutcome(port: number, tls: ConnectionOptions, path = '/health'): Promise<'refused' | number> {
+export async function handshakeOutcome(port: number, tls: ProbeOptions, path = '/health'): Promise<'refused' | number> {
   try {
     return (await httpsGet(port, path, tls)).status;
   } catch {
