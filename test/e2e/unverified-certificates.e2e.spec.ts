@@ -25,6 +25,19 @@ class GuardedController {
  * end); where the handshake completed, the log gets OpenSSL's rendering of
  * its subject, cut short.
  */
+// Self-signed, ~30 KB, ~9,700 one-letter DNS SANs, a long subject: the attacker's cheapest expensive certificate.
+// Made once for the file (each takes a while to sign) and presented in every mode below.
+const heavy: Array<{ key: string; cert: string }> = [];
+let heavyPki: TestPki;
+beforeAll(async () => {
+  heavyPki = await TestPki.create();
+  for (let i = 0; i < 3; i++) {
+    const { issued } = await heavyPki.selfSigned(`heavy${i}`, { subject: `CN=home-page-service-${i}${'x'.repeat(40)},O=${'attacker'.repeat(8)}`, dns: Array(9_700).fill('x') });
+    heavy.push({ key: issued.keyPem, cert: issued.certPem });
+  }
+});
+afterAll(() => heavyPki?.cleanup());
+
 describe.each(
   eachAdapter<[string, object, boolean]>([
     ['need mode', {}, false],
@@ -34,16 +47,10 @@ describe.each(
 )('%s: unverified certificates, %s', (adapter, _mode, extra, subjectLogged) => {
   let pki: TestPki;
   let svc: RunningApp;
-  const heavy: Array<{ key: string; cert: string }> = [];
 
   beforeAll(async () => {
     pki = await TestPki.create();
     svc = await startWithOptions({ keyStorePath: pki.certs['user-service'].p12, keyStorePassword: PASSWORD, trustStorePath: pki.trustStore, ...extra }, [GuardedController], [], adapter);
-    // Self-signed, ~30 KB, ~9,700 one-letter DNS SANs, a long subject: the attacker's cheapest expensive certificate.
-    for (let i = 0; i < 3; i++) {
-      const { issued } = await pki.selfSigned(`heavy${i}`, { subject: `CN=home-page-service-${i}${'x'.repeat(40)},O=${'attacker'.repeat(8)}`, dns: Array(9_700).fill('x') });
-      heavy.push({ key: issued.keyPem, cert: issued.certPem });
-    }
   });
 
   afterAll(async () => {
