@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { JVM_FLAGS, JVM_LAUNCHER_FLAGS } from './jvm-flags';
 import type { TempDir } from './temp-dir';
 
 /** What Java said: per certificate its DNs (or why it refused the certificate), per regex its verdicts. */
@@ -35,7 +36,7 @@ export class JavaDnOracle {
   static compile(dir: TempDir): JavaDnOracle {
     const classes = dir.path('java-classes');
     try {
-      execFileSync('javac', ['-encoding', 'UTF-8', '-d', classes, join(__dirname, 'java', 'JdkDn.java')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('javac', [...JVM_LAUNCHER_FLAGS, '-encoding', 'UTF-8', '-d', classes, join(__dirname, 'java', 'JdkDn.java')], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const reason = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
       throw new Error(`cannot compile test/support/java/JdkDn.java with javac: ${reason}`, { cause: err });
@@ -51,7 +52,7 @@ export class JavaDnOracle {
       ...(input.regexes ?? []).map((regex) => `regex ${toHex16(regex)}`),
     ];
     const file = this.dir.write(`java-input-${++this.runs}.txt`, `${lines.join('\n')}\n`);
-    const out = execFileSync('java', ['-cp', this.classes, 'JdkDn', file], { maxBuffer: 64 * 1024 * 1024 }).toString('ascii');
+    const out = execFileSync('java', [...JVM_FLAGS, '-cp', this.classes, 'JdkDn', file], { maxBuffer: 64 * 1024 * 1024 }).toString('ascii');
     const answers: JavaAnswers = { certificates: [], regexes: [] };
     for (const line of out.split('\n').filter(Boolean)) {
       const [kind, index, ...rest] = line.split(' ');

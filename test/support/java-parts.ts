@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { JVM_FLAGS, JVM_LAUNCHER_FLAGS } from './jvm-flags';
 import { runToolOk } from './openssl-cli';
 import { TempDir } from './temp-dir';
 
@@ -21,14 +22,14 @@ export class JavaClasses extends TempDir {}
 /** Compiles `sources` (file names in test/support/java) into a fresh directory. */
 export function compileJava(...sources: string[]): JavaClasses {
   const classes = new JavaClasses('nest-mtls-java-');
-  runToolOk('javac', ['-d', classes.dir, ...sources.map((s) => join(SOURCES, s))], { env: javaEnv() });
+  runToolOk('javac', [...JVM_LAUNCHER_FLAGS, '-d', classes.dir, ...sources.map((s) => join(SOURCES, s))], { env: javaEnv() });
   return classes;
 }
 
 /** Runs `main` of the classes to its end: exit status and output (never rejects; a run past `timeoutMs` is killed). */
 export function runJava(classes: JavaClasses, main: string, args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('java', ['-cp', classes.dir, main, ...args], { env: javaEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', [...JVM_FLAGS, '-cp', classes.dir, main, ...args], { env: javaEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -52,7 +53,7 @@ export interface RunningJava {
 /** Starts `main` and resolves once it prints `listening on PORT`; rejects when it exits first or takes longer than `timeoutMs`. */
 export function startJava(classes: JavaClasses, main: string, args: string[], timeoutMs = 60_000): Promise<RunningJava> {
   return new Promise((resolve, reject) => {
-    const child = spawn('java', ['-cp', classes.dir, main, ...args], { env: javaEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', [...JVM_FLAGS, '-cp', classes.dir, main, ...args], { env: javaEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

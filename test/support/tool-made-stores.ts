@@ -8,6 +8,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JVM_LAUNCHER_FLAGS } from './jvm-flags';
 import { runTool, runToolOk } from './openssl-cli';
 import { sharedPkiDir } from './shared-pki';
 import { TempDir } from './temp-dir';
@@ -16,10 +17,10 @@ export const PW = 'Pw-9f3kQ!x'; // store password: asserted never to appear in m
 export const KEY_PW = 'Kp-7zT2mW'; // PEM key passphrase
 
 /** Runs Java's keytool (without JAVA_TOOL_OPTIONS: "Picked up ..." noise, surprises); stdout + stderr, or an error when it fails. */
-export const keytool = (args: string[], cwd?: string): string => runToolOk('keytool', args, { cwd, env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } });
+export const keytool = (args: string[], cwd?: string): string => runToolOk('keytool', [...JVM_LAUNCHER_FLAGS, ...args], { cwd, env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } });
 
 /** True when `keytool` runs here (the stores then include the JKS files; tests that need them ask requireTool). */
-const hasKeytool = (): boolean => runTool('keytool', ['-help'], { env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } }).status === 0;
+const hasKeytool = (): boolean => runTool('keytool', [...JVM_LAUNCHER_FLAGS, '-help'], { env: { ...process.env, JAVA_TOOL_OPTIONS: undefined } }).status === 0;
 
 /** The stores: file names as in `buildToolMadeStores`, read with `path(name)` / `read(name)`. */
 export class ToolMadeStores extends TempDir {
