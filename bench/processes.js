@@ -6,7 +6,7 @@
  */
 const { spawn, execFileSync } = require('node:child_process');
 const { openSync, closeSync, readFileSync, existsSync } = require('node:fs');
-const net = require('node:net');
+const { freePort } = require('../scripts/free-port');
 const os = require('node:os');
 
 const children = new Set();
@@ -133,18 +133,6 @@ function machineBusyMs() {
   } catch {
     return null;
   }
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** SIGTERM to one child, SIGKILL after `graceMs`. Resolves when it is gone. */

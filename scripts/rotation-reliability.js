@@ -21,9 +21,9 @@ const { fork, spawn } = require('node:child_process');
 const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { request: httpRequest } = require('node:http');
 const { request: httpsRequest } = require('node:https');
-const { createServer } = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
+const { freePort } = require('./free-port');
 const { SecretVolume } = require('./reliability/secret-volume');
 
 const root = join(__dirname, '..');
@@ -34,15 +34,6 @@ function mainOf(app) {
   return join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
 }
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startService(app, env) {
   return new Promise((resolve, reject) => {

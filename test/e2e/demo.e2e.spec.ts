@@ -1,24 +1,14 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { childBaseEnv, serviceMain } from '../support/spawn-service';
+import { childBaseEnv, freePort, serviceMain } from '../support/spawn-service';
 import { HTTP_ADAPTERS } from '../support/start-app';
 import { run } from '../support/tls-probe';
 
 const ROOT = join(__dirname, '..', '..');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function httpGet(port: number): Promise<{ status: number; body: string; type?: string }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { freePort as freePortOfWorker } from '../../scripts/free-port';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -71,15 +72,12 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** A free loopback port (for services that print the port they were given, not the one they got). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/**
+ * A free port for a service given PORT=... (it prints the port it was given, not the one it got): outside the
+ * kernel's ephemeral range and in a slice of its own per Jest worker, so nothing else of the run takes it before the
+ * service binds it (scripts/free-port.js).
+ */
+export const freePort: () => Promise<number> = freePortOfWorker;
 
 /** Starts a built service with exactly `env` (plus childBaseEnv()) and resolves once it says it listens. */
 export function startService(app: string, env: Record<string, string>, timeoutMs = 30000): Promise<RunningService> {
