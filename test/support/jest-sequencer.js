@@ -19,7 +19,6 @@ const ESTIMATES = {
   'fail-fast.e2e.spec.ts': 30,
   'dropwizard-article.e2e.spec.ts': 27,
   'idle-connections.e2e.spec.ts': 25,
-  'security-level.e2e.spec.ts': 23,
   'revocation-ocsp.e2e.spec.ts': 17,
   'revocation-crl-files.e2e.spec.ts': 16,
   'spiffe-workload-api.e2e.spec.ts': 16,
