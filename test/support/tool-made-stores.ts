@@ -6,7 +6,7 @@
  * entries, trust-only), keytool's default PKCS#12 written to keystore.jks,
  * JCEKS, and CRLs. Certificates made by our own generator come from TestPki.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JVM_LAUNCHER_FLAGS } from './jvm-flags';
 import { runTool, runToolOk } from './openssl-cli';
@@ -96,9 +96,9 @@ export function buildToolMadeStores(options: { jks?: boolean } = {}): ToolMadeSt
     mkdirSync(lock);
     building = true;
   } catch {
-    // Another worker builds them: wait for its copy (three minutes at most, then build our own).
+    // Another worker builds them: wait for its copy (three minutes at most, or until it gives up: then build our own).
     const deadline = Date.now() + 180_000;
-    while (!existsSync(join(shared, META)) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    while (!existsSync(join(shared, META)) && existsSync(lock) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
   }
   if (!building && existsSync(join(shared, META))) {
     const stores = new ToolMadeStores('mtls-material-');
@@ -106,7 +106,14 @@ export function buildToolMadeStores(options: { jks?: boolean } = {}): ToolMadeSt
     Object.assign(stores, JSON.parse(readFileSync(join(shared, META), 'utf8')) as SharedStoresMeta);
     return stores;
   }
-  const stores = makeToolMadeStores({ jks: true });
+  let stores: ToolMadeStores;
+  try {
+    stores = makeToolMadeStores({ jks: true });
+  } catch (err) {
+    // Waiters would wait out their three minutes for stores that will not come: let them try themselves.
+    if (building) rmSync(lock, { recursive: true, force: true });
+    throw err;
+  }
   if (building) {
     // Staged, then renamed: a waiter never sees half the files.
     const staging = `${shared}.${process.pid}`;
