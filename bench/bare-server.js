@@ -14,6 +14,7 @@
 const https = require('node:https');
 const { readFileSync } = require('node:fs');
 const { need: needOf, referenceTlsOptions } = require('./reference-tls-options');
+const { callerAllowed } = require('./reference-subject-check');
 
 const need = (name) => needOf('bare-server', name);
 
@@ -28,18 +29,6 @@ const USER = JSON.stringify({ id: 1, name: 'Ada Lovelace', email: 'ada@example.c
 const HEALTH = JSON.stringify({ status: 'ok' });
 const FORBIDDEN = JSON.stringify({ statusCode: 403, message: 'Forbidden' });
 const NOT_FOUND = JSON.stringify({ statusCode: 404, message: 'Not Found' });
-
-// Decided once per TLS connection, like nest-mtls caches the identity per socket:
-// getPeerCertificate() builds a large object (fingerprints, public key, raw DER)
-// and costs far more than the rest of this handler.
-const ALLOWED = Symbol('allowed');
-function callerAllowed(socket) {
-  if (socket[ALLOWED] === undefined) {
-    const peer = socket.getPeerCertificate();
-    socket[ALLOWED] = Boolean(socket.authorized && peer && peer.subject && peer.subject.CN === 'home-page-service');
-  }
-  return socket[ALLOWED];
-}
 
 function send(res, status, body) {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });

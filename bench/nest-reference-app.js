@@ -12,23 +12,14 @@
  */
 require('reflect-metadata');
 const { Controller, Get, Injectable, Module, Param, ParseIntPipe, UseGuards } = require('@nestjs/common');
+const { callerAllowed } = require('./reference-subject-check');
 
 const USER = { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', phone: '+44 20 7946 0001' };
-const ALLOWED = Symbol('allowed');
-
-/** The subject check of bare-server.js on `socket`, decided once per TLS connection. */
-function socketAllowed(socket) {
-  if (socket[ALLOWED] === undefined) {
-    const peer = socket.getPeerCertificate();
-    socket[ALLOWED] = Boolean(socket.authorized && peer && peer.subject && peer.subject.CN === 'home-page-service');
-  }
-  return socket[ALLOWED];
-}
 
 /** Fastify's request: the TLS socket is the raw request's. */
-const fastifyCheck = (request) => socketAllowed(request.raw.socket);
+const fastifyCheck = (request) => callerAllowed(request.raw.socket);
 /** Express's request is Node's own. */
-const expressCheck = (request) => socketAllowed(request.socket);
+const expressCheck = (request) => callerAllowed(request.socket);
 /** Behind a sidecar that terminated mTLS: the subject it forwards (RFC 2253, nginx's $ssl_client_s_dn), per request. */
 const SUBJECT = /^CN=home-page-service(,|$)/;
 const forwardedCheck = (request) => {

@@ -183,24 +183,21 @@ async function startServers(pki) {
       ...(settings.crl ? { BARE_CRL: pki.crl } : {}),
     }),
   });
-  const portT = await processes.freePort();
-  const t = processes.startServer({
-    name: 'Nest + Fastify reference server',
-    script: NEST_FASTIFY_SERVER,
-    cwd: root,
-    logFile: path.join(tmpDir, 'nest-fastify-server.log'),
-    cpu: 1,
-    env: childEnv({ PORT: String(portT), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
-  });
-  const portX = await processes.freePort();
-  const x = processes.startServer({
-    name: 'Nest + Express reference server',
-    script: NEST_EXPRESS_SERVER,
-    cwd: root,
-    logFile: path.join(tmpDir, 'nest-express-server.log'),
-    cpu: 1,
-    env: childEnv({ PORT: String(portX), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
-  });
+  /** A plain Nest reference server (no nest-mtls) on user-service's key, chain and trust store. */
+  const startReference = async (name, script) => {
+    const port = await processes.freePort();
+    const server = processes.startServer({
+      name,
+      script,
+      cwd: root,
+      logFile: path.join(tmpDir, `${path.basename(script, '.js')}.log`),
+      cpu: 1,
+      env: childEnv({ PORT: String(port), HOST: '127.0.0.1', BARE_KEY: user.key, BARE_CERT: user.chain, BARE_CA: pki.trustStore }),
+    });
+    return [port, server];
+  };
+  const [portT, t] = await startReference('Nest + Fastify reference server', NEST_FASTIFY_SERVER);
+  const [portX, x] = await startReference('Nest + Express reference server', NEST_EXPRESS_SERVER);
   const sidecar = settings.nginx ? await startNginxSidecar({ nginx: ensureNginx(), tmpDir, root, cpu: 1, pki, env: childEnv({}) }) : null;
   const [A, F] = await Promise.all([
     startUserService('nest-mtls user-service (Express)', 'express', material, 'user-service-express.log'),
